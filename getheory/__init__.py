@@ -1,0 +1,93 @@
+"""getheory: numerical verification of the Gaussian Equivalence Theorem.
+
+Goldt, Loureiro, Reeves, Krzakala, Mézard and Zdeborová, "The Gaussian
+equivalence of generative models for learning with shallow neural networks"
+(MSML 2022).  The theory and notation are in docs/theory.md.
+
+Public API
+----------
+Activations (§3)
+    :func:`get_activation`, :func:`hermite_coefficients`, :func:`hermite_mu`
+Generators (§1)
+    :class:`SingleLayerGenerator`, :class:`DeepGenerator`,
+    :class:`CallableGenerator`, :func:`random_single_layer`,
+    :func:`random_deep`, :func:`load_generator`
+Moments and fields (§2)
+    :func:`exact_moments`, :func:`monte_carlo_moments`,
+    :func:`gaussian_match`, :func:`sample_fields`
+Distances (§4)
+    :func:`max_sliced_w1`, :func:`w1_to_normal`, :func:`sampling_floor`,
+    :func:`certified_upper_bound`, :func:`cumulant_estimate`,
+    :func:`max_sliced_two_sample`, :func:`estimate_dms`
+Bounds (§5)
+    :func:`bound_term`, :func:`bound_terms`, :func:`default_bound_matrices`,
+    :func:`teacher_term`
+Checks (§6)
+    :func:`check_generator`
+"""
+
+__version__ = "0.1.0"
+
+from .activations import ACTIVATIONS, Activation, get_activation, hermite_coefficients, hermite_mu
+from .backend import available_backends, get_backend
+from .bounds import BoundTerms, bound_term, bound_terms, default_bound_matrices, teacher_term
+from .check import CheckResult, check_generator, draw_weights
+from .distances import (
+    certified_upper_bound,
+    cumulant_estimate,
+    estimate_dms,
+    max_sliced_two_sample,
+    max_sliced_w1,
+    sampling_floor,
+    w1_to_normal,
+)
+from .fields import sample_fields
+from .generators import (
+    CallableGenerator,
+    DeepGenerator,
+    Generator,
+    SingleLayerGenerator,
+    load_generator,
+    random_deep,
+    random_single_layer,
+)
+from .moments import GaussianMatch, Moments, exact_moments, gaussian_match, monte_carlo_moments
+
+__all__ = [
+    "__version__",
+    "ACTIVATIONS",
+    "Activation",
+    "get_activation",
+    "hermite_coefficients",
+    "hermite_mu",
+    "available_backends",
+    "get_backend",
+    "BoundTerms",
+    "bound_term",
+    "bound_terms",
+    "default_bound_matrices",
+    "teacher_term",
+    "CheckResult",
+    "check_generator",
+    "draw_weights",
+    "certified_upper_bound",
+    "cumulant_estimate",
+    "estimate_dms",
+    "max_sliced_two_sample",
+    "max_sliced_w1",
+    "sampling_floor",
+    "w1_to_normal",
+    "sample_fields",
+    "CallableGenerator",
+    "DeepGenerator",
+    "Generator",
+    "SingleLayerGenerator",
+    "load_generator",
+    "random_deep",
+    "random_single_layer",
+    "GaussianMatch",
+    "Moments",
+    "exact_moments",
+    "gaussian_match",
+    "monte_carlo_moments",
+]

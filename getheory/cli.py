@@ -1,0 +1,128 @@
+"""The `getheory` command line: argument parsing, printing and files only.
+
+Subcommands
+-----------
+check
+    Check one generator against the theorem (docs/theory.md §6): prints a
+    table and optionally writes JSON.
+
+All numerical work is delegated to the library; this module only turns
+arguments into calls and results into text and files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+__all__ = ["main", "build_parser"]
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if v <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return v
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    from .activations import ACTIVATIONS
+
+    parser = argparse.ArgumentParser(
+        prog="getheory",
+        description="Numerical verification of the Gaussian Equivalence Theorem (Goldt et al., MSML 2022).",
+    )
+    parser.add_argument("--version", action="version", version=f"getheory {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    chk = sub.add_parser("check", help="check one generator against the theorem (docs/theory.md §6)")
+    g = chk.add_mutually_exclusive_group()
+    g.add_argument("--activation", default="sign", choices=ACTIVATIONS,
+                   help="built-in single-layer generator σ(A c/√D), A_ij ~ N(0,1) (default: sign)")
+    g.add_argument("--generator", metavar="MODULE:FUNCTION",
+                   help="a user generator: a function mapping latents c (n, D) to inputs x (n, N)")
+    chk.add_argument("--N", type=_positive(int), default=2000, help="input dimension (default 2000)")
+    chk.add_argument("--D", type=_positive(int), default=1000, help="latent dimension (default 1000)")
+    chk.add_argument("--K", type=_positive(int), default=2, help="student fields (default 2)")
+    chk.add_argument("--M", type=_positive(int), default=2, help="teacher fields (default 2)")
+    chk.add_argument("--samples", type=_positive(int), default=100_000, help="samples of (λ, ν) (default 100000)")
+    chk.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    chk.add_argument("--weights", choices=("gaussian", "abs_gaussian"), default="gaussian",
+                     help="student weight ensemble (default gaussian)")
+    chk.add_argument("--p", type=int, choices=(1, 2), default=1, help="1-D metric W_p inside d_MS (default 1)")
+    chk.add_argument("--floor-replicates", type=_positive(int), default=20,
+                     help="Gaussian replicates for the finite-sample floor (default 20)")
+    chk.add_argument("--moment-samples", type=_positive(int), default=None,
+                     help="Monte Carlo samples for the moments of non-single-layer generators")
+    chk.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    chk.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    chk.add_argument("--json", metavar="FILE", help="write every number to this JSON file")
+    chk.add_argument("--quiet", action="store_true", help="no progress output")
+    return parser
+
+
+def _cmd_check(args) -> int:
+    from .check import check_generator
+    from .generators import load_generator
+
+    generator = None
+    if args.generator:
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        generator = load_generator(args.generator, D=args.D)
+    progress = not args.quiet
+    if progress:
+        print("getheory check: computing moments, sampling, estimating d_MS ...", file=sys.stderr)
+    result = check_generator(
+        generator,
+        activation=args.activation,
+        N=args.N,
+        D=args.D,
+        K=args.K,
+        M=args.M,
+        samples=args.samples,
+        seed=args.seed,
+        weights=args.weights,
+        moment_samples=args.moment_samples,
+        floor_replicates=args.floor_replicates,
+        p=args.p,
+        backend=args.backend,
+        dtype=args.dtype,
+        progress=progress,
+    )
+    print(result.format())
+    if args.json:
+        tmp = args.json + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump(result.to_dict(), fh, indent=2)
+        os.replace(tmp, args.json)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if args.command == "check":
+            return _cmd_check(args)
+    except (ValueError, TypeError, MemoryError, RuntimeError) as exc:
+        print(f"getheory {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ngetheory {args.command}: interrupted", file=sys.stderr)
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return 2

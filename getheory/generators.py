@@ -1,0 +1,267 @@
+"""Generators x = G(c) of the data, c ~ N(0, I_D)  (docs/theory.md §1).
+
+This module owns the three kinds of generator getheory knows:
+
+* :class:`SingleLayerGenerator` -- x = σ(A c/√D), the theorem's setting,
+  with exact first and second moments (§2);
+* :class:`DeepGenerator` -- a stack of such layers, x^(l) = σ_l(A_l x^(l-1)/√N_{l-1});
+* :class:`CallableGenerator` -- any user function mapping a batch of latents
+  c, shape (n, D), to inputs x, shape (n, N); loadable as ``module:function``.
+
+Random ensembles (A with i.i.d. N(0, 1) entries) come from
+:func:`random_single_layer` and :func:`random_deep`.  Every generator maps a
+batch on either backend (:mod:`getheory.backend`); weights are kept on the
+host and copied to a device once, on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ._validation import finite_matrix, positive_int
+from .activations import Activation, get_activation
+from .backend import backend_of
+
+__all__ = [
+    "Generator",
+    "SingleLayerGenerator",
+    "DeepGenerator",
+    "CallableGenerator",
+    "random_single_layer",
+    "random_deep",
+    "load_generator",
+]
+
+
+class _DeviceCache:
+    """Copies of host matrices on each backend, made once."""
+
+    def __init__(self):
+        self._copies = {}
+
+    def get(self, bk, key, host, dtype):
+        k = (bk.name, key, np.dtype(dtype).str)
+        if k not in self._copies:
+            self._copies[k] = bk.asarray(host, dtype=dtype)
+        return self._copies[k]
+
+
+class Generator:
+    """Base class: a map from latents c (n, D) to inputs x (n, N).
+
+    Subclasses set ``N`` and ``D`` and implement :meth:`sample`.
+    ``exact_moments`` is ``True`` when :func:`getheory.moments.exact_moments`
+    can compute (E x, Ω, Φ) in closed form.
+    """
+
+    N: int
+    D: int
+    exact_moments: bool = False
+
+    def sample(self, c):  # pragma: no cover - abstract
+        """Map latents ``c`` of shape (n, D) to inputs ``x`` of shape (n, N)."""
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        """JSON-ready description (kind, sizes, activation)."""
+        return {"kind": type(self).__name__, "N": self.N, "D": self.D}
+
+    def _check_latents(self, c):
+        shape = getattr(c, "shape", None)
+        if shape is None or len(shape) != 2 or shape[1] != self.D:
+            raise ValueError(f"latents c must have shape (n, D={self.D}), got {shape}")
+
+
+@dataclass(eq=False)
+class SingleLayerGenerator(Generator):
+    """x = σ(A c / √D): the single-layer generator (docs/theory.md §1).
+
+    Parameters
+    ----------
+    A : array, shape (N, D)
+        Generator weights, entries O(1).
+    activation : str or callable
+        A built-in name (``sign``, ``erf2``, ``erf``, ``tanh``, ``relu``,
+        ``linear``) or an elementwise callable.
+    """
+
+    A: np.ndarray
+    activation: Activation | str | Callable = "sign"
+    _cache: _DeviceCache = field(default_factory=_DeviceCache, repr=False)
+    exact_moments = True
+
+    def __post_init__(self):
+        self.A = finite_matrix(self.A, "A")
+        self.activation = get_activation(self.activation)
+        self.N, self.D = self.A.shape
+
+    @property
+    def row_scales(self) -> np.ndarray:
+        """s_i = ‖a_i‖/√D, the standard deviation of h_i (§1)."""
+        return np.linalg.norm(self.A, axis=1) / math.sqrt(self.D)
+
+    def preactivations(self, c):
+        """h = c Aᵀ/√D, shape (n, N), on the backend of ``c``."""
+        self._check_latents(c)
+        bk = backend_of(c)
+        At = self._cache.get(bk, "At", self.A.T / math.sqrt(self.D), c.dtype)
+        return c @ At
+
+    def sample(self, c):
+        return self.activation(self.preactivations(c))
+
+    def describe(self):
+        return {**super().describe(), "activation": self.activation.name, "depth": 1}
+
+
+@dataclass(eq=False)
+class DeepGenerator(Generator):
+    """x^(l) = σ_l(A_l x^(l-1) / √N_{l-1}), l = 1..L, x^(0) = c (docs/theory.md §1).
+
+    Parameters
+    ----------
+    layers : sequence of (A_l, activation_l)
+        ``A_l`` has shape (N_l, N_{l-1}) with N_0 = D.
+    """
+
+    layers: Sequence
+    _cache: _DeviceCache = field(default_factory=_DeviceCache, repr=False)
+
+    def __post_init__(self):
+        if len(self.layers) == 0:
+            raise ValueError("a DeepGenerator needs at least one layer")
+        checked = []
+        prev = None
+        for l, layer in enumerate(self.layers):
+            try:
+                A, act = layer
+            except (TypeError, ValueError):
+                raise TypeError(f"layer {l} must be a pair (A, activation)") from None
+            A = finite_matrix(A, f"layers[{l}].A")
+            if prev is not None and A.shape[1] != prev:
+                raise ValueError(
+                    f"layers[{l}].A has {A.shape[1]} columns but the previous layer has {prev} outputs"
+                )
+            prev = A.shape[0]
+            checked.append((A, get_activation(act)))
+        self.layers = checked
+        self.D = checked[0][0].shape[1]
+        self.N = checked[-1][0].shape[0]
+
+    def sample(self, c):
+        self._check_latents(c)
+        bk = backend_of(c)
+        x = c
+        for l, (A, act) in enumerate(self.layers):
+            At = self._cache.get(bk, l, A.T / math.sqrt(A.shape[1]), c.dtype)
+            x = act(x @ At)
+        return x
+
+    def describe(self):
+        return {
+            **super().describe(),
+            "depth": len(self.layers),
+            "widths": [self.D] + [A.shape[0] for A, _ in self.layers],
+            "activation": [act.name for _, act in self.layers],
+        }
+
+
+@dataclass(eq=False)
+class CallableGenerator(Generator):
+    """A user function ``fn(c) -> x`` with c of shape (n, D) and x of shape (n, N).
+
+    ``N`` is found by calling ``fn`` on two latents unless given.  Every batch
+    it returns is checked for shape and finiteness, so a wrong generator
+    fails with a message instead of a silent wrong answer.
+    """
+
+    fn: Callable
+    D: int
+    N: int | None = None
+    name: str | None = None
+
+    def __post_init__(self):
+        if not callable(self.fn):
+            raise TypeError(f"generator must be callable, got {type(self.fn).__name__}")
+        self.D = positive_int(self.D, "D")
+        self.name = self.name or getattr(self.fn, "__name__", "user generator")
+        probe = self.fn(np.zeros((2, self.D)))
+        shape = getattr(probe, "shape", None)
+        if shape is None or len(shape) != 2 or shape[0] != 2:
+            raise ValueError(
+                f"user generator {self.name!r} must map latents of shape (n, D) to inputs of "
+                f"shape (n, N); on input shape (2, {self.D}) it returned shape {shape}"
+            )
+        if self.N is not None and shape[1] != self.N:
+            raise ValueError(
+                f"user generator {self.name!r} returns N={shape[1]} columns but N={self.N} was given"
+            )
+        self.N = int(shape[1])
+
+    def sample(self, c):
+        self._check_latents(c)
+        x = self.fn(c)
+        shape = getattr(x, "shape", None)
+        if shape != (c.shape[0], self.N):
+            raise ValueError(
+                f"user generator {self.name!r} returned shape {shape} for latents of shape "
+                f"{tuple(c.shape)}; expected ({c.shape[0]}, {self.N})"
+            )
+        bk = backend_of(x)
+        if not bool(bk.xp.all(bk.xp.isfinite(x))):
+            raise ValueError(f"user generator {self.name!r} returned NaN or infinite values")
+        return bk.xp.astype(x, c.dtype) if x.dtype != c.dtype else x
+
+    def describe(self):
+        return {**super().describe(), "name": self.name}
+
+
+def random_single_layer(N: int, D: int, activation="sign", seed=None) -> SingleLayerGenerator:
+    """A single-layer generator with A_ij ~ N(0, 1) i.i.d., shape (N, D) (§1)."""
+    N = positive_int(N, "N")
+    D = positive_int(D, "D")
+    rng = np.random.default_rng(seed)
+    return SingleLayerGenerator(rng.standard_normal((N, D)), activation)
+
+
+def random_deep(widths: Sequence[int], activation="sign", seed=None) -> DeepGenerator:
+    """A deep generator with widths ``[D, N_1, ..., N_L]`` and N(0, 1) weights (§1).
+
+    ``activation`` is one activation for all layers or a list of L of them.
+    """
+    widths = [positive_int(w, f"widths[{i}]") for i, w in enumerate(widths)]
+    if len(widths) < 2:
+        raise ValueError("widths must list at least [D, N]")
+    L = len(widths) - 1
+    acts = list(activation) if isinstance(activation, (list, tuple)) else [activation] * L
+    if len(acts) != L:
+        raise ValueError(f"got {len(acts)} activations for {L} layers")
+    rng = np.random.default_rng(seed)
+    layers = [(rng.standard_normal((widths[l + 1], widths[l])), acts[l]) for l in range(L)]
+    return DeepGenerator(layers)
+
+
+def load_generator(spec: str, D: int, N: int | None = None) -> CallableGenerator:
+    """Load a user generator from ``"module:function"`` (the CLI's ``--generator``).
+
+    The function takes latents c of shape (n, D) and returns x of shape (n, N).
+    The module is imported normally, so it must be importable (on
+    ``sys.path``; the current directory is added by the CLI).
+    """
+    if not isinstance(spec, str) or spec.count(":") != 1:
+        raise ValueError(f"generator must be given as 'module:function', got {spec!r}")
+    mod_name, fn_name = spec.split(":")
+    try:
+        module = importlib.import_module(mod_name)
+    except ImportError as exc:
+        raise ValueError(f"cannot import module {mod_name!r} for generator {spec!r}: {exc}") from None
+    try:
+        fn = getattr(module, fn_name)
+    except AttributeError:
+        raise ValueError(f"module {mod_name!r} has no attribute {fn_name!r}") from None
+    return CallableGenerator(fn, D=D, N=N, name=spec)

@@ -1,0 +1,297 @@
+"""First and second moments of a generator and the Gaussian match of (λ, ν)
+(docs/theory.md §2).
+
+The generator enters the theorem only through
+
+* E x        (N,)    the mean input,
+* Ω = Cov(x) (N, N)  the input covariance,
+* Φ = E[(x − E x) cᵀ] (N, D) the input–latent cross-covariance.
+
+:func:`exact_moments` computes them in closed form for a single-layer
+generator (Stein's lemma for Φ, bivariate-normal kernels for Ω);
+:func:`monte_carlo_moments` estimates them by streaming for any generator,
+with batch-means standard errors.  :func:`gaussian_match` turns moments and
+weights into the mean m and covariance Σ = [[Q, R], [Rᵀ, T]] of P̂.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validation import positive_int
+from .activations import moments_at_scales, omega_kernel
+from .backend import get_backend
+from .fields import auto_batch_size, check_weights, iter_latent_batches
+from .generators import Generator, SingleLayerGenerator
+
+__all__ = [
+    "Moments",
+    "GaussianMatch",
+    "exact_moments",
+    "monte_carlo_moments",
+    "gaussian_match",
+    "check_covariance",
+]
+
+
+@dataclass
+class Moments:
+    """(E x, Ω, Φ) of a generator, exact or Monte Carlo (§2).
+
+    Attributes
+    ----------
+    mean : ndarray, shape (N,)
+    Omega : ndarray, shape (N, N)
+    Phi : ndarray, shape (N, D)
+    exact : bool
+        True for closed forms, False for Monte Carlo estimates.
+    source : str
+        How they were obtained, in words.
+    n_samples : int or None
+        Monte Carlo sample size.
+    stderr_mean, stderr_Omega, stderr_Phi : ndarray or None
+        Batch-means standard errors of each entry (Monte Carlo only).
+    """
+
+    mean: np.ndarray
+    Omega: np.ndarray
+    Phi: np.ndarray
+    exact: bool
+    source: str
+    n_samples: int | None = None
+    stderr_mean: np.ndarray | None = None
+    stderr_Omega: np.ndarray | None = None
+    stderr_Phi: np.ndarray | None = None
+    group_match_covs: list | None = None
+
+    @property
+    def N(self) -> int:
+        return self.Omega.shape[0]
+
+    @property
+    def D(self) -> int:
+        return self.Phi.shape[1]
+
+
+@dataclass
+class GaussianMatch:
+    """The Gaussian P̂ = N(mean, cov) of the (K+M)-vector (λ, ν) (§2).
+
+    ``cov`` is [[Q, R], [Rᵀ, T]]; ``stderr_cov`` is set when the moments were
+    Monte Carlo estimates.  ``clipped_eigenvalues`` counts eigenvalues of Σ
+    that were slightly negative from rounding and set to zero.
+    """
+
+    mean: np.ndarray
+    cov: np.ndarray
+    K: int
+    M: int
+    exact: bool
+    stderr_cov: np.ndarray | None = None
+    clipped_eigenvalues: int = 0
+
+    @property
+    def Q(self):
+        return self.cov[: self.K, : self.K]
+
+    @property
+    def R(self):
+        return self.cov[: self.K, self.K :]
+
+    @property
+    def T(self):
+        return self.cov[self.K :, self.K :]
+
+
+def check_covariance(cov, name="cov", *, rtol=1e-10):
+    """Check a covariance is symmetric positive semi-definite (§2).
+
+    Eigenvalues down to ``-rtol·λ_max`` are rounding and are clipped to zero;
+    anything more negative raises.  Returns (cov, n_clipped).
+    """
+    cov = np.asarray(cov, dtype=np.float64)
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {cov.shape}")
+    if not np.all(np.isfinite(cov)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    scale = max(float(np.max(np.abs(cov))), 1e-300)
+    if not np.allclose(cov, cov.T, rtol=0, atol=1e-10 * scale):
+        raise ValueError(f"{name} is not symmetric (max |Σ − Σᵀ| = {np.max(np.abs(cov - cov.T)):.3g})")
+    cov = (cov + cov.T) / 2
+    evals, evecs = np.linalg.eigh(cov)
+    lo = -rtol * max(float(evals[-1]), 0.0) - 1e-300
+    if evals[0] < lo:
+        raise ValueError(
+            f"{name} is not positive semi-definite: smallest eigenvalue {evals[0]:.3g} "
+            f"(largest {evals[-1]:.3g}); a covariance must be PSD"
+        )
+    neg = int(np.sum(evals < 0))
+    if neg:
+        evals = np.clip(evals, 0, None)
+        cov = (evecs * evals) @ evecs.T
+    return cov, neg
+
+
+def exact_moments(generator: SingleLayerGenerator, *, backend="numpy") -> Moments:
+    """Closed-form (E x, Ω, Φ) of a single-layer generator (§2).
+
+    .. math::
+        E x_i = E σ(s_i ζ),\\quad Φ = \\mathrm{diag}(E σ'(h_i)) A/√D,\\quad
+        Ω_{ij} = \\mathrm{Cov}(σ(h_i), σ(h_j)),\\ (h_i, h_j) ∼ N(0, C),\\ C = A Aᵀ/D
+
+    with s_i² = C_ii.  Ω uses the closed kernels (sign, erf, relu, linear) or
+    the Mehler series (tanh, user callables): see :func:`getheory.activations.omega_kernel`.
+    Cost O(N² D) for C; memory O(N²).
+    """
+    if not isinstance(generator, SingleLayerGenerator):
+        raise TypeError(
+            f"exact moments exist only for SingleLayerGenerator, not {type(generator).__name__}; "
+            "use monte_carlo_moments"
+        )
+    bk = get_backend(backend)
+    A = generator.A
+    D = generator.D
+    s = generator.row_scales
+    if np.any(s == 0):
+        raise ValueError("A has an all-zero row: its unit's input is constant; remove it")
+    scal = moments_at_scales(generator.activation, s)
+    Ad = bk.asarray(A / math.sqrt(D))
+    C = Ad @ Ad.T  # THEORY §2: C_ij = a_i·a_j / D
+    s_d = bk.asarray(s)
+    Omega = omega_kernel(generator.activation, C, s_d, s_d)
+    Omega = bk.to_numpy(Omega).copy()
+    np.fill_diagonal(Omega, scal["variance"])  # the diagonal exactly, not via ρ = 1 rounding
+    Phi = scal["mean_derivative"][:, None] * (A / math.sqrt(D))  # Stein's lemma, §2
+    return Moments(
+        mean=np.asarray(scal["mean"], dtype=np.float64),
+        Omega=Omega,
+        Phi=Phi,
+        exact=True,
+        source=f"exact (closed form for {generator.activation.name}; docs/theory.md §2)",
+    )
+
+
+def monte_carlo_moments(
+    generator: Generator,
+    n: int,
+    *,
+    seed=None,
+    batch_size=None,
+    n_groups: int = 20,
+    backend="numpy",
+    dtype="float64",
+    weights=None,
+) -> Moments:
+    """Streaming Monte Carlo estimate of (E x, Ω, Φ) for any generator (§2).
+
+    The n samples are split into ``n_groups`` groups; each group's moments are
+    computed with batched sums (BLAS-3: xᵀx, xᵀc) and the standard error of
+    every entry is the spread of the group estimates / √n_groups (batch
+    means).  Memory O(N² + N D) plus one batch.
+
+    With ``weights=(W_student, W_teacher)`` the covariance Σ_g of the Gaussian
+    match is also recorded for each group, so that :func:`gaussian_match`
+    reports batch-means standard errors of Q and R that account for the
+    correlations between entries of Ω̂.
+    """
+    n = positive_int(n, "n")
+    n_groups = positive_int(n_groups, "n_groups", minimum=2)
+    if n < 2 * n_groups:
+        raise ValueError(f"n={n} is too small for {n_groups} groups; use n >= {2 * n_groups}")
+    bk = get_backend(backend)
+    xp = bk.xp
+    N, D = generator.N, generator.D
+    if batch_size is None:
+        batch_size = auto_batch_size(N, D, dtype=dtype, backend=bk)
+    sizes = [n // n_groups + (1 if g < n % n_groups else 0) for g in range(n_groups)]
+    # running sums over groups of the group estimates and their squares
+    acc = {k: None for k in ("m", "m2", "O", "O2", "P", "P2")}
+    group_covs = [] if weights is not None else None
+    rng_seq = np.random.SeedSequence(seed)
+    for g, ng in enumerate(sizes):
+        sx = xp.zeros((N,), dtype=dtype)
+        sxx = xp.zeros((N, N), dtype=dtype)
+        sxc = xp.zeros((N, D), dtype=dtype)
+        for c in iter_latent_batches(ng, D, batch_size=batch_size, seed=rng_seq.spawn(1)[0], backend=bk, dtype=dtype):
+            x = generator.sample(c)
+            sx += xp.sum(x, axis=0)
+            sxx += x.T @ x
+            sxc += x.T @ c
+        mg = sx / ng
+        Og = (sxx - ng * (mg[:, None] * mg[None, :])) / (ng - 1)
+        Pg = sxc / ng  # E[x cᵀ] = E[(x − Ex) cᵀ] since E c = 0
+        if weights is not None:
+            mom_g = Moments(bk.to_numpy(mg), bk.to_numpy(Og), bk.to_numpy(Pg), False, "group")
+            group_covs.append(_match_cov(mom_g, *weights))
+        for key, val in (("m", mg), ("O", Og), ("P", Pg)):
+            val = bk.to_numpy(val).astype(np.float64)
+            if acc[key] is None:
+                acc[key], acc[key + "2"] = val.copy(), val**2
+            else:
+                acc[key] += val
+                acc[key + "2"] += val**2
+    G = n_groups
+
+    def mean_se(key):
+        mu = acc[key] / G
+        var = np.maximum(acc[key + "2"] / G - mu**2, 0) * G / (G - 1)
+        return mu, np.sqrt(var / G)
+
+    mean, se_m = mean_se("m")
+    Omega, se_O = mean_se("O")
+    Phi, se_P = mean_se("P")
+    Omega = (Omega + Omega.T) / 2
+    return Moments(
+        mean=mean,
+        Omega=Omega,
+        Phi=Phi,
+        exact=False,
+        source=f"Monte Carlo, n={n} in {G} groups (batch-means standard errors; docs/theory.md §2)",
+        n_samples=n,
+        stderr_mean=se_m,
+        stderr_Omega=se_O,
+        stderr_Phi=se_P,
+        group_match_covs=group_covs,
+    )
+
+
+def _match_cov(moments, W, Wt):
+    N, D = moments.N, moments.D
+    Q = W @ moments.Omega @ W.T / N  # §2
+    R = W @ moments.Phi @ Wt.T / math.sqrt(N * D)
+    T = Wt @ Wt.T / D
+    return np.block([[Q, R], [R.T, T]])
+
+
+def gaussian_match(moments: Moments, W_student, W_teacher) -> GaussianMatch:
+    """Mean and covariance of the Gaussian match P̂ of (λ, ν) (§2).
+
+    .. math::
+        m = (W E x/√N, 0),\\quad Q = W Ω Wᵀ/N,\\quad R = W Φ \\tilde Wᵀ/√(N D),
+        \\quad T = \\tilde W \\tilde Wᵀ/D
+
+    Parameters
+    ----------
+    moments : Moments
+    W_student : array, shape (K, N)
+    W_teacher : array, shape (M, D)
+    """
+    N, D = moments.N, moments.D
+    W, Wt = check_weights(W_student, W_teacher, N, D)
+    K, M = W.shape[0], Wt.shape[0]
+    cov = _match_cov(moments, W, Wt)
+    cov, clipped = check_covariance(cov, "covariance of the Gaussian match Σ")
+    if clipped:
+        warnings.warn(f"Σ had {clipped} slightly negative eigenvalue(s) from rounding; clipped to 0")
+    mean = np.concatenate([W @ moments.mean / math.sqrt(N), np.zeros(M)])
+    se = None
+    if moments.group_match_covs:
+        # batch means over the Monte Carlo groups (the groups used these same weights)
+        G = np.array(moments.group_match_covs)
+        if G.shape[1:] == cov.shape:
+            se = G.std(axis=0, ddof=1) / math.sqrt(G.shape[0])
+    return GaussianMatch(mean=mean, cov=cov, K=K, M=M, exact=moments.exact, stderr_cov=se, clipped_eigenvalues=clipped)

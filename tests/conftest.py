@@ -1,0 +1,33 @@
+"""Shared fixtures: the backend fixture runs a test on every installed backend.
+
+CuPy cases are skipped with a reason where CuPy or a GPU is missing.
+"""
+
+import numpy as np
+import pytest
+
+from getheory.backend import available_backends
+
+BACKENDS = ["numpy", "cupy"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    if request.param not in available_backends():
+        pytest.skip(f"backend {request.param!r} unavailable here (needs CuPy and a CUDA GPU)")
+    return request.param
+
+
+@pytest.fixture
+def small_sign():
+    """A small sign generator and weights (N=12, D=8, K=2, M=2), fixed seed."""
+    from getheory import draw_weights, random_single_layer
+
+    gen = random_single_layer(12, 8, "sign", seed=1)
+    Ws, Wt = draw_weights(12, 8, 2, 2, seed=2)
+    return gen, Ws, Wt
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

@@ -1,0 +1,133 @@
+"""Generators and the streaming field sampler (docs/theory.md §1-2)."""
+
+import math
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from getheory import (
+    CallableGenerator,
+    DeepGenerator,
+    SingleLayerGenerator,
+    draw_weights,
+    exact_moments,
+    gaussian_match,
+    load_generator,
+    random_deep,
+    random_single_layer,
+    sample_fields,
+)
+from getheory.fields import auto_batch_size
+
+
+def test_single_layer_sample_is_sigma_of_preactivation(backend):
+    from getheory.backend import get_backend
+
+    gen = random_single_layer(7, 5, "relu", seed=0)
+    bk = get_backend(backend)
+    c = bk.rng(1).standard_normal((4, 5))
+    x = bk.to_numpy(gen.sample(c))
+    h = bk.to_numpy(c) @ gen.A.T / math.sqrt(5)
+    assert np.allclose(x, np.maximum(h, 0))
+
+
+def test_fields_do_not_depend_on_batch_size(small_sign):
+    gen, Ws, Wt = small_sign
+    a = sample_fields(gen, Ws, Wt, 1000, seed=5, batch_size=1000)
+    b = sample_fields(gen, Ws, Wt, 1000, seed=5, batch_size=37)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_field_covariance_matches_exact_match_within_clt(small_sign):
+    gen, Ws, Wt = small_sign
+    n = 200_000
+    lam, nu = sample_fields(gen, Ws, Wt, n, seed=6)
+    z = np.concatenate([lam, nu], axis=1)
+    match = gaussian_match(exact_moments(gen), Ws, Wt)
+    emp = np.cov(z.T)
+    # SE of a sample covariance entry: sqrt(Var(z_a z_b)/n), estimated from the sample;
+    # 5 SE over 10 distinct entries has two-sided probability < 1e-5 each.
+    zc = z - z.mean(0)
+    se = np.sqrt(np.var(zc[:, :, None] * zc[:, None, :], axis=0) / n)
+    assert np.all(np.abs(emp - match.cov) < 5 * se)
+
+
+def test_deep_generator_matches_manual_stack():
+    gen = random_deep([5, 7, 6], ["sign", "tanh"], seed=2)
+    c = np.random.default_rng(0).standard_normal((3, 5))
+    (A1, _), (A2, _) = gen.layers
+    x = np.tanh(np.sign(c @ A1.T / math.sqrt(5)) @ A2.T / math.sqrt(7))
+    assert np.allclose(gen.sample(c), x)
+    assert gen.N == 6 and gen.D == 5
+
+
+def test_callable_generator_checks_output_shape_and_values():
+    with pytest.raises(ValueError, match="returned shape"):
+        CallableGenerator(lambda c: c[:, 0], D=4)
+    gen = CallableGenerator(lambda c: np.tanh(c @ np.ones((4, 3))), D=4)
+    assert gen.N == 3
+    flaky = CallableGenerator(lambda c: c[: max(len(c) - 1, 2)], D=4)
+    with pytest.raises(ValueError, match="returned shape"):
+        flaky.sample(np.zeros((5, 4)))
+    nan_gen = CallableGenerator(lambda c: np.log(c), D=2, N=2)
+    with pytest.raises(ValueError, match="NaN"):
+        nan_gen.sample(-np.ones((3, 2)))
+
+
+def test_load_generator_from_module_function(tmp_path, monkeypatch):
+    (tmp_path / "mygen.py").write_text(textwrap.dedent("""
+        import numpy as np
+        B = np.random.default_rng(0).standard_normal((6, 4))
+        def gen(c):
+            return np.sign(c @ B.T)
+    """))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    gen = load_generator("mygen:gen", D=4)
+    assert gen.N == 6
+    with pytest.raises(ValueError, match="module:function"):
+        load_generator("mygen.gen", D=4)
+    with pytest.raises(ValueError, match="cannot import"):
+        load_generator("no_such_module_xyz:gen", D=4)
+    with pytest.raises(ValueError, match="no attribute"):
+        load_generator("mygen:nope", D=4)
+    sys.modules.pop("mygen", None)
+
+
+@pytest.mark.parametrize("bad", [0, -3])
+def test_sizes_must_be_positive(bad):
+    with pytest.raises(ValueError, match="N must be"):
+        random_single_layer(bad, 4)
+    with pytest.raises(ValueError, match="D must be"):
+        random_single_layer(4, bad)
+    gen = random_single_layer(4, 3)
+    Ws, Wt = draw_weights(4, 3, 1, 1, seed=0)
+    with pytest.raises(ValueError, match="n must be"):
+        sample_fields(gen, Ws, Wt, bad)
+
+
+def test_bad_inputs_raise_clear_errors():
+    with pytest.raises(ValueError, match="2-D"):
+        SingleLayerGenerator(np.ones(5), "sign")
+    with pytest.raises(ValueError, match="NaN"):
+        SingleLayerGenerator(np.array([[1.0, np.inf]]), "sign")
+    with pytest.raises(ValueError, match="unknown"):
+        SingleLayerGenerator(np.ones((2, 2)), "softsign-typo")
+    with pytest.raises(ValueError, match="columns"):
+        DeepGenerator([(np.ones((3, 2)), "sign"), (np.ones((2, 4)), "sign")])
+    gen = random_single_layer(4, 3)
+    with pytest.raises(ValueError, match=r"shape \(n, D=3\)"):
+        gen.sample(np.zeros((2, 5)))
+    Ws, Wt = draw_weights(4, 3, 1, 1, seed=0)
+    with pytest.raises(ValueError, match="W_student"):
+        sample_fields(gen, Ws.T, Wt, 10)
+    with pytest.raises(TypeError, match="integer"):
+        sample_fields(gen, Ws, Wt, 2.5)
+
+
+def test_auto_batch_size_bounds_memory():
+    b = auto_batch_size(4000, 2000, budget_bytes=64 * 1024**2)
+    assert b * 8 * (2000 + 3 * 4000) <= 64 * 1024**2
+    with pytest.raises(MemoryError, match="bytes"):
+        auto_batch_size(10**6, 10**6, budget_bytes=1000)

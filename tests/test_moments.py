@@ -1,0 +1,117 @@
+"""Exact moments of single-layer generators against Monte Carlo (docs/theory.md §2)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from getheory import (
+    SingleLayerGenerator,
+    draw_weights,
+    exact_moments,
+    gaussian_match,
+    monte_carlo_moments,
+    random_deep,
+    random_single_layer,
+)
+from getheory.moments import check_covariance
+
+
+@pytest.mark.parametrize("activation", ["sign", "erf2", "erf", "tanh", "relu", "linear"])
+def test_exact_moments_match_monte_carlo_within_clt_error(activation):
+    gen = random_single_layer(6, 5, activation, seed=3)
+    ex = exact_moments(gen)
+    mc = monte_carlo_moments(gen, 200_000, seed=4, n_groups=20)
+    # batch means over 20 groups: each z is ~ t with 19 dof; P(|t19| > 6) ≈ 1e-5,
+    # so over the ~100 entries per activation a 6-SE miss has probability ~1e-3.
+    for name, e, m, se in (
+        ("mean", ex.mean, mc.mean, mc.stderr_mean),
+        ("Omega", ex.Omega, mc.Omega, mc.stderr_Omega),
+        ("Phi", ex.Phi, mc.Phi, mc.stderr_Phi),
+    ):
+        z = np.abs(e - m) / np.maximum(se, 1e-12)
+        assert np.max(z) < 6, f"{activation} {name}: max |z| = {np.max(z):.2f}"
+
+
+def test_exact_omega_is_symmetric_psd_with_variance_diagonal():
+    gen = random_single_layer(30, 10, "sign", seed=0)
+    ex = exact_moments(gen)
+    assert np.allclose(ex.Omega, ex.Omega.T)
+    assert np.linalg.eigvalsh(ex.Omega).min() > -1e-10
+    assert np.allclose(np.diag(ex.Omega), 1.0)  # sign: Var = E sign² = 1
+
+
+def test_gaussian_match_blocks_follow_definitions(small_sign):
+    gen, Ws, Wt = small_sign
+    ex = exact_moments(gen)
+    match = gaussian_match(ex, Ws, Wt)
+    N, D = gen.N, gen.D
+    assert np.allclose(match.Q, Ws @ ex.Omega @ Ws.T / N)
+    assert np.allclose(match.R, Ws @ ex.Phi @ Wt.T / math.sqrt(N * D))
+    assert np.allclose(match.T, Wt @ Wt.T / D)
+    assert np.allclose(match.mean, 0.0)  # sign is odd: E x = 0
+
+
+def test_match_invariant_under_latent_rotation(small_sign):
+    gen, Ws, Wt = small_sign
+    rng = np.random.default_rng(7)
+    O, _ = np.linalg.qr(rng.standard_normal((gen.D, gen.D)))
+    rot = SingleLayerGenerator(gen.A @ O, "sign")
+    a = gaussian_match(exact_moments(gen), Ws, Wt).cov
+    b = gaussian_match(exact_moments(rot), Ws, Wt @ O).cov
+    assert np.allclose(a, b, atol=1e-12)
+
+
+def test_match_invariant_under_hidden_unit_permutation(small_sign):
+    gen, Ws, Wt = small_sign
+    perm = np.random.default_rng(8).permutation(gen.N)
+    perm_gen = SingleLayerGenerator(gen.A[perm], "sign")
+    a = gaussian_match(exact_moments(gen), Ws, Wt).cov
+    b = gaussian_match(exact_moments(perm_gen), Ws[:, perm], Wt).cov
+    assert np.allclose(a, b, atol=1e-12)
+
+
+def test_match_scales_quadratically_with_student_weights(small_sign):
+    gen, Ws, Wt = small_sign
+    ex = exact_moments(gen)
+    a = gaussian_match(ex, Ws, Wt)
+    b = gaussian_match(ex, 3 * Ws, Wt)
+    assert np.allclose(b.Q, 9 * a.Q) and np.allclose(b.R, 3 * a.R)
+
+
+def test_monte_carlo_moments_of_deep_generator_give_match_with_stderr():
+    gen = random_deep([6, 10, 8], "sign", seed=1)
+    Ws, Wt = draw_weights(8, 6, 2, 1, seed=2)
+    mc = monte_carlo_moments(gen, 20_000, seed=3, weights=(Ws, Wt))
+    match = gaussian_match(mc, Ws, Wt)
+    assert match.stderr_cov is not None and match.stderr_cov.shape == (3, 3)
+    assert np.all(match.stderr_cov[:2, :2] > 0)
+
+
+def test_covariance_check_rejects_non_psd_and_asymmetric():
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        check_covariance(np.array([[1.0, 2.0], [2.0, 1.0]]))
+    with pytest.raises(ValueError, match="symmetric"):
+        check_covariance(np.array([[1.0, 0.5], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="NaN"):
+        check_covariance(np.array([[np.nan, 0.0], [0.0, 1.0]]))
+    cov, clipped = check_covariance(np.array([[1.0, 1.0], [1.0, 1.0 - 1e-15]]))
+    assert clipped <= 1
+
+
+def test_gaussian_match_rejects_wrong_weight_shapes(small_sign):
+    gen, Ws, Wt = small_sign
+    ex = exact_moments(gen)
+    with pytest.raises(ValueError, match="W_student"):
+        gaussian_match(ex, Ws[:, :-1], Wt)
+    with pytest.raises(ValueError, match="W_teacher"):
+        gaussian_match(ex, Ws, Wt[:, :-1])
+    with pytest.raises(ValueError, match="NaN"):
+        bad = Ws.copy()
+        bad[0, 0] = np.nan
+        gaussian_match(ex, bad, Wt)
+
+
+def test_exact_moments_refuse_other_generators():
+    with pytest.raises(TypeError, match="monte_carlo_moments"):
+        exact_moments(random_deep([4, 5, 6], "sign", seed=0))
