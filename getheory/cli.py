@@ -6,6 +6,10 @@ check
     Check one generator against the theorem (docs/theory.md §6): prints a
     table and optionally writes JSON.
 
+Further subcommands live in :mod:`getheory.commands` (one module each,
+listed in ``COMMAND_MODULES``): each has ``add_parser(subparsers)`` and
+``run(args) -> int``.
+
 All numerical work is delegated to the library; this module only turns
 arguments into calls and results into text and files.
 """
@@ -18,6 +22,22 @@ import os
 import sys
 
 __all__ = ["main", "build_parser"]
+
+#: subcommand modules under getheory.commands, each with add_parser(sub) and run(args)
+COMMAND_MODULES = ("sweep", "report", "proofs", "dynamics")
+
+
+def _command_modules():
+    import importlib
+
+    mods = {}
+    for name in COMMAND_MODULES:
+        try:
+            mods[name] = importlib.import_module(f"getheory.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"getheory.commands.{name}" and exc.name != "getheory.commands":
+                raise
+    return mods
 
 
 def _positive(kind):
@@ -67,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     chk.add_argument("--json", metavar="FILE", help="write every number to this JSON file")
     chk.add_argument("--quiet", action="store_true", help="no progress output")
+    for mod in _command_modules().values():
+        mod.add_parser(sub)
     return parser
 
 
@@ -118,6 +140,9 @@ def main(argv=None) -> int:
     try:
         if args.command == "check":
             return _cmd_check(args)
+        mods = _command_modules()
+        if args.command in mods:
+            return mods[args.command].run(args)
     except (ValueError, TypeError, MemoryError, RuntimeError) as exc:
         print(f"getheory {args.command}: error: {exc}", file=sys.stderr)
         return 2
