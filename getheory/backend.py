@@ -40,6 +40,42 @@ class Backend:
     name: str
     xp: Any
 
+    @property
+    def raw(self):
+        """The plain ``numpy`` or ``cupy`` module, for ``out=`` arguments the
+        array API lacks (in-place products and ufuncs in hot loops)."""
+        if self.name == "cupy":
+            import cupy
+
+            return cupy
+        return np
+
+    def inplace(self, name: str, h) -> bool:
+        """Apply a built-in activation ``name`` to ``h`` in place, if possible.
+
+        Returns False (leaving ``h`` untouched) when no in-place form exists.
+        """
+        raw = self.raw
+        if name == "sign":
+            raw.sign(h, out=h)
+        elif name == "relu":
+            raw.maximum(h, 0, out=h)
+        elif name == "tanh":
+            raw.tanh(h, out=h)
+        elif name == "linear":
+            pass
+        elif name in ("erf", "erf2"):
+            if name == "erf2":
+                h *= 1.0 / 2**0.5
+            if self.name == "cupy":
+                from cupyx.scipy.special import erf
+            else:
+                from scipy.special import erf
+            erf(h, out=h)
+        else:
+            return False
+        return True
+
     # -- conversions ---------------------------------------------------
     def asarray(self, x, dtype=None):
         """Move ``x`` (any array-like, host or device) onto this backend."""

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._validation import finite_matrix, positive_int
 from .backend import get_backend
-from .generators import Generator
+from .generators import Generator, SingleLayerGenerator
 
 __all__ = ["sample_fields", "auto_batch_size", "iter_latent_batches", "check_weights"]
 
@@ -160,14 +160,36 @@ def sample_fields(
     lam = xp.empty((n, K), dtype=dtype)
     nu = xp.empty((n, M), dtype=dtype)
     prog = _Progress(n, "sampling (λ, ν)", progress)
-    start = 0
-    for c in iter_latent_batches(n, D, batch_size=batch_size, seed=seed, backend=bk, dtype=dtype):
-        b = c.shape[0]
-        x = generator.sample(c)
-        lam[start : start + b, :] = x @ Ws
-        nu[start : start + b, :] = c @ Wt
-        start += b
-        prog.update(start)
+    fast = isinstance(generator, SingleLayerGenerator) and generator.activation.builtin
+    if fast:
+        # preallocated buffers and in-place σ: no per-batch allocation of b×N arrays
+        raw = bk.raw
+        b0 = min(batch_size, n)
+        At = generator._cache.get(bk, "At", generator.A.T / math.sqrt(D), dtype)
+        h_buf = raw.empty((b0, N), dtype=dtype)
+        c_buf = raw.empty((b0, D), dtype=dtype)
+        rng = bk.rng(seed)
+        start = 0
+        while start < n:
+            b = min(b0, n - start)
+            c = c_buf[:b]
+            rng.standard_normal(out=c, dtype=dtype.type)
+            h = h_buf[:b]
+            raw.matmul(c, At, out=h)
+            bk.inplace(generator.activation.name, h)
+            lam[start : start + b, :] = h @ Ws
+            nu[start : start + b, :] = c @ Wt
+            start += b
+            prog.update(start)
+    else:
+        start = 0
+        for c in iter_latent_batches(n, D, batch_size=batch_size, seed=seed, backend=bk, dtype=dtype):
+            b = c.shape[0]
+            x = generator.sample(c)
+            lam[start : start + b, :] = x @ Ws
+            nu[start : start + b, :] = c @ Wt
+            start += b
+            prog.update(start)
     if as_numpy:
         return bk.to_numpy(lam), bk.to_numpy(nu)
     return lam, nu
