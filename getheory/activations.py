@@ -391,7 +391,7 @@ def _panel_rule(n_panels: int, h: float) -> tuple[np.ndarray, np.ndarray]:
     return x, w
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)  # order 400 ≈ 7000 nodes × 401 rows ≈ 22 MB each
 def _hermite_table(order: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes x and U[k, n] = w_n He_k(x_n)/√k! for k = 0..order (weights folded in).
 
