@@ -211,7 +211,7 @@ def monte_carlo_moments(
     # running sums over groups of the group estimates and their squares
     acc = {k: None for k in ("m", "m2", "O", "O2", "P", "P2")}
     group_covs = [] if weights is not None else None
-    rng_seq = np.random.SeedSequence(seed)
+    rng_seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     for g, ng in enumerate(sizes):
         sx = xp.zeros((N,), dtype=dtype)
         sxx = xp.zeros((N, N), dtype=dtype)
