@@ -61,8 +61,13 @@ __all__ = [
 ]
 
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
-#: Largest number of float64 elements in one (directions x samples) block of projections.
-_MAX_BLOCK_ELEMS = 1 << 23
+#: Float64 elements in one (directions x samples) block of projections: cache-sized on the
+#: CPU (the elementwise passes then run from cache), large on a GPU (fewer, bigger kernels).
+_BLOCK_ELEMS = {"numpy": 1 << 17, "cupy": 1 << 24}
+
+
+def _block_rows(bk, n: int) -> int:
+    return max(1, _BLOCK_ELEMS.get(bk.name, 1 << 20) // max(int(n), 1))
 
 
 # ----------------------------------------------------------------------------------------
@@ -274,6 +279,7 @@ class _NormalCells:
         self.e = n * (phia - phib)
         self.v = max(0.0, 1.0 - float(xp.sum(self.e * self.e)) / n)
         self.jm = (2.0 * xp.arange(n, dtype=xp.float64) + 1.0)  # 2j - 1, j = 1..n
+        self.w = self.b - self.a  # cell widths (inf at the two ends)
 
 
 _CELLS: dict = {}
@@ -309,28 +315,32 @@ def _wp_rows(bk: Backend, ys, sigma, p: int, cells: _NormalCells | None = None, 
     if cells is None:
         cells = _normal_cells(bk, n)
     pos = sigma > 0
-    ssafe = xp.where(pos, sigma, 1.0)
+    inv = 1.0 / xp.where(pos, sigma, 1.0)
     yc = ys if mu is None else ys - mu[:, None]
-    x = yc / ssafe[:, None]
-    dev = x - cells.e
+    dev = yc * inv[:, None]
+    dev -= cells.e  # x - e_j, x = (y - mu) / sigma
     if p == 2:
         wstd = xp.sqrt(xp.sum(dev * dev, axis=1) / n + cells.v)
         val0 = xp.sqrt(xp.sum(yc * yc, axis=1) / n)
         return xp.where(pos, sigma * wstd, val0)
     adev = xp.abs(dev)
     base = xp.sum(adev, axis=1)
-    inside = (x > cells.a) & (x < cells.b)
     if bk.name == "numpy":
-        # sparse: only ~ n^{1/2} entries per row fall inside their cell; gather them.
-        (idx,) = xp.nonzero(xp.reshape(inside, (-1,)))
-        xi = xp.take(xp.reshape(x, (-1,)), idx)
+        # sparse: x can only lie inside its cell when |x - e_j| < b_j - a_j, which holds for
+        # ~ n^{1/2} entries per row; gather those and apply the exact in-cell formula.
+        (idx,) = xp.nonzero(xp.reshape(adev < cells.w, (-1,)))
         jj = idx % n
         row = idx // n
+        ej = xp.take(cells.e, jj)
+        xi = xp.take(xp.reshape(dev, (-1,)), idx) + ej
+        inside = (xi > xp.take(cells.a, jj)) & (xi < xp.take(cells.b, jj))
+        xi = xp.where(inside, xi, 0.0)
         corr = (
             xi * (2.0 * n * bk.ndtr(xi) - xp.take(cells.jm, jj))
             + n * (2.0 * xp.exp(-0.5 * xi * xi) / _SQRT_2PI - xp.take(cells.s, jj))
             - xp.take(xp.reshape(adev, (-1,)), idx)
         )
+        corr = xp.where(inside, corr, 0.0)
         cs = xp.cumulative_sum(corr, include_initial=True)
         rows = xp.arange(m, dtype=row.dtype)
         lo = xp.searchsorted(row, rows, side="left")
@@ -338,6 +348,8 @@ def _wp_rows(bk: Backend, ys, sigma, p: int, cells: _NormalCells | None = None, 
         extra = xp.take(cs, hi) - xp.take(cs, lo)
     else:
         # dense: no data-dependent shapes (no device synchronisation) on accelerators.
+        x = dev + cells.e
+        inside = (x > cells.a) & (x < cells.b)
         xin = xp.where(inside, x, 0.0)
         corr = (
             xin * (2.0 * n * bk.ndtr(xin) - cells.jm)
@@ -638,7 +650,7 @@ class _NormalObjective:
         xp = self.bk.xp
         k = int(U.shape[0])
         sig = xp.sqrt(xp.clip(xp.sum(xp.matmul(U, self.Sigma) * U, axis=1), min=0.0))
-        chunk = max(1, _MAX_BLOCK_ELEMS // self.n)
+        chunk = _block_rows(self.bk, self.n)
         out = []
         for s in range(0, k, chunk):
             P = xp.sort(xp.matmul(U[s : s + chunk], self.zc.T), axis=1, stable=False)
@@ -658,7 +670,7 @@ class _TwoSampleObjective:
     def __call__(self, U):
         xp = self.bk.xp
         k = int(U.shape[0])
-        chunk = max(1, _MAX_BLOCK_ELEMS // max(int(self.X.shape[0]), int(self.Y.shape[0])) // 2)
+        chunk = _block_rows(self.bk, 2 * max(int(self.X.shape[0]), int(self.Y.shape[0])))
         out = []
         for s in range(0, k, chunk):
             Uc = U[s : s + chunk]
@@ -669,13 +681,63 @@ class _TwoSampleObjective:
         return out[0] if len(out) == 1 else xp.concat(out)
 
 
-def _search(bk, make_obj, full_data, sub_data, d, ss, *, n_directions, refine, n_starts,
-            sub_iterations, full_iterations, full_starts=1):
-    """Coarse quasi-uniform design on the subsample, ES refinement on the subsample,
-    then a few ES steps on the full sample from the best subsample directions.
+def _levels(n, subsample, two_stage, ss):
+    """Random row subsets for the search: (rows of the refinement subsample or None for all
+    rows, rows of the coarse design or None for the same rows as the refinement)."""
+    rng = np.random.default_rng(ss)
+    k_c = max(2, subsample // 4)
+    if two_stage:
+        idx = rng.choice(n, size=subsample, replace=False)
+        return np.sort(idx), np.sort(idx[:k_c])
+    if k_c < n:
+        return None, np.sort(rng.choice(n, size=k_c, replace=False))
+    return None, None
 
-    ``make_obj(data)`` builds an objective on a data set; ``sub_data`` is None when the
-    full sample is searched directly.  Returns (u, value, info).
+
+def _guided_directions(bk, zc, Sigma_h, ss):
+    """Moment-guided starting directions for the W_p search (THEORY §4 (b) used as a guide).
+
+    Signals below the coarse subsample's floor are invisible to the quasi-uniform design,
+    but the low-order moments locate them far more efficiently (their noise is ~n^{-1/2}
+    without the floor).  Returns, on the device, up to 5 unit directions: the mean
+    mismatch x̄ - m, the eigenvectors of S - Σ with the largest and smallest eigenvalue
+    (variance mismatch), and the two best maximisers of the Edgeworth W1 built from the
+    k-statistic tensors of ``zc`` (:class:`_EdgeworthObjective`).
+    """
+    xp = bk.xp
+    n, d = int(zc.shape[0]), int(zc.shape[1])
+    if d < 2:
+        return None
+    mbar = xp.mean(zc, axis=0)
+    S = bk.to_numpy(xp.matmul(zc.T, zc)) / n
+    mh = bk.to_numpy(mbar)
+    dirs = []
+    if np.linalg.norm(mh) > 0:
+        dirs.append(mh / np.linalg.norm(mh))
+    Dm = S - np.outer(mh, mh) - Sigma_h
+    w, V = np.linalg.eigh(0.5 * (Dm + Dm.T))
+    dirs += [V[:, -1], V[:, 0]]
+    out = [bk.asarray(np.asarray(dirs), dtype=xp.float64)]
+    if n >= 16:
+        eobj = _EdgeworthObjective(bk, zc, bk.asarray(Sigma_h, dtype=xp.float64))
+        U, _f, _ = eobj.maximise(ss, 512, 2, 15)
+        out.append(U)
+    return xp.concat(out, axis=0)
+
+
+def _search(bk, make_obj, full_data, sub_data, coarse_data, d, ss, *, n_directions, refine, n_starts,
+            sub_iterations, full_iterations, full_starts=1, guided=None):
+    """Direction search of THEORY §4 step 2, in three resolutions.
+
+    1. the quasi-uniform design (:func:`quasi_uniform_directions`) on ``coarse_data``
+       (a quarter of the subsample: only the ranking of the design matters here);
+    2. the ``n_starts`` best are re-evaluated on ``sub_data`` (the subsample, or the full
+       sample when it is small) and refined there by :func:`_es_refine`;
+    3. when subsampled, the refined directions are evaluated on ``full_data`` and the best
+       ``full_starts`` are refined for ``full_iterations`` more steps on the full sample.
+
+    ``make_obj(data)`` builds an objective on a data set; None means "same as the next
+    finer level".  Returns (u, value on the full sample, info).
     """
     xp = bk.xp
     s_dir, s_rng = ss.spawn(2)
@@ -685,25 +747,34 @@ def _search(bk, make_obj, full_data, sub_data, d, ss, *, n_directions, refine, n
     theta0 = _half_sphere_spacing(d, U0h.shape[0])
     full = make_obj(full_data)
     two_stage = sub_data is not None
-    first = make_obj(sub_data) if two_stage else full
-    f0 = first(U0)
+    mid = make_obj(sub_data) if two_stage else full
+    coarse = make_obj(coarse_data) if coarse_data is not None else mid
+    f0 = coarse(U0)
     B = min(n_starts, int(U0.shape[0]))
-    order = xp.argsort(-f0)
-    top = order[:B]
+    top = xp.argsort(-f0, stable=False)[:B]
     U = xp.take(U0, top, axis=0)
-    f = xp.take(f0, top)
+    if guided is not None:
+        U = xp.concat([U, guided], axis=0)
+        f = mid(U)
+    else:
+        f = mid(U) if coarse is not mid else xp.take(f0, top)
+    B = int(U.shape[0])
     min_step = 1e-6
     step = xp.full((B,), 0.5 * theta0, dtype=xp.float64)
     n_sub_iter = n_full_iter = 0
     if refine and d >= 2:
-        U, f, step, _ = _es_refine(bk, rng, first, U, f, step, sub_iterations, 2.0 * theta0, min_step)
+        U, f, step, _ = _es_refine(bk, rng, mid, U, f, step, sub_iterations, 2.0 * theta0, min_step)
         n_sub_iter = sub_iterations
     info = {}
     if two_stage:
         info["best_value_subsample"] = xp.max(f)
+        if guided is not None:  # the unrefined guides too: the subsample ascent may drift into its noise
+            U = xp.concat([U, guided], axis=0)
+            step = xp.concat([step, xp.full((int(guided.shape[0]),), 0.5 * theta0, dtype=xp.float64)])
         fF = full(U)
+        B = int(U.shape[0])
         B2 = min(full_starts, B)
-        ordF = xp.argsort(-fF)[:B2]
+        ordF = xp.argsort(-fF, stable=False)[:B2]
         U = xp.take(U, ordF, axis=0)
         f = xp.take(fF, ordF)
         if refine and d >= 2:
@@ -718,11 +789,12 @@ def _search(bk, make_obj, full_data, sub_data, d, ss, *, n_directions, refine, n
     info.update(
         n_coarse=int(U0h.shape[0]),
         coarse_spacing_rad=theta0,
-        n_starts=B,
+        n_starts=min(n_starts, int(U0h.shape[0])),
+        n_guided=0 if guided is None else int(guided.shape[0]),
         subsample_iterations=n_sub_iter,
         full_iterations=n_full_iter,
         evaluations_full=full.count,
-        evaluations_subsample=first.count if two_stage else 0,
+        evaluations_subsample=(mid.count if two_stage else 0) + (coarse.count if coarse is not mid else 0),
         final_step_rad=float(bk.to_numpy(xp.min(step))) if d >= 2 else 0.0,
     )
     return _canonical_sign(u_best), val, info
@@ -782,22 +854,29 @@ def _search_settings(n, d, n_directions, refine, subsample, n_starts, sub_iterat
 
 
 def max_sliced_w1(samples, mean, cov, *, p=1, seed=None, n_directions=None, refine=True, subsample=None,
-                  n_starts=4, sub_iterations=None, full_iterations=None) -> MaxSlicedResult:
+                  n_starts=4, sub_iterations=None, full_iterations=None, guide=True) -> MaxSlicedResult:
     """Plug-in max-sliced W_p between the sample and its Gaussian match (THEORY §4 step 2).
 
     .. math::
 
         \\hat d = \\sup_{u \\in S^{d-1}} W_p\\big(u_\\# P_n,\\ N(u\\cdot m,\\ u^T\\Sigma u)\\big),
 
-    each W_p exact (THEORY §4 step 1).  Search: ``n_directions`` quasi-uniform directions
-    (:func:`quasi_uniform_directions`, axes included) evaluated on a random subsample of
-    ``subsample`` rows (the full sample when n <= 1.5 * subsample), then a derivative-free
-    local ascent on the sphere (random tangent frames, ±step geodesic moves, adaptive step)
-    from the ``n_starts`` best, for ``sub_iterations`` steps; when subsampled, the refined
-    directions are re-evaluated on the full sample and the best is refined for
-    ``full_iterations`` more steps there.  The reported value is an exact full-sample
-    evaluation, hence a valid lower bound of the empirical sup; compare it with
-    :func:`sampling_floor` (same search) and see :func:`certified_upper_bound` for the upper side.
+    each W_p exact (THEORY §4 step 1).  Search, in three resolutions:
+
+    1. ``n_directions`` quasi-uniform directions (:func:`quasi_uniform_directions`, axes
+       included) on a random quarter of the subsample (at most ``subsample // 4`` rows);
+    2. the ``n_starts`` best, plus (``guide=True``) up to five moment-guided directions —
+       mean mismatch, extreme eigenvectors of S - Σ, the two maximisers of the Edgeworth W1
+       from the k-statistic tensors (signals below the coarse level's floor are found through
+       their moments) — are refined by a derivative-free ascent on the sphere (random
+       tangent frames, ±step geodesic moves, adaptive step) for ``sub_iterations`` steps on
+       the subsample of ``subsample`` rows (all rows when n <= 1.5 * subsample);
+    3. when subsampled, the refined directions and the raw guides are evaluated on the full
+       sample and the best is refined for ``full_iterations`` more steps there.
+
+    The reported value is an exact full-sample evaluation, hence a valid lower bound of the
+    empirical sup; compare it with :func:`sampling_floor` (same search) and see
+    :func:`certified_upper_bound` for the upper side.
 
     Parameters
     ----------
@@ -815,6 +894,8 @@ def max_sliced_w1(samples, mean, cov, *, p=1, seed=None, n_directions=None, refi
         Rows used by the coarse stage (default 10^5).
     n_starts, sub_iterations, full_iterations : int
         Local-search starts (4), iterations on the subsample (20) and on the full sample (6).
+    guide : bool
+        Add the moment-guided starting directions (default True).
 
     Returns
     -------
@@ -822,30 +903,46 @@ def max_sliced_w1(samples, mean, cov, *, p=1, seed=None, n_directions=None, refi
     """
     p = _check_p(p)
     prep = _prepare(samples, mean, cov)
-    return _max_sliced_prepared(prep, p, _seedseq(seed), n_directions, refine, subsample, n_starts,
-                                sub_iterations, full_iterations)
+    search = dict(n_directions=n_directions, refine=refine, subsample=subsample, n_starts=n_starts,
+                  sub_iterations=sub_iterations, full_iterations=full_iterations, guide=guide)
+    return _max_sliced_prepared(prep, p, _seedseq(seed), search)
 
 
-def _max_sliced_prepared(prep, p, ss, n_directions, refine, subsample, n_starts, sub_iterations,
-                         full_iterations, zc=None):
+_SEARCH_KEYS = frozenset(
+    {"n_directions", "refine", "subsample", "n_starts", "sub_iterations", "full_iterations", "guide"})
+
+
+def _check_search(search: dict) -> dict:
+    bad = set(search) - _SEARCH_KEYS
+    if bad:
+        raise ValueError(
+            f"unknown search option(s) {sorted(bad)}; accepted: {sorted(_SEARCH_KEYS)} (see max_sliced_w1)")
+    return search
+
+
+def _max_sliced_prepared(prep, p, ss, search, zc=None):
     bk, n, d = prep.bk, prep.n, prep.d
     xp = bk.xp
+    search = _check_search(dict(search))
+    guide = bool(search.get("guide", True))
     (n_directions, refine, subsample, two_stage, n_starts, sub_iterations,
-     full_iterations) = _search_settings(n, d, n_directions, refine, subsample, n_starts, sub_iterations,
-                                         full_iterations)
+     full_iterations) = _search_settings(n, d, search.get("n_directions"), search.get("refine", True),
+                                         search.get("subsample"), search.get("n_starts", 4),
+                                         search.get("sub_iterations"), search.get("full_iterations"))
     if zc is None:
         zc = prep.z - bk.asarray(prep.mean, dtype=xp.float64)
     Sigma = bk.asarray(prep.cov, dtype=xp.float64)
     s_sub, s_search = ss.spawn(2)
-    sub = None
-    if two_stage:
-        idx = np.random.default_rng(s_sub).choice(n, size=subsample, replace=False)
-        sub = xp.take(zc, bk.asarray(np.sort(idx)), axis=0)
+    i_sub, i_coarse = _levels(n, subsample, two_stage, s_sub)
+    sub = None if i_sub is None else xp.take(zc, bk.asarray(i_sub), axis=0)
+    crs = None if i_coarse is None else xp.take(zc, bk.asarray(i_coarse), axis=0)
+    s_search, s_guide = s_search.spawn(2)
+    guided = _guided_directions(bk, zc if sub is None else sub, prep.cov, s_guide) if guide else None
     u, val, info = _search(
-        bk, lambda data: _NormalObjective(bk, data, Sigma, p), zc, sub, d, s_search,
+        bk, lambda data: _NormalObjective(bk, data, Sigma, p), zc, sub, crs, d, s_search,
         n_directions=n_directions, refine=refine, n_starts=n_starts,
         sub_iterations=sub_iterations if two_stage else sub_iterations + full_iterations,
-        full_iterations=full_iterations,
+        full_iterations=full_iterations, guided=guided,
     )
     info["subsample"] = subsample if two_stage else n
     info["clipped_eigenvalues"] = prep.clipped
@@ -888,16 +985,22 @@ def max_sliced_two_sample(X, Y, *, p=1, seed=None, n_directions=None, refine=Tru
     Xc, Yc = Xd - shift, Yd - shift
     ss = _seedseq(seed)
     s_sub, s_search = ss.spawn(2)
-    sub = None
-    if two_stage:
-        r = np.random.default_rng(s_sub)
-        k1 = min(n1, max(2, int(round(subsample * n1 / nmax))))
-        k2 = min(n2, max(2, int(round(subsample * n2 / nmax))))
-        i1 = bk.asarray(np.sort(r.choice(n1, k1, replace=False)))
-        i2 = bk.asarray(np.sort(r.choice(n2, k2, replace=False)))
-        sub = (xp.take(Xc, i1, axis=0), xp.take(Yc, i2, axis=0))
+    sx, sy = s_sub.spawn(2)
+
+    def take_rows(A, idx):
+        return A if idx is None else xp.take(A, bk.asarray(idx), axis=0)
+
+    ks = {}
+    for name, nn, sq in (("x", n1, sx), ("y", n2, sy)):
+        sub_k = max(2, int(round(subsample * nn / nmax)))
+        ks[name] = _levels(nn, sub_k, two_stage, sq)
+    sub = None if not two_stage else (take_rows(Xc, ks["x"][0]), take_rows(Yc, ks["y"][0]))
+    crs = None
+    if ks["x"][1] is not None or ks["y"][1] is not None:
+        crs = (take_rows(Xc, ks["x"][1]) if ks["x"][1] is not None else (sub[0] if sub else Xc),
+               take_rows(Yc, ks["y"][1]) if ks["y"][1] is not None else (sub[1] if sub else Yc))
     u, val, info = _search(
-        bk, lambda data: _TwoSampleObjective(bk, data[0], data[1], p), (Xc, Yc), sub, d, s_search,
+        bk, lambda data: _TwoSampleObjective(bk, data[0], data[1], p), (Xc, Yc), sub, crs, d, s_search,
         n_directions=n_directions, refine=refine, n_starts=n_starts,
         sub_iterations=sub_iterations if two_stage else sub_iterations + full_iterations,
         full_iterations=full_iterations,
@@ -984,9 +1087,7 @@ def sampling_floor(n, cov, *, p=1, replicates=20, seed=None, backend=None, mean=
     p = _check_p(p)
     n = _check_int(n, "n", 2)
     replicates = _check_int(replicates, "replicates", 1)
-    bad = set(search) - {"n_directions", "refine", "subsample", "n_starts", "sub_iterations", "full_iterations"}
-    if bad:
-        raise ValueError(f"unknown search option(s) {sorted(bad)}; see max_sliced_w1 for the accepted keywords")
+    _check_search(search)
     C0 = np.asarray(cov, dtype=np.float64)
     d = 1 if C0.ndim == 0 else int(C0.shape[0])
     C, w, V, clipped = _check_cov(C0, d)
@@ -1000,9 +1101,7 @@ def sampling_floor(n, cov, *, p=1, replicates=20, seed=None, backend=None, mean=
         g = xp.asarray(bk.rng(s_draw).standard_normal((n, d)), dtype=xp.float64)
         z = xp.matmul(g, A.T)
         prep = _Prepared(bk, z, n, d, np.zeros(d), C, w, V, clipped)
-        res = _max_sliced_prepared(prep, p, s_est, search.get("n_directions"), search.get("refine", True),
-                                   search.get("subsample"), search.get("n_starts", 4),
-                                   search.get("sub_iterations"), search.get("full_iterations"), zc=z)
+        res = _max_sliced_prepared(prep, p, s_est, search, zc=z)
         vals[r] = res.value
         del g, z
     return FloorResult(mean=float(np.mean(vals)), q95=float(np.quantile(vals, 0.95)), values=vals,
@@ -1176,6 +1275,7 @@ def certified_upper_bound(samples, mean, cov, *, p=1, confidence=0.95, seed=None
     """
     p = _check_p(p)
     confidence = _check_level(confidence)
+    _check_search(search)
     prep = _prepare(samples, mean, cov)
     bk, n, d = prep.bk, prep.n, prep.d
     xp = bk.xp
@@ -1188,9 +1288,7 @@ def certified_upper_bound(samples, mean, cov, *, p=1, confidence=0.95, seed=None
     Sigma = bk.asarray(prep.cov, dtype=xp.float64)
     obj = _NormalObjective(bk, zc, Sigma, p)
     if plug_in is None:
-        plug_in = _max_sliced_prepared(prep, p, s_plug, search.get("n_directions"), search.get("refine", True),
-                                       search.get("subsample"), search.get("n_starts", 4),
-                                       search.get("sub_iterations"), search.get("full_iterations"), zc=zc)
+        plug_in = _max_sliced_prepared(prep, p, s_plug, search, zc=zc)
     u0 = np.asarray(plug_in.direction, dtype=np.float64).reshape(1, -1)
     if u0.shape[1] != d:
         raise ValueError(f"plug_in.direction has length {u0.shape[1]}, expected d = {d}")
@@ -1355,6 +1453,60 @@ def _moment_tensors(bk, X, chunk_rows=1 << 15):
     return M2 / n, M3 / n, M4 / n
 
 
+class _EdgeworthObjective:
+    """u -> σ_u W_E(κ3(u), κ4(u)) from the moment tensors of a sample (THEORY §4 (b)).
+
+    κ3(u), κ4(u) are the unbiased k-statistics of the projection u·z, obtained by
+    contracting the central moment tensors (computed once, BLAS) instead of re-projecting,
+    and standardised by the exact σ_u = √(uᵀΣu); W_E is the Edgeworth W1 on a fixed grid.
+    """
+
+    def __init__(self, bk, X, Sigma):
+        xp = bk.xp
+        self.bk, self.Sigma = bk, Sigma
+        self.n = ns = int(X.shape[0])
+        self.d = int(X.shape[1])
+        self.M2, self.M3, self.M4 = _moment_tensors(bk, X - xp.mean(X, axis=0))
+        self.grid = _EdgeworthGrid(bk)
+        self.c3 = ns * ns / ((ns - 1) * (ns - 2))
+        self.c4 = ns * ns / ((ns - 1) * (ns - 2) * (ns - 3))
+        self.count = 0
+
+    def kappas(self, U):
+        xp, d, ns = self.bk.xp, self.d, self.n
+        k = int(U.shape[0])
+        UU = xp.reshape(U[:, :, None] * U[:, None, :], (k, d * d))
+        m2 = xp.sum(xp.matmul(U, self.M2) * U, axis=1)
+        m3 = xp.sum(xp.matmul(UU, self.M3) * U, axis=1)
+        m4 = xp.sum(xp.matmul(UU, self.M4) * UU, axis=1)
+        s2 = xp.sum(xp.matmul(U, self.Sigma) * U, axis=1)
+        s = xp.sqrt(xp.clip(s2, min=1e-300))
+        k3 = self.c3 * m3 / (s2 * s)
+        k4 = self.c4 * ((ns + 1) * m4 - 3 * (ns - 1) * m2 * m2) / (s2 * s2)
+        return k3, k4, s
+
+    def __call__(self, U):
+        k3, k4, s = self.kappas(U)
+        self.count += int(U.shape[0])
+        return s * self.grid(k3, k4)
+
+    def maximise(self, ss, n_directions, n_starts, iterations, refine=True):
+        """Quasi-uniform design + local ascent; returns the n_starts final (U, f) on device."""
+        xp, bk, d = self.bk.xp, self.bk, self.d
+        s_dir, s_rng = ss.spawn(2)
+        U0h = quasi_uniform_directions(d, n_directions, s_dir)
+        U0 = bk.asarray(U0h, dtype=xp.float64)
+        f0 = self(U0)
+        B = min(n_starts, int(U0.shape[0]))
+        top = xp.argsort(-f0, stable=False)[:B]
+        U, f = xp.take(U0, top, axis=0), xp.take(f0, top)
+        theta0 = _half_sphere_spacing(d, U0h.shape[0])
+        if refine and d >= 2:
+            step = xp.full((B,), 0.5 * theta0, dtype=xp.float64)
+            U, f, step, _ = _es_refine(bk, bk.rng(s_rng), self, U, f, step, iterations, 2.0 * theta0, 1e-7)
+        return U, f, int(U0h.shape[0])
+
+
 @dataclass
 class CumulantResult:
     """Held-out cumulants of the worst projection and their Edgeworth W1 (THEORY §4 (b)).
@@ -1437,7 +1589,7 @@ def cumulant_estimate(samples, mean, cov, *, seed=None, split=True, n_directions
     bk, n, d = prep.bk, prep.n, prep.d
     xp = bk.xp
     ss = _seedseq(seed)
-    s_split, s_dir, s_rng = ss.spawn(3)
+    s_split, s_dir = ss.spawn(2)
     if split:
         perm = np.random.default_rng(s_split).permutation(n)
         h = n // 2
@@ -1446,48 +1598,18 @@ def cumulant_estimate(samples, mean, cov, *, seed=None, split=True, n_directions
     else:
         sel = ev = prep.z
     ns = int(sel.shape[0])
-    Xs = sel - xp.mean(sel, axis=0)
-    M2, M3, M4 = _moment_tensors(bk, Xs)
     Sigma = bk.asarray(prep.cov, dtype=xp.float64)
-    grid = _EdgeworthGrid(bk)
-    c3 = ns * ns / ((ns - 1) * (ns - 2))
-    c4 = ns * ns / ((ns - 1) * (ns - 2) * (ns - 3))
-
-    def kappas(U):
-        k = int(U.shape[0])
-        UU = xp.reshape(U[:, :, None] * U[:, None, :], (k, d * d))
-        m2 = xp.sum(xp.matmul(U, M2) * U, axis=1)
-        m3 = xp.sum(xp.matmul(UU, M3) * U, axis=1)
-        m4 = xp.sum(xp.matmul(UU, M4) * UU, axis=1)
-        s2 = xp.sum(xp.matmul(U, Sigma) * U, axis=1)
-        s = xp.sqrt(xp.clip(s2, min=1e-300))
-        k3 = c3 * m3 / (s2 * s)
-        k4 = c4 * ((ns + 1) * m4 - 3 * (ns - 1) * m2 * m2) / (s2 * s2)
-        return k3, k4, s
-
-    def objective(U):
-        k3, k4, s = kappas(U)
-        return s * grid(k3, k4)
-
+    eobj = _EdgeworthObjective(bk, sel, Sigma)
     nd = max(4096, _default_n_directions(d)) if n_directions is None else _check_int(n_directions, "n_directions", 1)
-    U0h = quasi_uniform_directions(d, nd, s_dir)
-    U0 = bk.asarray(U0h, dtype=xp.float64)
-    f0 = objective(U0)
-    B = min(_check_int(n_starts, "n_starts", 1), int(U0.shape[0]))
-    top = xp.argsort(-f0)[:B]
-    U, f = xp.take(U0, top, axis=0), xp.take(f0, top)
-    theta0 = _half_sphere_spacing(d, U0h.shape[0])
-    if refine and d >= 2:
-        step = xp.full((B,), 0.5 * theta0, dtype=xp.float64)
-        U, f, step, _ = _es_refine(bk, bk.rng(s_rng), objective, U, f, step, _check_int(iterations, "iterations", 0),
-                                   2.0 * theta0, 1e-7)
+    U, f, n_coarse = eobj.maximise(s_dir, nd, _check_int(n_starts, "n_starts", 1),
+                                   _check_int(iterations, "iterations", 0), refine)
     kb = xp.reshape(xp.argmax(f), (1,))
     u = _canonical_sign(bk.to_numpy(xp.take(U, kb, axis=0))[0])
     ud = bk.asarray(u[None, :], dtype=xp.float64)
-    k3s, k4s, _ = kappas(ud)
+    k3s, k4s, _ = eobj.kappas(ud)
     sel_info = {"n_select": ns, "kappa3_select": float(bk.to_numpy(k3s)[0]),
                 "kappa4_select": float(bk.to_numpy(k4s)[0]),
-                "edgeworth_w1_select": float(bk.to_numpy(objective(ud))[0]), "n_coarse": int(U0h.shape[0])}
+                "edgeworth_w1_select": float(bk.to_numpy(eobj(ud))[0]), "n_coarse": n_coarse}
     # evaluation half
     y = xp.matmul(ev, ud.T)[:, 0]
     ks = _kstats_device(bk, y)
@@ -1638,9 +1760,7 @@ def estimate_dms(samples, mean, cov, *, p=1, seed=None, floor_replicates=20, con
     prep = _prepare(samples, mean, cov)
     ss = _seedseq(seed)
     s_plug, s_floor, s_cert, s_cum = ss.spawn(4)
-    plug = _max_sliced_prepared(prep, p, s_plug, search.get("n_directions"), search.get("refine", True),
-                                search.get("subsample"), search.get("n_starts", 4), search.get("sub_iterations"),
-                                search.get("full_iterations"))
+    plug = _max_sliced_prepared(prep, p, s_plug, _check_search(search))
     floor = sampling_floor(prep.n, prep.cov, p=p, replicates=floor_replicates, seed=s_floor, backend=prep.bk, **search)
     q = floor.quantile(confidence)
     cert = None
