@@ -1,0 +1,97 @@
+"""Compiled per-step kernel of one-pass SGD (docs/theory.md §7.1).
+
+The samples of a batch are produced elsewhere with BLAS-3 products; this
+kernel runs the strictly sequential part -- one update per row -- in a
+numba-compiled loop, so there is no Python loop over steps.
+
+Update for one sample x (already centred) with label y, Δ = φ(x) − y,
+φ(x) = Σ_k v_k g(λ_k), λ = W x/√N (docs/theory.md §7.1):
+
+    w_k ← w_k − (η/√N) v_k g'(λ_k) Δ x,     v_k ← v_k − (η/N) g(λ_k) Δ,
+
+both with the values of W and v *before* the step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+__all__ = ["G_CODES", "sgd_segment", "g_and_derivative"]
+
+#: activation name -> integer code used inside the kernel
+G_CODES = {"erf2": 0, "linear": 1, "relu": 2}
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+
+
+@numba.njit(cache=True, inline="always")
+def _g(z, code):
+    if code == 0:
+        return math.erf(z * _INV_SQRT2)
+    if code == 1:
+        return z
+    return z if z > 0.0 else 0.0
+
+
+@numba.njit(cache=True, inline="always")
+def _gprime(z, code):
+    if code == 0:
+        return _SQRT_2_OVER_PI * math.exp(-0.5 * z * z)
+    if code == 1:
+        return 1.0
+    return 1.0 if z > 0.0 else 0.0
+
+
+@numba.njit(cache=True)
+def g_and_derivative(z, code):
+    """(g(z), g'(z)) for one scalar, as used by the kernel (for tests)."""
+    return _g(z, code), _gprime(z, code)
+
+
+# fastmath only allows reassociation (vectorised dot products) and fused
+# multiply-add; no approximations of erf/exp, no NaN/inf assumptions.
+@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+def sgd_segment(W, v, X, y, eta, code, train_v, start, stop):
+    """Run SGD steps on rows ``start:stop`` of ``X`` in place on ``W`` (K, N) and ``v`` (K,).
+
+    Returns the number of steps done; it is smaller than ``stop − start``
+    only when the weights became non-finite (divergence), in which case the
+    loop stops at that step.
+    """
+    K, N = W.shape
+    sqN = math.sqrt(N)
+    lr_w = eta / sqN
+    lr_v = eta / N
+    lam = np.empty(K)
+    gl = np.empty(K)
+    coef = np.empty(K)
+    for s in range(start, stop):
+        x = X[s]
+        for k in range(K):
+            acc = 0.0
+            wk = W[k]
+            for i in range(N):
+                acc += wk[i] * x[i]
+            lam[k] = acc / sqN
+        phi = 0.0
+        for k in range(K):
+            gl[k] = _g(lam[k], code)
+            phi += v[k] * gl[k]
+        delta = phi - y[s]
+        if not math.isfinite(delta):
+            return s - start
+        for k in range(K):
+            coef[k] = lr_w * v[k] * _gprime(lam[k], code) * delta
+        for k in range(K):
+            ck = coef[k]
+            wk = W[k]
+            for i in range(N):
+                wk[i] -= ck * x[i]
+        if train_v:
+            for k in range(K):
+                v[k] -= lr_v * gl[k] * delta
+    return stop - start

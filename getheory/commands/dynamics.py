@@ -1,0 +1,121 @@
+"""`getheory dynamics`: ODE vs SGD on generator data vs SGD on Gaussian data
+(docs/theory.md §7).  Argument parsing and files only; the work is in
+:func:`getheory.dynamics.run_dynamics`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return v
+
+    return parse
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "dynamics",
+        help="online SGD on generator data vs its Gaussian equivalent vs the ODEs (docs/theory.md §7)",
+        description=(
+            "Train a two-layer student by one-pass SGD on generator data and on Gaussian-equivalent data "
+            "from the same initial weights and latents, integrate the ODEs of the order parameters, and "
+            "write report.md, report.json and PNG learning curves (docs/theory.md §7)."
+        ),
+    )
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--activation", default="sign",
+                   help="generator activation σ of a random generator (sign, erf2, erf, tanh, relu, linear), "
+                        "or 'identity' for x = c with D = N (default sign)")
+    g.add_argument("--generator", metavar="MODULE:FUNCTION", help="a user generator c (n, D) -> x (n, N)")
+    p.add_argument("--N", type=_positive(int), default=1000, help="input dimension (default 1000)")
+    p.add_argument("--D", type=_positive(int), default=None, help="latent dimension (default N/2)")
+    p.add_argument("--depth", type=_positive(int), default=1, help="layers L of a random generator (default 1)")
+    p.add_argument("--widths", type=str, default=None,
+                   help="comma-separated widths D,N_1,...,N_L of a deep generator (default D,N,...,N)")
+    p.add_argument("--K", type=_positive(int), default=2, help="student hidden units (default 2)")
+    p.add_argument("--M", type=_positive(int), default=2, help="teacher hidden units (default 2)")
+    p.add_argument("--eta", type=_positive(float), default=0.2, help="learning rate η (default 0.2)")
+    p.add_argument("--t-max", type=_positive(float), default=10.0, help="final time t = steps/N (default 10)")
+    p.add_argument("--points", type=_positive(int), default=40, help="log-spaced checkpoints (default 40)")
+    p.add_argument("--g", choices=("erf2", "linear", "relu"), default="erf2",
+                   help="network activation of student and teacher (default erf2 = erf(z/√2))")
+    p.add_argument("--first-layer-only", action="store_true", help="keep the second layer v fixed")
+    p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
+    p.add_argument("--n-test", type=_positive(int), default=10_000, help="held-out samples (default 10000)")
+    p.add_argument("--moment-samples", type=_positive(int), default=None,
+                   help="Monte Carlo samples for (E x, Ω, Φ) of non-single-layer generators")
+    p.add_argument("--no-gaussian", action="store_true", help="skip SGD on Gaussian-equivalent data")
+    p.add_argument("--ode-method", default="DOP853", choices=("DOP853", "RK45", "LSODA", "rk4"),
+                   help="ODE integrator (default DOP853, adaptive)")
+    p.add_argument("--ode-rtol", type=_positive(float), default=1e-8, help="ODE relative tolerance (default 1e-8)")
+    p.add_argument("--time-budget", type=_positive(float), default=None,
+                   help="seconds for SGD; it stops at a checkpoint when exceeded and the report says where")
+    p.add_argument("--batch-size", type=_positive(int), default=None, help="samples generated per batch")
+    p.add_argument("--out", default="reports/dynamics", help="output folder (default reports/dynamics)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def run(args) -> int:
+    from ..dynamics import run_dynamics
+    from ..generators import load_generator
+
+    generator = None
+    if args.generator:
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())
+        if args.D is None:
+            raise ValueError("--generator needs --D (the latent dimension)")
+        generator = load_generator(args.generator, D=args.D)
+    widths = None
+    if args.widths:
+        try:
+            widths = [int(w) for w in args.widths.split(",")]
+        except ValueError:
+            raise ValueError(f"--widths must be comma-separated integers, got {args.widths!r}") from None
+    res = run_dynamics(
+        generator,
+        activation=args.activation,
+        N=args.N,
+        D=args.D,
+        depth=args.depth,
+        widths=widths,
+        K=args.K,
+        M=args.M,
+        eta=args.eta,
+        t_max=args.t_max,
+        points=args.points,
+        g=args.g,
+        train_second_layer=not args.first_layer_only,
+        seed=args.seed,
+        moment_samples=args.moment_samples,
+        n_test=args.n_test,
+        gaussian=not args.no_gaussian,
+        ode_method=args.ode_method,
+        ode_rtol=args.ode_rtol,
+        time_budget=args.time_budget,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+    )
+    command = None
+    if "dynamics" in sys.argv[1:3]:  # called from the command line (not from main(argv) in a test)
+        command = "getheory " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("dynamics"):])
+    files = res.write_report(args.out, command=command)
+    print(f"t reached {res.settings['t_reached']:.4g} (requested {res.settings['t_max_requested']:g})")
+    for k, gp in res.gaps.items():
+        print(f"  largest gap {k}: {gp['max_abs']:.3g} at t = {gp['at_t']:.3g}")
+    print(f"  SGD: {res.sgd['steps_per_second_per_source']:,.0f} steps/s per source end to end")
+    for f in files:
+        print(f"wrote {f}")
+    return 0
