@@ -1,0 +1,69 @@
+"""`getheory report RESULTS.db --out reports/NAME/`: rate report of a sweep.
+
+Writes report.md, report.json and PNG plots (see :mod:`getheory.report`);
+the database is only read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_parser", "run"]
+
+
+def _level(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {v}")
+    return v
+
+
+def _pos(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 10:
+        raise argparse.ArgumentTypeError(f"must be at least 10, got {v}")
+    return v
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "report", help="fit convergence rates of a sweep and write report.md, plots and report.json",
+        description="Fit log d_MS and log of each bound term against log N (bootstrap intervals over seeds) "
+                    "and write report.md, report.json and PNG plots into the output folder.")
+    p.add_argument("db", metavar="RESULTS.db", help="results database written by `getheory sweep`")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    p.add_argument("--level", type=_level, default=0.95, help="confidence level of the intervals (default 0.95)")
+    p.add_argument("--n-boot", type=_pos, default=2000, help="bootstrap replicates (default 2000)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    p.add_argument("--regen-command", dest="regen_command", default=None,
+                   help="the command that regenerates the report, quoted in report.md")
+    return p
+
+
+def run(args) -> int:
+    import os
+
+    from ..report import write_report
+    from ..sweep import SweepError
+
+    if not os.path.exists(args.db):
+        print(f"getheory report: error: results database {args.db!r} does not exist", file=sys.stderr)
+        return 2
+    try:
+        data = write_report(args.db, args.out, level=args.level, n_boot=args.n_boot, seed=args.seed,
+                            command=args.regen_command)
+    except SweepError as exc:
+        print(f"getheory report: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"getheory report: {data['tasks_done']} of {data['tasks_total']} tasks, {len(data['groups'])} groups; "
+          f"wrote {len(data['files'])} files to {args.out}")
+    for g in data["groups"]:
+        print(f"  {g['label']}: {g['verdicts'].get('rate')}")
+    return 0

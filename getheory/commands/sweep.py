@@ -1,0 +1,69 @@
+"""`getheory sweep SPEC.toml --db RESULTS.db [--workers K] [--scheduler ADDRESS]`.
+
+Runs every unfinished task of a sweep specification (docs/theory.md §4, §5)
+and writes one row per finished task to an SQLite database; re-running the
+same command resumes an interrupted sweep.  See :mod:`getheory.sweep`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_parser", "run"]
+
+
+def _workers(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
+    return v
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "sweep", help="run a sweep over N and D into an SQLite database (resumable)",
+        description="Run every unfinished task (grid point x seed) of a TOML sweep specification and write one "
+                    "row per finished task to an SQLite database. Re-running the same command skips finished "
+                    "tasks, so an interrupted sweep loses only the tasks in flight.")
+    p.add_argument("spec", metavar="SPEC.toml", help="sweep specification (see getheory.sweep)")
+    p.add_argument("--db", required=True, metavar="RESULTS.db", help="results database (created if missing)")
+    p.add_argument("--workers", type=_workers, default=None,
+                   help="local worker processes (default: number of CPUs; 1 runs in this process)")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run the tasks on a dask.distributed scheduler, e.g. tcp://host:8786")
+    p.add_argument("--max-tasks", type=_workers, default=None, help="run at most this many remaining tasks, then stop")
+    p.add_argument("--dry-run", action="store_true", help="validate the spec, list the task counts and stop")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def run(args) -> int:
+    from .. import sweep as sw
+
+    try:
+        spec = sw.load_spec(args.spec)
+    except sw.SpecError as exc:
+        print(f"getheory sweep: invalid spec: {exc}", file=sys.stderr)
+        return 2
+    tasks = spec.tasks()
+    if args.dry_run:
+        print(f"spec {spec.name!r} is valid: {len(spec.points())} grid points x {spec.seeds} seeds = {len(tasks)} tasks")
+        return 0
+    try:
+        summary = sw.run_sweep(spec, args.db, workers=args.workers, scheduler=args.scheduler,
+                               progress=not args.quiet, max_tasks=args.max_tasks)
+    except sw.SweepError as exc:
+        print(f"getheory sweep: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"getheory sweep {spec.name!r}: {summary.done} tasks run, {summary.skipped} already done, "
+          f"{summary.failed} failed, of {summary.total}; {summary.elapsed_s:.1f} s; results in {args.db}")
+    for tid, err in summary.failures[:10]:
+        print(f"  failed: {tid}: {err}", file=sys.stderr)
+    if summary.failed:
+        print("  failed tasks are recorded in the database and retried when the command is run again", file=sys.stderr)
+        return 1
+    return 0

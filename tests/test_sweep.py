@@ -1,0 +1,270 @@
+"""Sweep specification, engine and results database (getheory.sweep)."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from getheory import sweep as sw
+
+TINY = """
+name = "tiny"
+seed = 7
+[grid]
+N = [12, 24]
+delta = [0.5]
+K = 1
+M = 1
+seeds = 2
+[[generator]]
+activation = "relu"
+[weights]
+student = ["abs_gaussian"]
+[samples]
+mode = "fixed"
+n = 2000
+moment_samples = 400
+[estimator]
+floor_replicates = 3
+"""
+
+VOLATILE = ("elapsed_s", "finished")
+
+
+def write(tmp_path, text, name="spec.toml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def stable_rows(db_path):
+    with sw.ResultsDB(db_path) as db:
+        return {r["task_id"]: {k: v for k, v in r.items() if k not in VOLATILE} for r in db.rows()}
+
+
+# ---------------------------------------------------------------- spec
+def test_spec_roundtrip_and_deterministic_seeds(tmp_path):
+    spec = sw.load_spec(write(tmp_path, TINY))
+    assert spec.N == (12, 24) and spec.delta == (0.5,) and spec.D is None
+    again = sw.spec_from_dict(spec.to_dict())
+    assert again.hash() == spec.hash()
+    tasks = spec.tasks()
+    assert len(tasks) == 4 and [t.D for t in tasks] == [6, 6, 12, 12]
+    assert [t.seed for t in tasks] == [t.seed for t in sw.load_spec(write(tmp_path, TINY, "b.toml")).tasks()]
+    assert len({t.seed for t in tasks}) == 4
+    # the same spec built in Python
+    py = sw.SweepSpec(name="tiny", N=(12, 24), generators=(sw.GeneratorSpec("relu", "relu"),), seed=7, seeds=2,
+                      student_weights=("abs_gaussian",),
+                      samples=sw.SampleSpec(mode="fixed", n=2000, moment_samples=400), floor_replicates=3)
+    assert py.hash() == spec.hash()
+
+
+@pytest.mark.parametrize("patch, key", [
+    ("[grid]\nN = [12, 24]\nfoo = 1", "grid.foo"),
+    ("[grid]\nN = [12, -24]", "grid.N[1]"),
+    ("[grid]\nN = [12]\nD = [4]\ndelta = [0.5]", "grid.D"),
+    ("[grid]\nN = [12]\nseeds = 0", "grid.seeds"),
+    ("[grid]\nN = [12]\n[[generator]]\nactivation = 'softsign'", "generator[0].activation"),
+    ("[grid]\nN = [12]\n[weights]\nstudent = ['uniform']", "weights.student[0]"),
+    ("[grid]\nN = [12]\n[samples]\nmode = 'auto'", "samples.mode"),
+    ("[grid]\nN = [12]\n[samples]\nmin = 5000\nmax = 100", "samples.min"),
+    ("[grid]\nN = [12]\n[run]\ndtype = 'float16'", "run.dtype"),
+    ("[grid]\nN = [12]\n[estimator]\np = 3", "estimator.p"),
+    ("colour = 'red'\n[grid]\nN = [12]", "colour"),
+])
+def test_invalid_spec_names_the_key(tmp_path, patch, key):
+    text = 'name = "bad"\n' + patch
+    if "[[generator]]" not in patch:
+        text += '\n[[generator]]\nactivation = "sign"\n'
+    with pytest.raises(sw.SpecError) as err:
+        sw.load_spec(write(tmp_path, text))
+    assert repr(key) in str(err.value) or key in str(err.value)
+
+
+def test_spec_file_errors(tmp_path):
+    with pytest.raises(sw.SpecError, match="not found"):
+        sw.load_spec(tmp_path / "missing.toml")
+    with pytest.raises(sw.SpecError, match="not valid TOML"):
+        sw.load_spec(write(tmp_path, "name = [unclosed"))
+    with pytest.raises(sw.SpecError, match="'name'"):
+        sw.load_spec(write(tmp_path, "[grid]\nN = [4]\n[[generator]]\nactivation='sign'"))
+
+
+def test_plan_samples_rules_of_thumb():
+    s = dict(mode="plan", n=0, pilot=1000, min=2000, max=10**6, max_work=1e12, moment_samples=0, moment_max_work=0)
+    pilot = {"cumulant": {"kappa4": -0.1, "se_kappa4": 0.01, "kappa3": 0.0, "se_kappa3": 0.01,
+                          "edgeworth_w1": 0.01, "edgeworth_se": 0.001}, "resolved": False, "excess": 0.0}
+    plan = sw.plan_samples(pilot, s, 16, 8)
+    assert plan["required"]["cumulant_kappa4"] == pytest.approx(24 * 50**2)   # THEORY §4: 24 (5/|κ4|)²
+    assert plan["required"]["plug_in"] == pytest.approx(30 / 0.01**2)         # THEORY §4: 30/d²
+    assert plan["n"] == 60000 and plan["reason"] == "planned"
+    s["max"] = 10000
+    plan = sw.plan_samples(pilot, s, 16, 8)
+    assert plan["n"] == 10000 and "capped" in plan["reason"]
+    weak = {"cumulant": {"kappa4": 0.0, "se_kappa4": 0.1, "kappa3": 0.0, "se_kappa3": 0.1,
+                         "edgeworth_w1": 0.0, "edgeworth_se": 0.1}, "resolved": False, "excess": 0.0}
+    assert sw.plan_samples(weak, s, 16, 8)["n"] == 10000
+    s["max_work"] = 16 * 8 * 3000.0   # budget n·N·D allows 3000 samples
+    assert sw.plan_samples(weak, s, 16, 8)["n"] == 3000
+
+
+# ---------------------------------------------------------------- engine and database
+def test_sweep_runs_skips_and_protects_results(tmp_path):
+    spec_path = write(tmp_path, TINY)
+    spec = sw.load_spec(spec_path)
+    db = tmp_path / "r.db"
+    s1 = sw.run_sweep(spec, db, workers=1, progress=False)
+    assert (s1.done, s1.failed, s1.total) == (4, 0, 4)
+    rows = stable_rows(db)
+    assert set(rows) == {t.task_id for t in spec.tasks()}
+    with sw.ResultsDB(db) as d:
+        rec = d.records()[0]
+    for key in ("d_MS", "bound_terms", "moment_errors", "timings_s", "getheory_version", "plan"):
+        assert key in rec
+    d = rec["d_MS"]
+    assert {"plug_in", "floor", "excess", "resolved", "certified", "cumulant"} <= set(d)
+    assert {"M1_term", "M2_term", "teacher_term", "n_term"} <= set(rec["bound_terms"])
+    assert rec["moment_errors"]["n"] == 400 and rec["moment_errors"]["max_abs_err_Q"] >= 0
+    # rerun: nothing to do
+    s2 = sw.run_sweep(spec, db, workers=1, progress=False)
+    assert (s2.done, s2.skipped) == (0, 4)
+    # a changed spec is refused and the database untouched
+    before = db.read_bytes()
+    changed = sw.load_spec(write(tmp_path, TINY.replace("seeds = 2", "seeds = 3"), "c.toml"))
+    with pytest.raises(sw.SweepError, match="grid.seeds"):
+        sw.run_sweep(changed, db, workers=1, progress=False)
+    assert db.read_bytes() == before
+
+
+def test_bad_databases_are_refused_and_left_untouched(tmp_path):
+    spec = sw.load_spec(write(tmp_path, TINY))
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(sw.SweepError, match="not a readable SQLite database|corrupt"):
+        sw.run_sweep(spec, junk, workers=1, progress=False)
+    assert junk.read_bytes() == b"this is not sqlite at all" * 100
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE x (a)")
+    con.commit()
+    con.close()
+    with pytest.raises(sw.SweepError, match="not a getheory sweep database"):
+        sw.run_sweep(spec, other, workers=1, progress=False)
+    with pytest.raises(sw.SweepError, match="does not exist"):
+        sw.ResultsDB(tmp_path / "missing.db")
+
+
+def test_failed_task_is_recorded_and_retried(tmp_path, monkeypatch):
+    spec = sw.load_spec(write(tmp_path, TINY))
+    db = tmp_path / "f.db"
+    real = sw.run_task
+
+    def flaky(task):
+        if task.task_id.endswith("N=24|D=12|seed=1"):
+            raise RuntimeError("boom")
+        return real(task)
+
+    monkeypatch.setattr(sw, "run_task", flaky)
+    s = sw.run_sweep(spec, db, workers=1, progress=False)
+    assert (s.done, s.failed) == (3, 1)
+    with sw.ResultsDB(db) as d:
+        assert [f["error"] for f in d.failures()] == ["RuntimeError: boom"]
+    monkeypatch.setattr(sw, "run_task", real)
+    s = sw.run_sweep(spec, db, workers=1, progress=False)
+    assert (s.done, s.failed, s.skipped) == (1, 0, 3)
+    with sw.ResultsDB(db) as d:
+        assert d.failures() == [] and len(d.rows()) == 4
+
+
+def test_resume_after_kill_9(tmp_path):
+    """Kill the sweep process (SIGKILL) after its first tasks are committed, rerun,
+    and check there is no duplicate and no missing row, and finished rows are unchanged."""
+    spec_text = TINY.replace("N = [12, 24]", "N = [12, 16, 20, 24]").replace("seeds = 2", "seeds = 3")
+    spec_path = write(tmp_path, spec_text)
+    db = tmp_path / "k.db"
+    cmd = [sys.executable, "-m", "getheory", "sweep", str(spec_path), "--db", str(db), "--workers", "1", "--quiet"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    n_before = 0
+    deadline = time.time() + 120
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if db.exists():
+                try:
+                    con = sqlite3.connect(db, timeout=1)
+                    n_before = con.execute("SELECT COUNT(*) FROM tasks").fetchone()[0]
+                    con.close()
+                except sqlite3.OperationalError:
+                    n_before = 0
+                if n_before >= 2:
+                    break
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:]
+    committed = stable_rows(db)
+    assert 2 <= len(committed) < 12
+    out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert f"{12 - len(committed)} tasks run, {len(committed)} already done" in out.stdout
+    con = sqlite3.connect(db)
+    ids = [r[0] for r in con.execute("SELECT task_id FROM tasks")]
+    con.close()
+    spec = sw.load_spec(spec_path)
+    assert sorted(ids) == sorted(t.task_id for t in spec.tasks())  # no duplicate, none missing
+    after = stable_rows(db)
+    for tid, row in committed.items():
+        assert after[tid] == row
+
+
+def _same_rows(a, b):
+    assert set(a) == set(b)
+    for tid in a:
+        for k, v in a[tid].items():
+            w = b[tid][k]
+            if isinstance(v, float):
+                assert w == pytest.approx(v, rel=1e-9, abs=1e-12), (tid, k)
+            else:
+                assert v == w, (tid, k)
+
+
+def test_dask_gives_the_same_rows_as_the_local_pool(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    spec = sw.load_spec(write(tmp_path, TINY))
+    local = tmp_path / "local.db"
+    s = sw.run_sweep(spec, local, workers=2, progress=False)
+    assert s.done == 4
+    dk = tmp_path / "dask.db"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        s = sw.run_sweep(spec, dk, client=client, progress=False)
+    assert s.done == 4 and s.failed == 0
+    _same_rows(stable_rows(local), stable_rows(dk))
+
+
+# ---------------------------------------------------------------- CLI
+def test_cli_sweep(tmp_path, capsys):
+    from getheory.cli import main
+
+    bad = write(tmp_path, TINY.replace("seeds = 2", "seeds = 2\nbogus = 3"), "bad.toml")
+    assert main(["sweep", str(bad), "--db", str(tmp_path / "x.db")]) == 2
+    assert "grid.bogus" in capsys.readouterr().err
+    assert not (tmp_path / "x.db").exists()
+    good = write(tmp_path, TINY)
+    assert main(["sweep", str(good), "--db", str(tmp_path / "x.db"), "--dry-run"]) == 0
+    assert "4 tasks" in capsys.readouterr().out
+    junk = tmp_path / "junk.db"
+    junk.write_text("garbage" * 50)
+    assert main(["sweep", str(good), "--db", str(junk), "--quiet"]) == 2
+    assert "untouched" in capsys.readouterr().err
+    assert main(["sweep", str(good), "--db", str(tmp_path / "y.db"), "--quiet", "--workers", "1",
+                 "--max-tasks", "1"]) == 0
+    assert "1 tasks run" in capsys.readouterr().out
