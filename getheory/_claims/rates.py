@@ -92,7 +92,7 @@ def check(full: bool = False) -> list:
         if not ok_expect:
             notes.append(f"the derived exponent {expect} lies outside the fitted 95% interval [{lo:.3f}, {hi:.3f}]")
         if not ok_quoted:
-            notes.append(f"docs/theory.md §5 quotes a measured slope {quoted}, not all inside the fitted 95% interval "
+            notes.append(f"docs/theory.md §5 quotes a measured slope {', '.join(map(str, quoted))}, not all inside the fitted 95% interval "
                          f"[{lo:.3f}, {hi:.3f}] (N = {Ns[0]}..{Ns[-1]}, {draws} draws)")
         status = "pass" if (ok_expect and ok_quoted) else "contradiction"
         means = {int(N): float(np.mean([v for n_, v in pts if n_ == N])) for N in Ns}
@@ -102,7 +102,7 @@ def check(full: bool = False) -> list:
             "t-interval", hi - lo, "width of the 95% interval of the exponent", None, status,
             {"slope": s, "ci95": [lo, hi], "se": se, "expected_derived": expect, "quoted_in_theory_md": quoted,
              "mean_term_by_N": means},
-            note="; ".join(notes) if notes else f"consistent with the derived {expect} and the quoted {quoted}",
+            note="; ".join(notes) if notes else f"consistent with the derived {expect} and the quoted {', '.join(map(str, quoted))}",
             seconds=t.seconds / len(cases),
         ))
     # parity and the quoted teacher-term values
