@@ -36,6 +36,8 @@ def add_parser(subparsers):
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run the tasks on a dask.distributed scheduler, e.g. tcp://host:8786")
     p.add_argument("--max-tasks", type=_workers, default=None, help="run at most this many remaining tasks, then stop")
+    p.add_argument("--order", choices=("cheap-first", "costly-first", "grid"), default="cheap-first",
+                   help="task order (default cheap-first: small N first, so a partial run covers every group)")
     p.add_argument("--dry-run", action="store_true", help="validate the spec, list the task counts and stop")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
@@ -55,7 +57,8 @@ def run(args) -> int:
         return 0
     try:
         summary = sw.run_sweep(spec, args.db, workers=args.workers, scheduler=args.scheduler,
-                               progress=not args.quiet, max_tasks=args.max_tasks)
+                               progress=not args.quiet, max_tasks=args.max_tasks,
+                               order=args.order)
     except sw.SweepError as exc:
         print(f"getheory sweep: error: {exc}", file=sys.stderr)
         return 2
