@@ -222,6 +222,10 @@ def _markdown(data, groups, plots, command=None) -> str:
     if spec.get("description"):
         L.append(spec["description"])
         L.append("")
+    if data["tasks_done"] < data["tasks_total"]:
+        L.append(f"**Partial results: {data['tasks_done']} of {data['tasks_total']} tasks finished.** Re-running the "
+                 "sweep command resumes the missing tasks; then regenerate this report.")
+        L.append("")
     L.append("How fast the local fields (λ, ν) of generator data become Gaussian, measured by d_MS "
              "(docs/theory.md §4), next to the terms of the theorem's bound (§5).")
     L.append("")

@@ -268,3 +268,29 @@ def test_cli_sweep(tmp_path, capsys):
     assert main(["sweep", str(good), "--db", str(tmp_path / "y.db"), "--quiet", "--workers", "1",
                  "--max-tasks", "1"]) == 0
     assert "1 tasks run" in capsys.readouterr().out
+
+
+USER_MOD = '''
+import numpy as np
+
+def make(N, D, seed):
+    A = np.random.default_rng(seed).standard_normal((N, D))
+    return lambda c: np.tanh(c @ A.T / np.sqrt(D))
+
+def student(K, N, rng):
+    return rng.uniform(-1.0, 1.0, size=(K, N))
+'''
+
+
+def test_user_generator_and_weights(tmp_path, monkeypatch):
+    (tmp_path / "usergen_sweep.py").write_text(USER_MOD)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    text = TINY.replace('activation = "relu"', 'factory = "usergen_sweep:make"\nname = "tanh-user"').replace(
+        'student = ["abs_gaussian"]', 'student = ["usergen_sweep:student"]').replace("N = [12, 24]", "N = [12]")
+    spec = sw.load_spec(write(tmp_path, text))
+    s = sw.run_sweep(spec, tmp_path / "u.db", workers=1, progress=False)
+    assert (s.done, s.failed) == (2, 0), s.failures
+    with sw.ResultsDB(tmp_path / "u.db") as db:
+        rec = db.records()[0]
+    assert rec["bound_terms"] is None and "Monte Carlo" in rec["moments_source"]
+    assert rec["odd_activation"] is None and rec["moment_errors"]["max_se_Q"] > 0
