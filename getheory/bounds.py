@@ -59,43 +59,49 @@ def row_correlations(A) -> np.ndarray:
     return np.clip(rho, -1.0, 1.0)
 
 
-def _chaos_terms(rho, coeffs, tail, W, tol, need_matrices):
+def _chaos_terms(rho, coeffs, tail, W, tol, need_matrices, bk=None):
     """Accumulate Σ_k c_k offdiag(ρ^∘k) split by parity, k ≥ 2 (§5(b)).
 
-    Returns WM1Wᵀ, WM2Wᵀ (K×K), the matrices when asked, the last order used
-    and a rigorous bound on the operator norm of the omitted tail of W M Wᵀ/N.
+    ``rho`` and ``W`` live on backend ``bk`` (NumPy by default); the K×K
+    results come back to the host.  Returns WM1Wᵀ, WM2Wᵀ (K×K), the matrices
+    when asked, the last order used and a rigorous bound on the operator norm
+    of the omitted tail of W M Wᵀ/N.
     """
+    bk = bk or get_backend("numpy")
+    xp = bk.xp
     N = rho.shape[0]
     K = W.shape[0]
-    off = rho - np.eye(N)
-    r = float(np.max(np.abs(off))) if N > 1 else 0.0
+    eye = xp.eye(N, dtype=rho.dtype)
+    r = float(xp.max(xp.abs(rho - eye))) if N > 1 else 0.0
     WWt = W @ W.T
-    w_op2 = float(np.linalg.norm(W, 2) ** 2)
-    acc = {0: np.zeros((K, K)), 1: np.zeros((K, K))}
-    mats = {0: np.zeros((N, N)), 1: np.zeros((N, N))} if need_matrices else None
-    P = rho.copy()  # ρ^∘1
+    w_op2 = float(np.linalg.norm(bk.to_numpy(W), 2) ** 2)
+    acc = {0: xp.zeros((K, K), dtype=rho.dtype), 1: xp.zeros((K, K), dtype=rho.dtype)}
+    mats = {0: xp.zeros((N, N), dtype=rho.dtype), 1: xp.zeros((N, N), dtype=rho.dtype)} if need_matrices else None
+    P = xp.asarray(rho, copy=True)  # ρ^∘1
     kmax = len(coeffs) - 1
     used = 1
     tail_bound = 0.0
     for k in range(2, kmax + 1):
         P *= rho  # ρ^∘k
         used = k
-        ck = coeffs[k]
+        ck = float(coeffs[k])
         if ck != 0.0:
-            acc[k % 2] += ck * (W @ P @ W.T - WWt)  # W offdiag(P) Wᵀ, diag(P) = 1
+            acc[k % 2] += ck * (W @ P @ W.T - WWt)  # W offdiag(P) Wᵀ, since diag(P) = 1
             if need_matrices:
                 mats[k % 2] += ck * P
-        # remaining coefficients times r^(k+1) bound every entry of the tail;
-        # ‖W E Wᵀ‖_op ≤ ‖W‖²_op · N · max|E_ij|
+        # the remaining coefficients times r^(k+1) bound every entry of the omitted tail E;
+        # ‖W E Wᵀ‖_op / N ≤ ‖W‖²_op · N · max|E_ij| / N
         rest = float(np.sum(coeffs[k + 1 :])) + tail
-        tail_bound = w_op2 * N * rest * r ** (k + 1) / N
-        scale = max(float(np.max(np.abs(acc[0]))), float(np.max(np.abs(acc[1]))), 1e-300) / N
+        tail_bound = w_op2 * rest * r ** (k + 1)
+        scale = max(float(xp.max(xp.abs(acc[0]))), float(xp.max(xp.abs(acc[1]))), 1e-300) / N
         if tail_bound <= tol * scale or r == 0.0:
             break
+    out = [bk.to_numpy(acc[0]), bk.to_numpy(acc[1])]
     if need_matrices:
-        for key in mats:
-            np.fill_diagonal(mats[key], 0.0)
-    return acc[0], acc[1], mats, used, tail_bound, r
+        mats = {key: bk.to_numpy(m).copy() for key, m in mats.items()}
+        for m in mats.values():
+            np.fill_diagonal(m, 0.0)
+    return out[0], out[1], mats, used, tail_bound, r
 
 
 def default_bound_matrices(A, activation, *, tol=1e-12):
@@ -177,8 +183,8 @@ class BoundTerms:
 def bound_terms(generator: SingleLayerGenerator, W_student, W_teacher, *, tol=1e-12, backend="numpy") -> BoundTerms:
     """All bound terms of §5 for a single-layer generator and given weights.
 
-    Cost O(N² D) for ρ plus O(k_max K N²) for the chaos sums; memory three
-    N×N float64 matrices (no M is stored).
+    Cost O(N² D) for ρ plus O(k_max K N²) for the chaos sums, on ``backend``;
+    memory three N×N float64 matrices there (no M is stored).
 
     Parameters
     ----------
@@ -193,13 +199,20 @@ def bound_terms(generator: SingleLayerGenerator, W_student, W_teacher, *, tol=1e
             "the default bound terms are defined for single-layer generators only; "
             "for other generators use bound_term(W, M) with your own M"
         )
-    get_backend(backend)  # validates the name; the K×N products are cheap on the host
+    bk = get_backend(backend)
     N, D = generator.N, generator.D
     W = finite_matrix(W_student, "W_student", (None, N))
     Wt = finite_matrix(W_teacher, "W_teacher", (None, D))
-    rho = row_correlations(generator.A)
+    norms = np.linalg.norm(generator.A, axis=1)
+    if np.any(norms == 0):
+        raise ValueError("A has an all-zero row; its correlation is undefined")
+    U = bk.asarray(generator.A / norms[:, None])
+    rho = U @ U.T  # §2: row correlations, computed on the backend (O(N² D))
+    rho = bk.xp.clip(rho, -1.0, 1.0)
+    idx = bk.xp.arange(N)
+    rho[idx, idx] = 1.0
     coeffs, tail = chaos_coefficients(generator.activation, tol=tol)
-    B1, B2, _, used, tail_bound, r = _chaos_terms(rho, np.asarray(coeffs, float), float(tail), W, tol, False)
+    B1, B2, _, used, tail_bound, r = _chaos_terms(rho, np.asarray(coeffs, float), float(tail), bk.asarray(W), tol, False, bk)
 
     def opnorm(B):
         return float(np.max(np.abs(np.linalg.eigvalsh((B + B.T) / 2)))) / N

@@ -155,6 +155,13 @@ def exact_moments(generator: SingleLayerGenerator, *, backend="numpy") -> Moment
     bk = get_backend(backend)
     A = generator.A
     D = generator.D
+    N = generator.N
+    need = 8 * (3 * N * N + 2 * N * D)  # C, Ω and a temporary; A and Φ
+    if need > bk.free_memory_bytes():
+        raise MemoryError(
+            f"exact moments at N={N}, D={D} need {need / 2**30:.2f} GiB (three N×N float64 "
+            f"matrices) but only {bk.free_memory_bytes() / 2**30:.2f} GiB is free on {bk.name}"
+        )
     s = generator.row_scales
     if np.any(s == 0):
         raise ValueError("A has an all-zero row: its unit's input is constant; remove it")

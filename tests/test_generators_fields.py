@@ -143,3 +143,11 @@ def test_in_place_fast_path_equals_general_path(activation):
     a = sample_fields(gen, Ws, Wt, 500, seed=3, batch_size=64)
     b = sample_fields(DeepGenerator([(gen.A, activation)]), Ws, Wt, 500, seed=3, batch_size=64)
     assert np.allclose(a[0], b[0], rtol=0, atol=1e-13) and np.array_equal(a[1], b[1])
+
+
+def test_run_that_cannot_fit_is_refused_before_work_naming_the_memory():
+    from getheory.fields import check_memory
+
+    with pytest.raises(MemoryError, match="GiB"):
+        check_memory(10**13, 100, 50, 2, 2)
+    assert check_memory(1000, 100, 50, 2, 2) == 8 * (1000 * 4 + 100 * 50 + 50 + 300 + 16)
