@@ -208,6 +208,13 @@ def get_backend(name: str | Backend | None = "numpy") -> Backend:
                 "backend 'cupy' needs CuPy and a CUDA GPU; install getheory[gpu] on a GPU "
                 "machine or use backend='numpy'"
             )
+        import os
+
+        if os.environ.get("CUPY_TF32", "0") not in ("", "0"):
+            raise RuntimeError(
+                "CUPY_TF32 is set: CuPy would round float32 matrix products to TF32 (10-bit "
+                "mantissa), which flips sign(h) for small |h| and biases d_MS; unset CUPY_TF32"
+            )
         import array_api_compat.cupy as xp
     bk = Backend(name, xp)
     _CACHE[name] = bk

@@ -151,3 +151,27 @@ def test_run_that_cannot_fit_is_refused_before_work_naming_the_memory():
     with pytest.raises(MemoryError, match="GiB"):
         check_memory(10**13, 100, 50, 2, 2)
     assert check_memory(1000, 100, 50, 2, 2) == 8 * (1000 * 4 + 100 * 50 + 50 + 300 + 16)
+
+
+def test_float32_fields_have_the_exact_covariance(small_sign):
+    gen, Ws, Wt = small_sign
+    n = 200_000
+    lam, nu = sample_fields(gen, Ws, Wt, n, seed=9, dtype="float32")
+    assert lam.dtype == np.float32 and nu.dtype == np.float32
+    z = np.concatenate([lam, nu], axis=1).astype(np.float64)
+    cov = gaussian_match(exact_moments(gen), Ws, Wt).cov
+    zc = z - z.mean(0)
+    se = np.sqrt(np.var(zc[:, :, None] * zc[:, None, :], axis=0) / n)
+    # CLT: 5 SE per entry; float32 rounding (≈1e-7 relative, sign flips 5e-8 of
+    # entries, benchmarks/bench_precision.py) is far below SE ≈ 3e-3
+    assert np.all(np.abs(np.cov(z.T) - cov) < 5 * se)
+
+
+def test_tf32_is_refused(monkeypatch):
+    from getheory import backend as backend_mod
+
+    monkeypatch.setenv("CUPY_TF32", "1")
+    monkeypatch.setattr(backend_mod, "available_backends", lambda: ["numpy", "cupy"])
+    backend_mod._CACHE.pop("cupy", None)
+    with pytest.raises(RuntimeError, match="TF32"):
+        backend_mod.get_backend("cupy")
