@@ -415,6 +415,10 @@ def _wp_scalar(y, mu, sigma, p):
     xp = bk.xp
     y = xp.astype(bk.asarray(y), xp.float64)
     if y.ndim != 1:
+        if sum(int(k) > 1 for k in y.shape) > 1:
+            raise ValueError(
+                f"y must be one-dimensional (a sample of scalars); got shape {tuple(y.shape)}. "
+                "For several columns use wp_to_normal_sorted(np.sort(Y, axis=0), mu, sigma)")
         y = xp.reshape(y, (-1,))
     if y.shape[0] < 1:
         raise ValueError("y is empty; pass at least one sample")
@@ -1534,12 +1538,13 @@ class CumulantResult:
     split: bool = True
     rule: str = ""
     selection: dict = field(default_factory=dict)
+    z_threshold: float = 3.0
 
     def to_dict(self) -> dict:
         return _plain({k: getattr(self, k) for k in (
             "kappa3", "kappa4", "se_kappa3", "se_kappa4", "edgeworth_w1", "edgeworth_se", "direction",
             "resolved", "n_eval", "sigma", "edgeworth_w1_standardised", "z_kappa3", "z_kappa4", "split", "rule",
-            "selection")})
+            "z_threshold", "selection")})
 
 
 def cumulant_estimate(samples, mean, cov, *, seed=None, split=True, n_directions=None, refine=True,
@@ -1629,8 +1634,8 @@ def cumulant_estimate(samples, mean, cov, *, seed=None, split=True, n_directions
     ifw = sigma * (g3 * if3 / sigma**3 + g4 * if4 / sigma**4)
     ne = int(y.shape[0])
     se_w = math.sqrt(float(bk.to_numpy(xp.mean(ifw * ifw))) / (ne - 1))
-    z3 = abs(k3) / se3 if se3 > 0 else math.inf * (k3 != 0)
-    z4 = abs(k4) / se4 if se4 > 0 else math.inf * (k4 != 0)
+    z3 = abs(k3) / se3 if se3 > 0 else (math.inf if k3 != 0 else 0.0)
+    z4 = abs(k4) / se4 if se4 > 0 else (math.inf if k4 != 0 else 0.0)
     zt = float(z_threshold)
     rule = (f"resolved iff max(|kappa3|/se3, |kappa4|/se4) > {zt:g} on the held-out half "
             f"(the direction was chosen on the other half, so the z-scores are N(0,1) for Gaussian data)")
@@ -1641,7 +1646,7 @@ def cumulant_estimate(samples, mean, cov, *, seed=None, split=True, n_directions
         direction=u, resolved=bool(max(z3, z4) > zt), n_eval=ne, sigma=sigma, edgeworth_w1_standardised=W,
         z_kappa3=float(np.sign(k3) * z3) if np.isfinite(z3) else float(z3),
         z_kappa4=float(np.sign(k4) * z4) if np.isfinite(z4) else float(z4),
-        split=bool(split), rule=rule, selection=sel_info,
+        split=bool(split), rule=rule, selection=sel_info, z_threshold=zt,
     )
 
 
@@ -1708,10 +1713,11 @@ class DmsEstimate:
                     f"+/- {cu.edgeworth_se:.2g}."
                 )
             else:
+                zt = cu.z_threshold
                 parts.append(
-                    f"The held-out cumulants are consistent with zero (|kappa3| <= {3 * cu.se_kappa3:.2g}, "
-                    f"|kappa4| <= {3 * cu.se_kappa4:.2g} at 3 SE), i.e. no non-Gaussianity is resolved in the "
-                    f"chosen direction."
+                    f"The held-out cumulants are consistent with zero (kappa3 = {cu.kappa3:.2g} +/- "
+                    f"{cu.se_kappa3:.2g}, kappa4 = {cu.kappa4:.2g} +/- {cu.se_kappa4:.2g}; |kappa| <= {zt:g} SE): "
+                    f"no non-Gaussianity is resolved in the chosen direction at this n."
                 )
         return " ".join(parts)
 
