@@ -16,10 +16,12 @@ fitted as a slope of log y against log N.
   (the "scaled residual" bootstrap), which removes that bias.  The interval
   is the percentile interval of the bootstrap slopes.  Its coverage is
   checked on synthetic data in tests/test_rates.py.
-* **Resolved points only.** An estimator's fit uses the N where *every* seed
-  resolves the signal (plug-in: the estimate exceeds the floor's 95 %
-  quantile; cumulant: the held-out |κ3| or |κ4| z-score exceeds 3); the
-  others are listed in ``left_out`` with the reason.  The certified upper
+* **Resolved points only.** An estimator's fit uses the leading run of N
+  (from the smallest) at which *every* seed resolves the signal (plug-in: the
+  estimate exceeds the floor's 95 % quantile; cumulant: the held-out |κ3| or
+  |κ4| z-score exceeds 3).  A resolved N beyond the first unresolved one is
+  treated as chance (the floor quantile has a false-positive rate) and left
+  out; every left-out N is listed in ``left_out`` with the reason.  The certified upper
   bound and the bound terms are fitted on every N.
 * **Reference slopes.** The bound's nominal rate N^{-1/2} (§5); for odd σ
   the law of (λ, ν) is symmetric and d_MS ∼ |κ4| ∼ 1/N (§4 "Why"); for
@@ -293,11 +295,17 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
         fits = {}
         for ei, name in enumerate(ESTIMATORS):
             Nv, yv, left = [], [], []
+            gap = None
             for N in Ns:
                 vals = [_value(r, name) for r in byN[N]]
                 if not all(res for _, res in vals):
                     k = sum(bool(res) for _, res in vals)
                     left.append({"N": N, "reason": f"unresolved ({k} of {len(vals)} seeds resolved)"})
+                    gap = N if gap is None else gap
+                    continue
+                if gap is not None:
+                    left.append({"N": N, "reason": f"resolved, but beyond the first unresolved N = {gap} "
+                                                   "(an isolated resolved point is treated as chance)"})
                     continue
                 for v, _ in vals:
                     Nv.append(N)
@@ -321,14 +329,18 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
                 yv.append(d / bt)
         rfit = fit_loglog(Nv, yv, level=level, n_boot=n_boot, seed=seed + 1000 * gi + 200) if yv else None
         Nr, yr = [], []
-        for N in Ns:
-            if all(_value(r, "plug_in")[1] for r in byN[N]):
+        for N in Ns:  # the leading run of plug-in-resolved N, as for the fits
+            if not all(_value(r, "plug_in")[1] for r in byN[N]):
+                break
+            if True:
                 for r in byN[N]:
                     bt = _bound(r, "total")
                     if bt:
                         Nr.append(N)
                         yr.append(_value(r, "plug_in")[0] / bt)
         rfit_res = fit_loglog(Nr, yr, level=level, n_boot=n_boot, seed=seed + 1000 * gi + 300) if yr else None
+        if rfit_res is not None and len(rfit_res.N_used) < 3:
+            rfit_res = None  # two N cannot show a trend worth a verdict
         rmax = float(max(yv)) if yv else None
         exp_slope, exp_reason = expected_slope(odd, w)
         expected = {"d_MS": exp_slope, "d_MS_reason": exp_reason, "bound": -0.5,

@@ -85,25 +85,32 @@ def _record(gen, w, N, s, plug, resolved, edge, edge_res, odd=True, M1=0.0):
 
 def test_fit_rates_uses_resolved_points_only():
     recs = []
-    for N in (16, 32, 64, 128, 256):
+    for N in (16, 32, 64, 128, 256, 512):
         for s in range(3):
             # plug-in resolved up to 64; at 128 only 2 of 3 seeds; cumulant everywhere
-            res = N <= 64 or (N == 128 and s < 2)
+            res = N <= 64 or (N == 128 and s < 2) or N == 512
             recs.append(_record("sign", "gaussian", N, s, 0.4 / N * (1 + 0.01 * s), res, 0.4 / N, True))
     (g,) = fit_rates(recs, n_boot=200)
     assert g.fits["plug_in"].N_used == [16, 32, 64]
     assert {d["N"]: d["reason"] for d in g.fits["plug_in"].left_out} == {
-        128: "unresolved (2 of 3 seeds resolved)", 256: "unresolved (0 of 3 seeds resolved)"}
+        128: "unresolved (2 of 3 seeds resolved)", 256: "unresolved (0 of 3 seeds resolved)",
+        512: "resolved, but beyond the first unresolved N = 128 (an isolated resolved point is treated as chance)"}
     assert g.fits["edgeworth"].slope == pytest.approx(-1.0, abs=1e-9)
     assert g.bound_fits["M1_term"] is None  # identically zero (odd σ)
     assert g.bound_fits["n_term"].slope == pytest.approx(-0.5, abs=1e-12)
     assert g.expected["d_MS"] == -1.0
     assert g.verdicts["primary_estimator"] == "edgeworth"
     assert "consistent with the expected -1" in g.verdicts["rate"]
+    assert g.ratio_fit_resolved.N_used == [16, 32, 64]
+
+
+def test_ratio_verdict_when_certified_bounds_stall():
+    recs = [_record("sign", "gaussian", N, s, 0.4 / N, N <= 64, 0.4 / N, True)
+            for N in (16, 32, 64, 128, 256) for s in range(3)]
+    (g,) = fit_rates(recs, n_boot=200)
     # the certified bound (2 d + 0.01) stalls at its floor while the bound keeps falling
     assert g.verdicts["ratio_bounded"] is None and "certified upper bounds" in g.verdicts["ratio"]
-    assert g.ratio_fit_resolved.N_used == [16, 32, 64]
-    assert [r["plug_in_resolved"] for r in g.table] == [3, 3, 3, 2, 0]
+    assert [r["plug_in_resolved"] for r in g.table] == [3, 3, 3, 2, 0, 3]
 
 
 def test_expected_slopes():
