@@ -102,6 +102,7 @@ def test_fit_rates_uses_resolved_points_only():
     assert g.verdicts["primary_estimator"] == "edgeworth"
     assert "consistent with the expected -1" in g.verdicts["rate"]
     assert g.ratio_fit_resolved.N_used == [16, 32, 64]
+    assert [r["plug_in_resolved"] for r in g.table] == [3, 3, 3, 2, 0, 3]
 
 
 def test_ratio_verdict_when_certified_bounds_stall():
@@ -110,7 +111,6 @@ def test_ratio_verdict_when_certified_bounds_stall():
     (g,) = fit_rates(recs, n_boot=200)
     # the certified bound (2 d + 0.01) stalls at its floor while the bound keeps falling
     assert g.verdicts["ratio_bounded"] is None and "certified upper bounds" in g.verdicts["ratio"]
-    assert [r["plug_in_resolved"] for r in g.table] == [3, 3, 3, 2, 0, 3]
 
 
 def test_expected_slopes():
