@@ -728,8 +728,9 @@ def run_sgd(
     :func:`getheory._sgd_kernels.sgd_segment`.
 
     ``t_points``: increasing times t = steps/N at which W and v are recorded.
-    ``time_budget``: seconds; when exceeded the run stops at the next
-    checkpoint (the trajectories then end early: see ``SGDTrajectory.t``).
+    ``time_budget``: seconds; when exceeded the run stops at the end of the
+    current batch and records one last checkpoint there (the trajectories
+    then end early: see ``SGDTrajectory.t``).
     Returns (list of SGDTrajectory, info dict with timings and steps/s).
     """
     from ._sgd_kernels import G_CODES, sgd_segment
@@ -769,8 +770,10 @@ def run_sgd(
     gen_time = kern_time = 0.0
     last_print = t_start
     stopped_early = False
+    rec_steps = []
 
     def record():
+        rec_steps.append(done)
         for i, src in enumerate(sources):
             recW[i].append(src.from_data_basis(Ws[i]).copy())
             recv[i].append(vs[i].copy())
@@ -813,6 +816,12 @@ def run_sgd(
         kern_time += time.perf_counter() - tk
         if diverged or stopped_early:
             break
+        if time_budget is not None and time.perf_counter() - t_start > time_budget and ci < len(steps_at):
+            # out of time between checkpoints: record where we are and stop
+            if not rec_steps or rec_steps[-1] != done:
+                record()
+            stopped_early = True
+            break
         if progress and time.perf_counter() - last_print > 5:
             last_print = time.perf_counter()
             el = last_print - t_start
@@ -824,7 +833,7 @@ def run_sgd(
                       RuntimeWarning, stacklevel=2)
     elapsed = time.perf_counter() - t_start
     nrec = min(len(r) for r in recW)
-    steps_rec = steps_at[:nrec]
+    steps_rec = np.array(rec_steps[:nrec], dtype=np.int64)
     trajs = [SGDTrajectory(src.name, steps_rec, steps_rec / N, np.array(recW[i][:nrec]), np.array(recv[i][:nrec]),
                            diverged) for i, src in enumerate(sources)]
     info = {
@@ -1051,25 +1060,6 @@ def run_dynamics(
         print(f"getheory dynamics: eigen-decomposition of Ω ({N}×{N}) ...", file=sys.stderr, flush=True)
     rho, U, clipped = _eigh_psd(_check_omega(Omega, N), "Omega")
     timings["eigh_Omega"] = time.perf_counter() - t1
-    ode_res = None
-    ode_info = {"run": False}
-    if ode and g in _ODE_G:
-        rho_, Gamma, B = spectral_projections(Omega, Phi, W0, Wt, eig=(rho, U))
-        t1 = time.perf_counter()
-        if progress:
-            print("getheory dynamics: integrating the ODEs ...", file=sys.stderr, flush=True)
-        ode_res = integrate_odes(rho_, Gamma, B, v0, vt, D=D, eta=eta, t_eval=t_eval, T=T, g=g,
-                                 train_second_layer=train_second_layer, method=ode_method, rtol=ode_rtol,
-                                 step_check=step_check)
-        timings["ode"] = time.perf_counter() - t1
-        ode_info = {"run": True, "method": ode_res.method, "tolerance": ode_res.tolerance,
-                    "step_error_eps": ode_res.step_error, "step_error_QR": ode_res.step_error_QR,
-                    "rhs_evaluations": ode_res.nfev, "seconds": ode_res.seconds,
-                    "clipped_negative_eigenvalues": clipped, "rho_min": float(rho.min()),
-                    "rho_max": float(rho.max())}
-    elif ode:
-        notes.append(f"no ODE for g={g}: closed-form integrals exist for erf2 and linear only")
-
     # --- SGD (§7.1, §7.2) ---
     sources = [GeneratorData(generator, mean)]
     t1 = time.perf_counter()
@@ -1095,6 +1085,27 @@ def run_dynamics(
     timings["sgd"] = sgd_info["seconds"]
     n_rec = len(trajs[0].t)
     t_rec = trajs[0].t
+    # ODE after SGD: read at the checkpoint times SGD reached, and on the whole requested grid
+    t_ode = np.union1d(t_eval, t_rec)
+    ode_res = None
+    ode_info = {"run": False}
+    if ode and g in _ODE_G:
+        rho_, Gamma, B = spectral_projections(Omega, Phi, W0, Wt, eig=(rho, U))
+        t1 = time.perf_counter()
+        if progress:
+            print("getheory dynamics: integrating the ODEs ...", file=sys.stderr, flush=True)
+        ode_res = integrate_odes(rho_, Gamma, B, v0, vt, D=D, eta=eta, t_eval=t_ode, T=T, g=g,
+                                 train_second_layer=train_second_layer, method=ode_method, rtol=ode_rtol,
+                                 step_check=step_check)
+        timings["ode"] = time.perf_counter() - t1
+        ode_info = {"run": True, "method": ode_res.method, "tolerance": ode_res.tolerance,
+                    "step_error_eps": ode_res.step_error, "step_error_QR": ode_res.step_error_QR,
+                    "rhs_evaluations": ode_res.nfev, "seconds": ode_res.seconds,
+                    "clipped_negative_eigenvalues": clipped, "rho_min": float(rho.min()),
+                    "rho_max": float(rho.max())}
+    elif ode:
+        notes.append(f"no ODE for g={g}: closed-form integrals exist for erf2 and linear only")
+
     # evaluate
     t1 = time.perf_counter()
     Qd, Rd, vd = {}, {}, {}
@@ -1114,8 +1125,9 @@ def run_dynamics(
         res_eps[src.name] = (np.array(eo), np.array(eh), np.array(es))
     timings["evaluation"] = time.perf_counter() - t1
     if ode_res is not None:
-        Qd["ode"], Rd["ode"], vd["ode"] = ode_res.Q[:n_rec], ode_res.R[:n_rec], ode_res.v[:n_rec]
-    eps_ode = ode_res.eps[:n_rec] if ode_res is not None else None
+        at = np.searchsorted(ode_res.t, t_rec)
+        Qd["ode"], Rd["ode"], vd["ode"] = ode_res.Q[at], ode_res.R[at], ode_res.v[at]
+    eps_ode = ode_res.eps[at] if ode_res is not None else None
     go, gh, gs = res_eps["generator"]
     ga = res_eps.get("gaussian", (None, None, None))
 
