@@ -359,8 +359,9 @@ def test_time_budget_stops_at_a_checkpoint():
 
 @pytest.mark.slow
 def test_finite_size_gap_shrinks_with_N():
-    res = finite_size_check([100, 200, 400, 800], seeds=(0, 1, 2), t_max=4.0, points=10)
-    assert res.slope < -0.2 and res.slope_ci[0] < -0.5 < res.slope_ci[1] + 0.3, res.to_dict()
+    # the configuration of reports/dynamics-finite-size (seeded): fluctuations predict slope -1/2
+    res = finite_size_check([100, 200, 400, 800], seeds=(0, 1, 2, 3), t_max=4.0, points=10)
+    assert res.slope < -0.2 and res.slope_ci[0] < -0.5 < res.slope_ci[1], res.to_dict()
 
 
 def test_finite_size_gap_shrinks_with_N_quick():
