@@ -996,7 +996,7 @@ def run_dynamics(
     time_budget : seconds for the SGD part; it stops at a checkpoint when
         exceeded, and the report says where (``settings['t_reached']``).
     """
-    from .generators import DeepGenerator, SingleLayerGenerator, random_deep, random_single_layer
+    from .generators import SingleLayerGenerator, random_deep, random_single_layer
     from .moments import exact_moments, monte_carlo_moments
 
     timings = {}

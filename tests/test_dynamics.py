@@ -4,7 +4,6 @@ Saad & Solla, bad inputs, the CLI and the finite-size check."""
 
 import json
 import math
-import os
 
 import numpy as np
 import pytest
