@@ -723,7 +723,7 @@ def _guided_directions(bk, zc, Sigma_h, ss):
     dirs += [V[:, -1], V[:, 0]]
     out = [bk.asarray(np.asarray(dirs), dtype=xp.float64)]
     if n >= 16:
-        eobj = _EdgeworthObjective(bk, zc, bk.asarray(Sigma_h, dtype=xp.float64))
+        eobj = _EdgeworthObjective(bk, zc, bk.asarray(Sigma_h, dtype=xp.float64), np.max(np.linalg.eigvalsh(Sigma_h)))
         U, _f, _ = eobj.maximise(ss, 512, 2, 15)
         out.append(U)
     return xp.concat(out, axis=0)
@@ -852,7 +852,7 @@ def _search_settings(n, d, n_directions, refine, subsample, n_starts, sub_iterat
     subsample = _check_int(subsample, "subsample", 2)
     two_stage = n > 1.5 * subsample
     n_starts = _check_int(n_starts, "n_starts", 1)
-    sub_iterations = 20 if sub_iterations is None else _check_int(sub_iterations, "sub_iterations", 0)
+    sub_iterations = 12 if sub_iterations is None else _check_int(sub_iterations, "sub_iterations", 0)
     full_iterations = 6 if full_iterations is None else _check_int(full_iterations, "full_iterations", 0)
     return n_directions, bool(refine), subsample, two_stage, n_starts, sub_iterations, full_iterations
 
@@ -897,7 +897,8 @@ def max_sliced_w1(samples, mean, cov, *, p=1, seed=None, n_directions=None, refi
     subsample : int, optional
         Rows used by the coarse stage (default 10^5).
     n_starts, sub_iterations, full_iterations : int
-        Local-search starts (4), iterations on the subsample (20) and on the full sample (6).
+        Local-search starts (4), iterations on the subsample (12) and on the full sample (6);
+        without subsampling the ascent runs sub_iterations + full_iterations steps.
     guide : bool
         Add the moment-guided starting directions (default True).
 
@@ -1465,9 +1466,11 @@ class _EdgeworthObjective:
     and standardised by the exact σ_u = √(uᵀΣu); W_E is the Edgeworth W1 on a fixed grid.
     """
 
-    def __init__(self, bk, X, Sigma):
+    def __init__(self, bk, X, Sigma, lam_max):
         xp = bk.xp
         self.bk, self.Sigma = bk, Sigma
+        # directions with (numerically) zero variance under Σ carry no standardised cumulant
+        self.s2_min = 1e-12 * max(float(lam_max), 1e-300)
         self.n = ns = int(X.shape[0])
         self.d = int(X.shape[1])
         self.M2, self.M3, self.M4 = _moment_tensors(bk, X - xp.mean(X, axis=0))
@@ -1484,10 +1487,12 @@ class _EdgeworthObjective:
         m3 = xp.sum(xp.matmul(UU, self.M3) * U, axis=1)
         m4 = xp.sum(xp.matmul(UU, self.M4) * UU, axis=1)
         s2 = xp.sum(xp.matmul(U, self.Sigma) * U, axis=1)
-        s = xp.sqrt(xp.clip(s2, min=1e-300))
-        k3 = self.c3 * m3 / (s2 * s)
-        k4 = self.c4 * ((ns + 1) * m4 - 3 * (ns - 1) * m2 * m2) / (s2 * s2)
-        return k3, k4, s
+        ok = s2 > self.s2_min
+        s2 = xp.where(ok, s2, 1.0)
+        s = xp.sqrt(s2)
+        k3 = xp.where(ok, self.c3 * m3 / (s2 * s), 0.0)
+        k4 = xp.where(ok, self.c4 * ((ns + 1) * m4 - 3 * (ns - 1) * m2 * m2) / (s2 * s2), 0.0)
+        return k3, k4, xp.where(ok, s, 0.0)
 
     def __call__(self, U):
         k3, k4, s = self.kappas(U)
@@ -1604,7 +1609,7 @@ def cumulant_estimate(samples, mean, cov, *, seed=None, split=True, n_directions
         sel = ev = prep.z
     ns = int(sel.shape[0])
     Sigma = bk.asarray(prep.cov, dtype=xp.float64)
-    eobj = _EdgeworthObjective(bk, sel, Sigma)
+    eobj = _EdgeworthObjective(bk, sel, Sigma, np.max(prep.eigvals))
     nd = max(4096, _default_n_directions(d)) if n_directions is None else _check_int(n_directions, "n_directions", 1)
     U, f, n_coarse = eobj.maximise(s_dir, nd, _check_int(n_starts, "n_starts", 1),
                                    _check_int(iterations, "iterations", 0), refine)
