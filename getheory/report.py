@@ -262,7 +262,7 @@ def _markdown(data, groups, plots, command=None) -> str:
     L.append(f"- fits: {fs['method']}; {fs['n_boot']} bootstrap replicates, {100 * fs['level']:.0f} % percentile intervals")
     L.append(f"- tasks: {data['tasks_done']} of {data['tasks_total']} finished"
              + (f", {len(data['failures'])} failed" if data["failures"] else "")
-             + f"; task time {data['task_seconds_total'] / 60:.1f} CPU-min in total, longest task "
+             + f"; task wall time summed over tasks {data['task_seconds_total'] / 60:.1f} min, longest task "
              f"{data['task_seconds_max']:.1f} s; getheory {', '.join(data['getheory_versions'])}")
     L.append("")
     L.append("## Fitted slopes (log d vs log N)")
