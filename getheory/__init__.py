@@ -24,6 +24,14 @@ Bounds (§5)
     :func:`teacher_term`
 Checks (§6)
     :func:`check_generator`
+Sweeps and rates (§4-5)
+    :func:`load_spec`, :func:`run_sweep`, :func:`fit_loglog`,
+    :func:`fit_rates`, :func:`write_report`
+Learning dynamics (§7)
+    :func:`run_dynamics`, :func:`integrate_odes`, :func:`run_sgd`,
+    :func:`generalisation_error`, :func:`finite_size_check`
+Numerical proofs
+    :func:`run_proofs`
 """
 
 __version__ = "0.1.0"
@@ -52,6 +60,20 @@ from .generators import (
     random_single_layer,
 )
 from .moments import GaussianMatch, Moments, exact_moments, gaussian_match, monte_carlo_moments
+from .sweep import ResultsDB, SpecError, SweepError, SweepSpec, load_spec, run_sweep, spec_from_dict
+from .rates import SlopeFit, fit_loglog, fit_rates
+from .report import write_report
+from .proofs import run_proofs
+from .dynamics import (
+    DynamicsResult,
+    ODEResult,
+    SGDTrajectory,
+    finite_size_check,
+    generalisation_error,
+    integrate_odes,
+    run_dynamics,
+    run_sgd,
+)
 
 __all__ = [
     "__version__",
@@ -90,4 +112,24 @@ __all__ = [
     "exact_moments",
     "gaussian_match",
     "monte_carlo_moments",
+    "ResultsDB",
+    "SpecError",
+    "SweepError",
+    "SweepSpec",
+    "load_spec",
+    "run_sweep",
+    "spec_from_dict",
+    "SlopeFit",
+    "fit_loglog",
+    "fit_rates",
+    "write_report",
+    "DynamicsResult",
+    "ODEResult",
+    "SGDTrajectory",
+    "finite_size_check",
+    "generalisation_error",
+    "integrate_odes",
+    "run_dynamics",
+    "run_sgd",
+    "run_proofs",
 ]
