@@ -1120,10 +1120,12 @@ def sampling_floor(n, cov, *, p=1, replicates=20, seed=None, backend=None, mean=
 class CertifiedBound:
     """An upper bound on d_MS(P, P̂) (THEORY §4 Resolution (a)).
 
-    ``value = plug_in + search_gap + epsilon_n``: ``plug_in + search_gap`` is a rigorous
-    (deterministic) upper bound of the empirical sup over u; ``epsilon_n`` bounds
-    sup_u W_p(u#P_n, u#P) with probability about ``confidence`` (Gaussian calibration,
-    see ``method``).
+    ``value = plug_in + search_gap + epsilon_n``: ``plug_in`` is the best exact value found
+    (the search's direction, or a better branch-and-bound centre), ``plug_in + search_gap``
+    is a rigorous (deterministic) upper bound of the empirical sup over u; ``epsilon_n``
+    bounds sup_u W_p(u#P_n, u#P) with probability about ``confidence`` (Gaussian
+    calibration, see ``method``).  ``lipschitz`` is L, ``covering_radius`` the largest
+    chordal radius of the cells left open, ``n_evaluations`` the branch-and-bound budget used.
     """
 
     value: float
