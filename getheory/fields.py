@@ -23,7 +23,7 @@ from ._validation import finite_matrix, positive_int
 from .backend import get_backend
 from .generators import Generator, SingleLayerGenerator
 
-__all__ = ["sample_fields", "auto_batch_size", "check_memory", "iter_latent_batches", "check_weights"]
+__all__ = ["sample_fields", "auto_batch_size", "check_memory", "iter_latent_batches", "LatentStream", "check_weights"]
 
 #: default working-memory budget of one batch, bytes
 DEFAULT_BATCH_BYTES = 256 * 1024**2
@@ -44,6 +44,8 @@ def auto_batch_size(N: int, D: int, *, dtype="float64", backend="numpy", budget_
         budget_bytes = min(cap, bk.free_memory_bytes() // 4)
     per_row = item * (D + 3 * N + 16)
     b = int(budget_bytes // per_row)
+    if b >= 2 * LATENT_BLOCK:
+        b -= b % LATENT_BLOCK  # whole latent blocks: no block is drawn twice
     if b < 1:
         raise MemoryError(
             f"one sample needs {per_row} bytes of working memory but only {budget_bytes} are "
@@ -79,18 +81,98 @@ def check_weights(W_student, W_teacher, N: int, D: int):
     return W_student, W_teacher
 
 
+#: rows per independently seeded block of latents (CPU stream)
+LATENT_BLOCK = 1024
+
+_POOL = None
+
+
+def _thread_pool():
+    global _POOL
+    if _POOL is None:
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        try:
+            workers = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - non-Linux
+            workers = os.cpu_count() or 1
+        _POOL = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="getheory-rng")
+    return _POOL
+
+
+class LatentStream:
+    """A reproducible stream of latents c ~ N(0, I_D), filled batch by batch.
+
+    On the CPU the rows come in blocks of :data:`LATENT_BLOCK`; block j has
+    its own generator, seeded by the j-th child of ``seed``'s SeedSequence,
+    so blocks are drawn in parallel threads (NumPy releases the GIL while
+    filling) and the stream does not depend on the batch size.  On a GPU one
+    device generator fills each batch (the stream then depends on the batch
+    size; it is equally random).
+    """
+
+    def __init__(self, D: int, *, seed=None, backend="numpy", dtype="float64"):
+        self.D = D
+        self.bk = get_backend(backend)
+        self.dtype = np.dtype(dtype)
+        self.pos = 0
+        if self.bk.name == "numpy":
+            self.root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+            self._partial = None  # (block index, full block array)
+        else:
+            self.rng = self.bk.rng(seed)
+
+    def _block_rng(self, j):
+        ss = np.random.SeedSequence(self.root.entropy, spawn_key=tuple(self.root.spawn_key) + (j,))
+        return np.random.Generator(np.random.PCG64(ss))
+
+    def _block(self, j):
+        blk = np.empty((LATENT_BLOCK, self.D), dtype=self.dtype)
+        self._block_rng(j).standard_normal(out=blk, dtype=self.dtype.type)
+        return blk
+
+    def fill(self, out):
+        """Fill ``out`` (b, D) with the next b rows of the stream; returns ``out``."""
+        b = out.shape[0]
+        if self.bk.name != "numpy":
+            self.rng.standard_normal(out=out, dtype=self.dtype.type)
+            self.pos += b
+            return out
+        B = LATENT_BLOCK
+        start, stop = self.pos, self.pos + b
+        jobs = []
+        j = start // B
+        while j * B < stop:
+            lo, hi = max(start, j * B), min(stop, (j + 1) * B)
+            dst = out[lo - start : hi - start]
+            if lo == j * B and hi == (j + 1) * B:
+                jobs.append((j, dst))
+            else:  # a block cut by the batch boundary: draw it whole, keep the rest
+                if self._partial is None or self._partial[0] != j:
+                    self._partial = (j, self._block(j))
+                dst[...] = self._partial[1][lo - j * B : hi - j * B]
+            j += 1
+        if len(jobs) > 1:
+            list(_thread_pool().map(lambda a: self._block_rng(a[0]).standard_normal(out=a[1], dtype=self.dtype.type), jobs))
+        elif jobs:
+            self._block_rng(jobs[0][0]).standard_normal(out=jobs[0][1], dtype=self.dtype.type)
+        self.pos = stop
+        return out
+
+
 def iter_latent_batches(n: int, D: int, *, batch_size: int, seed=None, backend="numpy", dtype="float64"):
     """Yield latent batches c ~ N(0, I_D), shape (b, D), totalling n rows.
 
-    One random generator (seeded by ``seed``) feeds all batches in order, so
-    on NumPy the stream does not depend on ``batch_size``.
+    The rows come from one :class:`LatentStream`, so on the CPU they do not
+    depend on ``batch_size``.  Each batch is a fresh array.
     """
     bk = get_backend(backend)
-    rng = bk.rng(seed)
+    stream = LatentStream(D, seed=seed, backend=bk, dtype=dtype)
     done = 0
     while done < n:
         b = min(batch_size, n - done)
-        yield rng.standard_normal((b, D), dtype=np.dtype(dtype).type)
+        yield stream.fill(bk.raw.empty((b, D), dtype=np.dtype(dtype)))
         done += b
 
 
@@ -191,12 +273,11 @@ def sample_fields(
         At = generator._cache.get(bk, "At", generator.A.T / math.sqrt(D), dtype)
         h_buf = raw.empty((b0, N), dtype=dtype)
         c_buf = raw.empty((b0, D), dtype=dtype)
-        rng = bk.rng(seed)
+        stream = LatentStream(D, seed=seed, backend=bk, dtype=dtype)
         start = 0
         while start < n:
             b = min(b0, n - start)
-            c = c_buf[:b]
-            rng.standard_normal(out=c, dtype=dtype.type)
+            c = stream.fill(c_buf[:b])
             h = h_buf[:b]
             raw.matmul(c, At, out=h)
             bk.inplace(generator.activation.name, h)
