@@ -1688,6 +1688,17 @@ class DmsEstimate:
     d: int = 0
     p: int = 1
 
+    @property
+    def calibrated_upper_bound(self) -> float:
+        """plug-in + ε_n, ε_n the ``confidence`` quantile of the floor (THEORY §4 (a)).
+
+        Unlike :attr:`certified`, the sup over directions is taken to be the
+        one the search finds; the floor that calibrates ε_n uses the same
+        search, so both sides share its (small) gap.  Use it where the
+        rigorous covering gap is too loose (d ≥ 4); ``certified`` otherwise.
+        """
+        return float(self.plug_in.value + self.floor.quantile(self.confidence))
+
     def statement(self) -> str:
         """A sentence saying what this estimate shows (and certifies when not resolved)."""
         c = self.confidence
@@ -1709,7 +1720,9 @@ class DmsEstimate:
         if self.certified is not None:
             parts.append(
                 f"It certifies d_MS(P, P^) <= {self.certified.value:.4g} (probability about {100 * c:.0f}% under "
-                f"the Gaussian calibration of epsilon_n; search gap {self.certified.search_gap:.3g} included)."
+                f"the Gaussian calibration of epsilon_n; rigorous search gap {self.certified.search_gap:.3g} included)"
+                f" and, taking the searched sup as the sup, d_MS(P, P^) <= {self.calibrated_upper_bound:.4g} "
+                f"(plug-in + epsilon_n)."
             )
         if self.cumulant is not None:
             cu = self.cumulant
@@ -1737,6 +1750,7 @@ class DmsEstimate:
             "confidence": self.confidence,
             "floor_quantile": self.floor.quantile(self.confidence),
             "certified": self.certified.to_dict() if self.certified is not None else None,
+            "calibrated_upper_bound": self.calibrated_upper_bound,
             "cumulant": self.cumulant.to_dict() if self.cumulant is not None else None,
             "n": self.n, "d": self.d, "p": self.p,
             "statement": self.statement(),
