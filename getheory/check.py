@@ -25,7 +25,7 @@ import numpy as np
 from . import __version__
 from ._validation import finite_matrix, positive_int
 from .activations import chaos_coefficients, get_activation, hermite_coefficients
-from .bounds import BoundTerms, bound_terms, row_correlations
+from .bounds import BoundTerms, bound_terms
 from .distances import estimate_dms
 from .fields import sample_fields
 from .generators import Generator, SingleLayerGenerator, random_single_layer
@@ -155,6 +155,20 @@ def draw_weights(N: int, D: int, K: int, M: int, seed=None, *, ensemble="gaussia
     return W_student, W_teacher
 
 
+def _weight_spread(W_student) -> Condition:
+    """§6: no student unit dominated by a few weights (max_i |w_ki| / ‖w_k‖ small)."""
+    N = W_student.shape[1]
+    spread_w = float(np.max(np.abs(W_student) / np.linalg.norm(W_student, axis=1, keepdims=True)))
+    # for Gaussian weights the largest of N |w_i|/‖w‖ is ≈ √(2 log N / N)
+    refw = math.sqrt(2 * max(math.log(N), 1.0) / N)
+    return Condition(
+        "student weights spread",
+        "pass" if spread_w <= 2 * refw and spread_w < 0.5 else "warn",
+        f"max_k,i |w_ki|/‖w_k‖ = {spread_w:.4g} vs √(2 log N/N) = {refw:.4g} (pass if ≤ 2× and < 0.5)",
+        {"max_weight_fraction": spread_w, "reference": refw},
+    )
+
+
 def _conditions_single_layer(gen: SingleLayerGenerator, W_student, bounds: BoundTerms) -> list:
     """The §6 checks for a single-layer generator, each with its numbers."""
     N, D = gen.N, gen.D
@@ -204,14 +218,7 @@ def _conditions_single_layer(gen: SingleLayerGenerator, W_student, bounds: Bound
         "largest term " + max(terms, key=terms.get) + f" = {big:.4g} (pass if < 0.5; the theorem's constant is unknown)",
         terms,
     ))
-    spread_w = float(np.max(np.abs(W_student) / np.linalg.norm(W_student, axis=1, keepdims=True)))
-    refw = math.sqrt(2 * max(math.log(N), 1.0) / N)
-    out.append(Condition(
-        "student weights spread",
-        "pass" if spread_w <= 2 * refw and spread_w < 0.5 else "warn",
-        f"max_k,i |w_ki|/‖w_k‖ = {spread_w:.4g} vs √(2 log N/N) = {refw:.4g} (pass if ≤ 2× and < 0.5)",
-        {"max_weight_fraction": spread_w, "reference": refw},
-    ))
+    out.append(_weight_spread(W_student))
     return out
 
 
@@ -236,15 +243,7 @@ def _conditions_general(moments, match, W_student) -> list:
             f"largest standard error of Σ entries {se:.3g} (n = {moments.n_samples})",
             {"max_stderr_cov": se},
         ))
-    N = W_student.shape[1]
-    spread_w = float(np.max(np.abs(W_student) / np.linalg.norm(W_student, axis=1, keepdims=True)))
-    refw = math.sqrt(2 * max(math.log(N), 1.0) / N)
-    out.append(Condition(
-        "student weights spread",
-        "pass" if spread_w <= 2 * refw and spread_w < 0.5 else "warn",
-        f"max_k,i |w_ki|/‖w_k‖ = {spread_w:.4g} vs √(2 log N/N) = {refw:.4g}",
-        {"max_weight_fraction": spread_w, "reference": refw},
-    ))
+    out.append(_weight_spread(W_student))
     return out
 
 

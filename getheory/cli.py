@@ -21,6 +21,8 @@ import json
 import os
 import sys
 
+from .commands._args import positive
+
 __all__ = ["main", "build_parser"]
 
 #: subcommand modules under getheory.commands, each with add_parser(sub) and run(args)
@@ -40,19 +42,6 @@ def _command_modules():
     return mods
 
 
-def _positive(kind):
-    def parse(text):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if v <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return v
-
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .activations import ACTIVATIONS
@@ -70,18 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="built-in single-layer generator σ(A c/√D), A_ij ~ N(0,1) (default: sign)")
     g.add_argument("--generator", metavar="MODULE:FUNCTION",
                    help="a user generator: a function mapping latents c (n, D) to inputs x (n, N)")
-    chk.add_argument("--N", type=_positive(int), default=2000, help="input dimension (default 2000)")
-    chk.add_argument("--D", type=_positive(int), default=1000, help="latent dimension (default 1000)")
-    chk.add_argument("--K", type=_positive(int), default=2, help="student fields (default 2)")
-    chk.add_argument("--M", type=_positive(int), default=2, help="teacher fields (default 2)")
-    chk.add_argument("--samples", type=_positive(int), default=100_000, help="samples of (λ, ν) (default 100000)")
+    chk.add_argument("--N", type=positive(int), default=2000, help="input dimension (default 2000)")
+    chk.add_argument("--D", type=positive(int), default=1000, help="latent dimension (default 1000)")
+    chk.add_argument("--K", type=positive(int), default=2, help="student fields (default 2)")
+    chk.add_argument("--M", type=positive(int), default=2, help="teacher fields (default 2)")
+    chk.add_argument("--samples", type=positive(int), default=100_000, help="samples of (λ, ν) (default 100000)")
     chk.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     chk.add_argument("--weights", choices=("gaussian", "abs_gaussian"), default="gaussian",
                      help="student weight ensemble (default gaussian)")
     chk.add_argument("--p", type=int, choices=(1, 2), default=1, help="1-D metric W_p inside d_MS (default 1)")
-    chk.add_argument("--floor-replicates", type=_positive(int), default=20,
+    chk.add_argument("--floor-replicates", type=positive(int), default=20,
                      help="Gaussian replicates for the finite-sample floor (default 20)")
-    chk.add_argument("--moment-samples", type=_positive(int), default=None,
+    chk.add_argument("--moment-samples", type=positive(int), default=None,
                      help="Monte Carlo samples for the moments of non-single-layer generators")
     chk.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     chk.add_argument("--dtype", choices=("float64", "float32"), default="float64")

@@ -1083,7 +1083,6 @@ def run_dynamics(
                               train_second_layer=train_second_layer, seed=seed, batch_size=batch_size,
                               time_budget=time_budget, progress=progress)
     timings["sgd"] = sgd_info["seconds"]
-    n_rec = len(trajs[0].t)
     t_rec = trajs[0].t
     # ODE after SGD: read at the checkpoint times SGD reached, and on the whole requested grid
     t_ode = np.union1d(t_eval, t_rec)

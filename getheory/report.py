@@ -241,7 +241,7 @@ def _markdown(data, groups, plots, command=None) -> str:
     g = spec["grid"]
     sz = f"δ = D/N ∈ {g['delta']}" if "delta" in g else f"D ∈ {g['D']}"
     s = spec["samples"]
-    L.append(f"- generators: " + ", ".join(
+    L.append("- generators: " + ", ".join(
         f"{x['name']} ({'factory ' + x['factory'] if 'factory' in x else x['activation'] + ', depth ' + str(x['depth'])})"
         for x in spec["generator"]))
     L.append(f"- student weights: {', '.join(spec['weights']['student'])}; teacher weights: {spec['weights']['teacher']}")
@@ -294,7 +294,6 @@ def _markdown(data, groups, plots, command=None) -> str:
                     ("; decays faster than the bound" if v["faster_than_bound"] else "; not shown to decay faster than the bound")))
     L.append("")
     for gr in groups:
-        slug = plots[gr.label]["slug"]
         L.append(f"## {gr.label}")
         L.append("")
         L.append(f"Expected d_MS rate: {gr.expected['d_MS_reason']}. Bound: {gr.expected['bound_reason']}.")

@@ -1,6 +1,5 @@
 """Sweep specification, engine and results database (getheory.sweep)."""
 
-import json
 import os
 import signal
 import sqlite3

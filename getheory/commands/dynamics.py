@@ -5,23 +5,11 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import shlex
 import sys
 
-
-def _positive(kind):
-    def parse(text):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if not v > 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return v
-
-    return parse
+from ._args import positive
 
 
 def add_parser(subparsers):
@@ -39,30 +27,30 @@ def add_parser(subparsers):
                    help="generator activation σ of a random generator (sign, erf2, erf, tanh, relu, linear), "
                         "or 'identity' for x = c with D = N (default sign)")
     g.add_argument("--generator", metavar="MODULE:FUNCTION", help="a user generator c (n, D) -> x (n, N)")
-    p.add_argument("--N", type=_positive(int), default=1000, help="input dimension (default 1000)")
-    p.add_argument("--D", type=_positive(int), default=None, help="latent dimension (default N/2)")
-    p.add_argument("--depth", type=_positive(int), default=1, help="layers L of a random generator (default 1)")
+    p.add_argument("--N", type=positive(int), default=1000, help="input dimension (default 1000)")
+    p.add_argument("--D", type=positive(int), default=None, help="latent dimension (default N/2)")
+    p.add_argument("--depth", type=positive(int), default=1, help="layers L of a random generator (default 1)")
     p.add_argument("--widths", type=str, default=None,
                    help="comma-separated widths D,N_1,...,N_L of a deep generator (default D,N,...,N)")
-    p.add_argument("--K", type=_positive(int), default=2, help="student hidden units (default 2)")
-    p.add_argument("--M", type=_positive(int), default=2, help="teacher hidden units (default 2)")
-    p.add_argument("--eta", type=_positive(float), default=0.2, help="learning rate η (default 0.2)")
-    p.add_argument("--t-max", type=_positive(float), default=10.0, help="final time t = steps/N (default 10)")
-    p.add_argument("--points", type=_positive(int), default=40, help="log-spaced checkpoints (default 40)")
+    p.add_argument("--K", type=positive(int), default=2, help="student hidden units (default 2)")
+    p.add_argument("--M", type=positive(int), default=2, help="teacher hidden units (default 2)")
+    p.add_argument("--eta", type=positive(float), default=0.2, help="learning rate η (default 0.2)")
+    p.add_argument("--t-max", type=positive(float), default=10.0, help="final time t = steps/N (default 10)")
+    p.add_argument("--points", type=positive(int), default=40, help="log-spaced checkpoints (default 40)")
     p.add_argument("--g", choices=("erf2", "linear", "relu"), default="erf2",
                    help="network activation of student and teacher (default erf2 = erf(z/√2))")
     p.add_argument("--first-layer-only", action="store_true", help="keep the second layer v fixed")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
-    p.add_argument("--n-test", type=_positive(int), default=10_000, help="held-out samples (default 10000)")
-    p.add_argument("--moment-samples", type=_positive(int), default=None,
+    p.add_argument("--n-test", type=positive(int), default=10_000, help="held-out samples (default 10000)")
+    p.add_argument("--moment-samples", type=positive(int), default=None,
                    help="Monte Carlo samples for (E x, Ω, Φ) of non-single-layer generators")
     p.add_argument("--no-gaussian", action="store_true", help="skip SGD on Gaussian-equivalent data")
     p.add_argument("--ode-method", default="DOP853", choices=("DOP853", "RK45", "LSODA", "rk4"),
                    help="ODE integrator (default DOP853, adaptive)")
-    p.add_argument("--ode-rtol", type=_positive(float), default=1e-8, help="ODE relative tolerance (default 1e-8)")
-    p.add_argument("--time-budget", type=_positive(float), default=None,
+    p.add_argument("--ode-rtol", type=positive(float), default=1e-8, help="ODE relative tolerance (default 1e-8)")
+    p.add_argument("--time-budget", type=positive(float), default=None,
                    help="seconds for SGD; it stops at a checkpoint when exceeded and the report says where")
-    p.add_argument("--batch-size", type=_positive(int), default=None, help="samples generated per batch")
+    p.add_argument("--batch-size", type=positive(int), default=None, help="samples generated per batch")
     p.add_argument("--out", default="reports/dynamics", help="output folder (default reports/dynamics)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 

@@ -6,30 +6,11 @@ the database is only read.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from ._args import at_least, open_unit
+
 __all__ = ["add_parser", "run"]
-
-
-def _level(text):
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {v}")
-    return v
-
-
-def _pos(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 10:
-        raise argparse.ArgumentTypeError(f"must be at least 10, got {v}")
-    return v
 
 
 def add_parser(subparsers):
@@ -39,8 +20,8 @@ def add_parser(subparsers):
                     "and write report.md, report.json and PNG plots into the output folder.")
     p.add_argument("db", metavar="RESULTS.db", help="results database written by `getheory sweep`")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
-    p.add_argument("--level", type=_level, default=0.95, help="confidence level of the intervals (default 0.95)")
-    p.add_argument("--n-boot", type=_pos, default=2000, help="bootstrap replicates (default 2000)")
+    p.add_argument("--level", type=open_unit, default=0.95, help="confidence level of the intervals (default 0.95)")
+    p.add_argument("--n-boot", type=at_least(int, 10), default=2000, help="bootstrap replicates (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--regen-command", dest="regen_command", default=None,
                    help="the command that regenerates the report, quoted in report.md")

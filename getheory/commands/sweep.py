@@ -7,20 +7,11 @@ same command resumes an interrupted sweep.  See :mod:`getheory.sweep`.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from ._args import at_least
+
 __all__ = ["add_parser", "run"]
-
-
-def _workers(text):
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {v}")
-    return v
 
 
 def add_parser(subparsers):
@@ -31,11 +22,11 @@ def add_parser(subparsers):
                     "tasks, so an interrupted sweep loses only the tasks in flight.")
     p.add_argument("spec", metavar="SPEC.toml", help="sweep specification (see getheory.sweep)")
     p.add_argument("--db", required=True, metavar="RESULTS.db", help="results database (created if missing)")
-    p.add_argument("--workers", type=_workers, default=None,
+    p.add_argument("--workers", type=at_least(int, 1), default=None,
                    help="local worker processes (default: number of CPUs; 1 runs in this process)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run the tasks on a dask.distributed scheduler, e.g. tcp://host:8786")
-    p.add_argument("--max-tasks", type=_workers, default=None, help="run at most this many remaining tasks, then stop")
+    p.add_argument("--max-tasks", type=at_least(int, 1), default=None, help="run at most this many remaining tasks, then stop")
     p.add_argument("--order", choices=("cheap-first", "costly-first", "grid"), default="cheap-first",
                    help="task order (default cheap-first: small N first, so a partial run covers every group)")
     p.add_argument("--dry-run", action="store_true", help="validate the spec, list the task counts and stop")

@@ -1,0 +1,48 @@
+"""Argument types shared by every `getheory` subcommand (argparse ``type=``)."""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["at_least", "positive", "open_unit"]
+
+
+def at_least(kind, minimum):
+    """A parser for numbers of type ``kind`` that are >= ``minimum``."""
+
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if not v >= minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
+        return v
+
+    return parse
+
+
+def positive(kind):
+    """A parser for strictly positive numbers of type ``kind``."""
+
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return v
+
+    return parse
+
+
+def open_unit(text):
+    """A float in the open interval (0, 1), e.g. a confidence level."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {v}")
+    return v
