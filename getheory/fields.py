@@ -105,7 +105,7 @@ class LatentStream:
     """A reproducible stream of latents c ~ N(0, I_D), filled batch by batch.
 
     On the CPU the rows come in blocks of :data:`LATENT_BLOCK`; block j has
-    its own generator, seeded by the j-th child of ``seed``'s SeedSequence,
+    its own SFC64 generator, seeded by the j-th child of ``seed``'s SeedSequence,
     so blocks are drawn in parallel threads (NumPy releases the GIL while
     filling) and the stream does not depend on the batch size.  On a GPU one
     device generator fills each batch (the stream then depends on the batch
@@ -125,7 +125,7 @@ class LatentStream:
 
     def _block_rng(self, j):
         ss = np.random.SeedSequence(self.root.entropy, spawn_key=tuple(self.root.spawn_key) + (j,))
-        return np.random.Generator(np.random.PCG64(ss))
+        return np.random.Generator(np.random.SFC64(ss))  # SFC64: ~20 % faster normals than PCG64
 
     def _block(self, j):
         blk = np.empty((LATENT_BLOCK, self.D), dtype=self.dtype)
