@@ -135,6 +135,10 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, MemoryError, RuntimeError) as exc:
         print(f"getheory {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`: not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print(f"\ngetheory {args.command}: interrupted", file=sys.stderr)
         return 130
