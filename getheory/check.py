@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import __version__
+from ._json import to_plain as _plain
 from ._validation import finite_matrix, positive_int
 from .activations import chaos_coefficients, get_activation, hermite_coefficients
 from .bounds import BoundTerms, bound_terms
@@ -124,19 +125,6 @@ class CheckResult:
         lines.append("")
         lines.append("timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.timings.items()))
         return "\n".join(lines)
-
-
-def _plain(obj):
-    """Convert NumPy types to plain Python for JSON."""
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
 
 
 def draw_weights(N: int, D: int, K: int, M: int, seed=None, *, ensemble="gaussian"):

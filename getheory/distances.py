@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._json import to_plain as _plain
 from .backend import Backend, backend_of, get_backend
 
 __all__ = [
@@ -112,26 +113,6 @@ def _check_level(level, name="confidence"):
     if not 0.0 < level < 1.0:
         raise ValueError(f"{name} must lie strictly between 0 and 1 (e.g. 0.95); got {level}")
     return level
-
-
-def _plain(x):
-    """Convert NumPy scalars/arrays (and nested containers) to plain Python types."""
-    if isinstance(x, dict):
-        return {str(k): _plain(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _plain(x.tolist())
-    if isinstance(x, (np.bool_, bool)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating, float)):
-        x = float(x)
-        return x if math.isfinite(x) else None
-    if hasattr(x, "to_dict"):
-        return x.to_dict()
-    return x
 
 
 def _canonical_sign(u: np.ndarray) -> np.ndarray:

@@ -80,6 +80,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ._json import to_plain as _jsonable
+
 __all__ = [
     "SpecError",
     "SweepError",
@@ -890,20 +892,6 @@ def _first_difference(a, b, path=""):
     if a != b:
         return f"{path.rstrip('.')} ({a!r} -> {b!r})"
     return None
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 # ---------------------------------------------------------------------------

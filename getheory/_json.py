@@ -1,0 +1,37 @@
+"""One converter from NumPy-laden results to JSON-ready plain Python.
+
+Used by every ``to_dict()`` and by the sweep database, so that all JSON
+getheory writes follows one rule: arrays become lists, NumPy scalars become
+Python scalars, non-finite floats become ``None`` (strict JSON has no NaN),
+objects with a ``to_dict()`` are converted through it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["to_plain"]
+
+
+def to_plain(x):
+    """Convert NumPy scalars/arrays (and nested containers) to plain Python types."""
+    if isinstance(x, dict):
+        return {str(k): to_plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [to_plain(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return to_plain(x.tolist())
+    if isinstance(x, (np.bool_, bool)):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        x = float(x)
+        return x if math.isfinite(x) else None
+    if isinstance(x, np.generic):
+        return x.item()
+    if hasattr(x, "to_dict"):
+        return x.to_dict()
+    return x
