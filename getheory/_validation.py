@@ -1,7 +1,15 @@
 """Input checks shared by the public functions (clear messages, one place).
 
-Each helper raises :class:`ValueError` (or :class:`TypeError`) naming the
-argument, what was wrong with it, and how to fix it.
+Each helper raises :class:`ValueError` naming the argument, what was wrong with it, and
+how to fix it.  A value of the wrong *type* (a string where an integer is needed) raises
+:class:`InputTypeError`, which is both a :class:`TypeError` and a :class:`ValueError`, so
+callers may catch either.
+
+One tolerance for covariances: a symmetric matrix whose smallest eigenvalue is above
+``-PSD_RTOL · λ_max`` is positive semi-definite up to rounding (those eigenvalues are
+clipped to 0 and counted); below that it is refused.  Every API that takes a covariance
+(the Gaussian match, the distance estimators, the floor) goes through :func:`check_cov`,
+so the same Σ cannot pass one and fail another.
 """
 
 from __future__ import annotations
@@ -10,20 +18,125 @@ import numbers
 
 import numpy as np
 
-__all__ = ["positive_int", "finite_matrix", "check_finite"]
+__all__ = [
+    "InputTypeError",
+    "PSD_RTOL",
+    "positive_int",
+    "check_int",
+    "check_level",
+    "check_p",
+    "check_cov",
+    "seedseq",
+    "finite_matrix",
+    "check_finite",
+]
+
+#: relative tolerance below which negative eigenvalues of a covariance are rounding
+PSD_RTOL = 1e-10
+#: relative tolerance of the symmetry check of a covariance
+SYM_RTOL = 1e-8
+
+
+class InputTypeError(TypeError, ValueError):
+    """A value of the wrong type (both a TypeError and a ValueError)."""
 
 
 def positive_int(value, name: str, *, minimum: int = 1) -> int:
-    """Return ``value`` as an int >= ``minimum`` or raise a clear error."""
+    """Return ``value`` as an int >= ``minimum`` or raise a clear error.
+
+    Integral floats (``1e6``) are accepted; booleans and fractional numbers are not.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, float) and value.is_integer():
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
         else:
-            raise TypeError(f"{name} must be an integer, got {value!r}")
+            raise InputTypeError(f"{name} must be an integer >= {minimum}; got {value!r}")
     value = int(value)
     if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
     return value
+
+
+def check_int(value, name: str, minimum: int) -> int:
+    """:func:`positive_int` with an explicit minimum (which may be 0)."""
+    return positive_int(value, name, minimum=minimum)
+
+
+def check_level(level, name: str = "confidence") -> float:
+    """A probability strictly between 0 and 1 (a confidence or a test level)."""
+    try:
+        level = float(level)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"{name} must be a number in (0, 1); got {level!r}") from None
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"{name} must lie strictly between 0 and 1 (e.g. 0.95); got {level}")
+    return level
+
+
+def check_p(p) -> int:
+    """The order of the sliced Wasserstein distance: 1 (default, THEORY §4) or 2."""
+    if isinstance(p, bool) or p not in (1, 2):
+        raise ValueError(
+            f"p must be 1 (max-sliced W1, the default of THEORY §4) or 2 (max-sliced W2); got {p!r}"
+        )
+    return int(p)
+
+
+def seedseq(seed) -> np.random.SeedSequence:
+    """Normalise an int / None / SeedSequence / Generator seed to a SeedSequence."""
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence(int(seed.integers(2**63)))
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise InputTypeError(f"seed must be an int, None or numpy.random.SeedSequence; got {seed!r}")
+    return np.random.SeedSequence(seed)
+
+
+def check_cov(cov, d: int | None = None, name: str = "cov"):
+    """Validate a covariance: square (d, d), finite, symmetric, PSD up to :data:`PSD_RTOL`.
+
+    Returns ``(C, eigvals, eigvecs, n_clipped)``: the symmetrised matrix with eigenvalues
+    in ``[-PSD_RTOL λ_max, 0)`` clipped to 0 (docs/theory.md §2: rounding, said so), its
+    eigen-decomposition and the number of clipped eigenvalues.
+    """
+    try:
+        C = np.asarray(cov, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputTypeError(f"{name} must be a numeric square matrix: {exc}") from None
+    if C.ndim == 0 and d == 1:
+        C = C.reshape(1, 1)
+    if C.ndim != 2 or C.shape[0] != C.shape[1]:
+        raise ValueError(f"{name} must be a square matrix, got shape {C.shape}")
+    if d is not None and C.shape != (d, d):
+        raise ValueError(
+            f"{name} has shape {C.shape} but the samples have d = {d} columns; pass the ({d}, {d}) "
+            "covariance of the Gaussian match (same column order as the samples)"
+        )
+    if not np.all(np.isfinite(C)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    scale = float(np.max(np.abs(C))) if C.size else 0.0
+    asym = float(np.max(np.abs(C - C.T))) if C.size else 0.0
+    if asym > SYM_RTOL * max(scale, 1e-300):
+        raise ValueError(
+            f"{name} is not symmetric (max |C - C^T| = {asym:.3g} vs max |C| = {scale:.3g}); "
+            "pass a symmetric covariance, e.g. (C + C.T) / 2 if the asymmetry is rounding"
+        )
+    C = 0.5 * (C + C.T)
+    w, V = np.linalg.eigh(C)
+    tol = PSD_RTOL * max(float(np.max(np.abs(w))), 1e-300)
+    if w[0] < -tol:
+        raise ValueError(
+            f"{name} is not positive semi-definite: smallest eigenvalue {w[0]:.6g} (largest "
+            f"{w[-1]:.6g}); negative eigenvalues beyond {PSD_RTOL:g} relative are not rounding. Check how "
+            "the covariance was computed"
+        )
+    clipped = int(np.sum(w < 0))
+    if clipped:
+        w = np.clip(w, 0.0, None)
+        C = (V * w) @ V.T
+        C = 0.5 * (C + C.T)
+    return C, w, V, clipped
 
 
 def check_finite(x, name: str, xp=None) -> None:
@@ -44,7 +157,7 @@ def finite_matrix(x, name: str, shape=None, *, dtype=np.float64) -> np.ndarray:
     try:
         arr = np.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a numeric 2-D array: {exc}") from None
+        raise InputTypeError(f"{name} must be a numeric 2-D array: {exc}") from None
     if arr.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array, got shape {arr.shape}")
     if shape is not None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import positive_int
+from ._validation import check_cov, positive_int
 from .activations import moments_at_scales, omega_kernel
 from .backend import get_backend
 from .fields import auto_batch_size, check_weights, iter_latent_batches
@@ -107,33 +107,13 @@ class GaussianMatch:
         return self.cov[self.K :, self.K :]
 
 
-def check_covariance(cov, name="cov", *, rtol=1e-10):
-    """Check a covariance is symmetric positive semi-definite (§2).
+def check_covariance(cov, name="cov"):
+    """Check a covariance is symmetric positive semi-definite (§2); returns (cov, n_clipped).
 
-    Eigenvalues down to ``-rtol·λ_max`` are rounding and are clipped to zero;
-    anything more negative raises.  Returns (cov, n_clipped).
+    One tolerance for the whole package: :func:`getheory._validation.check_cov`.
     """
-    cov = np.asarray(cov, dtype=np.float64)
-    if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
-        raise ValueError(f"{name} must be a square matrix, got shape {cov.shape}")
-    if not np.all(np.isfinite(cov)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    scale = max(float(np.max(np.abs(cov))), 1e-300)
-    if not np.allclose(cov, cov.T, rtol=0, atol=1e-10 * scale):
-        raise ValueError(f"{name} is not symmetric (max |Σ − Σᵀ| = {np.max(np.abs(cov - cov.T)):.3g})")
-    cov = (cov + cov.T) / 2
-    evals, evecs = np.linalg.eigh(cov)
-    lo = -rtol * max(float(evals[-1]), 0.0) - 1e-300
-    if evals[0] < lo:
-        raise ValueError(
-            f"{name} is not positive semi-definite: smallest eigenvalue {evals[0]:.3g} "
-            f"(largest {evals[-1]:.3g}); a covariance must be PSD"
-        )
-    neg = int(np.sum(evals < 0))
-    if neg:
-        evals = np.clip(evals, 0, None)
-        cov = (evecs * evals) @ evecs.T
-    return cov, neg
+    C, _w, _V, clipped = check_cov(cov, None, name)
+    return C, clipped
 
 
 def exact_moments(generator: SingleLayerGenerator, *, backend="numpy") -> Moments:
