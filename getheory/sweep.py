@@ -956,21 +956,69 @@ def _hms(s):
     return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
-@contextlib.contextmanager
-def _single_threaded_blas():
-    """Child processes started while this is active use one BLAS/OpenMP thread each."""
-    keys = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-    old = {k: os.environ.get(k) for k in keys}
-    for k in keys:
+_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def _limit_worker_threads():
+    """Limit this worker process to one BLAS/OpenMP thread for the rest of its life.
+
+    The process-pool initializer, and the first step of every task on a Dask
+    worker: one task per core must not oversubscribe the CPUs.  threadpoolctl
+    limits the libraries already loaded (numpy's BLAS); the environment
+    variables limit those loaded later (scipy's own BLAS, an OpenMP runtime,
+    numba's threading layer).
+    """
+    from threadpoolctl import threadpool_limits
+
+    for k in _THREAD_ENV:
         os.environ[k] = "1"
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    threadpool_limits(limits=1)
+
+
+def _make_pool(workers: int):
+    """A process pool of ``workers`` spawned processes, each with one BLAS/OpenMP thread.
+
+    Parameters
+    ----------
+    workers : int
+        Pool size.
+
+    Returns
+    -------
+    concurrent.futures.ProcessPoolExecutor
+        Its workers run :func:`_limit_worker_threads` before their first task.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                               initializer=_limit_worker_threads)
+
+
+def _process_id() -> str:
+    """This process, as ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _run_task_on_worker(task: Task, caller: str) -> dict:
+    """:func:`run_task` on a Dask worker, limited to one BLAS/OpenMP thread.
+
+    Parameters
+    ----------
+    task : Task
+    caller : str
+        :func:`_process_id` of the process that submitted the task.  A worker
+        in that same process (an in-process cluster) leaves its thread
+        settings as they are.
+
+    Returns
+    -------
+    dict
+        The task's record.
+    """
+    if _process_id() != caller:
+        _limit_worker_threads()
+    return run_task(task)
 
 
 def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler: str | None = None,
@@ -990,7 +1038,8 @@ def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler
         this process.  Pool workers use one BLAS thread each.
     scheduler : str, optional
         Address of a dask.distributed scheduler (``tcp://host:8786``); tasks
-        run there instead of locally.
+        run there instead of locally.  Workers in other processes use one
+        BLAS thread each; the calling process is left as it is.
     client : distributed.Client, optional
         An existing Dask client (used by the tests with an in-process LocalCluster).
     progress : bool
@@ -1062,11 +1111,9 @@ def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler
 
 
 def _run_pool(todo, finish, workers):
-    import multiprocessing as mp
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    with _single_threaded_blas():
-        ex = ProcessPoolExecutor(max_workers=min(workers, len(todo)), mp_context=mp.get_context("spawn"))
+    ex = _make_pool(min(workers, len(todo)))
     try:
         futs = {ex.submit(run_task, t): t for t in todo}
         pending = set(futs)
@@ -1098,8 +1145,10 @@ def _run_dask(todo, finish, client, scheduler):
             raise SweepError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
     try:
         futs = {}
+        caller = _process_id()
         for t in todo:
-            f = client.submit(run_task, t, key=f"getheory-task-{t.seed:x}-{t.seed_index}-{t.N}-{t.D}", pure=False)
+            f = client.submit(_run_task_on_worker, t, caller,
+                              key=f"getheory-task-{t.seed:x}-{t.seed_index}-{t.N}-{t.D}", pure=False)
             futs[f.key] = (f, t)
         for f in as_completed([f for f, _ in futs.values()]):
             t = futs[f.key][1]

@@ -224,6 +224,23 @@ def test_resume_after_kill_9(tmp_path):
         assert after[tid] == row
 
 
+def _assert_single_threaded_blas():
+    """Run in a pool worker: every BLAS the tasks load (numpy's, then scipy's) has one thread."""
+    import scipy.linalg  # noqa: F401  (loads scipy's own BLAS after the pool initializer)
+    from threadpoolctl import threadpool_info
+
+    blas = [(i["filepath"], i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
+    assert blas and all(n == 1 for _, n in blas), blas
+
+
+def test_pool_workers_run_single_threaded_blas(monkeypatch):
+    # the caller allows two threads, which workers that set no limit of their own inherit
+    for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(k, "2")
+    with sw._make_pool(1) as pool:
+        pool.submit(_assert_single_threaded_blas).result(timeout=60)
+
+
 def _same_rows(a, b):
     assert set(a) == set(b)
     for tid in a:
