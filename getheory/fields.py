@@ -14,16 +14,15 @@ estimators reuse.
 from __future__ import annotations
 
 import math
-import sys
-import time
 
 import numpy as np
 
+from ._progress import Progress
 from ._validation import finite_matrix, positive_int
 from .backend import get_backend
 from .generators import Generator, SingleLayerGenerator
 
-__all__ = ["sample_fields", "auto_batch_size", "check_memory", "iter_latent_batches", "LatentStream", "check_weights"]
+__all__ = ["sample_fields", "stream_fields", "auto_batch_size", "check_memory", "iter_latent_batches", "LatentStream", "check_weights"]
 
 #: default working-memory budget of one batch, bytes
 DEFAULT_BATCH_BYTES = 256 * 1024**2
@@ -176,34 +175,6 @@ def iter_latent_batches(n: int, D: int, *, batch_size: int, seed=None, backend="
         done += b
 
 
-class _Progress:
-    """A minimal progress line on stderr for long loops (shown after 2 s)."""
-
-    def __init__(self, total, label, enabled):
-        self.total, self.label, self.enabled = total, label, enabled
-        self.t0 = time.perf_counter()
-        self.shown = False
-
-    def update(self, done):
-        if not self.enabled:
-            return
-        el = time.perf_counter() - self.t0
-        if el < 2.0 and done < self.total:
-            return
-        if not self.shown and done >= self.total:
-            return
-        rate = done / el if el > 0 else float("nan")
-        eta = (self.total - done) / rate if rate > 0 else float("nan")
-        sys.stderr.write(
-            f"\r{self.label}: {done:,}/{self.total:,} ({100 * done / self.total:5.1f} %), "
-            f"{rate:,.0f}/s, ETA {eta:5.1f} s "
-        )
-        self.shown = True
-        if done >= self.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def sample_fields(
     generator: Generator,
     W_student,
@@ -255,45 +226,101 @@ def sample_fields(
         raise ValueError(f"dtype must be float32 or float64, got {dtype}")
     bk = get_backend(backend)
     xp = bk.xp
+    K, M = W_student.shape[0], W_teacher.shape[0]
+    check_memory(n, N, D, K, M, dtype=dtype, backend=bk)
+    lam = xp.empty((n, K), dtype=dtype)
+    nu = xp.empty((n, M), dtype=dtype)
+    for start, z in _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress):
+        b = int(z.shape[0])
+        lam[start : start + b, :] = z[:, :K]
+        nu[start : start + b, :] = z[:, K:]
+    if as_numpy:
+        return bk.to_numpy(lam), bk.to_numpy(nu)
+    return lam, nu
+
+
+def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress, multiple=1):
+    """Yield (start, z) with z = (λ, ν) of the next rows, shape (b, K + M), on the backend.
+
+    z is a view of a reused buffer: consume it before the next iteration.  Batches hold
+    a multiple of ``multiple`` rows (all but the last), so streamed groups stay balanced.
+    """
+    xp = bk.xp
+    N, D = generator.N, generator.D
     if batch_size is None:
         batch_size = auto_batch_size(N, D, dtype=dtype, backend=bk)
     batch_size = positive_int(batch_size, "batch_size")
+    if batch_size >= 2 * multiple:
+        batch_size -= batch_size % multiple
     K, M = W_student.shape[0], W_teacher.shape[0]
-    check_memory(n, N, D, K, M, dtype=dtype, backend=bk)
     Ws = bk.asarray(W_student.T / math.sqrt(N), dtype=dtype)  # (N, K)
     Wt = bk.asarray(W_teacher.T / math.sqrt(D), dtype=dtype)  # (D, M)
-    lam = xp.empty((n, K), dtype=dtype)
-    nu = xp.empty((n, M), dtype=dtype)
-    prog = _Progress(n, "sampling (λ, ν)", progress)
+    b0 = min(batch_size, n)
+    z_buf = xp.empty((b0, K + M), dtype=dtype)
+    prog = Progress(n, "sampling (λ, ν)", progress)
     fast = isinstance(generator, SingleLayerGenerator) and generator.activation.builtin
+    start = 0
     if fast:
         # preallocated buffers and in-place σ: no per-batch allocation of b×N arrays
         raw = bk.raw
-        b0 = min(batch_size, n)
         At = generator._cache.get(bk, "At", generator.A.T / math.sqrt(D), dtype)
         h_buf = raw.empty((b0, N), dtype=dtype)
         c_buf = raw.empty((b0, D), dtype=dtype)
         stream = LatentStream(D, seed=seed, backend=bk, dtype=dtype)
-        start = 0
         while start < n:
             b = min(b0, n - start)
             c = stream.fill(c_buf[:b])
             h = h_buf[:b]
             raw.matmul(c, At, out=h)
             bk.inplace(generator.activation.name, h)
-            lam[start : start + b, :] = h @ Ws
-            nu[start : start + b, :] = c @ Wt
+            z = z_buf[:b]
+            z[:, :K] = h @ Ws
+            z[:, K:] = c @ Wt
+            yield start, z
             start += b
             prog.update(start)
     else:
-        start = 0
-        for c in iter_latent_batches(n, D, batch_size=batch_size, seed=seed, backend=bk, dtype=dtype):
+        for c in iter_latent_batches(n, D, batch_size=b0, seed=seed, backend=bk, dtype=dtype):
             b = c.shape[0]
             x = generator.sample(c)
-            lam[start : start + b, :] = x @ Ws
-            nu[start : start + b, :] = c @ Wt
+            z = z_buf[:b]
+            z[:, :K] = x @ Ws
+            z[:, K:] = c @ Wt
+            yield start, z
             start += b
             prog.update(start)
-    if as_numpy:
-        return bk.to_numpy(lam), bk.to_numpy(nu)
-    return lam, nu
+
+
+def stream_fields(generator: Generator, W_student, W_teacher, n: int, sink, *, seed=None,
+                  batch_size: int | None = None, backend="numpy", dtype="float64", progress: bool = False):
+    """Draw n samples of z = (λ, ν) batch by batch and hand each batch to ``sink.update``.
+
+    Nothing of size n is kept here: memory is one batch (O(batch_size·(N + D))) plus what
+    the sink keeps (for :class:`getheory.distances.FieldStream`, kilobytes of power sums
+    and its reservoir).  The batches stay on the backend's device.
+
+    Parameters
+    ----------
+    generator, W_student, W_teacher, n, seed, batch_size, backend, dtype, progress
+        As in :func:`sample_fields`.
+    sink : object with ``update(z)``
+        Receives each batch z, shape (b, K + M), on the backend (a view: copy what you keep).
+        Batch sizes are multiples of ``sink.options.groups`` when the sink has one.
+
+    Returns
+    -------
+    int
+        The number of rows streamed (n).
+    """
+    n = positive_int(n, "n")
+    N, D = generator.N, generator.D
+    W_student, W_teacher = check_weights(W_student, W_teacher, N, D)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    bk = get_backend(backend)
+    multiple = int(getattr(getattr(sink, "options", None), "groups", 1))
+    for _start, z in _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress,
+                                    multiple):
+        sink.update(z)
+    return n

@@ -28,12 +28,20 @@ same code; results leave as host floats and NumPy arrays.
 """
 
 from ._certify import CertifiedBound, certified_upper_bound
-from ._cumulants import CumulantResult, cumulant_estimate, edgeworth_w1, k_statistics
-from ._estimate import DmsEstimate, estimate_dms
-from ._floor import FloorResult, sampling_floor
+from ._cumulants import (
+    CumulantOptions,
+    CumulantResult,
+    cumulant_estimate,
+    cumulants_from_stats,
+    edgeworth_w1,
+    k_statistics,
+)
+from ._estimate import DmsEstimate, DmsOptions, estimate_dms
+from ._floor import FloorResult, MomentNoise, sampling_floor
 from ._one_d import w1_to_normal, w2_to_normal, wp_to_normal, wp_to_normal_sorted, wp_two_sample_sorted
-from ._search import MaxSlicedResult, max_sliced_two_sample, max_sliced_w1
+from ._search import MaxSlicedResult, SearchOptions, max_sliced_two_sample, max_sliced_w1
 from ._sphere import quasi_uniform_directions
+from ._stream import FieldStats, FieldStream, StreamOptions, stream_array
 
 __all__ = [
     "w1_to_normal",
@@ -42,17 +50,26 @@ __all__ = [
     "wp_to_normal_sorted",
     "wp_two_sample_sorted",
     "quasi_uniform_directions",
+    "SearchOptions",
     "MaxSlicedResult",
     "max_sliced_w1",
     "max_sliced_two_sample",
+    "MomentNoise",
     "FloorResult",
     "sampling_floor",
     "CertifiedBound",
     "certified_upper_bound",
     "k_statistics",
     "edgeworth_w1",
+    "CumulantOptions",
     "CumulantResult",
     "cumulant_estimate",
+    "cumulants_from_stats",
+    "StreamOptions",
+    "FieldStream",
+    "FieldStats",
+    "stream_array",
+    "DmsOptions",
     "DmsEstimate",
     "estimate_dms",
 ]

@@ -12,7 +12,7 @@ from .._json import to_plain as _plain
 from .._validation import check_int, check_level, check_p, seedseq
 from ._floor import sampling_floor
 from ._inputs import _prepare
-from ._search import _check_search, _max_sliced_prepared, _NormalObjective
+from ._search import SearchOptions, _as_search, _max_sliced_prepared, _NormalObjective
 
 
 
@@ -127,7 +127,8 @@ def _branch_and_bound(bk, obj, d, L, lb0, max_evaluations, tol):
 
 
 def certified_upper_bound(samples, mean, cov, *, p=1, confidence=0.95, seed=None, floor=None, plug_in=None,
-                          floor_replicates=20, max_evaluations=None, tol=0.0, **search) -> CertifiedBound:
+                          floor_replicates=19, max_evaluations=None, tol=0.0,
+                          search: SearchOptions | None = None) -> CertifiedBound:
     """Certified upper bound of d_MS(P, P̂) from a sample of P (THEORY §4 Resolution (a)).
 
     Triangle inequality, for every direction u:
@@ -180,12 +181,12 @@ def certified_upper_bound(samples, mean, cov, *, p=1, confidence=0.95, seed=None
         clip(2.5·10^8 / n, 256, 8192)).
     tol : float
         Stop refining once the gap is below ``tol``.
-    **search
-        Search keywords of :func:`max_sliced_w1` (for the plug-in and the floor).
+    search : SearchOptions
+        The search of the plug-in and of the floor (default full mode).
     """
     p = check_p(p)
     confidence = check_level(confidence)
-    _check_search(search)
+    search = _as_search(search)
     prep = _prepare(samples, mean, cov)
     bk, n, d = prep.bk, prep.n, prep.d
     xp = bk.xp
@@ -210,7 +211,8 @@ def certified_upper_bound(samples, mean, cov, *, p=1, confidence=0.95, seed=None
     L = math.sqrt(max(lam_s, 0.0)) + cp * math.sqrt(max(lam_c, 0.0))
     ub, lb, _u, nev, radius = _branch_and_bound(bk, obj, d, L, lb0, max_evaluations, float(tol))
     if floor is None or floor.n != n or floor.p != p:
-        floor = sampling_floor(n, prep.cov, p=p, replicates=floor_replicates, seed=s_floor, backend=bk, **search)
+        floor = sampling_floor(n, prep.cov, p=p, replicates=floor_replicates, seed=s_floor, backend=bk,
+                               search=search)
     eps = floor.quantile(confidence)
     gap = ub - lb
     method = (

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._json import to_plain as _plain
 from ..backend import backend_of
-from .._validation import check_int, seedseq
+from .._validation import check_cov, check_int, check_level, seedseq
 from ._inputs import _prepare
 from ._one_d import _SQRT_2PI
 from ._sphere import _canonical_sign, _default_n_directions, _es_refine, _half_sphere_spacing, quasi_uniform_directions
@@ -161,14 +161,22 @@ class _EdgeworthObjective:
     and standardised by the exact σ_u = √(uᵀΣu); W_E is the Edgeworth W1 on a fixed grid.
     """
 
-    def __init__(self, bk, X, Sigma, lam_max):
+    def __init__(self, bk, X, Sigma, lam_max, tensors=None):
         xp = bk.xp
         self.bk, self.Sigma = bk, Sigma
         # directions with (numerically) zero variance under Σ carry no standardised cumulant
         self.s2_min = 1e-12 * max(float(lam_max), 1e-300)
-        self.n = ns = int(X.shape[0])
-        self.d = int(X.shape[1])
-        self.M2, self.M3, self.M4 = _moment_tensors(bk, X - xp.mean(X, axis=0))
+        if tensors is None:
+            self.n = ns = int(X.shape[0])
+            self.d = int(X.shape[1])
+            self.M2, self.M3, self.M4 = _moment_tensors(bk, X - xp.mean(X, axis=0))
+        else:  # (n, M2, M3, M4) from streamed power sums (:func:`_central_tensors`)
+            ns, M2, M3, M4 = tensors
+            self.n = ns = int(ns)
+            self.d = int(M2.shape[0])
+            d = self.d
+            self.M2, self.M3, self.M4 = (bk.asarray(M2), bk.asarray(M3.reshape(d * d, d)),
+                                         bk.asarray(M4.reshape(d * d, d * d)))
         self.grid = _EdgeworthGrid(bk)
         self.c3 = ns * ns / ((ns - 1) * (ns - 2))
         self.c4 = ns * ns / ((ns - 1) * (ns - 2) * (ns - 3))
@@ -211,15 +219,99 @@ class _EdgeworthObjective:
         return U, f, int(U0h.shape[0])
 
 
+
+# ----------------------------------------------------------------------------------------
+# the held-out estimator on streamed power sums
+# ----------------------------------------------------------------------------------------
+def _kstats_from_sums(n, s1, s2, s3, s4):
+    """Fisher's unbiased k-statistics (k2, k3, k4) from power sums s_r = Σ y^r (any shapes).
+
+    .. math::
+
+        k_3 = \\frac{n^2 s_3 - 3 n s_2 s_1 + 2 s_1^3}{n(n-1)(n-2)},\\quad
+        k_4 = \\frac{(n^3+n^2) s_4 - 4(n^2+n) s_3 s_1 - 3(n^2-n) s_2^2 + 12 n s_2 s_1^2 - 6 s_1^4}
+        {n(n-1)(n-2)(n-3)} .
+    """
+    n = np.asarray(n, dtype=np.float64)
+    k2 = (n * s2 - s1 * s1) / (n * (n - 1))
+    k3 = (n * n * s3 - 3 * n * s2 * s1 + 2 * s1**3) / (n * (n - 1) * (n - 2))
+    k4 = ((n**3 + n**2) * s4 - 4 * (n**2 + n) * s3 * s1 - 3 * (n**2 - n) * s2 * s2 + 12 * n * s2 * s1 * s1
+          - 6 * s1**4) / (n * (n - 1) * (n - 2) * (n - 3))
+    return k2, k3, k4
+
+
+def _projected_sums(S1, S2, S3, S4, v):
+    """Power sums of y = v·z̃ from the tensors (leading group axes allowed): (s1, s2, s3, s4)."""
+    s1 = S1 @ v
+    s2 = np.einsum("...ab,a,b->...", S2, v, v)
+    s3 = np.einsum("...abc,a,b,c->...", S3, v, v, v)
+    s4 = np.einsum("...abcd,a,b,c,d->...", S4, v, v, v, v)
+    return s1, s2, s3, s4
+
+
+def _central_tensors(n, S1, S2, S3, S4, scale):
+    """Central moment tensors of z (original units) from the power sums of z̃ = (z − m)/s."""
+    mu = S1 / n
+    R2, R3, R4 = S2 / n, S3 / n, S4 / n
+    M2 = R2 - np.einsum("a,b->ab", mu, mu)
+    M3 = (R3 - np.einsum("a,bc->abc", mu, R2) - np.einsum("b,ac->abc", mu, R2) - np.einsum("c,ab->abc", mu, R2)
+          + 2 * np.einsum("a,b,c->abc", mu, mu, mu))
+    mm = np.einsum("a,b->ab", mu, mu)
+    M4 = (R4 - np.einsum("a,bcd->abcd", mu, R3) - np.einsum("b,acd->abcd", mu, R3)
+          - np.einsum("c,abd->abcd", mu, R3) - np.einsum("d,abc->abcd", mu, R3)
+          + np.einsum("ab,cd->abcd", mm, R2) + np.einsum("ac,bd->abcd", mm, R2) + np.einsum("ad,bc->abcd", mm, R2)
+          + np.einsum("bc,ad->abcd", mm, R2) + np.einsum("bd,ac->abcd", mm, R2) + np.einsum("cd,ab->abcd", mm, R2)
+          - 3 * np.einsum("a,b,c,d->abcd", mu, mu, mu, mu))
+    s = scale
+    M2 = M2 * np.einsum("a,b->ab", s, s)
+    M3 = M3 * np.einsum("a,b,c->abc", s, s, s)
+    M4 = M4 * np.einsum("a,b,c,d->abcd", s, s, s, s)
+    return M2, M3, M4
+
+
+@dataclass(frozen=True)
+class CumulantOptions:
+    """Settings of the held-out cumulant estimator (THEORY §4 (b)).
+
+    Attributes
+    ----------
+    select_fraction : float
+        Share of the groups that choose the direction (default 1/4); the rest evaluate it.
+    level : float
+        Nominal false-positive rate of "resolved" (default 0.01): two-sided t-tests of
+        κ3 = 0 and κ4 = 0 with the jackknife standard errors (G_eval − 1 degrees of
+        freedom), each at level/2 (Bonferroni).
+    n_directions, n_starts, iterations : int
+        Coarse design (default max(4096, search default)), ascent starts and steps of the
+        direction search on the selection groups.
+    """
+
+    select_fraction: float = 0.25
+    level: float = 0.01
+    n_directions: int | None = None
+    n_starts: int = 8
+    iterations: int = 40
+
+    def __post_init__(self):
+        check_level(self.select_fraction, "select_fraction")
+        check_level(self.level, "level")
+        if self.n_directions is not None:
+            check_int(self.n_directions, "n_directions", 1)
+        check_int(self.n_starts, "n_starts", 1)
+        check_int(self.iterations, "iterations", 0)
+
+
 @dataclass
 class CumulantResult:
     """Held-out cumulants of the worst projection and their Edgeworth W1 (THEORY §4 (b)).
 
-    ``kappa3``, ``kappa4`` are the standardised cumulants of u·z along ``direction``,
-    estimated by unbiased k-statistics on the evaluation half (independent of the half
+    ``kappa3``, ``kappa4`` are the standardised cumulants of u·z along ``direction``:
+    unbiased k-statistics pooled over the evaluation groups (independent of the groups
     that chose u), divided by the exact scale σ_u = √(uᵀΣu).  ``edgeworth_w1`` is in the
-    units of d_MS (σ_u times the standardised Edgeworth W1); ``edgeworth_se`` is its
-    delta-method standard error.  ``resolved`` follows ``rule``.
+    units of d_MS (σ_u times the standardised Edgeworth W1).  Standard errors are
+    delete-one-group jackknife errors over the ``groups_eval`` evaluation groups
+    (``se_method``); ``z_kappa*`` = κ/SE are referred to Student's t with
+    ``groups_eval − 1`` degrees of freedom; ``resolved`` follows ``rule`` at ``level``.
     """
 
     kappa3: float
@@ -235,118 +327,138 @@ class CumulantResult:
     edgeworth_w1_standardised: float = 0.0
     z_kappa3: float = 0.0
     z_kappa4: float = 0.0
-    split: bool = True
+    p_value: float = 1.0
+    level: float = 0.01
+    groups_select: int = 0
+    groups_eval: int = 0
+    se_method: str = ""
     rule: str = ""
     selection: dict = field(default_factory=dict)
-    z_threshold: float = 3.0
+
+    @property
+    def z_max(self) -> float:
+        """The larger |z| of κ3 and κ4 (what the planner targets)."""
+        return float(max(abs(self.z_kappa3), abs(self.z_kappa4)))
 
     def to_dict(self) -> dict:
-        return _plain({k: getattr(self, k) for k in (
+        d = {k: getattr(self, k) for k in (
             "kappa3", "kappa4", "se_kappa3", "se_kappa4", "edgeworth_w1", "edgeworth_se", "direction",
-            "resolved", "n_eval", "sigma", "edgeworth_w1_standardised", "z_kappa3", "z_kappa4", "split", "rule",
-            "z_threshold", "selection")})
+            "resolved", "n_eval", "sigma", "edgeworth_w1_standardised", "z_kappa3", "z_kappa4", "p_value",
+            "level", "groups_select", "groups_eval", "se_method", "rule", "selection")}
+        d["z_max"] = self.z_max
+        return _plain(d)
 
 
-def cumulant_estimate(samples, mean, cov, *, seed=None, split=True, n_directions=None, refine=True,
-                      z_threshold=3.0, n_starts=8, iterations=40) -> CumulantResult:
-    """Held-out third and fourth cumulants of the most non-Gaussian projection (THEORY §4 (b)).
+def _split_groups(G, fraction, ss):
+    """A random choice of round(fraction·G) selection groups (at least 1, leaving >= 4)."""
+    k = min(max(1, int(round(fraction * G))), G - 4)
+    perm = np.random.default_rng(ss).permutation(G)
+    return np.sort(perm[:k]), np.sort(perm[k:])
 
-    The plug-in W1 is blind below its floor; the cumulants are not: their unbiased
-    estimators have error bars shrinking like n^{-1/2} around the true value.
 
-    1. *Selection half* (a random half of the rows when ``split``): central moment
-       tensors M2, M3, M4 by BLAS (d <= 8: at most 4096 entries), so every direction's
-       k-statistics cost O(d⁴) without re-projecting; maximise the Edgeworth W1
-       σ_u·W_E(κ3(u), κ4(u)) over u (quasi-uniform design + local ascent).
-    2. *Evaluation half*: for the chosen u, unbiased k-statistics k3, k4 of y = u·z,
-       standardised by the **exact** σ_u = √(uᵀΣu) (a constant, so unbiasedness is kept;
-       dividing by the sample variance would make a ratio estimator, biased at O(1/n), with
-       the same leading-order SE; k-statistics are translation invariant so the mean is
-       not needed).  SEs from influence functions (√(6/n), √(24/n) for Gaussian data).
-    3. Edgeworth W1 (exact, :func:`edgeworth_w1`) times σ_u, SE by the delta method
-       (gradient of the exact integral).  It is a plug-in of unbiased κ's, so it is biased
-       upwards near 0 (|·|); test significance with the κ's.
+def _jackknife(theta_all, theta_loo):
+    """Delete-one-group jackknife standard error."""
+    g = theta_loo.shape[0]
+    return float(np.sqrt((g - 1) / g * np.sum((theta_loo - theta_loo.mean()) ** 2)))
 
-    Rule: ``resolved = max(|κ3|/se3, |κ4|/se4) > z_threshold`` (default 3; for Gaussian data
-    the two held-out z-scores are N(0,1), false-positive rate ≈ 0.5 %).
+
+def cumulants_from_stats(stats, cov, *, options: CumulantOptions | None = None, seed=None) -> CumulantResult:
+    """Held-out κ3, κ4 and Edgeworth W1 of the most non-Gaussian projection, from a stream.
+
+    1. *Selection* (``select_fraction`` of the G groups, chosen at random): pooled central
+       moment tensors, from which every direction's k-statistics cost O(d⁴); maximise the
+       Edgeworth W1 σ_u·W_E(κ3(u), κ4(u)) over u (quasi-uniform design + ascent).
+    2. *Evaluation* (the other groups): unbiased k-statistics k3, k4 of y = u·z from the
+       pooled power sums, standardised by the exact σ_u = √(uᵀΣu); the Edgeworth W1
+       (exact, :func:`edgeworth_w1`) times σ_u.
+    3. *Errors*: delete-one-group jackknife over the evaluation groups for κ3, κ4 and W1
+       (no normality of the k-statistics is assumed; only that the group estimates are
+       i.i.d.).  Test: two-sided t with G_eval − 1 degrees of freedom, κ3 and κ4 each at
+       level/2.  The W1 is a plug-in of unbiased κ's, biased upwards near 0 (|·|):
+       significance is judged on the κ's.
+
+    Parameters
+    ----------
+    stats : FieldStats
+    cov : array, shape (d, d)
+        The Gaussian match Σ (gives σ_u).
+    options : CumulantOptions
+    seed : int, SeedSequence or None
+        Chooses the selection groups and drives the search.
+    """
+    from scipy import stats as sps
+
+    from ..backend import get_backend
+
+    opt = options or CumulantOptions()
+    C, w, _V, _ = check_cov(cov, stats.d)
+    d, G = stats.d, stats.groups
+    ss = seedseq(seed)
+    s_split, s_dir = ss.spawn(2)
+    sel, ev = _split_groups(G, opt.select_fraction, s_split)
+    n_sel, *sums_sel = stats.pooled(sel)
+    if n_sel < 8 or min(stats.counts[ev]) < 4:
+        raise ValueError(
+            f"the cumulant estimator needs at least 8 selection rows and 4 rows per evaluation group; got "
+            f"n = {stats.n} in {G} groups. Use more samples (n >= {16 * G}) or fewer groups")
+    bk = get_backend("numpy")
+    M2, M3, M4 = _central_tensors(n_sel, *sums_sel, stats.scale)
+    eobj = _EdgeworthObjective(bk, None, C, float(np.max(w)), tensors=(n_sel, M2, M3, M4))
+    nd = max(4096, _default_n_directions(d)) if opt.n_directions is None else opt.n_directions
+    U, f, n_coarse = eobj.maximise(s_dir, nd, opt.n_starts, opt.iterations, True)
+    u = _canonical_sign(np.asarray(U[int(np.argmax(f))]))
+    k3s, k4s, _ = eobj.kappas(u[None, :])
+    sel_info = {"n_select": int(n_sel), "kappa3_select": float(k3s[0]), "kappa4_select": float(k4s[0]),
+                "edgeworth_w1_select": float(eobj(u[None, :])[0]), "n_coarse": n_coarse}
+    sigma = math.sqrt(max(float(u @ C @ u), 0.0))
+    if sigma <= 0:
+        raise ValueError("the selected direction has zero variance under cov; cumulants are undefined there")
+    v = u * stats.scale  # u·z = v·z̃ + const
+    per = np.stack(_projected_sums(stats.S1[ev], stats.S2[ev], stats.S3[ev], stats.S4[ev], v), axis=1)  # (Ge, 4)
+    cnt = stats.counts[ev].astype(np.float64)
+    tot, ntot = per.sum(0), cnt.sum()
+    loo, nloo = tot[None, :] - per, ntot - cnt
+    _, k3, k4 = _kstats_from_sums(ntot, *tot)
+    _, k3l, k4l = _kstats_from_sums(nloo, *loo.T)
+    k3, k4, k3l, k4l = k3 / sigma**3, k4 / sigma**4, k3l / sigma**3, k4l / sigma**4
+    se3, se4 = _jackknife(k3, k3l), _jackknife(k4, k4l)
+    W = _edgeworth_exact(k3, k4)[0]
+    Wl = np.array([_edgeworth_exact(a, b)[0] for a, b in zip(k3l, k4l)])
+    se_w = sigma * _jackknife(W, Wl)
+    ge = int(ev.size)
+    z3 = k3 / se3 if se3 > 0 else (math.inf if k3 != 0 else 0.0)
+    z4 = k4 / se4 if se4 > 0 else (math.inf if k4 != 0 else 0.0)
+    p3, p4 = (float(2 * sps.t.sf(abs(z), ge - 1)) for z in (z3, z4))
+    p_val = min(1.0, 2 * min(p3, p4))  # Bonferroni over κ3, κ4
+    rule = (f"resolved iff kappa3 or kappa4 differs from 0 in a two-sided t-test (jackknife SE over {ge} "
+            f"held-out groups, {ge - 1} dof) at level {opt.level:g}/2 each (Bonferroni: family level "
+            f"{opt.level:g}); the direction was chosen on {sel.size} other groups")
+    return CumulantResult(
+        kappa3=float(k3), kappa4=float(k4), se_kappa3=se3, se_kappa4=se4, edgeworth_w1=sigma * W,
+        edgeworth_se=se_w, direction=u, resolved=bool(p_val < opt.level), n_eval=int(ntot), sigma=sigma,
+        edgeworth_w1_standardised=W, z_kappa3=float(z3), z_kappa4=float(z4), p_value=p_val, level=opt.level,
+        groups_select=int(sel.size), groups_eval=ge,
+        se_method=f"delete-one-group jackknife over {ge} evaluation groups", rule=rule, selection=sel_info,
+    )
+
+
+def cumulant_estimate(samples, mean, cov, *, seed=None, options: CumulantOptions | None = None,
+                      groups: int = 64) -> CumulantResult:
+    """:func:`cumulants_from_stats` for an in-memory sample z, shape (n, d) (THEORY §4 (b)).
+
+    The rows are streamed into ``groups`` groups (:class:`FieldStream`) and the held-out
+    estimator runs on the power sums, so this gives the same numbers as the streaming
+    engine on the same rows.
 
     .. math::
 
         W_1(u_\\#P, u_\\#\\hat P) \\approx \\sigma_u\\int\\varphi(t)\\Big|\\tfrac{\\kappa_3}{6}He_2
         + \\tfrac{\\kappa_4}{24}He_3 + \\tfrac{\\kappa_3^2}{72}He_5\\Big|dt.
-
-    Parameters
-    ----------
-    samples, mean, cov
-        As in :func:`max_sliced_w1` (n >= 8).  ``mean`` is validated but only the scale
-        (Σ) enters: cumulants of order >= 2 do not depend on location.
-    seed : int, SeedSequence or None
-    split : bool
-        Sample splitting (default).  With ``split=False`` both steps use all rows and the
-        reported values are biased upwards by the maximisation (flagged in ``split``).
-    n_directions : int, optional
-        Coarse design size (default max(4096, search default)).
-    z_threshold : float
-    n_starts, iterations : int
-        Local ascent on the selection half.
     """
+    from ._stream import StreamOptions, stream_array
+
     prep = _prepare(samples, mean, cov, min_n=8)
-    bk, n, d = prep.bk, prep.n, prep.d
-    xp = bk.xp
-    ss = seedseq(seed)
-    s_split, s_dir = ss.spawn(2)
-    if split:
-        perm = np.random.default_rng(s_split).permutation(n)
-        h = n // 2
-        sel = xp.take(prep.z, bk.asarray(np.sort(perm[:h])), axis=0)
-        ev = xp.take(prep.z, bk.asarray(np.sort(perm[h:])), axis=0)
-    else:
-        sel = ev = prep.z
-    ns = int(sel.shape[0])
-    Sigma = bk.asarray(prep.cov, dtype=xp.float64)
-    eobj = _EdgeworthObjective(bk, sel, Sigma, np.max(prep.eigvals))
-    nd = max(4096, _default_n_directions(d)) if n_directions is None else check_int(n_directions, "n_directions", 1)
-    U, f, n_coarse = eobj.maximise(s_dir, nd, check_int(n_starts, "n_starts", 1),
-                                   check_int(iterations, "iterations", 0), refine)
-    kb = xp.reshape(xp.argmax(f), (1,))
-    u = _canonical_sign(bk.to_numpy(xp.take(U, kb, axis=0))[0])
-    ud = bk.asarray(u[None, :], dtype=xp.float64)
-    k3s, k4s, _ = eobj.kappas(ud)
-    sel_info = {"n_select": ns, "kappa3_select": float(bk.to_numpy(k3s)[0]),
-                "kappa4_select": float(bk.to_numpy(k4s)[0]),
-                "edgeworth_w1_select": float(bk.to_numpy(eobj(ud))[0]), "n_coarse": n_coarse}
-    # evaluation half
-    y = xp.matmul(ev, ud.T)[:, 0]
-    ks = _kstats_device(bk, y)
-    sigma = math.sqrt(max(float(u @ prep.cov @ u), 0.0))
-    if sigma <= 0:
-        raise ValueError("the selected direction has zero variance under cov; cumulants are undefined there")
-    k3 = ks["k3"] / sigma**3
-    k4 = ks["k4"] / sigma**4
-    se3 = ks["se_k3"] / sigma**3
-    se4 = ks["se_k4"] / sigma**4
-    W, g3, g4 = _edgeworth_exact(k3, k4)
-    dv, m2, m3 = ks["_dv"], ks["_m2"], ks["_m3"]
-    d2 = dv * dv
-    if3 = d2 * dv - m3 - 3.0 * m2 * dv
-    m4e = float(bk.to_numpy(xp.mean(d2 * d2)))
-    if4 = d2 * d2 - m4e - 4.0 * m3 * dv - 6.0 * m2 * (d2 - m2)
-    ifw = sigma * (g3 * if3 / sigma**3 + g4 * if4 / sigma**4)
-    ne = int(y.shape[0])
-    se_w = math.sqrt(float(bk.to_numpy(xp.mean(ifw * ifw))) / (ne - 1))
-    z3 = abs(k3) / se3 if se3 > 0 else (math.inf if k3 != 0 else 0.0)
-    z4 = abs(k4) / se4 if se4 > 0 else (math.inf if k4 != 0 else 0.0)
-    zt = float(z_threshold)
-    rule = (f"resolved iff max(|kappa3|/se3, |kappa4|/se4) > {zt:g} on the held-out half "
-            f"(the direction was chosen on the other half, so the z-scores are N(0,1) for Gaussian data)")
-    if not split:
-        rule += "; split=False: direction chosen on the same rows, values biased upwards by the maximisation"
-    return CumulantResult(
-        kappa3=k3, kappa4=k4, se_kappa3=se3, se_kappa4=se4, edgeworth_w1=sigma * W, edgeworth_se=se_w,
-        direction=u, resolved=bool(max(z3, z4) > zt), n_eval=ne, sigma=sigma, edgeworth_w1_standardised=W,
-        z_kappa3=float(np.sign(k3) * z3) if np.isfinite(z3) else float(z3),
-        z_kappa4=float(np.sign(k4) * z4) if np.isfinite(z4) else float(z4),
-        split=bool(split), rule=rule, selection=sel_info, z_threshold=zt,
-    )
-
-
+    if prep.n < 16 * groups:
+        groups = max(8, prep.n // 16)
+    st = stream_array(prep.z, prep.mean, prep.cov, options=StreamOptions(groups=groups, n_plugin=0))
+    return cumulants_from_stats(st, prep.cov, options=options, seed=seed)

@@ -1,158 +1,258 @@
-"""Everything of THEORY §4 for one sample: the one-call summary.
+"""d_MS as one estimate with its evidence (THEORY §4): plug-in, floor, cumulants, choice.
+
+:func:`estimate_dms` takes a finished stream (:class:`FieldStats`) or an in-memory sample
+and returns a :class:`DmsEstimate` holding
+
+* the plug-in max-sliced W_p on the reservoir, its floor and the rank test (§4 steps 2-3);
+* the held-out cumulant / Edgeworth estimate on the streamed power sums (§4 (b));
+* optionally the certified upper bound (§4 (a));
+* **one value of d_MS** and the rule that chose it: the plug-in when its excess over the
+  floor is large (the regime of small N, where a truncated Edgeworth series may not hold),
+  the Edgeworth value otherwise (where the plug-in is blind below its floor).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 from .._json import to_plain as _plain
-from .._validation import check_int, check_level, check_p, seedseq
+from .._validation import check_cov, check_level, check_p, seedseq
 from ._certify import CertifiedBound, certified_upper_bound
-from ._cumulants import CumulantResult, cumulant_estimate
-from ._floor import FloorResult, sampling_floor
+from ._cumulants import CumulantOptions, CumulantResult, cumulants_from_stats
+from ._floor import FloorResult, MomentNoise, sampling_floor
 from ._inputs import _prepare
-from ._search import MaxSlicedResult, _check_search, _max_sliced_prepared
+from ._search import MaxSlicedResult, SearchOptions, _max_sliced_prepared
+from ._stream import FieldStats, StreamOptions, stream_array
+
+__all__ = ["DmsOptions", "DmsEstimate", "estimate_dms"]
 
 
-# ----------------------------------------------------------------------------------------
-# everything of THEORY §4 for one sample
-# ----------------------------------------------------------------------------------------
-@dataclass
-class DmsEstimate:
-    """Everything THEORY §4 measures for one sample; ``to_dict()`` is JSON-ready.
+@dataclass(frozen=True)
+class DmsOptions:
+    """Settings of :func:`estimate_dms`.
 
     Attributes
     ----------
-    plug_in : MaxSlicedResult
-    floor : FloorResult
-    excess : float
-        plug_in.value - floor.mean.
-    resolved : bool
-        plug_in.value > floor.quantile(confidence).
-    certified : CertifiedBound or None
-    cumulant : CumulantResult or None
+    p : {1, 2}
+        Order of the max-sliced distance (1, THEORY §4).
+    level : float
+        Nominal false-positive rate of the plug-in's "resolved" (rank test against the floor).
+    floor_replicates : int
+        R Gaussian replicates of the plug-in (default 19: exact level 1/20 = 0.05).
+    search : SearchOptions
+        The plug-in's search, shared by the replicates (default guided mode).
+    cumulant : CumulantOptions
+        The held-out cumulant estimator (level 0.01 by default).
+    plugin_ratio : float
+        The plug-in is the reported d_MS when it is resolved and at least ``plugin_ratio``
+        times the floor mean (default 3); otherwise the Edgeworth value is.
+    certify : bool
+        Also compute the rigorous certified upper bound (branch-and-bound over the sphere:
+        hundreds of full-sample evaluations, off by default).
     confidence : float
+        Level of ε_n in the certified bound.
+    max_evaluations : int, optional
+        Branch-and-bound budget of the certified bound.
     """
 
-    plug_in: MaxSlicedResult
-    floor: FloorResult
+    p: int = 1
+    level: float = 0.05
+    floor_replicates: int = 19
+    search: SearchOptions = field(default_factory=lambda: SearchOptions(mode="guided"))
+    cumulant: CumulantOptions = field(default_factory=CumulantOptions)
+    plugin_ratio: float = 3.0
+    certify: bool = False
+    confidence: float = 0.95
+    max_evaluations: int | None = None
+
+    def __post_init__(self):
+        check_p(self.p)
+        check_level(self.level, "level")
+        check_level(self.confidence, "confidence")
+        if not isinstance(self.search, SearchOptions) or not isinstance(self.cumulant, CumulantOptions):
+            raise TypeError("search must be a SearchOptions and cumulant a CumulantOptions")
+        if not self.plugin_ratio >= 1:
+            raise ValueError(f"plugin_ratio must be >= 1; got {self.plugin_ratio}")
+
+
+@dataclass
+class DmsEstimate:
+    """Everything THEORY §4 measures for one stream; ``to_dict()`` is JSON-ready.
+
+    Attributes
+    ----------
+    value : float
+        The reported d_MS (``estimator``'s value); NaN when neither estimator ran.
+    se : float
+        Its standard error: the jackknife SE of the Edgeworth value, or for the plug-in the
+        floor's standard deviation (the plug-in's own sampling spread under the null).
+    estimator : {"plug-in", "edgeworth", "none"}
+    choice_rule : str
+    plug_in : MaxSlicedResult or None
+        On the reservoir of ``n_plugin`` rows.
+    floor : FloorResult or None
+    excess : float
+        plug_in.value − floor.mean.
+    resolved : bool
+        The plug-in's rank test: plug_in.value > floor.threshold (level floor.exact_level).
+    certified : CertifiedBound or None
+    cumulant : CumulantResult or None
+    """
+
+    value: float
+    se: float
+    estimator: str
+    choice_rule: str
+    plug_in: MaxSlicedResult | None
+    floor: FloorResult | None
     excess: float
     resolved: bool
     certified: CertifiedBound | None
     cumulant: CumulantResult | None
-    confidence: float = 0.95
+    level: float = 0.05
     n: int = 0
+    n_plugin: int = 0
     d: int = 0
     p: int = 1
+    groups: int = 0
 
     @property
     def calibrated_upper_bound(self) -> float:
-        """plug-in + ε_n, ε_n the ``confidence`` quantile of the floor (THEORY §4 (a)).
+        """plug-in + ε_n, ε_n the floor's rank-test threshold (its (1 − level) quantile).
 
-        Unlike :attr:`certified`, the sup over directions is taken to be the
-        one the search finds; the floor that calibrates ε_n uses the same
-        search, so both sides share its (small) gap.  Use it where the
-        rigorous covering gap is too loose (d ≥ 4); ``certified`` otherwise.
+        The sup over directions is taken to be the one the search finds; the floor that
+        calibrates ε_n uses the same search (THEORY §4 (a)).
         """
-        return float(self.plug_in.value + self.floor.quantile(self.confidence))
+        if self.plug_in is None or self.floor is None:
+            return math.nan
+        return float(self.plug_in.value + self.floor.threshold)
+
+    @property
+    def resolved_any(self) -> bool:
+        """The reported estimator's own test says the signal is resolved."""
+        if self.estimator == "plug-in":
+            return self.resolved
+        return bool(self.cumulant is not None and self.cumulant.resolved)
 
     def statement(self) -> str:
-        """A sentence saying what this estimate shows (and certifies when not resolved)."""
-        c = self.confidence
-        q = self.floor.quantile(c)
-        w = f"W{self.p}"
+        """Sentences saying what this estimate shows, and by which rule."""
         parts = []
-        if self.resolved:
-            parts.append(
-                f"Resolved: the plug-in max-sliced {w} {self.plug_in.value:.4g} exceeds the {100 * c:.0f}% "
-                f"quantile {q:.4g} of its Gaussian sampling floor (n = {self.n}); excess over the floor mean "
-                f"{self.excess:.4g}."
-            )
+        w = f"W{self.p}"
+        if self.estimator == "none":
+            parts.append("No estimate of d_MS: too few samples for either estimator.")
         else:
+            parts.append(f"d_MS = {self.value:.4g} +/- {self.se:.2g} ({self.estimator}; {self.choice_rule}).")
+        if self.plug_in is not None:
+            fl = self.floor
+            verdict = "exceeds" if self.resolved else "does not exceed"
             parts.append(
-                f"Not resolved: the plug-in max-sliced {w} {self.plug_in.value:.4g} does not exceed the "
-                f"{100 * c:.0f}% quantile {q:.4g} of its Gaussian sampling floor (n = {self.n}), so this sample "
-                f"cannot tell P from its Gaussian match by the plug-in."
-            )
+                f"The plug-in max-sliced {w} {self.plug_in.value:.4g} (n = {self.n_plugin}) {verdict} the "
+                f"largest-{fl.rank} of {fl.replicates} Gaussian replicates ({fl.threshold:.4g}; floor mean "
+                f"{fl.mean:.4g}): {'resolved' if self.resolved else 'not resolved'} at level "
+                f"{fl.exact_level:.3g}. Upper bound, plug-in + epsilon_n: {self.calibrated_upper_bound:.4g}.")
         if self.certified is not None:
+            parts.append(f"Certified (rigorous search gap {self.certified.search_gap:.3g}): d_MS <= "
+                         f"{self.certified.value:.4g}.")
+        cu = self.cumulant
+        if cu is not None:
+            zs = f"z(kappa3) = {cu.z_kappa3:.2f}, z(kappa4) = {cu.z_kappa4:.2f}"
             parts.append(
-                f"It certifies d_MS(P, P^) <= {self.certified.value:.4g} (probability about {100 * c:.0f}% under "
-                f"the Gaussian calibration of epsilon_n; rigorous search gap {self.certified.search_gap:.3g} included)"
-                f" and, taking the searched sup as the sup, d_MS(P, P^) <= {self.calibrated_upper_bound:.4g} "
-                f"(plug-in + epsilon_n)."
-            )
-        if self.cumulant is not None:
-            cu = self.cumulant
-            if cu.resolved:
-                parts.append(
-                    f"The held-out cumulants resolve non-Gaussianity: kappa3 = {cu.kappa3:.3g} +/- {cu.se_kappa3:.2g}, "
-                    f"kappa4 = {cu.kappa4:.3g} +/- {cu.se_kappa4:.2g}, Edgeworth W1 {cu.edgeworth_w1:.3g} "
-                    f"+/- {cu.edgeworth_se:.2g}."
-                )
-            else:
-                zt = cu.z_threshold
-                parts.append(
-                    f"The held-out cumulants are consistent with zero (kappa3 = {cu.kappa3:.2g} +/- "
-                    f"{cu.se_kappa3:.2g}, kappa4 = {cu.kappa4:.2g} +/- {cu.se_kappa4:.2g}; |kappa| <= {zt:g} SE): "
-                    f"no non-Gaussianity is resolved in the chosen direction at this n."
-                )
+                f"Held-out cumulants (n = {cu.n_eval} in {cu.groups_eval} groups): kappa3 = {cu.kappa3:.3g} +/- "
+                f"{cu.se_kappa3:.2g}, kappa4 = {cu.kappa4:.3g} +/- {cu.se_kappa4:.2g} ({zs}), Edgeworth W1 "
+                f"{cu.edgeworth_w1:.3g} +/- {cu.edgeworth_se:.2g}: "
+                + ("non-Gaussianity resolved" if cu.resolved else "consistent with a Gaussian")
+                + f" at level {cu.level:g} (p = {cu.p_value:.2g}).")
         return " ".join(parts)
 
     def to_dict(self) -> dict:
+        fl = self.floor
         return _plain({
-            "plug_in": self.plug_in.to_dict(),
-            "floor": self.floor.to_dict(),
+            "value": self.value,
+            "se": self.se,
+            "estimator": self.estimator,
+            "choice_rule": self.choice_rule,
+            "plug_in": self.plug_in.to_dict() if self.plug_in is not None else None,
+            "floor": fl.to_dict() if fl is not None else None,
             "excess": self.excess,
             "resolved": self.resolved,
-            "confidence": self.confidence,
-            "floor_quantile": self.floor.quantile(self.confidence),
+            "level": self.level,
+            "floor_quantile": fl.threshold if fl is not None else None,
             "certified": self.certified.to_dict() if self.certified is not None else None,
             "calibrated_upper_bound": self.calibrated_upper_bound,
             "cumulant": self.cumulant.to_dict() if self.cumulant is not None else None,
-            "n": self.n, "d": self.d, "p": self.p,
+            "n": self.n, "n_plugin": self.n_plugin, "d": self.d, "p": self.p, "groups": self.groups,
             "statement": self.statement(),
         })
 
 
-def estimate_dms(samples, mean, cov, *, p=1, seed=None, floor_replicates=20, confidence=0.95, certify=True,
-                 cumulants=True, max_evaluations=None, **search) -> DmsEstimate:
-    """Everything of THEORY §4 for one sample of the local fields.
+def _choose(plug, floor, resolved, cum, ratio):
+    """The reported d_MS and the rule that chose it (THEORY §4, Resolution)."""
+    rule = (f"the plug-in is reported when it is resolved and >= {ratio:g} x its floor mean (its upward bias "
+            f"from the floor is then small), the Edgeworth value otherwise")
+    if plug is not None and resolved and plug.value >= ratio * floor.mean:
+        return plug.value, floor.sd, "plug-in", rule
+    if cum is not None:
+        return cum.edgeworth_w1, cum.edgeworth_se, "edgeworth", rule
+    if plug is not None:
+        return plug.value, floor.sd, "plug-in", rule + " (no cumulant estimate: too few samples)"
+    return math.nan, math.nan, "none", rule
 
-    plug-in max-sliced W_p (:func:`max_sliced_w1`), its Gaussian floor
-    (:func:`sampling_floor`, same search), ``excess = plug_in.value - floor.mean``,
-    ``resolved = plug_in.value > floor.quantile(confidence)``, the certified upper bound
-    (:func:`certified_upper_bound`, reusing the plug-in and the floor) and the held-out
-    cumulant estimate (:func:`cumulant_estimate`, when n >= 8).
+
+def estimate_dms(source, mean, cov, *, options: DmsOptions | None = None, seed=None,
+                 moment_noise: MomentNoise | None = None) -> DmsEstimate:
+    """d_MS between the law of the fields and its Gaussian match, with its evidence (THEORY §4).
 
     Parameters
     ----------
-    samples, mean, cov, p
-        As in :func:`max_sliced_w1`.
+    source : FieldStats or array, shape (n, d)
+        A finished stream (:class:`FieldStream`: power sums in groups plus a reservoir) or
+        an in-memory sample (streamed here into 64 groups, all rows kept for the plug-in).
+    mean : array, shape (d,)
+    cov : array, shape (d, d)
+        The Gaussian match P̂ = N(mean, cov).
+    options : DmsOptions
     seed : int, SeedSequence or None
-    floor_replicates : int
-    confidence : float
-    certify, cumulants : bool
-        Skip the certified bound / the cumulant estimate when False.
-    max_evaluations : int, optional
-        Branch-and-bound budget of the certified bound.
-    **search
-        Search keywords of :func:`max_sliced_w1`.
+    moment_noise : MomentNoise, optional
+        The match is a Monte Carlo estimate made this way: the floor replicates re-estimate
+        theirs (THEORY §4 step 3).
+
+    Returns
+    -------
+    DmsEstimate
     """
-    p = check_p(p)
-    confidence = check_level(confidence)
-    floor_replicates = check_int(floor_replicates, "floor_replicates", 1)
-    prep = _prepare(samples, mean, cov)
+    opt = options or DmsOptions()
+    if not isinstance(opt, DmsOptions):
+        raise TypeError(f"options must be a DmsOptions; got {type(opt).__name__}")
+    if isinstance(source, FieldStats):
+        stats = source
+    else:
+        prep0 = _prepare(source, mean, cov, min_n=2)
+        groups = 64 if prep0.n >= 16 * 64 else max(8, prep0.n // 16)
+        stats = stream_array(prep0.z, prep0.mean, prep0.cov,
+                             options=StreamOptions(groups=groups, n_plugin=prep0.n))
+    C, _w, _V, _c = check_cov(cov, stats.d)
     ss = seedseq(seed)
     s_plug, s_floor, s_cert, s_cum = ss.spawn(4)
-    plug = _max_sliced_prepared(prep, p, s_plug, _check_search(search))
-    floor = sampling_floor(prep.n, prep.cov, p=p, replicates=floor_replicates, seed=s_floor, backend=prep.bk, **search)
-    q = floor.quantile(confidence)
-    cert = None
-    if certify:
-        cert = certified_upper_bound(prep.z, prep.mean, prep.cov, p=p, confidence=confidence, seed=s_cert,
-                                     floor=floor, plug_in=plug, max_evaluations=max_evaluations, **search)
+    plug = floor = cert = None
+    resolved, excess, n_res = False, math.nan, 0
+    if stats.reservoir is not None and int(stats.reservoir.shape[0]) >= 2:
+        prep = _prepare(stats.reservoir, mean, C)
+        n_res = prep.n
+        plug = _max_sliced_prepared(prep, opt.p, s_plug, opt.search)
+        floor = sampling_floor(n_res, prep.cov, p=opt.p, replicates=opt.floor_replicates, level=opt.level,
+                               seed=s_floor, backend=prep.bk, mean=prep.mean, search=opt.search,
+                               moment_noise=moment_noise)
+        resolved = bool(plug.value > floor.threshold)
+        excess = plug.value - floor.mean
+        if opt.certify:
+            cert = certified_upper_bound(prep.z, prep.mean, prep.cov, p=opt.p, confidence=opt.confidence,
+                                         seed=s_cert, floor=floor, plug_in=plug,
+                                         max_evaluations=opt.max_evaluations, search=opt.search)
     cum = None
-    if cumulants and prep.n >= 8:
-        cum = cumulant_estimate(prep.z, prep.mean, prep.cov, seed=s_cum)
-    return DmsEstimate(plug_in=plug, floor=floor, excess=plug.value - floor.mean, resolved=bool(plug.value > q),
-                       certified=cert, cumulant=cum, confidence=confidence, n=prep.n, d=prep.d, p=p)
+    if stats.n >= 16 * stats.groups:
+        cum = cumulants_from_stats(stats, C, options=opt.cumulant, seed=s_cum)
+    value, se, est, rule = _choose(plug, floor, resolved, cum, opt.plugin_ratio)
+    return DmsEstimate(value=float(value), se=float(se), estimator=est, choice_rule=rule, plug_in=plug, floor=floor,
+                       excess=float(excess), resolved=resolved, certified=cert, cumulant=cum, level=opt.level,
+                       n=stats.n, n_plugin=n_res, d=stats.d, p=opt.p, groups=stats.groups)

@@ -1,23 +1,103 @@
 """The finite-sample floor: the plug-in estimator on exact Gaussian samples (THEORY §4 step 3).
+
+Even when P = P̂ the plug-in max-sliced W_p is positive, about (√d + log² n)/√n.  The floor
+is the law of the *same* estimator (same n, Σ and search) on exact Gaussian samples, and it
+calibrates the plug-in as a Monte Carlo rank test: with R replicates, the plug-in is
+"resolved" at level α when it exceeds the k-th largest replicate, k = ⌊α (R + 1)⌋.  Under
+the null the plug-in and the replicates are exchangeable, so the level is exactly k/(R+1)
+(α = 0.05 with the default R = 19 and k = 1) whatever search is used; a cheaper search only
+costs power.
+
+When the match P̂ is itself a Monte Carlo estimate (deep and user generators), a replicate
+also re-estimates its match from an independent Gaussian moment sample of the same size and
+grouping (:class:`MomentNoise`), so the floor includes the error of the estimated covariance.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .._json import to_plain as _plain
-from ..backend import get_backend
 from .._validation import check_cov, check_int, check_level, check_p, seedseq
+from ..backend import get_backend
 from ._inputs import _Prepared
-from ._search import _check_search, _max_sliced_prepared
+from ._search import SearchOptions, _as_search, _max_sliced_prepared
+
+__all__ = ["FloorResult", "MomentNoise", "sampling_floor"]
 
 
+@dataclass(frozen=True)
+class MomentNoise:
+    """How a Monte Carlo Gaussian match was estimated (getheory.moments.monte_carlo_moments).
 
-# ----------------------------------------------------------------------------------------
-# finite-sample floor (THEORY §4 step 3)
-# ----------------------------------------------------------------------------------------
+    ``n_samples`` rows in ``n_groups`` equal groups; the first ``K`` fields are the student
+    fields λ, whose mean m_λ, covariance Q (average of within-group covariances) and
+    cross-covariance R = mean of λ νᵀ were estimated; the teacher block T and the teacher
+    mean 0 are exact.
+    """
+
+    n_samples: int
+    n_groups: int
+    K: int
+
+    def __post_init__(self):
+        check_int(self.n_groups, "n_groups", 1)
+        check_int(self.n_samples, "n_samples", 2 * self.n_groups)
+        check_int(self.K, "K", 1)
+
+
+def _wishart_identity(rng, df, d):
+    """W(df, I_d) by Bartlett's decomposition (O(d²) numbers whatever df)."""
+    B = np.tril(rng.standard_normal((d, d)), -1)
+    B[np.diag_indices(d)] = np.sqrt(rng.chisquare(df - np.arange(d)))
+    return B @ B.T
+
+
+def _mc_match(rng, mean, L, C, noise: MomentNoise):
+    """One draw of the Monte Carlo match (m̃, Σ̃) from a Gaussian moment sample, exact in law.
+
+    Group g of n_g rows of N(μ, Σ): its mean z̄_g ~ N(μ, Σ/n_g) and its scatter
+    A_g ~ W(n_g − 1, Σ) are independent; the estimator uses m_λ = avg z̄_g[λ],
+    Q = avg A_g[λλ]/(n_g − 1), R = avg (A_g + n_g z̄_g z̄_gᵀ)[λν]/n_g (docs/theory.md §2).
+    """
+    d, K, G = mean.shape[0], noise.K, noise.n_groups
+    ng = noise.n_samples // G
+    mbar, Q, R = np.zeros(K), np.zeros((K, K)), np.zeros((K, d - K))
+    for _ in range(G):
+        zb = mean + L @ rng.standard_normal(d) / math.sqrt(ng)
+        A = L @ _wishart_identity(rng, ng - 1, d) @ L.T
+        mbar += zb[:K] / G
+        Q += A[:K, :K] / (ng - 1) / G
+        R += (A[:K, K:] + ng * np.outer(zb[:K], zb[K:])) / ng / G
+    Ct = C.copy()
+    Ct[:K, :K], Ct[:K, K:], Ct[K:, :K] = Q, R, R.T
+    mt = mean.copy()
+    mt[:K] = mbar
+    return mt, 0.5 * (Ct + Ct.T)
+
+
+def _gaussian_rows(bk, ss, n, d):
+    """n × d standard normals; on the CPU filled by independently seeded SFC64 streams in the
+    sampler's thread pool (NumPy releases the GIL while filling)."""
+    if bk.name != "numpy":
+        return bk.xp.asarray(bk.rng(ss).standard_normal((n, d)), dtype=bk.xp.float64)
+    from ..fields import _thread_pool
+
+    out = np.empty((n, d))
+    parts = np.array_split(np.arange(n), 8) if n >= 8 * 4096 else [np.arange(n)]
+    seeds = ss.spawn(len(parts))
+
+    def fill(k):
+        lo, hi = parts[k][0], parts[k][-1] + 1
+        np.random.Generator(np.random.SFC64(seeds[k])).standard_normal(out=out[lo:hi])
+
+    list(_thread_pool().map(fill, range(len(parts))))
+    return out
+
+
 @dataclass
 class FloorResult:
     """Distribution of the plug-in estimator on exact Gaussian samples (THEORY §4 step 3).
@@ -32,6 +112,12 @@ class FloorResult:
     replicates : int
     n : int
     p : int
+    level : float
+        Nominal level of the rank test (:meth:`threshold`).
+    moment_noise : bool
+        Whether the replicates re-estimated a Monte Carlo match.
+    search : dict
+        The search every replicate (and the plug-in it calibrates) ran.
     """
 
     mean: float
@@ -40,6 +126,9 @@ class FloorResult:
     replicates: int
     n: int = 0
     p: int = 1
+    level: float = 0.05
+    moment_noise: bool = False
+    search: dict | None = None
 
     def quantile(self, level: float) -> float:
         """Empirical quantile of the replicate values (linear interpolation)."""
@@ -47,21 +136,39 @@ class FloorResult:
         return float(np.quantile(self.values, level))
 
     @property
+    def rank(self) -> int:
+        """k of the rank test: the plug-in must exceed the k-th largest replicate."""
+        return max(1, int(math.floor(self.level * (self.replicates + 1) + 1e-9)))
+
+    @property
+    def threshold(self) -> float:
+        """The k-th largest replicate value: "resolved" iff the plug-in exceeds it."""
+        return float(np.sort(self.values)[-self.rank])
+
+    @property
+    def exact_level(self) -> float:
+        """k/(R + 1): the rank test's false-positive rate under the null, exactly."""
+        return self.rank / (self.replicates + 1)
+
+    @property
     def sd(self) -> float:
         return float(np.std(self.values, ddof=1)) if self.replicates > 1 else 0.0
 
     def to_dict(self) -> dict:
         return _plain({"mean": self.mean, "q95": self.q95, "sd": self.sd, "replicates": self.replicates,
-                       "n": self.n, "p": self.p, "values": self.values})
+                       "n": self.n, "p": self.p, "level": self.level, "rank": self.rank,
+                       "threshold": self.threshold, "exact_level": self.exact_level,
+                       "moment_noise": self.moment_noise, "search": self.search, "values": self.values})
 
 
-def sampling_floor(n, cov, *, p=1, replicates=20, seed=None, backend=None, mean=None, **search) -> FloorResult:
+def sampling_floor(n, cov, *, p=1, replicates=19, level=0.05, seed=None, backend=None, mean=None,
+                   search: SearchOptions | None = None, moment_noise: MomentNoise | None = None) -> FloorResult:
     """The plug-in estimator applied to exact Gaussian samples of the same n and Σ.
 
-    THEORY §4 step 3: even for P = P̂ the plug-in max-sliced W_p is positive, about
-    (√d + log² n)/√n.  Each replicate draws n samples of N(0, Σ) (the estimator is
-    translation invariant, so the mean is irrelevant), one replicate at a time so the
-    memory stays O(n d), and runs :func:`max_sliced_w1` with the same ``search`` keywords.
+    THEORY §4 step 3.  Each replicate draws n samples of N(m, Σ) (one at a time: memory
+    O(n d)) and runs :func:`max_sliced_w1` with ``search``; with ``moment_noise`` it first
+    re-estimates its match (m̃, Σ̃) from an independent Gaussian moment sample of the same
+    size and grouping, and compares its sample with N(m̃, Σ̃).
 
     Parameters
     ----------
@@ -70,15 +177,17 @@ def sampling_floor(n, cov, *, p=1, replicates=20, seed=None, backend=None, mean=
     cov : array, shape (d, d)
     p : {1, 2}
     replicates : int
-        Number of Gaussian samples (default 20; the 95 % quantile of 20 values is rough).
+        R (default 19: with ``level`` 0.05 the rank test rejects above the largest).
+    level : float
+        Nominal level of the rank test; needs R >= 1/level − 1.
     seed : int, SeedSequence or None
     backend : str or Backend, optional
         Where the replicates are drawn and processed (default NumPy).
-    mean : ignored
-        Accepted for symmetry with the other functions.
-    **search
-        ``n_directions``, ``refine``, ``subsample``, ``n_starts``, ``sub_iterations``,
-        ``full_iterations`` of :func:`max_sliced_w1`.
+    mean : array, shape (d,), optional
+        Needed only with ``moment_noise`` (the plug-in is translation invariant otherwise).
+    search : SearchOptions
+        The plug-in's search (must be the one the calibrated plug-in used).
+    moment_noise : MomentNoise, optional
 
     Returns
     -------
@@ -87,23 +196,35 @@ def sampling_floor(n, cov, *, p=1, replicates=20, seed=None, backend=None, mean=
     p = check_p(p)
     n = check_int(n, "n", 2)
     replicates = check_int(replicates, "replicates", 1)
-    _check_search(search)
+    level = check_level(level, "level")
+    if level * (replicates + 1) < 1 - 1e-9:
+        raise ValueError(
+            f"a rank test at level {level:g} needs at least {math.ceil(1 / level - 1)} floor replicates; got "
+            f"{replicates}. Raise replicates or the level")
+    search = _as_search(search)
     C0 = np.asarray(cov, dtype=np.float64)
     d = 1 if C0.ndim == 0 else int(C0.shape[0])
     C, w, V, clipped = check_cov(C0, d)
+    m = np.zeros(d) if mean is None else np.asarray(mean, dtype=np.float64).reshape(d)
+    L = V * np.sqrt(w)  # Σ = L Lᵀ
     bk = get_backend(backend)
     xp = bk.xp
-    A = bk.asarray(V * np.sqrt(w), dtype=xp.float64)  # Σ = A Aᵀ
+    A = bk.asarray(L, dtype=xp.float64)
     ss = seedseq(seed)
     vals = np.empty(replicates)
     for r, child in enumerate(ss.spawn(replicates)):
-        s_draw, s_est = child.spawn(2)
-        g = xp.asarray(bk.rng(s_draw).standard_normal((n, d)), dtype=xp.float64)
-        z = xp.matmul(g, A.T)
-        prep = _Prepared(bk, z, n, d, np.zeros(d), C, w, V, clipped)
-        res = _max_sliced_prepared(prep, p, s_est, search, zc=z)
-        vals[r] = res.value
-        del g, z
+        s_draw, s_est, s_mom = child.spawn(3)
+        z = xp.matmul(_gaussian_rows(bk, s_draw, n, d), A.T)  # centred at the true mean m
+        if moment_noise is None:
+            prep = _Prepared(bk, z, n, d, np.zeros(d), C, w, V, clipped)
+            zc = z
+        else:
+            mt, Ct = _mc_match(np.random.default_rng(s_mom), m, L, C, moment_noise)
+            Ct, wt, Vt, ct = check_cov(Ct, d, "replicate covariance")
+            prep = _Prepared(bk, z, n, d, mt - m, Ct, wt, Vt, ct)
+            zc = z - bk.asarray(mt - m, dtype=xp.float64)
+        vals[r] = _max_sliced_prepared(prep, p, s_est, search, zc=zc).value
+        del z, zc
     return FloorResult(mean=float(np.mean(vals)), q95=float(np.quantile(vals, 0.95)), values=vals,
-                       replicates=replicates, n=n, p=p)
-
+                       replicates=replicates, n=n, p=p, level=level, moment_noise=moment_noise is not None,
+                       search=search.to_dict())

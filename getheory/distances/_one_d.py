@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
 from ..backend import Backend, backend_of
 from .._validation import check_p

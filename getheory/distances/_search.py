@@ -223,20 +223,68 @@ class MaxSlicedResult:
         )
 
 
-def _search_settings(n, d, n_directions, refine, subsample, n_starts, sub_iterations, full_iterations):
-    n_directions = _default_n_directions(d) if n_directions is None else check_int(n_directions, "n_directions", 1)
-    if subsample is None:
-        subsample = 100_000
-    subsample = check_int(subsample, "subsample", 2)
-    two_stage = n > 1.5 * subsample
-    n_starts = check_int(n_starts, "n_starts", 1)
-    sub_iterations = 12 if sub_iterations is None else check_int(sub_iterations, "sub_iterations", 0)
-    full_iterations = 6 if full_iterations is None else check_int(full_iterations, "full_iterations", 0)
-    return n_directions, bool(refine), subsample, two_stage, n_starts, sub_iterations, full_iterations
+@dataclass(frozen=True)
+class SearchOptions:
+    """How the plug-in searches the sphere (THEORY §4 step 2).
+
+    Attributes
+    ----------
+    mode : {"full", "guided"}
+        ``"full"``: quasi-uniform design, moment-guided starts and ascent in three
+        resolutions (thorough; the default of :func:`max_sliced_w1`).  ``"guided"``: only
+        the moment-guided directions (mean mismatch, extreme eigenvectors of S − Σ, two
+        Edgeworth maximisers), ranked on a subsample, the
+        best ``n_candidates`` evaluated exactly on the full sample (a few sorts of n: the
+        default of :func:`estimate_dms`, whose floor replicates run the identical search,
+        so the rank test keeps its exact level).
+    n_directions : int, optional
+        Size of the coarse design (default 128, 512, 1024, 2048 for d = 2, 3, 4, >= 5).
+    refine : bool
+        Local ascent (full mode).
+    subsample : int
+        Rows of the subsample level (default 10^5).
+    n_starts, sub_iterations, full_iterations : int
+        Ascent starts (4), iterations on the subsample (12) and on the full sample (6).
+    guide : bool
+        Moment-guided starting directions (full mode; default True).
+    n_candidates : int
+        Directions evaluated on the full sample in guided mode (default 1).
+    """
+
+    mode: str = "full"
+    n_directions: int | None = None
+    refine: bool = True
+    subsample: int = 100_000
+    n_starts: int = 4
+    sub_iterations: int = 12
+    full_iterations: int = 6
+    guide: bool = True
+    n_candidates: int = 1
+
+    def __post_init__(self):
+        if self.mode not in ("full", "guided"):
+            raise ValueError(f"search mode must be 'full' or 'guided'; got {self.mode!r}")
+        if self.n_directions is not None:
+            check_int(self.n_directions, "n_directions", 1)
+        check_int(self.subsample, "subsample", 2)
+        check_int(self.n_starts, "n_starts", 1)
+        check_int(self.sub_iterations, "sub_iterations", 0)
+        check_int(self.full_iterations, "full_iterations", 0)
+        check_int(self.n_candidates, "n_candidates", 1)
+
+    def to_dict(self) -> dict:
+        return _plain(dict(self.__dict__))
 
 
-def max_sliced_w1(samples, mean, cov, *, p=1, seed=None, n_directions=None, refine=True, subsample=None,
-                  n_starts=4, sub_iterations=None, full_iterations=None, guide=True) -> MaxSlicedResult:
+def _as_search(search) -> SearchOptions:
+    if search is None:
+        return SearchOptions()
+    if not isinstance(search, SearchOptions):
+        raise TypeError(f"search must be a SearchOptions (getheory.distances.SearchOptions); got {type(search).__name__}")
+    return search
+
+
+def max_sliced_w1(samples, mean, cov, *, p=1, seed=None, search: SearchOptions | None = None) -> MaxSlicedResult:
     """Plug-in max-sliced W_p between the sample and its Gaussian match (THEORY §4 step 2).
 
     .. math::
@@ -286,47 +334,67 @@ def max_sliced_w1(samples, mean, cov, *, p=1, seed=None, n_directions=None, refi
     """
     p = check_p(p)
     prep = _prepare(samples, mean, cov)
-    search = dict(n_directions=n_directions, refine=refine, subsample=subsample, n_starts=n_starts,
-                  sub_iterations=sub_iterations, full_iterations=full_iterations, guide=guide)
-    return _max_sliced_prepared(prep, p, seedseq(seed), search)
+    return _max_sliced_prepared(prep, p, seedseq(seed), _as_search(search))
 
 
-_SEARCH_KEYS = frozenset(
-    {"n_directions", "refine", "subsample", "n_starts", "sub_iterations", "full_iterations", "guide"})
+def _search_settings(n, d, opt: SearchOptions):
+    n_directions = _default_n_directions(d) if opt.n_directions is None else opt.n_directions
+    two_stage = n > 1.5 * opt.subsample
+    return (n_directions, bool(opt.refine), opt.subsample, two_stage, opt.n_starts, opt.sub_iterations,
+            opt.full_iterations)
 
 
-def _check_search(search: dict) -> dict:
-    bad = set(search) - _SEARCH_KEYS
-    if bad:
-        raise ValueError(
-            f"unknown search option(s) {sorted(bad)}; accepted: {sorted(_SEARCH_KEYS)} (see max_sliced_w1)")
-    return search
+def _guided_only(bk, prep, p, ss, opt: SearchOptions, zc):
+    """Guided mode: the moment-guided directions, ranked on a subsample, the best
+    ``n_candidates`` evaluated exactly on the full sample."""
+    xp, n, d = bk.xp, prep.n, prep.d
+    Sigma = bk.asarray(prep.cov, dtype=xp.float64)
+    sub = zc[: min(n, opt.subsample)]  # rows are i.i.d.: the first ones are a uniform subsample
+    g = _guided_directions(bk, sub, prep.cov, ss) if d >= 2 else None
+    cands = [bk.asarray(np.eye(d), dtype=xp.float64) if g is None else g]
+    U = xp.concat(cands, axis=0)
+    U = U / xp.sqrt(xp.sum(U * U, axis=1, keepdims=True))
+    n_ranked = int(U.shape[0])
+    full = _NormalObjective(bk, zc, Sigma, p)
+    subsampled = int(sub.shape[0]) < n
+    if subsampled:
+        f_sub = _NormalObjective(bk, sub, Sigma, p)(U)
+        top = xp.argsort(-f_sub, stable=False)[: opt.n_candidates]
+        U = xp.take(U, top, axis=0)
+    f = full(U)
+    kb = int(bk.to_numpy(xp.argmax(f)))
+    u = bk.to_numpy(U[kb])
+    info = {"mode": "guided", "n_candidates_ranked": n_ranked, "evaluations_full": full.count,
+            "evaluations_subsample": n_ranked if subsampled else 0, "subsample": int(sub.shape[0]),
+            "subsample_iterations": 0, "full_iterations": 0, "clipped_eigenvalues": prep.clipped}
+    return MaxSlicedResult(value=float(bk.to_numpy(f[kb])), direction=_canonical_sign(u), p=p, n=n,
+                           n_directions=info["evaluations_full"] + info["evaluations_subsample"], n_refine_steps=0,
+                           search=info)
 
 
-def _max_sliced_prepared(prep, p, ss, search, zc=None):
+def _max_sliced_prepared(prep, p, ss, search: SearchOptions, zc=None):
     bk, n, d = prep.bk, prep.n, prep.d
     xp = bk.xp
-    search = _check_search(dict(search))
-    guide = bool(search.get("guide", True))
-    (n_directions, refine, subsample, two_stage, n_starts, sub_iterations,
-     full_iterations) = _search_settings(n, d, search.get("n_directions"), search.get("refine", True),
-                                         search.get("subsample"), search.get("n_starts", 4),
-                                         search.get("sub_iterations"), search.get("full_iterations"))
     if zc is None:
         zc = prep.z - bk.asarray(prep.mean, dtype=xp.float64)
+    if search.mode == "guided":
+        return _guided_only(bk, prep, p, ss, search, zc)
+    (n_directions, refine, subsample, two_stage, n_starts, sub_iterations,
+     full_iterations) = _search_settings(n, d, search)
     Sigma = bk.asarray(prep.cov, dtype=xp.float64)
     s_sub, s_search = ss.spawn(2)
     i_sub, i_coarse = _levels(n, subsample, two_stage, s_sub)
     sub = None if i_sub is None else xp.take(zc, bk.asarray(i_sub), axis=0)
     crs = None if i_coarse is None else xp.take(zc, bk.asarray(i_coarse), axis=0)
     s_search, s_guide = s_search.spawn(2)
-    guided = _guided_directions(bk, zc if sub is None else sub, prep.cov, s_guide) if guide else None
+    guided = _guided_directions(bk, zc if sub is None else sub, prep.cov, s_guide) if search.guide else None
     u, val, info = _search(
         bk, lambda data: _NormalObjective(bk, data, Sigma, p), zc, sub, crs, d, s_search,
         n_directions=n_directions, refine=refine, n_starts=n_starts,
         sub_iterations=sub_iterations if two_stage else sub_iterations + full_iterations,
         full_iterations=full_iterations, guided=guided,
     )
+    info["mode"] = "full"
     info["subsample"] = subsample if two_stage else n
     info["clipped_eigenvalues"] = prep.clipped
     return MaxSlicedResult(
@@ -337,8 +405,7 @@ def _max_sliced_prepared(prep, p, ss, search, zc=None):
     )
 
 
-def max_sliced_two_sample(X, Y, *, p=1, seed=None, n_directions=None, refine=True, subsample=None,
-                          n_starts=4, sub_iterations=None, full_iterations=None) -> MaxSlicedResult:
+def max_sliced_two_sample(X, Y, *, p=1, seed=None, search: SearchOptions | None = None) -> MaxSlicedResult:
     """Two-sample plug-in max-sliced W_p between the empirical laws of X and Y.
 
     .. math::
@@ -362,8 +429,7 @@ def max_sliced_two_sample(X, Y, *, p=1, seed=None, n_directions=None, refine=Tru
     d = d1
     nmax = max(n1, n2)
     (n_directions, refine, subsample, two_stage, n_starts, sub_iterations,
-     full_iterations) = _search_settings(nmax, d, n_directions, refine, subsample, n_starts, sub_iterations,
-                                         full_iterations)
+     full_iterations) = _search_settings(nmax, d, _as_search(search))
     shift = (xp.sum(Xd, axis=0) + xp.sum(Yd, axis=0)) / (n1 + n2)
     Xc, Yc = Xd - shift, Yd - shift
     ss = seedseq(seed)
