@@ -27,10 +27,11 @@ from ._json import to_plain as _plain
 from ._validation import finite_matrix, positive_int
 from .activations import chaos_coefficients, get_activation, hermite_coefficients
 from .bounds import BoundTerms, bound_terms
-from .distances import estimate_dms
-from .fields import sample_fields
+from .distances import DmsOptions, FieldStream, MomentNoise, StreamOptions, estimate_dms
+from .fields import stream_fields
 from .generators import Generator, SingleLayerGenerator, random_single_layer
 from .moments import exact_moments, gaussian_match, monte_carlo_moments
+from .plan import Plan, PlanOptions, plan_samples
 
 __all__ = ["check_generator", "CheckResult", "Condition", "draw_weights"]
 
@@ -62,13 +63,14 @@ class CheckResult:
     conditions: list
     timings: dict
     settings: dict
+    plan: Plan | None = None
 
     def to_dict(self) -> dict:
         return {
             "getheory_version": __version__,
             "generator": self.generator,
             "sizes": self.sizes,
-            "settings": self.settings,
+            "settings": _plain(self.settings),
             "moments_source": self.moments_source,
             "gaussian_match": _plain(self.match),
             "d_MS": self.dms.to_dict(),
@@ -76,6 +78,7 @@ class CheckResult:
             "bound_terms_note": self.bounds_note,
             "conditions": [c.to_dict() for c in self.conditions],
             "timings_s": self.timings,
+            "plan": self.plan.to_dict() if self.plan is not None else None,
         }
 
     def format(self) -> str:
@@ -86,20 +89,32 @@ class CheckResult:
         lines.append(f"getheory {__version__} check: {g.get('kind')} {g.get('activation', g.get('name', ''))}")
         lines.append("  sizes: " + ", ".join(f"{k}={v}" for k, v in self.sizes.items()))
         lines.append(f"  moments: {self.moments_source}")
+        if self.plan is not None:
+            lines.append(f"  samples: {self.plan.statement()}")
         lines.append("")
         lines.append("d_MS(P, P̂)  (docs/theory.md §4)")
         pl, fl, cu, ce = d["plug_in"], d["floor"], d["cumulant"], d["certified"]
-        rows = [
-            ("plug-in max-sliced W%d" % pl.get("p", 1), f"{pl['value']:.5g}"),
-            ("floor (Gaussian samples, mean / 95%)", f"{fl['mean']:.5g} / {fl['q95']:.5g}"),
-            ("excess = plug-in − floor mean", f"{d['excess']:.5g}"),
-            ("plug-in resolves the signal", "yes" if d["resolved"] else "no"),
-            (f"certified upper bound ({100 * ce['confidence']:.0f}%, rigorous gap)", f"{ce['value']:.5g}  (search gap {ce['search_gap']:.3g})"),
-            ("upper bound, plug-in + ε_n (searched sup)", f"{d['calibrated_upper_bound']:.5g}"),
-            ("κ3, κ4 (max direction, held-out half)", f"{cu['kappa3']:.3g} ± {cu['se_kappa3']:.2g}, {cu['kappa4']:.3g} ± {cu['se_kappa4']:.2g}"),
-            ("Edgeworth W1", f"{cu['edgeworth_w1']:.4g} ± {cu['edgeworth_se']:.2g}"),
-            ("cumulant estimator resolves the signal", "yes" if cu["resolved"] else "no"),
-        ]
+        rows = [(f"d_MS ({d['estimator']})", f"{d['value']:.5g} ± {d['se']:.2g}")]
+        if pl is not None:
+            rows += [
+                (f"plug-in max-sliced W{pl.get('p', 1)} (n = {d['n_plugin']:,})", f"{pl['value']:.5g}"),
+                (f"floor, {fl['replicates']} Gaussian replicates (mean / threshold)",
+                 f"{fl['mean']:.5g} / {fl['threshold']:.5g}"),
+                ("excess = plug-in − floor mean", f"{d['excess']:.5g}"),
+                (f"plug-in resolves the signal (level {fl['exact_level']:.3g})", "yes" if d["resolved"] else "no"),
+                ("upper bound, plug-in + ε_n (searched sup)", f"{d['calibrated_upper_bound']:.5g}"),
+            ]
+        if ce is not None:
+            rows.append((f"certified upper bound ({100 * ce['confidence']:.0f}%, rigorous gap)",
+                         f"{ce['value']:.5g}  (search gap {ce['search_gap']:.3g})"))
+        if cu is not None:
+            rows += [
+                (f"κ3, κ4 (held out: n = {cu['n_eval']:,}, {cu['groups_eval']} groups)",
+                 f"{cu['kappa3']:.3g} ± {cu['se_kappa3']:.2g}, {cu['kappa4']:.3g} ± {cu['se_kappa4']:.2g}"),
+                ("z of κ3, κ4 (jackknife SE)", f"{cu['z_kappa3']:.2f}, {cu['z_kappa4']:.2f}"),
+                ("Edgeworth W1", f"{cu['edgeworth_w1']:.4g} ± {cu['edgeworth_se']:.2g}"),
+                (f"cumulants resolve the signal (level {cu['level']:g})", "yes" if cu["resolved"] else "no"),
+            ]
         w = max(len(r[0]) for r in rows)
         lines += [f"  {a:<{w}}  {b}" for a, b in rows]
         if "statement" in d:
@@ -243,15 +258,15 @@ def check_generator(
     D: int = 1000,
     K: int = 2,
     M: int = 2,
-    samples: int = 100_000,
+    samples="auto",
+    time_budget: float = 60.0,
     seed: int | None = 0,
     W_student=None,
     W_teacher=None,
     weights: str = "gaussian",
     moment_samples: int | None = None,
-    floor_replicates: int = 20,
-    p: int = 1,
-    confidence: float = 0.95,
+    dms: DmsOptions | None = None,
+    stream: StreamOptions | None = None,
     backend: str = "numpy",
     dtype: str = "float64",
     progress: bool = False,
@@ -269,28 +284,41 @@ def check_generator(
         Input and latent dimension (ignored when ``generator`` is given).
     K, M : int
         Numbers of student and teacher fields.
-    samples : int
-        Samples n of (λ, ν) for the d_MS estimates.
+    samples : int or "auto"
+        Samples n of (λ, ν), streamed (never held in memory).  ``"auto"`` (default): an
+        independent pilot fixes n in advance to reach |z| ≈ 6 on the held-out cumulants,
+        or to fill ``time_budget`` (:func:`getheory.plan.plan_samples`).
+    time_budget : float
+        Seconds for the pilot, the sampling and the estimation with ``samples="auto"``.
     seed : int
-        Master seed: the generator, the weights, the samples and the floor
-        replicates each get an independent stream derived from it.
+        Master seed: the generator, the weights, the moments, the pilot, the samples and
+        the estimators each get an independent stream derived from it.
     W_student, W_teacher : array, optional
         Shapes (K, N) and (M, D); default i.i.d. N(0, 1) (``weights`` ensemble).
     moment_samples : int, optional
-        Monte Carlo samples for the moments of non-single-layer generators
-        (default ``max(samples, 20000)``); an independent stream, so P̂ is not
-        fitted to the samples it is compared with.
-    floor_replicates : int
-        Gaussian replicates for the finite-sample floor (§4 step 3).
+        Monte Carlo samples for the moments of non-single-layer generators (default
+        ``max(samples, 20000)``, or 10^5 with ``samples="auto"``); an independent stream,
+        so P̂ is not fitted to the samples it is compared with.  The floor replicates
+        re-estimate their match the same way (:class:`getheory.distances.MomentNoise`).
+    dms : DmsOptions
+        The d_MS estimate (metric p, levels, floor replicates, search, certificate).
+    stream : StreamOptions
+        Groups of the streamed statistics and the plug-in reservoir.
 
     Returns
     -------
     CheckResult
     """
     times = {}
-    samples = positive_int(samples, "samples", minimum=8)
+    auto = isinstance(samples, str)
+    if auto and samples != "auto":
+        raise ValueError(f"samples must be a positive integer or 'auto'; got {samples!r}")
+    if not auto:
+        samples = positive_int(samples, "samples", minimum=1024)
+    dms = dms or DmsOptions()
+    stream = stream or StreamOptions()
     root = np.random.SeedSequence(seed)
-    s_gen, s_w, s_mom, s_fields, s_dms = root.spawn(5)
+    s_gen, s_w, s_mom, s_fields, s_dms, s_pilot = root.spawn(6)
     t0 = time.perf_counter()
     if generator is None:
         N = positive_int(N, "N")
@@ -309,22 +337,39 @@ def check_generator(
     W_student = finite_matrix(W_student, "W_student", (None, N))
     W_teacher = finite_matrix(W_teacher, "W_teacher", (None, D))
     K, M = W_student.shape[0], W_teacher.shape[0]
+    if K + M > 8:
+        raise ValueError(f"K + M = {K + M} fields; the streaming estimator takes at most 8 (lower K or M)")
 
+    noise = None
     if generator.exact_moments:
         moments = exact_moments(generator, backend=backend)
     else:
-        nm = moment_samples or max(samples, 20_000)
-        moments = monte_carlo_moments(generator, nm, seed=s_mom, backend=backend, dtype=dtype, weights=(W_student, W_teacher))
+        nm = moment_samples or (100_000 if auto else max(samples, 20_000))
+        moments = monte_carlo_moments(generator, nm, seed=s_mom, backend=backend, dtype=dtype,
+                                      weights=(W_student, W_teacher))
+        noise = MomentNoise(n_samples=nm, n_groups=20, K=K)
     match = gaussian_match(moments, W_student, W_teacher)
     times["moments"] = time.perf_counter() - t0
 
+    plan = None
+    if auto:
+        t0 = time.perf_counter()
+        budget = time_budget - times["moments"]
+        plan = plan_samples(generator, W_student, W_teacher, match, options=PlanOptions(time_budget=budget),
+                            stream=stream, cumulant=dms.cumulant, seed=s_pilot, backend=backend, dtype=dtype,
+                            progress=progress)
+        samples = plan.n
+        times["pilot"] = time.perf_counter() - t0
+
     t0 = time.perf_counter()
-    lam, nu = sample_fields(generator, W_student, W_teacher, samples, seed=s_fields, backend=backend, dtype=dtype, progress=progress)
+    sink = FieldStream(match.mean, match.cov, options=stream, backend=backend)
+    stream_fields(generator, W_student, W_teacher, samples, sink, seed=s_fields, backend=backend, dtype=dtype,
+                  progress=progress)
+    stats = sink.finish()
     times["sampling"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    z = np.concatenate([lam, nu], axis=1).astype(np.float64)
-    dms = estimate_dms(z, match.mean, match.cov, p=p, seed=s_dms, floor_replicates=floor_replicates, confidence=confidence)
+    est = estimate_dms(stats, match.mean, match.cov, options=dms, seed=s_dms, moment_noise=noise)
     times["d_MS"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -337,6 +382,7 @@ def check_generator(
         note = ("bound terms are defined for single-layer generators (docs/theory.md §5); "
                 "for this generator d_MS is measured directly and bound_term(W, M) takes a user M")
         conditions = _conditions_general(moments, match, W_student)
+    conditions.append(_resolution(est, plan))
     times["bounds"] = time.perf_counter() - t0
 
     match_d = {"mean": match.mean, "cov": match.cov, "exact": match.exact, "clipped_eigenvalues": match.clipped_eigenvalues}
@@ -347,11 +393,33 @@ def check_generator(
         sizes={"N": N, "D": D, "K": K, "M": M, "samples": samples},
         moments_source=moments.source,
         match=match_d,
-        dms=dms,
+        dms=est,
         bounds=bounds,
         bounds_note=note,
         conditions=conditions,
         timings=times,
-        settings={"seed": seed, "p": p, "confidence": confidence, "floor_replicates": floor_replicates,
-                  "backend": backend, "dtype": dtype, "weights": weights},
+        settings={"seed": seed, "samples": "auto" if auto else samples, "time_budget": time_budget if auto else None,
+                  "dms": dms, "stream": stream, "backend": backend, "dtype": dtype, "weights": weights},
+        plan=plan,
     )
+
+
+def _resolution(est, plan: Plan | None) -> Condition:
+    """§4: is the non-Gaussianity resolved, and what would resolving it at 5σ need."""
+    cu = est.cumulant
+    if cu is None:
+        return Condition("d_MS resolved", "info", "too few samples for the cumulant estimator", {})
+    z = cu.z_max
+    need = math.inf if z <= 0 else est.n * (5.0 / z) ** 2
+    numbers = {"z_max": z, "n": est.n, "n_for_5_sigma": need, "estimator": est.estimator}
+    if est.resolved_any and z >= 5.0:
+        return Condition("d_MS resolved", "pass", f"{est.estimator} estimate resolved, held-out |z| = {z:.2f} "
+                         f">= 5 at n = {est.n:,}", numbers)
+    tail = ""
+    if plan is not None:
+        tail = f" (about {plan.seconds_for(need):,.0f} s of sampling at {plan.rate:,.0f} rows/s)"
+    verdict = "info" if est.resolved_any else "warn"
+    return Condition("d_MS resolved", verdict,
+                     f"held-out |z| = {z:.2f} at n = {est.n:,}"
+                     + ("" if est.resolved_any else " (not resolved)")
+                     + f"; |z| = 5 needs n ≈ {need:,.0f}{tail}", numbers)

@@ -21,7 +21,7 @@ import json
 import os
 import sys
 
-from .commands._args import positive
+from .commands._args import at_least, positive, samples_arg
 
 __all__ = ["main", "build_parser"]
 
@@ -63,13 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--D", type=positive(int), default=1000, help="latent dimension (default 1000)")
     chk.add_argument("--K", type=positive(int), default=2, help="student fields (default 2)")
     chk.add_argument("--M", type=positive(int), default=2, help="teacher fields (default 2)")
-    chk.add_argument("--samples", type=positive(int), default=100_000, help="samples of (λ, ν) (default 100000)")
+    chk.add_argument("--samples", type=samples_arg, default="auto",
+                     help="samples of (λ, ν), streamed, or 'auto' (default): a pilot plans n to resolve the "
+                          "cumulants at 5σ or to fill --time-budget")
+    chk.add_argument("--time-budget", type=positive(float), default=60.0, metavar="SECONDS",
+                     help="with --samples auto: seconds for pilot, sampling and estimation (default 60)")
     chk.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     chk.add_argument("--weights", choices=("gaussian", "abs_gaussian"), default="gaussian",
                      help="student weight ensemble (default gaussian)")
     chk.add_argument("--p", type=int, choices=(1, 2), default=1, help="1-D metric W_p inside d_MS (default 1)")
-    chk.add_argument("--floor-replicates", type=positive(int), default=20,
-                     help="Gaussian replicates for the finite-sample floor (default 20)")
+    chk.add_argument("--floor-replicates", type=positive(int), default=19,
+                     help="Gaussian replicates for the plug-in's floor (default 19: rank test at level 0.05)")
+    chk.add_argument("--n-plugin", type=at_least(int, 0), default=1_000_000,
+                     help="rows kept for the plug-in estimate (default 10^6; 0: cumulants only)")
+    chk.add_argument("--certify", action="store_true",
+                     help="also compute the rigorous certified upper bound (slow: hundreds of full-sample sorts)")
     chk.add_argument("--moment-samples", type=positive(int), default=None,
                      help="Monte Carlo samples for the moments of non-single-layer generators")
     chk.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
@@ -93,6 +101,8 @@ def _cmd_check(args) -> int:
     progress = not args.quiet
     if progress:
         print("getheory check: computing moments, sampling, estimating d_MS ...", file=sys.stderr)
+    from .distances import DmsOptions, StreamOptions
+
     result = check_generator(
         generator,
         activation=args.activation,
@@ -101,11 +111,12 @@ def _cmd_check(args) -> int:
         K=args.K,
         M=args.M,
         samples=args.samples,
+        time_budget=args.time_budget,
         seed=args.seed,
         weights=args.weights,
         moment_samples=args.moment_samples,
-        floor_replicates=args.floor_replicates,
-        p=args.p,
+        dms=DmsOptions(p=args.p, floor_replicates=args.floor_replicates, certify=args.certify),
+        stream=StreamOptions(n_plugin=args.n_plugin),
         backend=args.backend,
         dtype=args.dtype,
         progress=progress,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["at_least", "positive", "open_unit"]
+__all__ = ["at_least", "positive", "open_unit", "samples_arg"]
 
 
 def at_least(kind, minimum):
@@ -46,3 +46,16 @@ def open_unit(text):
     if not 0 < v < 1:
         raise argparse.ArgumentTypeError(f"must be in (0, 1), got {v}")
     return v
+
+
+def samples_arg(text):
+    """A sample count (an integer >= 1024, '1e6' allowed) or 'auto'."""
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'auto', got {text!r}") from None
+    if not v.is_integer() or v < 1024:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1024 (or 'auto'), got {text}")
+    return int(v)
