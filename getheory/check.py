@@ -16,6 +16,7 @@ command line (:mod:`getheory.cli`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -259,7 +260,7 @@ def check_generator(
     K: int = 2,
     M: int = 2,
     samples="auto",
-    time_budget: float = 60.0,
+    plan: PlanOptions | None = None,
     seed: int | None = 0,
     W_student=None,
     W_teacher=None,
@@ -287,9 +288,10 @@ def check_generator(
     samples : int or "auto"
         Samples n of (λ, ν), streamed (never held in memory).  ``"auto"`` (default): an
         independent pilot fixes n in advance to reach |z| ≈ 6 on the held-out cumulants,
-        or to fill ``time_budget`` (:func:`getheory.plan.plan_samples`).
-    time_budget : float
-        Seconds for the pilot, the sampling and the estimation with ``samples="auto"``.
+        or to fill the plan's time budget (:func:`getheory.plan.plan_samples`).
+    plan : PlanOptions
+        The planner's settings with ``samples="auto"`` (default: a 60 s budget for the
+        moments, the pilot, the sampling and the estimation).
     seed : int
         Master seed: the generator, the weights, the moments, the pilot, the samples and
         the estimators each get an independent stream derived from it.
@@ -351,11 +353,16 @@ def check_generator(
     match = gaussian_match(moments, W_student, W_teacher)
     times["moments"] = time.perf_counter() - t0
 
+    plan_opt = plan or PlanOptions()
     plan = None
     if auto:
         t0 = time.perf_counter()
-        budget = time_budget - times["moments"]
-        plan = plan_samples(generator, W_student, W_teacher, match, options=PlanOptions(time_budget=budget),
+        budget = plan_opt.time_budget - times["moments"]
+        if budget <= 0:
+            raise ValueError(f"the moments alone took {times['moments']:.1f} s, the whole time budget of "
+                             f"{plan_opt.time_budget:g} s; raise the budget or give a fixed number of samples")
+        plan = plan_samples(generator, W_student, W_teacher, match,
+                            options=dataclasses.replace(plan_opt, time_budget=budget),
                             stream=stream, cumulant=dms.cumulant, seed=s_pilot, backend=backend, dtype=dtype,
                             progress=progress)
         samples = plan.n
@@ -398,7 +405,7 @@ def check_generator(
         bounds_note=note,
         conditions=conditions,
         timings=times,
-        settings={"seed": seed, "samples": "auto" if auto else samples, "time_budget": time_budget if auto else None,
+        settings={"seed": seed, "samples": "auto" if auto else samples, "plan": plan_opt if auto else None,
                   "dms": dms, "stream": stream, "backend": backend, "dtype": dtype, "weights": weights},
         plan=plan,
     )

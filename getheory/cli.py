@@ -102,6 +102,7 @@ def _cmd_check(args) -> int:
     if progress:
         print("getheory check: computing moments, sampling, estimating d_MS ...", file=sys.stderr)
     from .distances import DmsOptions, StreamOptions
+    from .plan import PlanOptions
 
     result = check_generator(
         generator,
@@ -111,7 +112,7 @@ def _cmd_check(args) -> int:
         K=args.K,
         M=args.M,
         samples=args.samples,
-        time_budget=args.time_budget,
+        plan=PlanOptions(time_budget=args.time_budget),
         seed=args.seed,
         weights=args.weights,
         moment_samples=args.moment_samples,
