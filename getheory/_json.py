@@ -3,11 +3,13 @@
 Used by every ``to_dict()`` and by the sweep database, so that all JSON
 getheory writes follows one rule: arrays become lists, NumPy scalars become
 Python scalars, non-finite floats become ``None`` (strict JSON has no NaN),
-objects with a ``to_dict()`` are converted through it.
+objects with a ``to_dict()`` are converted through it, other dataclass instances
+(the frozen options) field by field.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -34,4 +36,6 @@ def to_plain(x):
         return x.item()
     if hasattr(x, "to_dict"):
         return x.to_dict()
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):  # options dataclasses
+        return to_plain(dataclasses.asdict(x))
     return x

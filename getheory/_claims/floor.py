@@ -70,7 +70,7 @@ def check(full: bool = False) -> list:
         with Timer() as t:
             means, ses, vals = [], [], {}
             for i, n in enumerate(ns):
-                f = sampling_floor(n, cov, replicates=R, seed=1000 * d + i)
+                f = sampling_floor(n, cov, replicates=R, level=0.5, seed=1000 * d + i)
                 means.append(f.mean)
                 ses.append(f.sd / math.sqrt(R))
                 vals[n] = {"mean": f.mean, "sd": f.sd, "q95": f.q95}

@@ -46,8 +46,8 @@ SECTION = "docs/theory.md §4, §5, §6"
 def _settings(full):
     if full:
         return {"Ns": [16, 64, 256, 1024, 4096, 8192], "n": lambda N: 200_000 if N <= 1024 else 100_000,
-                "floor_replicates": 20, "max_evaluations": None, "converse_N": 256}
-    return {"Ns": [16, 64, 256], "n": lambda N: 40_000, "floor_replicates": 8, "max_evaluations": 400,
+                "floor_replicates": 19, "max_evaluations": None, "converse_N": 256}
+    return {"Ns": [16, 64, 256], "n": lambda N: 40_000, "floor_replicates": 19, "max_evaluations": 400,
             "converse_N": 64}
 
 
@@ -55,7 +55,7 @@ def measure_point(act, N, n, seed, cfg, A=None, W=None, Wt=None, weights="gaussi
     """One (σ, N) point: every d_MS estimate and every bound term."""
     from getheory.bounds import bound_terms
     from getheory.check import draw_weights
-    from getheory.distances import estimate_dms
+    from getheory.distances import DmsOptions, estimate_dms
     from getheory.fields import sample_fields
     from getheory.generators import SingleLayerGenerator
     from getheory.moments import exact_moments, gaussian_match
@@ -74,8 +74,9 @@ def measure_point(act, N, n, seed, cfg, A=None, W=None, Wt=None, weights="gaussi
         match = gaussian_match(exact_moments(gen), W, Wt)
     lam, nu = sample_fields(gen, W, Wt, n, seed=s_f)
     z = np.concatenate([lam, nu], axis=1)
-    est = estimate_dms(z, match.mean, match.cov, seed=s_d, floor_replicates=cfg["floor_replicates"],
-                       max_evaluations=cfg["max_evaluations"])
+    est = estimate_dms(z, match.mean, match.cov, seed=s_d,
+                       options=DmsOptions(floor_replicates=cfg["floor_replicates"], certify=True,
+                                          max_evaluations=cfg["max_evaluations"]))
     bt = bound_terms(gen, W, Wt)
     cu = est.cumulant
     if est.resolved:
@@ -87,6 +88,7 @@ def measure_point(act, N, n, seed, cfg, A=None, W=None, Wt=None, weights="gaussi
     return {
         "activation": act, "N": N, "D": D, "n": n, "weights": weights,
         "plug_in": est.plug_in.value, "floor_mean": est.floor.mean, "floor_q95": est.floor.quantile(0.95),
+        "d_MS": est.value, "d_MS_se": est.se, "estimator": est.estimator,
         "plug_in_resolved": est.resolved, "certified": est.certified.value,
         "edgeworth": cu.edgeworth_w1 if cu else None, "edgeworth_se": cu.edgeworth_se if cu else None,
         "kappa3": cu.kappa3 if cu else None, "kappa4": cu.kappa4 if cu else None,
