@@ -1,4 +1,4 @@
-"""Planned sample sizes: a pilot, then n fixed in advance (docs/theory.md §4, Resolution).
+"""Planned sample sizes: a pilot, then n fixed in advance (docs/theory.md §4.1).
 
 The cumulant estimator's z-score grows like √n.  :func:`plan_samples` runs an independent
 pilot (its own seed; none of its rows are reused), which measures

@@ -363,7 +363,7 @@ def _jackknife(theta_all, theta_loo):
 
 
 def cumulants_from_stats(stats, cov, *, options: CumulantOptions | None = None, seed=None) -> CumulantResult:
-    """Held-out κ3, κ4 and Edgeworth W1 of the most non-Gaussian projection, from a stream.
+    """Held-out κ3, κ4 and Edgeworth W1 of the most non-Gaussian projection, from a stream (docs/theory.md §4.1).
 
     1. *Selection* (``select_fraction`` of the G groups, chosen at random): pooled central
        moment tensors, from which every direction's k-statistics cost O(d⁴); maximise the

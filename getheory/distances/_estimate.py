@@ -1,4 +1,4 @@
-"""d_MS as one estimate with its evidence (THEORY §4): plug-in, floor, cumulants, choice.
+"""d_MS as one estimate with its evidence (docs/theory.md §4, §4.1): plug-in, floor, cumulants, choice.
 
 :func:`estimate_dms` takes a finished stream (:class:`FieldStats`) or an in-memory sample
 and returns a :class:`DmsEstimate` holding

@@ -1,4 +1,4 @@
-"""The finite-sample floor: the plug-in estimator on exact Gaussian samples (THEORY §4 step 3).
+"""The finite-sample floor: the plug-in estimator on exact Gaussian samples (docs/theory.md §4 step 3, §4.1).
 
 Even when P = P̂ the plug-in max-sliced W_p is positive, about (√d + log² n)/√n.  The floor
 is the law of the *same* estimator (same n, Σ and search) on exact Gaussian samples, and it

@@ -1,4 +1,4 @@
-"""Streaming statistics of the local fields: per-group power sums up to order 4 (THEORY §4 (b)).
+"""Streaming statistics of the local fields: per-group power sums up to order 4 (docs/theory.md §4.1).
 
 Samples are a stream.  :class:`FieldStream` takes batches of z = (λ, ν), shape (b, d),
 on their backend, standardises them with the Gaussian match,
