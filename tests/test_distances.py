@@ -17,6 +17,9 @@ from scipy import integrate, stats
 from getheory.distances import _cumulants, _one_d, _search
 from getheory.backend import get_backend
 from getheory.distances import (
+    CumulantOptions,
+    DmsOptions,
+    SearchOptions,
     certified_upper_bound,
     cumulant_estimate,
     edgeworth_w1,
@@ -35,7 +38,7 @@ from getheory.distances import (
 RADEMACHER_W1 = 0.535377321547880  # THEORY §4 step 1 check value
 
 # Light search settings for small samples: the search is exercised, the run stays short.
-FAST = dict(n_directions=64, sub_iterations=10)
+FAST = SearchOptions(n_directions=64, sub_iterations=10)
 
 
 # ------------------------------------------------------------------------------------------
@@ -182,7 +185,7 @@ def test_rademacher_d2_known_value():
     # independent Rademacher coordinates vs N(0, I): the axis is a direction with W1 = 0.5354
     n = 4000
     z = np.random.default_rng(11).choice([-1.0, 1.0], size=(n, 2))
-    res = max_sliced_w1(z, np.zeros(2), np.eye(2), seed=0, **FAST)
+    res = max_sliced_w1(z, np.zeros(2), np.eye(2), seed=0, search=FAST)
     # CLT: along the axis only p̂ = P_n(+1) varies; |dW1/dp| <= ∫_{-1}^{1} dt = 2 and sd(p̂) = 1/(2√n),
     # so the sample's axis value is within 4 sd = 4/√n of 0.5354; the sup is at least that.
     assert res.value >= RADEMACHER_W1 - 4 / math.sqrt(n)
@@ -221,9 +224,9 @@ def test_invariances_rotation_permutation_scale():
 
 def test_gaussian_sample_within_floor():
     n, C = 3000, np.array([[1.0, 0.3], [0.3, 0.5]])
-    fl = sampling_floor(n, C, replicates=25, seed=4, **FAST)
+    fl = sampling_floor(n, C, replicates=25, seed=4, search=FAST)
     z = np.random.default_rng(21).multivariate_normal([1.0, -2.0], C, size=n)
-    v = max_sliced_w1(z, [1.0, -2.0], C, seed=3, **FAST).value
+    v = max_sliced_w1(z, [1.0, -2.0], C, seed=3, search=FAST).value
     # the 99.9 % quantile of the floor distribution, normal approximation mean + 3.09 sd
     # (the max-type statistic is right-skewed, so this is if anything conservative on the low side)
     assert v <= fl.mean + 3.09 * fl.sd
@@ -236,14 +239,14 @@ def test_gaussian_sample_within_floor():
 def test_floor_rate_n_to_minus_half():
     # quadrupling n halves the floor (n^{-1/2} up to log factors): ratio within [0.4, 0.65]
     C = np.eye(2)
-    f1 = sampling_floor(2000, C, replicates=20, seed=1, **FAST).mean
-    f4 = sampling_floor(8000, C, replicates=20, seed=2, **FAST).mean
+    f1 = sampling_floor(2000, C, replicates=20, seed=1, search=FAST).mean
+    f4 = sampling_floor(8000, C, replicates=20, seed=2, search=FAST).mean
     assert 0.4 < f4 / f1 < 0.65
 
 
 def test_p2_search_and_w2_value():
     z = _signal_sample(3000, 2)
-    r = max_sliced_w1(z, np.zeros(3), np.eye(3), p=2, seed=0, **FAST)
+    r = max_sliced_w1(z, np.zeros(3), np.eye(3), p=2, seed=0, search=FAST)
     assert r.p == 2
     assert w2_to_normal(z @ r.direction) == pytest.approx(r.value, rel=1e-12)
     assert r.value >= w2_to_normal(z[:, 0]) * 0.97  # the signal axis is (near) the argmax
@@ -252,7 +255,7 @@ def test_p2_search_and_w2_value():
 def test_subsampled_two_stage_search():
     # two-stage path (n > 1.5 * subsample): the value is a full-sample evaluation
     z = _signal_sample(12000, 8)
-    r = max_sliced_w1(z, np.zeros(3), np.eye(3), seed=0, subsample=4000, n_directions=64)
+    r = max_sliced_w1(z, np.zeros(3), np.eye(3), seed=0, search=SearchOptions(subsample=4000, n_directions=64))
     assert r.search["subsample"] == 4000 and r.search["evaluations_subsample"] > 0
     assert w1_to_normal(z @ r.direction) == pytest.approx(r.value, rel=1e-12)
     assert r.value >= w1_to_normal(z[:, 0]) - 2e-3  # within the refinement's step of the axis value
@@ -273,7 +276,7 @@ def test_two_sample_vs_pot():
     assert wp_two_sample_sorted(np.sort(X @ ours.direction), np.sort(Y @ ours.direction), p=2)[0] == pytest.approx(
         ours.value, rel=1e-12)
     # unequal sizes run through the merged quantile grid
-    r = max_sliced_two_sample(X, Y[:1000], p=1, seed=1, **FAST)
+    r = max_sliced_two_sample(X, Y[:1000], p=1, seed=1, search=FAST)
     assert r.n == n + 1000 and r.value > 0
 
 
@@ -301,8 +304,9 @@ def test_certified_bound_d2():
     z = np.random.default_rng(2).standard_normal((n, 2))
     z[:, 1] = 0.8 * z[:, 1] + 0.6 * np.random.default_rng(3).choice([-1.0, 1.0], n)
     C = np.array([[1.0, 0.0], [0.0, 1.0]])
-    fl = sampling_floor(n, C, replicates=10, seed=1, **FAST)
-    cb = certified_upper_bound(z, np.zeros(2), C, seed=0, floor=fl, max_evaluations=3000, **FAST)
+    # 19 replicates: the fewest a floor at its default rank-test level 0.05 accepts
+    fl = sampling_floor(n, C, replicates=19, seed=1, search=FAST)
+    cb = certified_upper_bound(z, np.zeros(2), C, seed=0, floor=fl, max_evaluations=3000, search=FAST)
     # the bound on the sup is rigorous: it must dominate a dense independent grid of directions
     th = np.linspace(0, np.pi, 5001)
     grid = np.stack([np.cos(th), np.sin(th)], 1)
@@ -339,7 +343,7 @@ def test_edgeworth_closed_forms():
         r = np.real(np.roots([k3**2 / 72, 0, k4 / 24 - 10 * k3**2 / 72, k3 / 6, -3 * k4 / 24 + 15 * k3**2 / 72, -k3 / 6]))
         want = integrate.quad(q, -40, 40, points=sorted(r[np.abs(r) < 40]), limit=400, epsabs=1e-13)[0]
         assert edgeworth_w1(k3, k4) == pytest.approx(want, rel=1e-8)
-        # gradient used by the delta method vs central differences
+        # gradient returned by _edgeworth_exact vs central differences
         _, g3, g4 = _cumulants._edgeworth_exact(k3, k4)
         h = 1e-6
         assert g3 == pytest.approx((edgeworth_w1(k3 + h, k4) - edgeworth_w1(k3 - h, k4)) / (2 * h), rel=1e-5)
@@ -356,7 +360,8 @@ def test_cumulant_kappa4_known_law():
     assert abs(res.kappa4 - (-0.5 * u[0] ** 4)) < 3 * res.se_kappa4
     assert abs(res.kappa3) < 3 * res.se_kappa3
     assert abs(u[0]) > 0.97 and res.resolved
-    assert res.n_eval == 20000 and res.split
+    # held out: 64 groups of 625 rows, a quarter (16) choose u, the other 48 (30000 rows) evaluate it
+    assert res.groups_select == 16 and res.groups_eval == 48 and res.n_eval == 30000
     # Edgeworth W1 ≈ |κ4|/24 · 1.51 in the units of d_MS (σ_u = 1 here)
     assert res.edgeworth_w1 == pytest.approx(abs(res.kappa4) / 24 * 1.5100, rel=0.05)
 
@@ -378,28 +383,25 @@ def test_cumulant_kappa3_exponential():
 
 def test_cumulant_se_and_false_positives_gaussian():
     # Gaussian data: κ3(u) = κ4(u) = 0 in every direction, so over seeds the held-out estimates
-    # are mean-zero with sd = their SE (√(6/n), √(24/n)).  With 24 seeds the sample sd has a relative
-    # sd of about 1/√(2·23) ≈ 15 % (more for κ4's heavier tails): accept ratios in [0.65, 1.45].
+    # are mean-zero with sd = their SE (√(6/n_eval), √(24/n_eval)).  With 24 seeds the sample sd has a
+    # relative sd of about 1/√(2·23) ≈ 15 % (more for κ4's heavier tails): accept ratios in [0.65, 1.45].
     n = 4000
-    k3s, k4s, se3, se4, resolved = [], [], [], [], []
+    k3s, k4s, se3, se4, resolved, n_eval = [], [], [], [], [], []
+    opt = CumulantOptions(n_directions=512, iterations=15)
     for s in range(24):
         A = np.array([[1.0, 0.0], [0.4, 0.8]])
         z = np.random.default_rng(100 + s).standard_normal((n, 2)) @ A
         C = A.T @ A  # the exact covariance: the κ's are standardised by it
-        r = cumulant_estimate(z, np.zeros(2), C, seed=s, n_directions=512, iterations=15)
+        r = cumulant_estimate(z, np.zeros(2), C, seed=s, options=opt)
         k3s.append(r.kappa3), k4s.append(r.kappa4), se3.append(r.se_kappa3), se4.append(r.se_kappa4)
-        resolved.append(r.resolved)
+        resolved.append(r.resolved), n_eval.append(r.n_eval)
     assert 0.65 < np.std(k3s, ddof=1) / np.mean(se3) < 1.45
     assert 0.65 < np.std(k4s, ddof=1) / np.mean(se4) < 1.45
-    assert np.mean(se4) == pytest.approx(math.sqrt(24 / (n / 2)), rel=0.15)
-    # rule max |z| > 3 with two N(0,1) z-scores: false-positive rate ≈ 0.5 %; require ≥ 90 % unresolved
+    # the evaluation groups hold 3/4 of the rows (48 of the 64 groups of 62 or 63 rows)
+    assert all(48 * 62 <= ne <= 48 * 63 for ne in n_eval)
+    assert np.mean(se4) == pytest.approx(np.mean(np.sqrt(24 / np.array(n_eval))), rel=0.15)
+    # t-tests of κ3 = 0 and κ4 = 0 at family level 0.01: false-positive rate ≈ 1 %; require ≥ 90 % unresolved
     assert np.mean(resolved) <= 0.10
-
-
-def test_cumulant_no_split_flagged():
-    z = np.random.default_rng(0).standard_normal((500, 2))
-    r = cumulant_estimate(z, np.zeros(2), np.eye(2), split=False, seed=0, n_directions=256)
-    assert not r.split and "biased" in r.rule and r.n_eval == 500
 
 
 # ------------------------------------------------------------------------------------------
@@ -409,12 +411,14 @@ def test_estimate_dms_resolved_and_json():
     # a Rademacher coordinate: W1 ≈ 0.535 against a floor ≈ 0.03 at n = 3000
     z = _signal_sample(3000, 4)
     z[:, 0] = np.random.default_rng(5).choice([-1.0, 1.0], 3000)
-    est = estimate_dms(z, np.zeros(3), np.eye(3), seed=0, floor_replicates=8, max_evaluations=300, **FAST)
+    opt = DmsOptions(floor_replicates=19, certify=True, max_evaluations=300, search=FAST)
+    est = estimate_dms(z, np.zeros(3), np.eye(3), seed=0, options=opt)
     assert est.resolved and est.excess > 0
     assert est.excess == pytest.approx(est.plug_in.value - est.floor.mean)
     d = est.to_dict()
     json.dumps(d)
-    assert d["statement"].startswith("Resolved")
+    assert "exceeds the largest-1 of 19 Gaussian replicates" in d["statement"]
+    assert ": resolved at level 0.05" in d["statement"]
     for key in ("plug_in", "floor", "certified", "cumulant"):
         assert isinstance(d[key], dict)
     assert d["certified"]["value"] >= d["plug_in"]["value"]
@@ -424,14 +428,18 @@ def test_estimate_dms_resolved_and_json():
 def test_estimate_dms_gaussian_not_resolved_statement():
     C = np.array([[2.0, 0.5], [0.5, 1.0]])
     z = np.random.default_rng(8).multivariate_normal([0.5, 0.0], C, size=2000)
-    est = estimate_dms(z, [0.5, 0.0], C, seed=1, floor_replicates=10, max_evaluations=500, **FAST)
+    opt = DmsOptions(floor_replicates=19, certify=True, max_evaluations=500, search=FAST)
+    est = estimate_dms(z, [0.5, 0.0], C, seed=1, options=opt)
     d = est.to_dict()
     json.dumps(d)
-    # P = P̂ here, so the plug-in exceeds its floor's 95 % quantile for only ≈ 5 % of seeds (fixed seed)
+    # P = P̂ here, so the plug-in exceeds the largest of 19 floor replicates for 1/20 of seeds (fixed seed)
     assert not est.resolved
-    assert d["statement"].startswith("Not resolved") and "certifies d_MS(P, P^) <=" in d["statement"]
-    assert not d["cumulant"]["resolved"]
-    assert d["certified"]["value"] >= d["floor_quantile"]
+    assert "does not exceed the largest-1 of 19" in d["statement"] and ": not resolved at level 0.05" in d["statement"]
+    assert "Certified (rigorous search gap" in d["statement"] and "d_MS <= " in d["statement"]
+    assert not d["cumulant"]["resolved"] and "consistent with a Gaussian" in d["statement"]
+    # the certified bound adds epsilon_n, the floor's 95 % quantile
+    assert d["certified"]["epsilon_n"] == pytest.approx(d["floor"]["q95"], rel=1e-12)
+    assert d["certified"]["value"] >= d["certified"]["epsilon_n"]
 
 
 # ------------------------------------------------------------------------------------------
@@ -480,8 +488,10 @@ def test_bad_inputs_other_functions():
         certified_upper_bound(GOOD_Z, GOOD_M, GOOD_C, confidence=1.5)
     with pytest.raises(ValueError, match="replicates"):
         sampling_floor(100, GOOD_C, replicates=0)
-    with pytest.raises(ValueError, match="unknown search option"):
-        sampling_floor(100, GOOD_C, replicates=1, n_direction=5)
+    with pytest.raises(TypeError, match="n_direction"):
+        sampling_floor(100, GOOD_C, n_direction=5)
+    with pytest.raises(TypeError, match="n_direction"):
+        SearchOptions(n_direction=5)
     with pytest.raises(ValueError, match="not positive semi-definite"):
         sampling_floor(100, [[1.0, 0.0], [0.0, -1.0]])
 
@@ -491,6 +501,6 @@ def test_tiny_negative_eigenvalue_clipped():
     v = np.array([1.0, -1.0]) / math.sqrt(2)
     C = np.eye(2) - (1 + 1e-13) * np.outer(v, v)
     z = np.random.default_rng(0).standard_normal((200, 1)) * np.array([[1.0, 1.0]]) / math.sqrt(2)
-    r = max_sliced_w1(z, np.zeros(2), C, seed=0, **FAST)
+    r = max_sliced_w1(z, np.zeros(2), C, seed=0, search=FAST)
     assert r.search["clipped_eigenvalues"] == 1
     assert np.isfinite(r.value)
