@@ -18,7 +18,10 @@ Moments and fields (§2)
 Distances (§4)
     :func:`max_sliced_w1`, :func:`w1_to_normal`, :func:`sampling_floor`,
     :func:`certified_upper_bound`, :func:`cumulant_estimate`,
-    :func:`max_sliced_two_sample`, :func:`estimate_dms`
+    :func:`max_sliced_two_sample`, :func:`estimate_dms`; the streaming engine
+    :class:`FieldStream`, :func:`stream_fields`, :func:`cumulants_from_stats`;
+    options :class:`DmsOptions`, :class:`SearchOptions`, :class:`CumulantOptions`,
+    :class:`StreamOptions`; the planner :func:`plan_samples`, :class:`PlanOptions`
 Bounds (§5)
     :func:`bound_term`, :func:`bound_terms`, :func:`default_bound_matrices`,
     :func:`teacher_term`
@@ -41,15 +44,24 @@ from .backend import available_backends, get_backend
 from .bounds import BoundTerms, bound_term, bound_terms, default_bound_matrices, teacher_term
 from .check import CheckResult, check_generator, draw_weights
 from .distances import (
+    CumulantOptions,
+    DmsEstimate,
+    DmsOptions,
+    FieldStats,
+    FieldStream,
+    SearchOptions,
+    StreamOptions,
     certified_upper_bound,
     cumulant_estimate,
+    cumulants_from_stats,
     estimate_dms,
     max_sliced_two_sample,
     max_sliced_w1,
     sampling_floor,
     w1_to_normal,
 )
-from .fields import sample_fields
+from .fields import sample_fields, stream_fields
+from .plan import Plan, PlanOptions, plan_samples
 from .generators import (
     CallableGenerator,
     DeepGenerator,
@@ -92,14 +104,26 @@ __all__ = [
     "CheckResult",
     "check_generator",
     "draw_weights",
+    "CumulantOptions",
+    "DmsEstimate",
+    "DmsOptions",
+    "FieldStats",
+    "FieldStream",
+    "SearchOptions",
+    "StreamOptions",
     "certified_upper_bound",
     "cumulant_estimate",
+    "cumulants_from_stats",
     "estimate_dms",
     "max_sliced_two_sample",
     "max_sliced_w1",
     "sampling_floor",
     "w1_to_normal",
     "sample_fields",
+    "stream_fields",
+    "Plan",
+    "PlanOptions",
+    "plan_samples",
     "CallableGenerator",
     "DeepGenerator",
     "Generator",

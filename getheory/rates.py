@@ -16,21 +16,31 @@ fitted as a slope of log y against log N.
   (the "scaled residual" bootstrap), which removes that bias.  The interval
   is the percentile interval of the bootstrap slopes.  Its coverage is
   checked on synthetic data in tests/test_rates.py.
+* **The reported d_MS.** Each task's record holds one value of d_MS with
+  its standard error and the estimator that chose it (``d_MS.value``,
+  ``d_MS.se``, ``d_MS.estimator`` = "plug-in" or "edgeworth", by the rule in
+  ``d_MS.choice_rule``; :func:`reported_dms`).  Its fit (``fits["reported"]``)
+  is the group's d_MS rate.  Records written before that choice existed
+  ("legacy": plug-in and cumulants, no choice recorded) have no reported value;
+  for them the previous logic applies unchanged: the rate is the fit of the
+  estimator (Edgeworth, plug-in, excess) resting on the most N.
 * **Resolved points only.** An estimator's fit uses the leading run of N
   (from the smallest) at which *every* seed resolves the signal (plug-in: the
-  estimate exceeds the floor's 95 % quantile; cumulant: the held-out |κ3| or
-  |κ4| z-score exceeds 3).  A resolved N beyond the first unresolved one is
+  estimate exceeds its floor's rank-test threshold; cumulant: the held-out
+  cumulant test; reported d_MS: the test of the estimator that was chosen).
+  A resolved N beyond the first unresolved one is
   treated as chance (the floor quantile has a false-positive rate) and left
   out; every left-out N is listed in ``left_out`` with the reason.  The certified upper
-  bound and the bound terms are fitted on every N.
+  bound (present only where it was computed) and the bound terms are fitted on every N.
 * **Reference slopes.** The bound's nominal rate N^{-1/2} (§5); for odd σ
   the law of (λ, ν) is symmetric and d_MS ∼ |κ4| ∼ 1/N (§4 "Why"); for
   non-odd σ with student weights of non-zero third moment (|Gaussian|)
   κ3 ∼ N^{-1/2} (§4 (c)).
-* **Ratio d_MS / bound** per task, with d_MS the plug-in value where it is
-  resolved and the certified upper bound elsewhere, and the bound the sum of
-  the §5 terms (the theorem's constant is unknown, so only the trend of the
-  ratio matters: it must stay bounded as N grows).
+* **Ratio d_MS / bound** per task, with d_MS the reported value (legacy
+  records: the plug-in value where it is resolved and the certified upper
+  bound elsewhere), and the bound the sum of the §5 terms (the theorem's
+  constant is unknown, so only the trend of the ratio matters: it must stay
+  bounded as N grows).
 """
 
 from __future__ import annotations
@@ -41,15 +51,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["SlopeFit", "fit_loglog", "GroupRates", "fit_rates", "ESTIMATORS", "BOUND_TERMS", "expected_slope"]
+__all__ = ["SlopeFit", "fit_loglog", "GroupRates", "fit_rates", "ESTIMATORS", "BOUND_TERMS", "expected_slope",
+           "LEGACY", "is_legacy", "reported_dms", "estimator_value", "bound_value", "dms_for_ratio",
+           "estimator_label", "primary_estimator"]
 
-#: d_MS estimators fitted per group: name -> (value getter, resolved getter, description)
+#: d_MS series fitted per group: name -> description.  "reported" is last so that the
+#: bootstrap seeds of the other fits are those of earlier versions.
 ESTIMATORS = {
-    "plug_in": "plug-in max-sliced W1 (resolved points: plug-in above the floor's 95 % quantile)",
+    "plug_in": "plug-in max-sliced W1 (resolved points: plug-in above its floor's rank-test threshold)",
     "excess": "plug-in minus floor mean (resolved plug-in points)",
-    "edgeworth": "cumulant/Edgeworth W1 (resolved points: held-out κ3 or κ4 z-score > 3)",
-    "certified": "certified upper bound (every point; an upper bound, not an estimate)",
+    "edgeworth": "cumulant/Edgeworth W1 (resolved points: the held-out κ3/κ4 test resolves the signal)",
+    "certified": "certified upper bound (every point where it was computed; an upper bound, not an estimate)",
+    "reported": "d_MS as each task reported it (plug-in or Edgeworth, chosen by the recorded rule; resolved points: "
+                "the chosen estimator's own test); none for legacy records",
 }
+#: how a record without a recorded d_MS choice is named
+LEGACY = "legacy: plug-in and cumulants, no choice recorded"
 #: bound terms of docs/theory.md §5
 BOUND_TERMS = ("M1_term", "M2_term", "teacher_term", "n_term", "total")
 
@@ -172,7 +189,12 @@ def expected_slope(odd: bool | None, weights: str) -> tuple:
 
 @dataclass
 class GroupRates:
-    """Every fit of one (generator, weights, K, M, δ) group."""
+    """Every fit of one (generator, weights, K, M, δ) group.
+
+    ``estimators`` says which d_MS estimator the group's rows used: ``counts`` (rows per
+    estimator label, :func:`estimator_label`), ``choice_rules`` (the distinct recorded
+    rules) and ``legacy`` (rows without a recorded choice).
+    """
 
     key: dict
     odd: bool | None
@@ -184,6 +206,7 @@ class GroupRates:
     ratio_max: float | None
     expected: dict
     verdicts: dict
+    estimators: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -193,6 +216,7 @@ class GroupRates:
             "ratio_fit": self.ratio_fit.to_dict() if self.ratio_fit else None,
             "ratio_fit_resolved": self.ratio_fit_resolved.to_dict() if self.ratio_fit_resolved else None,
             "ratio_max": self.ratio_max, "expected": self.expected, "verdicts": self.verdicts,
+            "estimators": self.estimators,
         }
 
     @property
@@ -202,33 +226,104 @@ class GroupRates:
         return f"{k['generator']}, {k['weights']} weights, {size}, K={k['K']}, M={k['M']}"
 
 
-def _value(rec, name):
-    d = rec["d_MS"]
+def _finite(x):
+    """x as a float, or None when missing or not finite."""
+    if x is None or isinstance(x, bool):
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def is_legacy(rec) -> bool:
+    """Whether a record predates the recorded d_MS choice (no ``d_MS.estimator``)."""
+    return "estimator" not in (rec.get("d_MS") or {})
+
+
+def reported_dms(rec) -> dict:
+    """The d_MS a task reported, with its evidence.
+
+    Returns a dict with ``value`` and ``se`` (None when missing or not finite),
+    ``estimator`` ("plug-in", "edgeworth", "none", or :data:`LEGACY`), ``choice_rule``
+    (None for legacy records), ``resolved`` (the chosen estimator's own test: the
+    plug-in's rank test against its floor, or the held-out cumulant test) and ``legacy``.
+    Legacy records carry no reported value: ``value`` and ``se`` are None.
+    """
+    d = rec.get("d_MS") or {}
+    if is_legacy(rec):
+        return {"value": None, "se": None, "estimator": LEGACY, "choice_rule": None, "resolved": False,
+                "legacy": True}
+    est = d.get("estimator")
+    if est == "plug-in":
+        res = bool(d.get("resolved"))
+    elif est == "edgeworth":
+        res = bool((d.get("cumulant") or {}).get("resolved"))
+    else:
+        res = False
+    value = _finite(d.get("value"))
+    return {"value": value, "se": _finite(d.get("se")), "estimator": est, "choice_rule": d.get("choice_rule"),
+            "resolved": res and value is not None, "legacy": False}
+
+
+def estimator_label(rec) -> str:
+    """"plug-in", "edgeworth", "none", or :data:`LEGACY`: the estimator a record's d_MS used."""
+    return reported_dms(rec)["estimator"]
+
+
+def estimator_value(rec, name):
+    """(value, resolved) of one d_MS series of :data:`ESTIMATORS` for a record (value None if absent)."""
+    d = rec.get("d_MS") or {}
     if name == "plug_in":
-        return d["plug_in"]["value"], bool(d.get("resolved"))
+        pl = d.get("plug_in")
+        return (_finite(pl.get("value")), bool(d.get("resolved"))) if pl else (None, False)
     if name == "excess":
-        return d.get("excess"), bool(d.get("resolved"))
+        if not d.get("plug_in"):
+            return None, False
+        return _finite(d.get("excess")), bool(d.get("resolved"))
     if name == "edgeworth":
         cu = d.get("cumulant") or {}
-        return cu.get("edgeworth_w1"), bool(cu.get("resolved"))
+        return _finite(cu.get("edgeworth_w1")), bool(cu.get("resolved"))
     if name == "certified":
-        return (d.get("certified") or {}).get("value"), True
+        return _finite((d.get("certified") or {}).get("value")), True
+    if name == "reported":
+        r = reported_dms(rec)
+        return r["value"], r["resolved"]
     raise KeyError(name)
 
 
-def _bound(rec, name):
+def bound_value(rec, name):
+    """One bound term of a record (``"total"``: their sum), or None."""
     b = rec.get("bound_terms")
     if not b:
         return None
     return b.get("total") if name == "total" else b.get(name)
 
 
-def _dms_for_ratio(rec):
-    """The plug-in d_MS where resolved, else the certified upper bound (and which)."""
-    v, res = _value(rec, "plug_in")
+def dms_for_ratio(rec):
+    """(d_MS, kind, resolved) for the ratio to the bound.
+
+    The reported value (kind = its estimator); for legacy records the previous rule: the
+    plug-in where it is resolved (kind "plug_in"), the certified upper bound elsewhere
+    (kind "certified", counted as unresolved).
+    """
+    if not is_legacy(rec):
+        r = reported_dms(rec)
+        return r["value"], r["estimator"], r["resolved"]
+    v, res = estimator_value(rec, "plug_in")
     if res:
-        return v, "plug_in"
-    return _value(rec, "certified")[0], "certified"
+        return v, "plug_in", True
+    return estimator_value(rec, "certified")[0], "certified", False
+
+
+def _count(labels) -> dict:
+    out = {}
+    for lab in labels:
+        out[lab] = out.get(lab, 0) + 1
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _mean(xs):
+    xs = [x for x in xs if x is not None]
+    return float(np.mean(xs)) if xs else None
 
 
 def _group_key(rec):
@@ -241,7 +336,9 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
     """Fit every rate of every group of a sweep's task records (:func:`getheory.sweep.run_task` output).
 
     Groups are (generator, student weights, K, M, δ); with ``fixed_D`` (a
-    product grid over N and D) the group holds D fixed instead of δ.
+    product grid over N and D) the group holds D fixed instead of δ.  Records of
+    every version are accepted: legacy records (no ``d_MS.estimator``) keep the
+    previous logic, newer ones contribute their reported d_MS (see the module docstring).
     """
     groups = defaultdict(list)
     for rec in records:
@@ -258,33 +355,41 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
             byN[r["task"]["N"]].append(r)
         Ns = sorted(byN)
         odd = recs[0].get("odd_activation")
+        n_legacy = sum(is_legacy(r) for r in recs)
+        all_legacy = n_legacy == len(recs)
         # per-N table
         table = []
         for N in Ns:
             rs = byN[N]
             row = {"N": N, "D": rs[0]["task"]["D"], "seeds": len(rs), "samples": sorted({r["samples"] for r in rs})}
             for name in ESTIMATORS:
-                vals = [_value(r, name) for r in rs]
+                vals = [estimator_value(r, name) for r in rs]
                 xs = [v for v, _ in vals if v is not None]
                 row[name] = float(np.mean(xs)) if xs else None
                 row[name + "_resolved"] = sum(bool(res) for _, res in vals)
-            row["floor_mean"] = float(np.mean([r["d_MS"]["floor"]["mean"] for r in rs]))
+            rep = [reported_dms(r) for r in rs]
+            ses = [x["se"] for x in rep if x["se"] is not None]
+            # standard error of the seed mean of the reported values, from each row's own SE
+            row["reported_se"] = float(math.sqrt(sum(e * e for e in ses)) / len(ses)) if ses else None
+            row["estimators"] = _count(x["estimator"] for x in rep)
+            row["choice_rules"] = sorted({x["choice_rule"] for x in rep if x["choice_rule"]})
+            row["floor_mean"] = _mean([(r["d_MS"].get("floor") or {}).get("mean") for r in rs])
             k3 = [abs(r["d_MS"]["cumulant"]["kappa3"]) for r in rs if r["d_MS"].get("cumulant")]
             k4 = [abs(r["d_MS"]["cumulant"]["kappa4"]) for r in rs if r["d_MS"].get("cumulant")]
             row["abs_kappa3"] = float(np.mean(k3)) if k3 else None
             row["abs_kappa4"] = float(np.mean(k4)) if k4 else None
             for b in BOUND_TERMS:
-                vals = [_bound(r, b) for r in rs]
+                vals = [bound_value(r, b) for r in rs]
                 row[b] = float(np.mean(vals)) if all(v is not None for v in vals) else None
             ratios = []
             for r in rs:
-                d, _ = _dms_for_ratio(r)
-                bt = _bound(r, "total")
+                d, _, _ = dms_for_ratio(r)
+                bt = bound_value(r, "total")
                 if d is not None and bt:
                     ratios.append(d / bt)
             row["ratio"] = float(np.mean(ratios)) if ratios else None
             row["ratio_max"] = float(np.max(ratios)) if ratios else None
-            row["ratio_uses"] = sorted({_dms_for_ratio(r)[1] for r in rs})
+            row["ratio_uses"] = sorted({dms_for_ratio(r)[1] for r in rs})
             mom = [r.get("moment_errors") or {} for r in rs]
             errs = [m.get("max_abs_err_Q") for m in mom if m.get("max_abs_err_Q") is not None]
             errs_r = [m.get("max_abs_err_R") for m in mom if m.get("max_abs_err_R") is not None]
@@ -297,7 +402,13 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
             Nv, yv, left = [], [], []
             gap = None
             for N in Ns:
-                vals = [_value(r, name) for r in byN[N]]
+                if name == "reported" and any(is_legacy(r) for r in byN[N]):
+                    k = sum(is_legacy(r) for r in byN[N])
+                    left.append({"N": N, "reason": f"{k} of {len(byN[N])} seeds are legacy records "
+                                                   "(no reported d_MS)"})
+                    gap = N if gap is None else gap
+                    continue
+                vals = [estimator_value(r, name) for r in byN[N]]
                 if not all(res for _, res in vals):
                     k = sum(bool(res) for _, res in vals)
                     left.append({"N": N, "reason": f"unresolved ({k} of {len(vals)} seeds resolved)"})
@@ -310,11 +421,14 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
                 for v, _ in vals:
                     Nv.append(N)
                     yv.append(np.nan if v is None else v)
+            if name == "reported" and all_legacy:
+                fits[name] = None  # legacy records carry no reported d_MS
+                continue
             fits[name] = fit_loglog(Nv, yv, level=level, n_boot=n_boot, seed=seed + 1000 * gi + ei, left_out=left)
         bfits = {}
         for bi, b in enumerate(BOUND_TERMS):
             Nv = [r["task"]["N"] for r in recs]
-            yv = [_bound(r, b) for r in recs]
+            yv = [bound_value(r, b) for r in recs]
             yv = [np.nan if v is None else v for v in yv]
             if not any(np.isfinite(v) and v > 0 for v in yv):
                 bfits[b] = None  # e.g. M1 ≡ 0 for odd σ, M2 ≡ 0 for relu
@@ -322,22 +436,22 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
             bfits[b] = fit_loglog(Nv, yv, level=level, n_boot=n_boot, seed=seed + 1000 * gi + 100 + bi)
         Nv, yv = [], []
         for r in recs:
-            d, _ = _dms_for_ratio(r)
-            bt = _bound(r, "total")
+            d, _, _ = dms_for_ratio(r)
+            bt = bound_value(r, "total")
             if d is not None and bt:
                 Nv.append(r["task"]["N"])
                 yv.append(d / bt)
         rfit = fit_loglog(Nv, yv, level=level, n_boot=n_boot, seed=seed + 1000 * gi + 200) if yv else None
         Nr, yr = [], []
-        for N in Ns:  # the leading run of plug-in-resolved N, as for the fits
-            if not all(_value(r, "plug_in")[1] for r in byN[N]):
+        for N in Ns:  # the leading run of resolved N (legacy: plug-in resolved), as for the fits
+            ds = [dms_for_ratio(r) for r in byN[N]]
+            if not all(res for _, _, res in ds):
                 break
-            if True:
-                for r in byN[N]:
-                    bt = _bound(r, "total")
-                    if bt:
-                        Nr.append(N)
-                        yr.append(_value(r, "plug_in")[0] / bt)
+            for r, (d, _, _) in zip(byN[N], ds):
+                bt = bound_value(r, "total")
+                if bt and d is not None:
+                    Nr.append(N)
+                    yr.append(d / bt)
         rfit_res = fit_loglog(Nr, yr, level=level, n_boot=n_boot, seed=seed + 1000 * gi + 300) if yr else None
         if rfit_res is not None and len(rfit_res.N_used) < 3:
             rfit_res = None  # two N cannot show a trend worth a verdict
@@ -345,14 +459,31 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
         exp_slope, exp_reason = expected_slope(odd, w)
         expected = {"d_MS": exp_slope, "d_MS_reason": exp_reason, "bound": -0.5,
                     "bound_reason": "the bound decreases like N^{-1/2} (teacher term and the bare N^{-1/2}; docs/theory.md §5)"}
-        verdicts = _verdicts(fits, bfits, rfit, exp_slope, rfit_res)
-        out.append(GroupRates(key=keyd, odd=odd, table=table, fits=fits, bound_fits=bfits, ratio_fit=rfit, ratio_fit_resolved=rfit_res,
-                              ratio_max=rmax, expected=expected, verdicts=verdicts))
+        rep_all = [reported_dms(r) for r in recs]
+        estimators = {"counts": _count(x["estimator"] for x in rep_all),
+                      "choice_rules": sorted({x["choice_rule"] for x in rep_all if x["choice_rule"]}),
+                      "legacy": n_legacy}
+        verdicts = _verdicts(fits, bfits, rfit, exp_slope, rfit_res, legacy=all_legacy)
+        out.append(GroupRates(key=keyd, odd=odd, table=table, fits=fits, bound_fits=bfits, ratio_fit=rfit,
+                              ratio_fit_resolved=rfit_res, ratio_max=rmax, expected=expected, verdicts=verdicts,
+                              estimators=estimators))
     return out
 
 
-def primary_estimator(fits: dict):
-    """The d_MS estimator whose fit rests on the most N: Edgeworth, then plug-in, then excess."""
+def primary_estimator(fits: dict, *, legacy: bool | None = None):
+    """The d_MS fit a group's rate rests on.
+
+    With reported values (``legacy`` False): ``"reported"`` when its fit uses at least 3 N,
+    else None.  For legacy groups, the previous rule: the estimator whose fit rests on the
+    most N (at least 3), Edgeworth, then plug-in, then excess.  ``legacy=None`` takes a
+    group without a ``"reported"`` fit as legacy (``GroupRates.verdicts["primary_estimator"]``
+    holds the answer for a fitted group).
+    """
+    if legacy is None:
+        legacy = fits.get("reported") is None
+    if not legacy:
+        f = fits.get("reported")
+        return "reported" if f is not None and len(f.N_used) >= 3 else None
     best = None
     for name in ("edgeworth", "plug_in", "excess"):
         f = fits.get(name)
@@ -361,15 +492,17 @@ def primary_estimator(fits: dict):
     return best
 
 
-def _verdicts(fits, bfits, rfit, exp_slope, rfit_res=None) -> dict:
+def _verdicts(fits, bfits, rfit, exp_slope, rfit_res=None, *, legacy=True) -> dict:
     v = {}
-    prim = primary_estimator(fits)
+    prim = primary_estimator(fits, legacy=legacy)
     v["primary_estimator"] = prim
     if prim is None:
-        v["rate"] = "not enough resolved points (fewer than 3 N resolved by any estimator)"
+        v["rate"] = ("not enough resolved points (fewer than 3 N resolved by any estimator)" if legacy else
+                     "not enough resolved points (fewer than 3 N at which every seed's reported d_MS is resolved)")
     else:
         f = fits[prim]
-        txt = f"{prim} slope {f.slope:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}] over N = {f.N_used[0]}..{f.N_used[-1]}"
+        name = "reported d_MS" if prim == "reported" else prim
+        txt = f"{name} slope {f.slope:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}] over N = {f.N_used[0]}..{f.N_used[-1]}"
         if exp_slope is not None:
             txt += ("; consistent with " if f.contains(exp_slope) else "; differs from ") + f"the expected {exp_slope:g}"
         v["rate"] = txt
@@ -385,10 +518,11 @@ def _verdicts(fits, bfits, rfit, exp_slope, rfit_res=None) -> dict:
             txt += ": stays bounded (does not grow with N)"
         elif rfit_res is None or rfit_res.ci_high <= 0.05:
             v["ratio_bounded"] = None
-            txt += (": rises only through certified upper bounds, which sit at their sample-size floor "
-                    "(limited by n, not by N): inconclusive there"
+            what = ("certified upper bounds, which sit at their sample-size floor" if legacy else
+                    "unresolved estimates, which sit at their sample-size floor")
+            txt += (f": rises only through {what} (limited by n, not by N): inconclusive there"
                     + ("" if rfit_res is None else
-                       f"; over plug-in-resolved points the slope is {rfit_res.slope:.3f} "
+                       f"; over {'plug-in-' if legacy else ''}resolved points the slope is {rfit_res.slope:.3f} "
                        f"[{rfit_res.ci_low:.3f}, {rfit_res.ci_high:.3f}]"))
         else:
             txt += ": GROWS with N over resolved points: the bound is in doubt"

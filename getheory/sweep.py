@@ -5,9 +5,10 @@ A sweep measures how fast the local fields (λ, ν) become Gaussian
 
 * :class:`SweepSpec` (and :func:`load_spec` for TOML files) describes the
   grid: generator families, student/teacher weight ensembles, N and D (or δ),
-  K, M, the sample size n (fixed, or planned per point with THEORY §4
-  "Resolution" rules of thumb, capped by a per-point budget), the number of
-  seeds, backend and dtype.  The whole specification is validated before any
+  K, M, the sample size n (fixed, or planned per point by the shared planner
+  :func:`getheory.plan.plan_samples`: an independent pilot, then n fixed in
+  advance, within a per-point time budget and a work cap), the d_MS
+  estimator's settings, the number of seeds, backend and dtype.  The whole specification is validated before any
   work starts; every error names the offending key.
 * Each grid point × seed is one :class:`Task`.  :func:`run_task` runs it: it
   draws the generator and weights from seeds derived deterministically from
@@ -44,18 +45,27 @@ The TOML format (every key optional unless marked)::
 
     [samples]
     mode = "plan"                    # "fixed" (use n) or "plan"
-    n = 100000                       # fixed mode
-    pilot = 20000                    # plan mode: pilot run that measures the signal
-    min = 20000
-    max = 2000000
-    max_work = 2e11                  # per-point budget in multiply-adds n·N·D
+    n = 100000                       # fixed mode (>= 1024)
+    time_budget = 120                # plan mode: seconds per point for pilot, sampling and estimation
+    pilot = 20000                    # plan mode: fewest pilot rows (PlanOptions.min_pilot, >= 1024)
+    min = 20000                      # plan mode: fewest planned rows (PlanOptions.min_samples, >= 1024)
+    max = 2000000                    # plan mode: PlanOptions.max_samples = min(max, max_work/(N·D)), >= min
+    max_work = 2e11                  # per-point work cap in multiply-adds n·N·D
     moment_samples = 20000           # Monte Carlo moment check (0: off)
     moment_max_work = 2e10           # its budget, n·N·(N + D)
 
-    [estimator]
-    floor_replicates = 20
+    [estimator]                      # getheory.distances.DmsOptions
+    floor_replicates = 19            # >= 19: the plug-in's rank test at level 0.05 needs 1/0.05 - 1
     p = 1
-    confidence = 0.95
+    certify = false                  # also compute the certified upper bound (slow)
+    confidence = 0.95                # level of the certified bound only
+
+In plan mode each task calls :func:`getheory.check.check_generator` with
+``samples="auto"`` and ``PlanOptions(time_budget, min_pilot=pilot,
+min_samples=min, max_samples=min(max, max_work/(N·D)))``; the task's record
+holds the planner's findings (``Plan.to_dict()``).  Spec files written for
+earlier versions (no ``time_budget`` or ``certify``) load with the defaults,
+except that fewer than 19 floor replicates are refused.
 
     [run]
     backend = "numpy"
@@ -91,16 +101,23 @@ __all__ = [
     "Task",
     "load_spec",
     "spec_from_dict",
-    "plan_samples",
     "run_task",
     "ResultsDB",
     "run_sweep",
     "SweepSummary",
 ]
 
-SCHEMA_VERSION = 1
+#: 2: tasks gained the columns estimator, dms_value, dms_se (version-1 databases still open and load)
+SCHEMA_VERSION = 2
 DB_FORMAT = "getheory-sweep"
 BUILTIN_WEIGHTS = ("gaussian", "abs_gaussian")
+#: default seconds per point of the planner in plan mode (samples.time_budget)
+DEFAULT_TIME_BUDGET = 120.0
+#: fewest rows check_generator takes (fixed n, pilot and planned n alike)
+MIN_ROWS = 1024
+#: the d_MS rank test's level (DmsOptions.level, not a spec key) and the floor replicates it needs
+FLOOR_LEVEL = 0.05
+MIN_FLOOR_REPLICATES = math.ceil(1 / FLOOR_LEVEL - 1 - 1e-9)
 
 
 class SpecError(ValueError):
@@ -131,7 +148,12 @@ class GeneratorSpec:
 
 @dataclass(frozen=True)
 class SampleSpec:
-    """How many samples n each task draws (docs/theory.md §4, Resolution)."""
+    """How many samples n each task draws (docs/theory.md §4, Resolution).
+
+    ``mode = "fixed"`` draws ``n``; ``mode = "plan"`` lets :func:`getheory.plan.plan_samples`
+    choose n from an independent pilot within ``time_budget`` seconds, with
+    ``min_pilot = pilot``, ``min_samples = min`` and ``max_samples = min(max, max_work/(N·D))``.
+    """
 
     mode: str = "plan"
     n: int = 100_000
@@ -141,6 +163,7 @@ class SampleSpec:
     max_work: float = 2e11
     moment_samples: int = 20_000
     moment_max_work: float = 2e10
+    time_budget: float = DEFAULT_TIME_BUDGET
 
 
 @dataclass(frozen=True)
@@ -158,13 +181,14 @@ class SweepSpec:
     student_weights: tuple = ("gaussian",)
     teacher_weights: str = "gaussian"
     samples: SampleSpec = field(default_factory=SampleSpec)
-    floor_replicates: int = 20
+    floor_replicates: int = 19
     p: int = 1
     confidence: float = 0.95
     backend: str = "numpy"
     dtype: str = "float64"
     seed: int = 0
     description: str = ""
+    certify: bool = False
 
     def __post_init__(self):
         # validate objects built directly in Python the same way as TOML
@@ -194,7 +218,8 @@ class SweepSpec:
             "generator": gens,
             "weights": {"student": list(self.student_weights), "teacher": self.teacher_weights},
             "samples": asdict(self.samples),
-            "estimator": {"floor_replicates": self.floor_replicates, "p": self.p, "confidence": self.confidence},
+            "estimator": {"floor_replicates": self.floor_replicates, "p": self.p, "certify": self.certify,
+                          "confidence": self.confidence},
             "run": {"backend": self.backend, "dtype": self.dtype},
         }
 
@@ -229,7 +254,7 @@ class SweepSpec:
                     N=N, D=D, delta=dl, K=self.K, M=self.M, seed_index=s,
                     seed=derive_seed(self.seed, g.name, w, N, D, s),
                     samples=asdict(self.samples), floor_replicates=self.floor_replicates, p=self.p,
-                    confidence=self.confidence, backend=self.backend, dtype=self.dtype,
+                    confidence=self.confidence, backend=self.backend, dtype=self.dtype, certify=self.certify,
                 ))
         return out
 
@@ -255,6 +280,7 @@ class Task:
     confidence: float
     backend: str
     dtype: str
+    certify: bool = False
 
     @property
     def cost(self) -> float:
@@ -278,8 +304,8 @@ _ALLOWED = {
     "grid": {"N", "D", "delta", "K", "M", "seeds"},
     "generator": {"name", "activation", "depth", "factory"},
     "weights": {"student", "teacher"},
-    "samples": {"mode", "n", "pilot", "min", "max", "max_work", "moment_samples", "moment_max_work"},
-    "estimator": {"floor_replicates", "p", "confidence"},
+    "samples": {"mode", "n", "pilot", "min", "max", "max_work", "moment_samples", "moment_max_work", "time_budget"},
+    "estimator": {"floor_replicates", "p", "certify", "confidence"},
     "run": {"backend", "dtype"},
 }
 
@@ -333,11 +359,16 @@ def _modfn(v, key):
     return v
 
 
-def spec_from_dict(d: dict) -> SweepSpec:
+def spec_from_dict(d: dict, *, stored: bool = False) -> SweepSpec:
     """Validate a spec given as a dict (the TOML layout) and build a :class:`SweepSpec`.
 
     Raises :class:`SpecError` naming the offending key on the first problem;
     nothing is run before the whole spec is valid.
+
+    ``stored=True`` reads a spec stored in a results database by an earlier version:
+    the minimums that only a run needs (19 floor replicates, 1024 rows) are relaxed to
+    the earlier ones, so that old databases still open and report.  Such a spec can be
+    reported, not run.
     """
     from .activations import ACTIVATIONS
 
@@ -435,25 +466,40 @@ def spec_from_dict(d: dict) -> SweepSpec:
     mode = s.get("mode", dflt.mode)
     if mode not in ("fixed", "plan"):
         raise SpecError(f"spec key 'samples.mode': must be 'fixed' or 'plan', got {mode!r}")
+    # check_generator and the planner take at least MIN_ROWS rows; the key the mode uses must allow them
+    lo_n = 64 if stored or mode != "fixed" else MIN_ROWS
+    lo_plan = 64 if stored or mode != "plan" else MIN_ROWS
     samples = SampleSpec(
         mode=mode,
-        n=_int(s.get("n", dflt.n), "samples.n", 64),
-        pilot=_int(s.get("pilot", dflt.pilot), "samples.pilot", 64),
-        min=_int(s.get("min", dflt.min), "samples.min", 64),
+        n=_int(s.get("n", dflt.n), "samples.n", lo_n),
+        pilot=_int(s.get("pilot", dflt.pilot), "samples.pilot", lo_plan),
+        min=_int(s.get("min", dflt.min), "samples.min", lo_plan),
         max=_int(s.get("max", dflt.max), "samples.max", 64),
         max_work=_float(s.get("max_work", dflt.max_work), "samples.max_work", 0.0, lo_open=True),
         moment_samples=_int(s.get("moment_samples", dflt.moment_samples), "samples.moment_samples", 0),
         moment_max_work=_float(s.get("moment_max_work", dflt.moment_max_work), "samples.moment_max_work", 0.0),
+        time_budget=_float(s.get("time_budget", dflt.time_budget), "samples.time_budget", 0.0, lo_open=True),
     )
     if samples.min > samples.max:
         raise SpecError(f"spec key 'samples.min': {samples.min} exceeds samples.max = {samples.max}")
 
     e = d.get("estimator", {})
     _unknown(e, "estimator", "estimator")
-    floor_rep = _int(e.get("floor_replicates", 20), "estimator.floor_replicates", 2)
+    fr = e.get("floor_replicates", MIN_FLOOR_REPLICATES)
+    floor_rep = _int(fr, "estimator.floor_replicates", 2)
+    if floor_rep < MIN_FLOOR_REPLICATES and not stored:
+        raise SpecError(
+            f"spec key 'estimator.floor_replicates': must be >= {MIN_FLOOR_REPLICATES}, got {floor_rep} (the "
+            f"plug-in's rank test against its Gaussian floor at level {FLOOR_LEVEL:g} needs at least "
+            f"1/{FLOOR_LEVEL:g} - 1 = {MIN_FLOOR_REPLICATES} replicates; {MIN_FLOOR_REPLICATES} gives the exact "
+            f"level 1/{MIN_FLOOR_REPLICATES + 1})")
     p = e.get("p", 1)
     if p not in (1, 2) or isinstance(p, bool):
         raise SpecError(f"spec key 'estimator.p': must be 1 or 2, got {p!r}")
+    certify = e.get("certify", False)
+    if not isinstance(certify, bool):
+        raise SpecError(f"spec key 'estimator.certify': must be true or false, got {certify!r}")
+    # the level of epsilon_n in the certified upper bound (DmsOptions.confidence); used only with certify
     conf = _float(e.get("confidence", 0.95), "estimator.confidence", 0.5, 0.9999)
 
     r = d.get("run", {})
@@ -467,7 +513,8 @@ def spec_from_dict(d: dict) -> SweepSpec:
 
     kw = dict(name=name.strip(), N=Ns, generators=tuple(gens), delta=delta, D=D, K=K, M=M, seeds=seeds,
               student_weights=tuple(st), teacher_weights=te, samples=samples, floor_replicates=floor_rep,
-              p=int(p), confidence=conf, backend=backend, dtype=dtype, seed=seed, description=desc)
+              p=int(p), confidence=conf, backend=backend, dtype=dtype, seed=seed, description=desc,
+              certify=certify)
     obj = object.__new__(SweepSpec)  # skip __post_init__ (it calls this function)
     for k, v in kw.items():
         object.__setattr__(obj, k, v)
@@ -490,58 +537,9 @@ def load_spec(path) -> SweepSpec:
 # One task
 # ---------------------------------------------------------------------------
 def _sample_cap(samples: dict, N: int, D: int) -> int:
-    """The per-point budget: min(max, max_work/(N·D)), never below min."""
+    """The per-point work cap min(max, max_work/(N·D)), never below min (the planner's max_samples)."""
     cap = min(samples["max"], int(samples["max_work"] // (N * D)))
     return int(max(samples["min"], cap))
-
-
-def _round_up(n: float, step: int = 1000) -> int:
-    return int(math.ceil(n / step) * step)
-
-
-def plan_samples(pilot: dict | None, samples: dict, N: int, D: int) -> dict:
-    """Choose n for one point from a pilot run (docs/theory.md §4, Resolution).
-
-    Rules of thumb of THEORY §4: the plug-in estimator needs n ≳ 30/d² to
-    resolve a distance d, the cumulant estimator n ≳ 24 (5/|κ4|)².  For a
-    third cumulant we use the analogue n ≳ 6 (5/|κ3|)² (se(κ3) ≈ √(6/n),
-    a 5σ signal; [getheory]).  The signal sizes d, κ3, κ4 come from the pilot
-    (only those the pilot itself resolves at 2σ).  n is the smallest of these
-    (at least one estimator resolves), clipped to [min, cap] with cap =
-    min(max, max_work/(N D)).  Without a usable signal n = cap.
-
-    Returns a dict with ``n``, ``cap``, ``reason`` and the requirements.
-    """
-    cap = _sample_cap(samples, N, D)
-    if samples["mode"] == "fixed":
-        return {"n": int(samples["n"]), "cap": None, "reason": "fixed n", "required": None}
-    if pilot is None:
-        return {"n": cap, "cap": cap, "reason": "budget cap (no pilot: cap <= 2 x pilot)", "required": None}
-    req = {}
-    cu = pilot["cumulant"]
-    k4, se4 = cu.get("kappa4"), cu.get("se_kappa4")
-    k3, se3 = cu.get("kappa3"), cu.get("se_kappa3")
-    if k4 is not None and se4 and abs(k4) > 2 * se4:
-        req["cumulant_kappa4"] = 24.0 * (5.0 / abs(k4)) ** 2
-    if k3 is not None and se3 and abs(k3) > 2 * se3:
-        req["cumulant_kappa3"] = 6.0 * (5.0 / abs(k3)) ** 2
-    w, wse = cu.get("edgeworth_w1"), cu.get("edgeworth_se")
-    dsig = None
-    if w is not None and wse is not None and w > 2 * wse:
-        dsig = w
-    elif pilot.get("resolved") and pilot.get("excess", 0) > 0:
-        dsig = pilot["excess"]
-    if dsig:
-        req["plug_in"] = 30.0 / dsig**2
-    if not req:
-        return {"n": cap, "cap": cap, "reason": "signal below pilot resolution: budget cap", "required": None}
-    need = min(req.values())
-    n = _round_up(need)
-    reason = "planned"
-    if n > cap:
-        n, reason = cap, "planned n exceeds budget: capped (may stay unresolved)"
-    n = max(n, int(samples["min"]))
-    return {"n": int(n), "cap": cap, "reason": reason, "required": {k: float(v) for k, v in req.items()}}
 
 
 def _import(modfn: str):
@@ -648,13 +646,33 @@ def _is_odd(gspec: dict) -> bool | None:
     return bool(np.allclose(act(-x), -act(x), atol=1e-12))
 
 
+def _check_options(t: dict) -> tuple:
+    """(samples argument, PlanOptions or None, DmsOptions) of one task for :func:`check_generator`."""
+    from .distances import DmsOptions
+    from .plan import PlanOptions
+
+    samples = t["samples"]
+    dms = DmsOptions(p=t["p"], floor_replicates=t["floor_replicates"], certify=bool(t.get("certify", False)),
+                     confidence=t["confidence"])
+    if samples["mode"] != "plan":
+        return int(samples["n"]), None, dms
+    plan = PlanOptions(time_budget=float(samples.get("time_budget", DEFAULT_TIME_BUDGET)),
+                       min_pilot=int(samples["pilot"]), min_samples=int(samples["min"]),
+                       max_samples=_sample_cap(samples, t["N"], t["D"]))
+    return "auto", plan, dms
+
+
 def run_task(task: Task | dict) -> dict:
     """Run one task and return its JSON-ready record (the database row's payload).
 
-    Steps: derive sub-seeds (generator, weights, pilot, main, moments) from
-    the task seed; build the generator and weights; plan n (pilot run when
-    ``samples.mode = "plan"``); run :func:`getheory.check.check_generator`;
-    compare Monte Carlo Q, R with the exact ones; record timings, versions.
+    Steps: derive sub-seeds (generator, weights, main, moments) from the task
+    seed; build the generator and weights; run
+    :func:`getheory.check.check_generator` with the task's
+    :class:`~getheory.distances.DmsOptions` and, in plan mode, ``samples="auto"``
+    and its :class:`~getheory.plan.PlanOptions` (the shared planner runs an
+    independent pilot and fixes n in advance); compare Monte Carlo Q, R with
+    the exact ones; record timings, versions.  The record's ``plan`` is the
+    planner's ``Plan.to_dict()`` (plan mode) or a fixed-n note.
     """
     from . import __version__
     from .check import check_generator
@@ -662,43 +680,32 @@ def run_task(task: Task | dict) -> dict:
     t = task if isinstance(task, dict) else asdict(task)
     t_all = time.perf_counter()
     seed = t["seed"]
-    s_gen, s_w, s_pilot, s_main, s_mom = (derive_seed(seed, lab) for lab in ("generator", "weights", "pilot", "main", "moments"))
+    s_gen, s_w, s_main, s_mom = (derive_seed(seed, lab) for lab in ("generator", "weights", "main", "moments"))
     gen = build_generator(t["generator"], t["N"], t["D"], s_gen)
     Ws, Wt = build_weights(t, s_w)
-    common = dict(W_student=Ws, W_teacher=Wt, p=t["p"], confidence=t["confidence"],
-                  backend=t["backend"], dtype=t["dtype"], progress=False)
-    timings = {}
-    pilot = None
+    n_arg, plan_opt, dms_opt = _check_options(t)
     samples = t["samples"]
-    cap = _sample_cap(samples, t["N"], t["D"])
-    if samples["mode"] == "plan" and cap > 2 * samples["pilot"]:
-        t0 = time.perf_counter()
-        pr = check_generator(gen, samples=samples["pilot"], seed=s_pilot,
-                             floor_replicates=max(4, t["floor_replicates"] // 2), **common).to_dict()
-        pilot = pr["d_MS"]
-        timings["pilot"] = time.perf_counter() - t0
-    plan = plan_samples(pilot, samples, t["N"], t["D"])
+    timings = {}
     t0 = time.perf_counter()
-    res = check_generator(gen, samples=plan["n"], seed=s_main, floor_replicates=t["floor_replicates"], **common)
+    res = check_generator(gen, samples=n_arg, plan=plan_opt, seed=s_main, W_student=Ws, W_teacher=Wt,
+                          dms=dms_opt, backend=t["backend"], dtype=t["dtype"], progress=False)
     rd = res.to_dict()
     timings["check"] = time.perf_counter() - t0
     timings.update({f"check.{k}": v for k, v in rd.get("timings_s", {}).items()})
+    n = int(rd["sizes"]["samples"])
+    if rd.get("plan") is not None:
+        plan = rd["plan"]
+    else:
+        plan = {"mode": "fixed", "n": n, "limited_by": "fixed", "statement": f"fixed n = {n:,} (samples.mode = 'fixed')."}
     mom = _moment_errors(gen, Ws, Wt, rd.get("gaussian_match"), samples, s_mom, t["backend"], t["dtype"])
     if "seconds" in mom:
         timings["moment_check"] = mom["seconds"]
     timings["total"] = time.perf_counter() - t_all
-    pilot_summary = None
-    if pilot is not None:
-        cu = pilot["cumulant"]
-        pilot_summary = {"n": samples["pilot"], "plug_in": pilot["plug_in"]["value"], "excess": pilot.get("excess"),
-                         "kappa3": cu.get("kappa3"), "se_kappa3": cu.get("se_kappa3"),
-                         "kappa4": cu.get("kappa4"), "se_kappa4": cu.get("se_kappa4"),
-                         "edgeworth_w1": cu.get("edgeworth_w1"), "edgeworth_se": cu.get("edgeworth_se")}
     return {
         "task": t,
         "odd_activation": _is_odd(t["generator"]),
-        "plan": {**plan, "pilot": pilot_summary},
-        "samples": plan["n"],
+        "plan": plan,
+        "samples": n,
         "d_MS": rd["d_MS"],
         "bound_terms": rd.get("bound_terms"),
         "bound_terms_note": rd.get("bound_terms_note"),
@@ -706,6 +713,7 @@ def run_task(task: Task | dict) -> dict:
         "moments_source": rd.get("moments_source"),
         "moment_errors": mom,
         "conditions": rd.get("conditions"),
+        "check_settings": rd.get("settings"),
         "timings_s": timings,
         "getheory_version": __version__,
         "numpy_version": np.__version__,
@@ -725,27 +733,51 @@ _COLUMNS = (
     ("kappa4", "REAL"), ("cumulant_resolved", "INTEGER"),
     ("M1_term", "REAL"), ("M2_term", "REAL"), ("teacher_term", "REAL"), ("n_term", "REAL"),
     ("elapsed_s", "REAL"), ("version", "TEXT"), ("finished", "REAL"),
+    # schema 2 (absent from version-1 databases, which read them as estimator "legacy", NULL value and se)
+    ("estimator", "TEXT"), ("dms_value", "REAL"), ("dms_se", "REAL"),
 )
+#: the estimator column of a record written before d_MS recorded its choice
+LEGACY_ESTIMATOR = "legacy"
+
+
+def _num(x):
+    """A finite float, or None (stored as NULL)."""
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _flag(x):
+    return None if x is None else int(bool(x))
 
 
 def _flat(rec: dict) -> dict:
-    t, d, b = rec["task"], rec["d_MS"], rec.get("bound_terms") or {}
-    cu = d.get("cumulant", {})
-
-    def num(x):
-        return None if x is None else float(x)
-
+    """The searchable columns of one record; parts a record lacks (no plug-in reservoir, no
+    certificate, no cumulant estimate, no bound terms) are NULL.  Records written before
+    d_MS recorded its choice (no ``d_MS.estimator``) get estimator ``"legacy"``."""
+    t, d, b = rec["task"], rec.get("d_MS") or {}, rec.get("bound_terms") or {}
+    pl, fl = d.get("plug_in") or {}, d.get("floor") or {}
+    ce, cu = d.get("certified") or {}, d.get("cumulant") or {}
+    legacy = "estimator" not in d
     return {
         "generator": t["generator"]["name"], "weights": t["weights"], "N": t["N"], "D": t["D"],
         "delta": t["delta"], "seed_index": t["seed_index"], "seed": t["seed"], "samples": rec["samples"],
-        "plug_in": num(d["plug_in"]["value"]), "floor_mean": num(d["floor"]["mean"]), "excess": num(d.get("excess")),
-        "resolved": int(bool(d.get("resolved"))), "certified": num(d["certified"]["value"]),
-        "edgeworth_w1": num(cu.get("edgeworth_w1")), "edgeworth_se": num(cu.get("edgeworth_se")),
-        "kappa3": num(cu.get("kappa3")), "kappa4": num(cu.get("kappa4")),
-        "cumulant_resolved": int(bool(cu.get("resolved"))),
-        "M1_term": num(b.get("M1_term")), "M2_term": num(b.get("M2_term")),
-        "teacher_term": num(b.get("teacher_term")), "n_term": num(b.get("n_term")),
-        "elapsed_s": num(rec["timings_s"]["total"]), "version": rec["getheory_version"], "finished": time.time(),
+        "plug_in": _num(pl.get("value")), "floor_mean": _num(fl.get("mean")), "excess": _num(d.get("excess")),
+        "resolved": _flag(d.get("resolved")) if pl else None, "certified": _num(ce.get("value")),
+        "edgeworth_w1": _num(cu.get("edgeworth_w1")), "edgeworth_se": _num(cu.get("edgeworth_se")),
+        "kappa3": _num(cu.get("kappa3")), "kappa4": _num(cu.get("kappa4")),
+        "cumulant_resolved": _flag(cu.get("resolved")) if cu else None,
+        "M1_term": _num(b.get("M1_term")), "M2_term": _num(b.get("M2_term")),
+        "teacher_term": _num(b.get("teacher_term")), "n_term": _num(b.get("n_term")),
+        "elapsed_s": _num((rec.get("timings_s") or {}).get("total")), "version": rec.get("getheory_version"),
+        "finished": time.time(),
+        "estimator": LEGACY_ESTIMATOR if legacy else d.get("estimator"),
+        "dms_value": None if legacy else _num(d.get("value")),
+        "dms_se": None if legacy else _num(d.get("se")),
     }
 
 
@@ -820,6 +852,12 @@ class ResultsDB:
             stored = self.meta()
             if stored.get("spec_hash") != spec.hash():
                 old = json.loads(stored.get("spec_json", "{}"))
+                if _older_spec_format(old):
+                    raise SweepError(
+                        f"{self.path!r} was written by an earlier getheory (its spec has no samples.time_budget "
+                        "or estimator.certify: samples planned by the old rules of thumb, no recorded d_MS "
+                        "choice); its rows still load and `getheory report` reads it, but this version cannot "
+                        "add rows to it. The database was left untouched — use a new --db")
                 diff = _first_difference(old, spec.to_dict())
                 raise SweepError(
                     f"the spec differs from the one stored in {self.path!r} (first difference at {diff}); "
@@ -838,10 +876,18 @@ class ResultsDB:
             ])
 
     def spec(self) -> SweepSpec:
+        """The stored spec (an earlier version's spec loads with the current defaults)."""
+        return spec_from_dict(self.spec_dict(), stored=True)
+
+    def spec_dict(self) -> dict:
+        """The stored spec as it was written (the TOML layout of the version that wrote it)."""
         meta = self.meta()
         if "spec_json" not in meta:
             raise SweepError(f"results database {self.path!r} holds no sweep spec")
-        return spec_from_dict(json.loads(meta["spec_json"]))
+        return json.loads(meta["spec_json"])
+
+    def _task_columns(self) -> list:
+        return [r[1] for r in self.conn.execute("PRAGMA table_info(tasks)")]
 
     def done_ids(self) -> set:
         return {r[0] for r in self.conn.execute("SELECT task_id FROM tasks")}
@@ -849,8 +895,10 @@ class ResultsDB:
     def insert(self, record: dict) -> bool:
         """Write one finished task in its own transaction; False if it was already there."""
         flat = _flat(record)
-        cols = ["task_id"] + [c for c, _ in _COLUMNS] + ["record"]
-        vals = [record["task"]["task_id"]] + [flat[c] for c, _ in _COLUMNS] + [json.dumps(_jsonable(record))]
+        have = set(self._task_columns())  # a version-1 table lacks the schema-2 columns
+        names = [c for c, _ in _COLUMNS if c in have]
+        cols = ["task_id"] + names + ["record"]
+        vals = [record["task"]["task_id"]] + [flat[c] for c in names] + [json.dumps(_jsonable(record))]
         try:
             with self.conn:
                 self.conn.execute(f"INSERT INTO tasks ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", vals)
@@ -872,10 +920,30 @@ class ResultsDB:
         return [json.loads(r[0]) for r in self.conn.execute("SELECT record FROM tasks ORDER BY task_id")]
 
     def rows(self) -> list:
-        """The flat columns of every finished task (dicts)."""
+        """The flat columns of every finished task (dicts).
+
+        Every column of the current schema is present: a column that a version-1 database
+        lacks (estimator, dms_value, dms_se) is computed from the row's stored record, so
+        its earlier rows read as estimator ``"legacy"`` with NULL value and SE.
+        """
         cur = self.conn.execute("SELECT * FROM tasks ORDER BY task_id")
         names = [c[0] for c in cur.description]
-        return [{k: v for k, v in zip(names, r) if k != "record"} for r in cur]
+        missing = [c for c, _ in _COLUMNS if c not in names]
+        out = []
+        for r in cur:
+            row = dict(zip(names, r))
+            rec = row.pop("record")
+            if missing:
+                flat = _flat(json.loads(rec))
+                row.update({c: flat[c] for c in missing})
+            out.append(row)
+        return out
+
+
+def _older_spec_format(stored: dict) -> bool:
+    """Whether a stored spec predates samples.time_budget and estimator.certify."""
+    return ("time_budget" not in (stored.get("samples") or {})
+            or "certify" not in (stored.get("estimator") or {}))
 
 
 def _first_difference(a, b, path=""):

@@ -156,7 +156,8 @@ def certified_upper_bound(samples, mean, cov, *, p=1, confidence=0.95, seed=None
     for d >= 4 and signals near the floor it is dominated by L·radius (covering in d - 1
     dimensions is expensive) and says so.
 
-    **Second term (Gaussian calibration).**  ``epsilon_n`` is the ``confidence`` quantile of
+    **Second term (Gaussian calibration).**  ``epsilon_n`` is the rank-test threshold (the
+    k-th largest replicate, exceeded under the null with probability k/(R + 1) = 1 − ``confidence``) of
     the floor distribution (:func:`sampling_floor`: the same estimator on exact Gaussian
     samples of the same n and Σ).  It is the distribution of sup_u W_p(u#P_n, u#P) when P
     is Gaussian, estimated by Monte Carlo with the search's lower bound; for non-Gaussian P
@@ -211,16 +212,20 @@ def certified_upper_bound(samples, mean, cov, *, p=1, confidence=0.95, seed=None
     L = math.sqrt(max(lam_s, 0.0)) + cp * math.sqrt(max(lam_c, 0.0))
     ub, lb, _u, nev, radius = _branch_and_bound(bk, obj, d, L, lb0, max_evaluations, float(tol))
     if floor is None or floor.n != n or floor.p != p:
-        floor = sampling_floor(n, prep.cov, p=p, replicates=floor_replicates, seed=s_floor, backend=bk,
+        floor = sampling_floor(n, prep.cov, p=p, replicates=floor_replicates, level=1.0 - confidence,
+                               seed=s_floor, backend=bk,
                                search=search)
-    eps = floor.quantile(confidence)
+    # ε_n is the floor's rank-test threshold: exceeded by a null replicate with probability
+    # exactly floor.exact_level, the same threshold as the plug-in's test and plug-in + ε_n
+    eps = floor.threshold
+    confidence = 1.0 - floor.exact_level
     gap = ub - lb
     method = (
         f"triangle inequality d_MS(P,P^) <= sup_u W{p}(u#P_n,u#P^) + sup_u W{p}(u#P_n,u#P). "
         f"First term: rigorous branch-and-bound over a cube-face covering of the projective sphere with "
         f"Lipschitz constant L = sqrt(lambda_max(S_n)) + {'sqrt(2/pi)' if p == 1 else '1'}*sqrt(lambda_max(Sigma))"
         f" = {L:.4g} ({nev} full-sample directions, final covering radius {radius:.3g}, gap {gap:.3g}). "
-        f"Second term: epsilon_n = {confidence:g} quantile of the floor distribution (the same max-sliced "
+        f"Second term: epsilon_n = the rank-test threshold ({confidence:g} quantile) of the floor distribution (the same max-sliced "
         f"estimator on {floor.replicates} exact Gaussian samples of size n = {n}), a Gaussian calibration of "
         f"sup_u W{p}(u#P_n,u#P): exact in law only when P is Gaussian, and a Monte Carlo quantile of a search "
         f"lower bound; the bound holds with probability about {confidence:g} under that calibration."

@@ -400,7 +400,8 @@ def cumulants_from_stats(stats, cov, *, options: CumulantOptions | None = None, 
     if n_sel < 8 or min(stats.counts[ev]) < 4:
         raise ValueError(
             f"the cumulant estimator needs at least 8 selection rows and 4 rows per evaluation group; got "
-            f"n = {stats.n} in {G} groups. Use more samples (n >= {16 * G}) or fewer groups")
+            f"n = {stats.n} in {G} groups. Use more samples (n >= {16 * G})"
+            + (" or fewer groups (at least 8)" if G > 8 else ""))
     bk = get_backend("numpy")
     M2, M3, M4 = _central_tensors(n_sel, *sums_sel, stats.scale)
     eobj = _EdgeworthObjective(bk, None, C, float(np.max(w)), tensors=(n_sel, M2, M3, M4))
@@ -457,7 +458,7 @@ def cumulant_estimate(samples, mean, cov, *, seed=None, options: CumulantOptions
     """
     from ._stream import StreamOptions, stream_array
 
-    prep = _prepare(samples, mean, cov, min_n=8)
+    prep = _prepare(samples, mean, cov, min_n=128)
     if prep.n < 16 * groups:
         groups = max(8, prep.n // 16)
     st = stream_array(prep.z, prep.mean, prep.cov, options=StreamOptions(groups=groups, n_plugin=0))

@@ -64,9 +64,15 @@ def _mc_match(rng, mean, L, C, noise: MomentNoise):
     Q = avg A_g[λλ]/(n_g − 1), R = avg (A_g + n_g z̄_g z̄_gᵀ)[λν]/n_g (docs/theory.md §2).
     """
     d, K, G = mean.shape[0], noise.K, noise.n_groups
-    ng = noise.n_samples // G
+    if K > d:
+        raise ValueError(f"MomentNoise.K = {K} exceeds the number of fields d = {d}")
+    if noise.n_samples // G - 1 < d:
+        raise ValueError(
+            f"Monte Carlo groups of {noise.n_samples // G} rows are too small to re-estimate a {d} x {d} covariance; "
+            f"use at least {(d + 1) * G} moment samples for {G} groups")
+    sizes = [noise.n_samples // G + (1 if g < noise.n_samples % G else 0) for g in range(G)]  # as monte_carlo_moments
     mbar, Q, R = np.zeros(K), np.zeros((K, K)), np.zeros((K, d - K))
-    for _ in range(G):
+    for ng in sizes:
         zb = mean + L @ rng.standard_normal(d) / math.sqrt(ng)
         A = L @ _wishart_identity(rng, ng - 1, d) @ L.T
         mbar += zb[:K] / G

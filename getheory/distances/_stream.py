@@ -147,6 +147,8 @@ class FieldStream:
     def update(self, z):
         """Add a batch z, shape (b, d), on the stream's backend (any float dtype)."""
         xp, G, d = self.bk.xp, self.options.groups, self.d
+        if getattr(z, "ndim", None) != 2:
+            raise ValueError(f"a batch must be a 2-D array of shape (b, {d}); got shape {getattr(z, 'shape', None)}")
         b = int(z.shape[0])
         if b == 0:
             return
