@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from getheory.rates import expected_slope, fit_loglog, fit_rates
+from getheory.rates import LEGACY, dms_for_ratio, expected_slope, fit_loglog, fit_rates, reported_dms
 
 N_GRID = np.array([16, 32, 64, 128, 256, 512, 1024])
 
@@ -81,6 +81,77 @@ def _record(gen, w, N, s, plug, resolved, edge, edge_res, odd=True, M1=0.0):
                         "total": M1 + 1.0 / N + 2 * N**-0.5},
         "moment_errors": {}, "timings_s": {"total": 1.0},
     }
+
+
+def _new_record(N, s, value, estimator, resolved, se=None, plug=None, odd=True):
+    """A record as run_task writes it now: one reported d_MS, no certificate unless asked."""
+    rec = _record("sign", "gaussian", N, s, plug if plug is not None else value, resolved, value, resolved, odd=odd)
+    d = rec["d_MS"]
+    d.update(value=value, se=se if se is not None else 0.1 * value, estimator=estimator,
+             choice_rule="plug-in if resolved and >= 3 x floor, else Edgeworth", certified=None)
+    if estimator == "edgeworth":
+        d["resolved"] = False  # the plug-in did not resolve; the cumulant test decides
+        d["cumulant"]["resolved"] = resolved
+    if plug is None and estimator == "edgeworth":
+        d.update(plug_in=None, floor=None, excess=None)
+    return rec
+
+
+def test_old_format_records_are_legacy_and_keep_the_previous_fits():
+    rec = _record("sign", "gaussian", 16, 0, 0.02, True, 0.01, True)
+    assert "estimator" not in rec["d_MS"] and rec["d_MS"]["certified"] is not None
+    r = reported_dms(rec)
+    assert r["estimator"] == LEGACY == "legacy: plug-in and cumulants, no choice recorded"
+    assert r["value"] is None and r["legacy"] is True
+    assert dms_for_ratio(rec) == (0.02, "plug_in", True)  # the previous rule: resolved plug-in
+    rec["d_MS"]["resolved"] = False
+    assert dms_for_ratio(rec)[:2] == (2 * 0.02 + 0.01, "certified")  # else the certified upper bound
+    recs = [_record("sign", "gaussian", N, s, 0.4 / N, True, 0.4 / N, True) for N in (16, 32, 64) for s in range(2)]
+    (g,) = fit_rates(recs, n_boot=100)
+    assert g.fits["reported"] is None and g.fits["plug_in"].slope == pytest.approx(-1.0, abs=1e-9)
+    assert g.estimators == {"counts": {LEGACY: 6}, "choice_rules": [], "legacy": 6}
+    assert g.verdicts["primary_estimator"] == "edgeworth"
+    assert g.table[0]["estimators"] == {LEGACY: 2}
+
+
+def test_fit_rates_uses_each_rows_reported_estimate():
+    recs = []
+    for N in (16, 32, 64, 128):
+        for s in range(2):
+            # small N: the plug-in is far above its floor and chosen; large N: the Edgeworth value
+            if N <= 32:
+                recs.append(_new_record(N, s, 0.4 / N, "plug-in", True))
+            else:
+                recs.append(_new_record(N, s, 0.2 / N, "edgeworth", True, se=0.01 / N))
+    (g,) = fit_rates(recs, n_boot=100)
+    f = g.fits["reported"]
+    assert f.N_used == [16, 32, 64, 128] and f.n_points == 8
+    # the reported values: 0.4/N then 0.2/N, i.e. not the plug-in's nor the Edgeworth's own series
+    x = np.log([16, 16, 32, 32, 64, 64, 128, 128])
+    y = np.log([0.4 / 16] * 2 + [0.4 / 32] * 2 + [0.2 / 64] * 2 + [0.2 / 128] * 2)
+    assert f.slope == pytest.approx(np.polyfit(x, y, 1)[0], abs=1e-9)
+    assert g.verdicts["primary_estimator"] == "reported" and g.verdicts["rate"].startswith("reported d_MS slope")
+    assert g.estimators["counts"] == {"edgeworth": 4, "plug-in": 4} and g.estimators["legacy"] == 0
+    assert g.estimators["choice_rules"] == ["plug-in if resolved and >= 3 x floor, else Edgeworth"]
+    assert g.fits["certified"] is None  # no certificate was computed
+    assert g.fits["plug_in"].N_used == [16, 32]  # the plug-in's own fit: where it exists and is resolved
+    row = g.table[3]
+    assert row["reported"] == pytest.approx(0.2 / 128) and row["reported_se"] == pytest.approx(0.01 / 128 / math.sqrt(2))
+    assert row["estimators"] == {"edgeworth": 2} and row["ratio_uses"] == ["edgeworth"]
+    assert row["ratio"] == pytest.approx(np.mean([r["d_MS"]["value"] / r["bound_terms"]["total"] for r in recs[6:]]))
+
+
+def test_reported_fit_leaves_out_unresolved_and_legacy_points():
+    recs = [_new_record(N, s, 0.2 / N, "edgeworth", N != 64) for N in (16, 32, 64, 128) for s in range(2)]
+    recs += [_record("sign", "gaussian", 256, s, 0.4 / 256, True, 0.4 / 256, True) for s in range(2)]
+    (g,) = fit_rates(recs, n_boot=100)
+    f = g.fits["reported"]
+    assert f.N_used == [16, 32]
+    reasons = {d["N"]: d["reason"] for d in f.left_out}
+    assert reasons[64] == "unresolved (0 of 2 seeds resolved)" and "beyond the first unresolved" in reasons[128]
+    assert reasons[256] == "2 of 2 seeds are legacy records (no reported d_MS)"
+    assert g.estimators["counts"] == {"edgeworth": 8, LEGACY: 2} and g.estimators["legacy"] == 2
+    assert g.verdicts["primary_estimator"] is None  # fewer than 3 resolved N
 
 
 def test_fit_rates_uses_resolved_points_only():

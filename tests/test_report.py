@@ -23,7 +23,8 @@ mode = "fixed"
 n = 2000
 moment_samples = 400
 [estimator]
-floor_replicates = 3
+floor_replicates = 19
+certify = true
 """
 
 
@@ -61,8 +62,96 @@ def test_report_writes_every_file(small_db, tmp_path, capsys):
     assert g["bound_fits"]["M1_term"] is None  # sign is odd: M1 ≡ 0 (THEORY §5)
     md = (out / "report.md").read_text()
     for text in ("## Fitted slopes", "## Verdicts", "getheory sweep spec.toml --db r.db", f"dms_{slug}.png",
-                 "left out", "certified"):
+                 "left out", "certified", "reported d_MS"):
         assert text in md
+
+
+def test_report_names_each_rows_estimator(small_db, tmp_path):
+    from getheory.report import write_report
+
+    data = write_report(small_db, tmp_path / "o", n_boot=50)
+    with sw.ResultsDB(small_db) as db:
+        recs = db.records()
+    used = {}
+    for r in recs:
+        used[r["d_MS"]["estimator"]] = used.get(r["d_MS"]["estimator"], 0) + 1
+    assert set(used) <= {"plug-in", "edgeworth"}
+    (g,) = data["groups"]
+    assert g["estimators"]["counts"] == used and g["estimators"]["legacy"] == 0
+    assert g["estimators"]["choice_rules"] == [recs[0]["d_MS"]["choice_rule"]]
+    assert sorted(r["estimator"] for r in data["rows"]) == sorted(r["d_MS"]["estimator"] for r in recs)
+    assert sum(sum(row["estimators"].values()) for row in g["table"]) == 6
+    md = (tmp_path / "o" / "report.md").read_text()
+    for est, k in used.items():
+        assert f"{est} ×{k}" in md  # the group's estimator, per row counted
+    assert "Choice rule: " + recs[0]["d_MS"]["choice_rule"] in md
+    assert "legacy" not in md.split("## sign")[1]  # no legacy rows in this group
+
+
+def _old_record(N, s):
+    """A record as earlier versions wrote it: no d_MS value/estimator, a certificate always."""
+    return {
+        "task": {"task_id": f"sign|gaussian|N={N}|D={N // 2}|seed={s}",
+                 "generator": {"name": "sign", "activation": "sign", "depth": 1, "factory": None},
+                 "weights": "gaussian", "teacher_weights": "gaussian", "N": N, "D": N // 2, "delta": 0.5, "K": 1,
+                 "M": 1, "seed_index": s, "seed": 5 + s, "samples": {"mode": "fixed", "n": 2000},
+                 "floor_replicates": 6, "p": 1, "confidence": 0.95, "backend": "numpy", "dtype": "float64"},
+        "odd_activation": True, "plan": {"n": 2000, "cap": None, "reason": "fixed n", "required": None, "pilot": None},
+        "samples": 2000,
+        "d_MS": {"plug_in": {"value": 0.4 / N * (1 + 0.05 * s)}, "floor": {"mean": 0.05 / N, "replicates": 6},
+                 "excess": 0.3 / N, "resolved": True, "confidence": 0.95,
+                 "certified": {"value": 0.6 / N + 0.01, "confidence": 0.95},
+                 "cumulant": {"kappa3": 0.0, "kappa4": -1.0 / N, "edgeworth_w1": 0.3 / N * (1 + 0.05 * s),
+                              "edgeworth_se": 0.01 / N, "resolved": True, "z_threshold": 3.0}},
+        "bound_terms": {"M1_term": 0.0, "M2_term": 1.0 / N, "teacher_term": N**-0.5, "n_term": N**-0.5,
+                        "total": 1.0 / N + 2 * N**-0.5},
+        "moment_errors": {}, "timings_s": {"total": 1.0}, "getheory_version": "0.1.0",
+    }
+
+
+def test_report_of_a_version_1_database_names_rows_legacy(tmp_path):
+    import sqlite3
+
+    spec = {"name": "old", "description": "", "seed": 0,
+            "grid": {"N": [16, 32, 64], "delta": [0.5], "K": 1, "M": 1, "seeds": 2},
+            "generator": [{"name": "sign", "activation": "sign", "depth": 1}],
+            "weights": {"student": ["gaussian"], "teacher": "gaussian"},
+            "samples": {"mode": "plan", "n": 100000, "pilot": 20000, "min": 20000, "max": 2000000, "max_work": 2e11,
+                        "moment_samples": 0, "moment_max_work": 2e10},
+            "estimator": {"floor_replicates": 6, "p": 1, "confidence": 0.95},
+            "run": {"backend": "numpy", "dtype": "float64"}}
+    v1 = sw._COLUMNS[:25]  # schema 1: no estimator, dms_value, dms_se columns
+    db = tmp_path / "v1.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    con.execute(f"CREATE TABLE tasks (task_id TEXT PRIMARY KEY, {', '.join(f'{c} {t}' for c, t in v1)}, record TEXT)")
+    con.execute("CREATE TABLE failures (task_id TEXT, error TEXT, traceback TEXT, time REAL)")
+    con.executemany("INSERT INTO meta VALUES (?, ?)", [("format", "getheory-sweep"), ("schema_version", "1"),
+                                                       ("spec_json", json.dumps(spec)), ("spec_hash", "x")])
+    for N in (16, 32, 64):
+        for s in range(2):
+            rec = _old_record(N, s)
+            flat = sw._flat(rec)  # the old record still flattens
+            names = [c for c, _ in v1]
+            con.execute(f"INSERT INTO tasks VALUES ({', '.join('?' * (len(names) + 2))})",
+                        [rec["task"]["task_id"]] + [flat[c] for c in names] + [json.dumps(rec)])
+    con.commit()
+    con.close()
+    out = tmp_path / "rep"
+    assert main(["report", str(db), "--out", str(out), "--n-boot", "100"]) == 0
+    rep = json.loads((out / "report.json").read_text())
+    (g,) = rep["groups"]
+    legacy = "legacy: plug-in and cumulants, no choice recorded"
+    assert g["estimators"] == {"counts": {legacy: 6}, "choice_rules": [], "legacy": 6}
+    assert [r["estimator"] for r in rep["rows"]] == ["legacy"] * 6
+    assert rep["spec"]["estimator"] == spec["estimator"]  # the spec as stored
+    # the previous logic: per-estimator fits, the rate from the estimator on the most N
+    assert g["fits"]["reported"] is None and g["fits"]["certified"]["N_used"] == [16, 32, 64]
+    assert g["fits"]["edgeworth"]["slope"] == pytest.approx(-1.0, abs=1e-9)
+    assert g["verdicts"]["primary_estimator"] == "edgeworth"
+    md = (out / "report.md").read_text()
+    assert f"d_MS estimator per row: {legacy} ×6" in md
+    assert "rules of thumb of an earlier getheory" in md
 
 
 def test_report_errors(tmp_path, capsys):

@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 
 import pytest
 
@@ -29,7 +30,7 @@ mode = "fixed"
 n = 2000
 moment_samples = 400
 [estimator]
-floor_replicates = 3
+floor_replicates = 19
 """
 
 VOLATILE = ("elapsed_s", "finished")
@@ -59,8 +60,9 @@ def test_spec_roundtrip_and_deterministic_seeds(tmp_path):
     # the same spec built in Python
     py = sw.SweepSpec(name="tiny", N=(12, 24), generators=(sw.GeneratorSpec("relu", "relu"),), seed=7, seeds=2,
                       student_weights=("abs_gaussian",),
-                      samples=sw.SampleSpec(mode="fixed", n=2000, moment_samples=400), floor_replicates=3)
+                      samples=sw.SampleSpec(mode="fixed", n=2000, moment_samples=400), floor_replicates=19)
     assert py.hash() == spec.hash()
+    assert spec.certify is False and spec.samples.time_budget == sw.DEFAULT_TIME_BUDGET
 
 
 @pytest.mark.parametrize("patch, key", [
@@ -74,6 +76,11 @@ def test_spec_roundtrip_and_deterministic_seeds(tmp_path):
     ("[grid]\nN = [12]\n[samples]\nmin = 5000\nmax = 100", "samples.min"),
     ("[grid]\nN = [12]\n[run]\ndtype = 'float16'", "run.dtype"),
     ("[grid]\nN = [12]\n[estimator]\np = 3", "estimator.p"),
+    ("[grid]\nN = [12]\n[estimator]\ncertify = 'yes'", "estimator.certify"),
+    ("[grid]\nN = [12]\n[estimator]\nfloor_level = 0.1", "estimator.floor_level"),
+    ("[grid]\nN = [12]\n[samples]\ntime_budget = 0", "samples.time_budget"),
+    ("[grid]\nN = [12]\n[samples]\nmode = 'fixed'\nn = 500", "samples.n"),
+    ("[grid]\nN = [12]\n[samples]\nmode = 'plan'\npilot = 500", "samples.pilot"),
     ("colour = 'red'\n[grid]\nN = [12]", "colour"),
 ])
 def test_invalid_spec_names_the_key(tmp_path, patch, key):
@@ -94,22 +101,63 @@ def test_spec_file_errors(tmp_path):
         sw.load_spec(write(tmp_path, "[grid]\nN = [4]\n[[generator]]\nactivation='sign'"))
 
 
-def test_plan_samples_rules_of_thumb():
-    s = dict(mode="plan", n=0, pilot=1000, min=2000, max=10**6, max_work=1e12, moment_samples=0, moment_max_work=0)
-    pilot = {"cumulant": {"kappa4": -0.1, "se_kappa4": 0.01, "kappa3": 0.0, "se_kappa3": 0.01,
-                          "edgeworth_w1": 0.01, "edgeworth_se": 0.001}, "resolved": False, "excess": 0.0}
-    plan = sw.plan_samples(pilot, s, 16, 8)
-    assert plan["required"]["cumulant_kappa4"] == pytest.approx(24 * 50**2)   # THEORY §4: 24 (5/|κ4|)²
-    assert plan["required"]["plug_in"] == pytest.approx(30 / 0.01**2)         # THEORY §4: 30/d²
-    assert plan["n"] == 60000 and plan["reason"] == "planned"
-    s["max"] = 10000
-    plan = sw.plan_samples(pilot, s, 16, 8)
-    assert plan["n"] == 10000 and "capped" in plan["reason"]
-    weak = {"cumulant": {"kappa4": 0.0, "se_kappa4": 0.1, "kappa3": 0.0, "se_kappa3": 0.1,
-                         "edgeworth_w1": 0.0, "edgeworth_se": 0.1}, "resolved": False, "excess": 0.0}
-    assert sw.plan_samples(weak, s, 16, 8)["n"] == 10000
-    s["max_work"] = 16 * 8 * 3000.0   # budget n·N·D allows 3000 samples
-    assert sw.plan_samples(weak, s, 16, 8)["n"] == 3000
+def test_floor_replicates_below_the_rank_test_minimum_are_refused(tmp_path):
+    text = 'name = "few"\n[grid]\nN = [12]\n[[generator]]\nactivation = "sign"\n[estimator]\nfloor_replicates = 6\n'
+    with pytest.raises(sw.SpecError, match=r"'estimator.floor_replicates': must be >= 19, got 6") as err:
+        sw.load_spec(write(tmp_path, text))
+    assert "level 0.05" in str(err.value)
+    assert sw.spec_from_dict(sw.load_spec(write(tmp_path, text.replace("6", "19"), "ok.toml")).to_dict())
+
+
+OLD_FORMAT = """
+name = "old"
+[grid]
+N = [16]
+[[generator]]
+activation = "sign"
+[samples]
+mode = "plan"
+pilot = 5000
+min = 4000
+max = 40000
+max_work = 2e10
+[estimator]
+floor_replicates = 19
+p = 1
+confidence = 0.9
+"""
+
+
+def test_old_spec_files_still_load(tmp_path):
+    spec = sw.load_spec(write(tmp_path, OLD_FORMAT))
+    assert spec.samples.time_budget == sw.DEFAULT_TIME_BUDGET and spec.certify is False
+    assert spec.confidence == 0.9  # now the certified bound's level (DmsOptions.confidence)
+    t = spec.tasks()[0]
+    n_arg, plan, dms = sw._check_options(asdict(t))
+    assert n_arg == "auto" and (plan.min_pilot, plan.min_samples) == (5000, 4000)
+    assert plan.max_samples == sw._sample_cap(t.samples, 16, 8) == 40000
+    assert plan.time_budget == sw.DEFAULT_TIME_BUDGET
+    assert (dms.floor_replicates, dms.p, dms.confidence, dms.certify) == (19, 1, 0.9, False)
+    fixed = sw.load_spec(write(tmp_path, TINY, "tiny.toml")).tasks()[0]
+    assert sw._check_options(asdict(fixed))[:2] == (2000, None)
+
+
+def test_plan_mode_uses_the_shared_planner(tmp_path):
+    text = TINY.replace('mode = "fixed"\nn = 2000', 'mode = "plan"\ntime_budget = 0.5\npilot = 2048\nmin = 2048\n'
+                        'max = 4096').replace("N = [12, 24]", "N = [12]").replace("seeds = 2", "seeds = 1")
+    spec = sw.load_spec(write(tmp_path, text))
+    assert spec.samples.time_budget == 0.5
+    rec = sw.run_task(spec.tasks()[0])
+    plan = rec["plan"]
+    # the record's plan is getheory.plan's Plan.to_dict()
+    assert {"n", "n_needed", "n_budget", "n_pilot", "rate", "pilot_z", "limited_by", "statement"} <= set(plan)
+    assert plan["n_pilot"] >= 2048 and plan["rate"] > 0 and plan["limited_by"] in ("target", "budget")
+    opts = plan["options"]
+    assert (opts["min_pilot"], opts["min_samples"], opts["max_samples"]) == (2048, 2048, 4096)
+    assert 0 < opts["time_budget"] <= 0.5  # the planner gets the budget left after the moments
+    assert rec["samples"] == plan["n"] == rec["d_MS"]["n"]
+    assert "check.pilot" in rec["timings_s"]
+    assert rec["d_MS"]["estimator"] in ("plug-in", "edgeworth")
 
 
 # ---------------------------------------------------------------- engine and database
@@ -126,7 +174,12 @@ def test_sweep_runs_skips_and_protects_results(tmp_path):
     for key in ("d_MS", "bound_terms", "moment_errors", "timings_s", "getheory_version", "plan"):
         assert key in rec
     d = rec["d_MS"]
-    assert {"plug_in", "floor", "excess", "resolved", "certified", "cumulant"} <= set(d)
+    assert {"value", "se", "estimator", "choice_rule", "plug_in", "floor", "excess", "resolved", "certified",
+            "cumulant"} <= set(d)
+    assert d["certified"] is None and d["floor"]["replicates"] == 19  # certify = false by default
+    assert rec["plan"]["mode"] == "fixed" and rec["plan"]["n"] == rec["samples"] == 2000
+    row = next(iter(rows.values()))
+    assert row["estimator"] in ("plug-in", "edgeworth") and row["dms_value"] > 0 and row["certified"] is None
     assert {"M1_term", "M2_term", "teacher_term", "n_term"} <= set(rec["bound_terms"])
     assert rec["moment_errors"]["n"] == 400 and rec["moment_errors"]["max_abs_err_Q"] >= 0
     # rerun: nothing to do
@@ -310,3 +363,107 @@ def test_user_generator_and_weights(tmp_path, monkeypatch):
         rec = db.records()[0]
     assert rec["bound_terms"] is None and "Monte Carlo" in rec["moments_source"]
     assert rec["odd_activation"] is None and rec["moment_errors"]["max_se_Q"] > 0
+
+
+# ---------------------------------------------------------------- records and databases of earlier versions
+def old_record(N=16, seed_index=0):
+    """A record shaped as earlier versions wrote it: no d_MS.value/estimator, a certificate always."""
+    return {
+        "task": {"task_id": f"sign|gaussian|N={N}|D={N // 2}|seed={seed_index}",
+                 "generator": {"name": "sign", "activation": "sign", "depth": 1, "factory": None},
+                 "weights": "gaussian", "teacher_weights": "gaussian", "N": N, "D": N // 2, "delta": 0.5,
+                 "K": 1, "M": 1, "seed_index": seed_index, "seed": 11 + seed_index,
+                 "samples": {"mode": "fixed", "n": 2000, "pilot": 20000, "min": 20000, "max": 2000000,
+                             "max_work": 2e11, "moment_samples": 0, "moment_max_work": 2e10},
+                 "floor_replicates": 6, "p": 1, "confidence": 0.95, "backend": "numpy", "dtype": "float64"},
+        "odd_activation": True,
+        "plan": {"n": 2000, "cap": None, "reason": "fixed n", "required": None, "pilot": None},
+        "samples": 2000,
+        "d_MS": {"plug_in": {"value": 0.4 / N}, "floor": {"mean": 0.1 / N, "q95": 0.2 / N, "sd": 0.01, "replicates": 6},
+                 "excess": 0.3 / N, "resolved": True, "confidence": 0.95, "floor_quantile": 0.2 / N,
+                 "certified": {"value": 0.5 / N, "confidence": 0.95}, "calibrated_upper_bound": 0.6 / N,
+                 "cumulant": {"kappa3": 0.0, "kappa4": -1.0 / N, "se_kappa3": 0.01, "se_kappa4": 0.01,
+                              "edgeworth_w1": 0.3 / N, "edgeworth_se": 0.001, "resolved": True, "z_threshold": 3.0},
+                 "n": 2000, "d": 2, "p": 1, "statement": "..."},
+        "bound_terms": {"M1_term": 0.0, "M2_term": 1.0 / N, "teacher_term": N**-0.5, "n_term": N**-0.5,
+                        "total": 1.0 / N + 2 * N**-0.5},
+        "moment_errors": {"skipped": "off"}, "timings_s": {"total": 1.0}, "getheory_version": "0.1.0",
+    }
+
+
+OLD_SPEC_JSON = {  # a spec as version-1 databases stored it (6 floor replicates, no certify/time_budget)
+    "name": "old", "description": "", "seed": 0,
+    "grid": {"N": [16, 32], "delta": [0.5], "K": 1, "M": 1, "seeds": 1},
+    "generator": [{"name": "sign", "activation": "sign", "depth": 1}],
+    "weights": {"student": ["gaussian"], "teacher": "gaussian"},
+    "samples": {"mode": "fixed", "n": 2000, "pilot": 20000, "min": 20000, "max": 2000000, "max_work": 2e11,
+                "moment_samples": 0, "moment_max_work": 2e10},
+    "estimator": {"floor_replicates": 6, "p": 1, "confidence": 0.95},
+    "run": {"backend": "numpy", "dtype": "float64"},
+}
+V1_COLUMNS = sw._COLUMNS[:25]  # the schema-1 columns (before estimator, dms_value, dms_se)
+
+
+def make_v1_db(path, records, spec=OLD_SPEC_JSON):
+    """A results database exactly as schema version 1 laid it out."""
+    import json
+
+    con = sqlite3.connect(path)
+    cols = ", ".join(f"{c} {t}" for c, t in V1_COLUMNS)
+    con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+    con.execute(f"CREATE TABLE tasks (task_id TEXT PRIMARY KEY, {cols}, record TEXT NOT NULL)")
+    con.execute("CREATE TABLE failures (task_id TEXT, error TEXT, traceback TEXT, time REAL)")
+    con.executemany("INSERT INTO meta VALUES (?, ?)", [
+        ("format", "getheory-sweep"), ("schema_version", "1"), ("spec_json", json.dumps(spec, sort_keys=True)),
+        ("spec_hash", "0" * 64), ("n_tasks", "2")])
+    for rec in records:
+        flat = sw._flat(rec)
+        names = ["task_id"] + [c for c, _ in V1_COLUMNS] + ["record"]
+        vals = [rec["task"]["task_id"]] + [flat[c] for c, _ in V1_COLUMNS] + [json.dumps(rec)]
+        con.execute(f"INSERT INTO tasks ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", vals)
+    con.commit()
+    con.close()
+
+
+def test_old_record_flattens_as_legacy():
+    flat = sw._flat(old_record(32))
+    assert flat["estimator"] == "legacy" and flat["dms_value"] is None and flat["dms_se"] is None
+    assert flat["plug_in"] == pytest.approx(0.4 / 32) and flat["certified"] == pytest.approx(0.5 / 32)
+    assert flat["resolved"] == 1 and flat["cumulant_resolved"] == 1
+
+
+def test_new_record_without_plug_in_certificate_or_cumulants_flattens_to_null():
+    rec = old_record(16)
+    rec["d_MS"] = {"value": float("nan"), "se": None, "estimator": "none", "choice_rule": "rule", "plug_in": None,
+                   "floor": None, "excess": None, "resolved": False, "certified": None, "cumulant": None}
+    rec["bound_terms"] = None
+    flat = sw._flat(rec)
+    for c in ("plug_in", "floor_mean", "excess", "resolved", "certified", "edgeworth_w1", "kappa4",
+              "cumulant_resolved", "M1_term", "dms_value", "dms_se"):
+        assert flat[c] is None, c
+    assert flat["estimator"] == "none"
+
+
+def test_version_1_database_opens_loads_and_is_not_resumed(tmp_path):
+    db = tmp_path / "v1.db"
+    make_v1_db(db, [old_record(16), old_record(32)])
+    before = db.read_bytes()
+    with sw.ResultsDB(db) as d:
+        rows = d.rows()
+        recs = d.records()
+        spec = d.spec()  # the stored spec loads despite its 6 floor replicates
+    assert [r["estimator"] for r in rows] == ["legacy", "legacy"] and rows[0]["dms_value"] is None
+    assert rows[0]["plug_in"] == pytest.approx(0.4 / 16)
+    assert "estimator" not in recs[0]["d_MS"] and spec.floor_replicates == 6
+    new = sw.spec_from_dict({**OLD_SPEC_JSON, "estimator": {"floor_replicates": 19}})
+    with pytest.raises(sw.SweepError, match="earlier getheory.*use a new --db"):
+        sw.run_sweep(new, db, workers=1, progress=False)
+    assert db.read_bytes() == before
+    # a record added to a schema-1 table (same spec) goes into the columns it has
+    with sw.ResultsDB(db) as d:
+        rec = old_record(64)
+        rec["d_MS"] = {**rec["d_MS"], "value": 0.001, "se": 0.0001, "estimator": "edgeworth", "choice_rule": "r"}
+        assert d.insert(rec)
+        rows = d.rows()  # schema 1 has no estimator column: it is read from the stored record
+        assert len(d.records()) == 3 and [r["estimator"] for r in rows] == ["legacy", "legacy", "edgeworth"]
+        assert rows[-1]["dms_value"] == 0.001

@@ -46,5 +46,7 @@ def run(args) -> int:
     print(f"getheory report: {data['tasks_done']} of {data['tasks_total']} tasks, {len(data['groups'])} groups; "
           f"wrote {len(data['files'])} files to {args.out}")
     for g in data["groups"]:
-        print(f"  {g['label']}: {g['verdicts'].get('rate')}")
+        counts = (g.get("estimators") or {}).get("counts") or {}
+        used = ", ".join(f"{k} x{v}" for k, v in counts.items())
+        print(f"  {g['label']}: {g['verdicts'].get('rate')}" + (f" [d_MS estimator: {used}]" if used else ""))
     return 0

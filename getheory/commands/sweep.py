@@ -45,6 +45,14 @@ def run(args) -> int:
     tasks = spec.tasks()
     if args.dry_run:
         print(f"spec {spec.name!r} is valid: {len(spec.points())} grid points x {spec.seeds} seeds = {len(tasks)} tasks")
+        s = spec.samples
+        if s.mode == "plan":
+            print(f"  samples: planned per point by getheory.plan (pilot >= {s.pilot}, n >= {s.min}, "
+                  f"max_samples = min({s.max}, {s.max_work:g}/(N*D))) within {s.time_budget:g} s per point")
+        else:
+            print(f"  samples: fixed n = {s.n}")
+        print(f"  d_MS: W{spec.p}, {spec.floor_replicates} floor replicates"
+              + (f", certified upper bound at confidence {spec.confidence:g}" if spec.certify else ""))
         return 0
     try:
         summary = sw.run_sweep(spec, args.db, workers=args.workers, scheduler=args.scheduler,
