@@ -124,7 +124,7 @@ class Plan:
 
 def samples_for_z(n: int, z: float, z_goal: float) -> float:
     """Rows at which an estimate with |z| on n rows is expected to reach z_goal (z ∝ √n)."""
-    if not z > 0:
+    if not abs(z) > 0:
         return math.inf
     return n * (z_goal / abs(z)) ** 2
 
@@ -177,8 +177,8 @@ def plan_samples(generator, W_student, W_teacher, match, *, options: PlanOptions
             f"a time budget of {opt.time_budget:g} s is too small even for the pilot: {opt.min_pilot:,} rows take "
             f"about {pilot_min_s:.1f} s here ({rate0:,.0f} rows/s); use a budget of at least "
             f"{math.ceil(4 * pilot_min_s)} s, or give a fixed number of samples")
-    n_pilot = max(opt.min_pilot, int(opt.pilot_fraction * opt.time_budget * rate0))
-    n_pilot -= n_pilot % st_opt.groups
+    n_pilot = min(max(opt.min_pilot, int(opt.pilot_fraction * opt.time_budget * rate0)), opt.max_samples)
+    n_pilot = max(n_pilot - n_pilot % st_opt.groups, 16 * st_opt.groups)
     pilot = FieldStream(match.mean, match.cov, options=StreamOptions(groups=st_opt.groups, n_plugin=0),
                         backend=backend)
     t0 = time.perf_counter()
@@ -192,12 +192,13 @@ def plan_samples(generator, W_student, W_teacher, match, *, options: PlanOptions
     remaining = opt.time_budget - pilot_s - 4096 / rate0
     n_budget = min(opt.max_samples, _budget_rows(remaining, rate, st_opt.n_plugin))
     if n_needed <= n_budget:
-        # never below the pilot: the measured run chooses its direction on a quarter of its
-        # groups, so a smaller n also loses signal to a noisier direction
-        n, limited = int(max(opt.min_samples, n_pilot, math.ceil(n_needed))), "target"
+        # not below the pilot (within the budget): the measured run chooses its direction on a
+        # quarter of its groups, so a smaller n also loses signal to a noisier direction
+        n, limited = int(min(max(opt.min_samples, n_pilot, math.ceil(n_needed)), max(n_budget, opt.min_samples))), \
+            "target"
     else:
         n, limited = int(max(opt.min_samples, n_budget)), "budget"
-    n += (-n) % st_opt.groups
+    n = min(n + (-n) % st_opt.groups, opt.max_samples)
     return Plan(n=n, n_needed=float(n_needed), n_budget=int(n_budget), n_pilot=n_pilot, rate=rate,
                 pilot_seconds=pilot_s, pilot_z=float(z), pilot_kappa4=cum.kappa4, pilot_kappa3=cum.kappa3,
                 limited_by=limited, options=opt)
