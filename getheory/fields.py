@@ -218,16 +218,10 @@ def sample_fields(
     lambda_ : array, shape (n, K)
     nu : array, shape (n, M)
     """
-    n = positive_int(n, "n")
-    N, D = generator.N, generator.D
-    W_student, W_teacher = check_weights(W_student, W_teacher, N, D)
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    bk = get_backend(backend)
+    n, W_student, W_teacher, dtype, bk = _sampling_args(generator, W_student, W_teacher, n, dtype, backend)
     xp = bk.xp
     K, M = W_student.shape[0], W_teacher.shape[0]
-    check_memory(n, N, D, K, M, dtype=dtype, backend=bk)
+    check_memory(n, generator.N, generator.D, K, M, dtype=dtype, backend=bk)
     lam = xp.empty((n, K), dtype=dtype)
     nu = xp.empty((n, M), dtype=dtype)
     for start, z in _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress):
@@ -237,6 +231,16 @@ def sample_fields(
     if as_numpy:
         return bk.to_numpy(lam), bk.to_numpy(nu)
     return lam, nu
+
+
+def _sampling_args(generator, W_student, W_teacher, n, dtype, backend):
+    """Validated (n, W_student, W_teacher, dtype, backend) of a sampling call."""
+    n = positive_int(n, "n")
+    W_student, W_teacher = check_weights(W_student, W_teacher, generator.N, generator.D)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return n, W_student, W_teacher, dtype, get_backend(backend)
 
 
 def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress, multiple=1):
@@ -312,13 +316,7 @@ def stream_fields(generator: Generator, W_student, W_teacher, n: int, sink, *, s
     int
         The number of rows streamed (n).
     """
-    n = positive_int(n, "n")
-    N, D = generator.N, generator.D
-    W_student, W_teacher = check_weights(W_student, W_teacher, N, D)
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    bk = get_backend(backend)
+    n, W_student, W_teacher, dtype, bk = _sampling_args(generator, W_student, W_teacher, n, dtype, backend)
     multiple = int(getattr(getattr(sink, "options", None), "groups", 1))
     for _start, z in _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress,
                                     multiple):
