@@ -59,7 +59,9 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.stats import t as _t_dist
 
+from ._validation import check_level as _check_level
 from ._validation import positive_int
 
 __all__ = [
@@ -902,6 +904,10 @@ class DynamicsResult:
     gaps: dict
     timings: dict
     notes: list = field(default_factory=list)
+    eps_gen_order_se: np.ndarray | None = None
+    eps_gauss_order_se: np.ndarray | None = None
+    eps_per_seed: dict = field(default_factory=dict)
+    problem: dict = field(default_factory=dict)
 
     def to_dict(self):
         def arr(a):
@@ -918,6 +924,9 @@ class DynamicsResult:
                 "sgd_gaussian_order_parameters": arr(self.eps_gauss_order),
                 "sgd_gaussian_heldout": arr(self.eps_gauss_heldout),
                 "sgd_gaussian_heldout_stderr": arr(self.eps_gauss_heldout_se),
+                "sgd_generator_order_parameters_stderr": arr(self.eps_gen_order_se),
+                "sgd_gaussian_order_parameters_stderr": arr(self.eps_gauss_order_se),
+                "per_seed": {k: {kk: arr(vv) for kk, vv in v.items()} for k, v in self.eps_per_seed.items()},
             },
             "Q": {k: arr(v) for k, v in self.Q.items()},
             "R": {k: arr(v) for k, v in self.R.items()},
@@ -977,6 +986,8 @@ def run_dynamics(
     time_budget=None,
     batch_size=None,
     progress=False,
+    sgd_seeds=5,
+    level=0.05,
 ):
     """Run ODE, SGD on generator data and SGD on Gaussian-equivalent data (§7).
 
@@ -993,8 +1004,15 @@ def run_dynamics(
     W0, v0, W_teacher, v_teacher : initial weights; default i.i.d. N(0, 1)
         (docs/theory.md §7.1 [paper]) for W0, v0, W̃ and ṽ = 1.
     t_max, points : log-spaced checkpoint times in (0, t_max], plus t = 0.
-    time_budget : seconds for the SGD part; it stops at a checkpoint when
-        exceeded, and the report says where (``settings['t_reached']``).
+    time_budget : seconds for the SGD part (shared by the seeds); it stops at a
+        checkpoint when exceeded, and the report says where (``settings['t_reached']``).
+    sgd_seeds : independent SGD runs per data source (default 5), from the same
+        initial weights with independent sample streams. The curves are their means,
+        with standard errors over the seeds (held-out errors also add the test set's
+        own standard error in quadrature); every gap and verdict uses these.
+    level : nominal false-positive rate of each "consistent" verdict: the largest
+        |gap|/SE over the checkpoints against Student's t with sgd_seeds − 1 degrees of
+        freedom, Bonferroni over the checkpoints (docs/theory.md §7.7).
     """
     from .generators import SingleLayerGenerator, random_deep, random_single_layer
     from .moments import exact_moments, monte_carlo_moments
@@ -1079,11 +1097,24 @@ def run_dynamics(
     X_test = [src.inputs(c_test, test_rng) for src in sources]
     if progress:
         print(f"getheory dynamics: SGD to t = {t_eval[-1]:g} (N = {N}) ...", file=sys.stderr, flush=True)
-    trajs, sgd_info = run_sgd(sources, W0, v0, Wt, vt, eta=eta, t_points=t_eval, g=g,
-                              train_second_layer=train_second_layer, seed=seed, batch_size=batch_size,
-                              time_budget=time_budget, progress=progress)
+    S = positive_int(sgd_seeds, "sgd_seeds")
+    level = _check_level(level)
+    seed_states = np.random.SeedSequence(seed).spawn(4)[3].generate_state(S, dtype=np.uint64)
+    runs = []
+    for k in range(S):
+        runs.append(run_sgd(sources, W0, v0, Wt, vt, eta=eta, t_points=t_eval, g=g,
+                            train_second_layer=train_second_layer, seed=int(seed_states[k]), batch_size=batch_size,
+                            time_budget=None if time_budget is None else time_budget / S, progress=progress))
+    nrec = min(len(r[0][0].t) for r in runs)
+    trajs, sgd_info = runs[0]
+    sgd_info = dict(sgd_info)
+    for key in ("steps", "seconds", "seconds_sampling", "seconds_kernel"):
+        sgd_info[key] = sum(r[1][key] for r in runs)
+    sgd_info["steps_per_second_per_source"] = sgd_info["steps"] / max(sgd_info["seconds"], 1e-300)
+    sgd_info["stopped_by_time_budget"] = any(r[1]["stopped_by_time_budget"] for r in runs)
+    sgd_info["seeds"] = S
     timings["sgd"] = sgd_info["seconds"]
-    t_rec = trajs[0].t
+    t_rec = trajs[0].t[:nrec]
     # ODE after SGD: read at the checkpoint times SGD reached, and on the whole requested grid
     t_ode = np.union1d(t_eval, t_rec)
     ode_res = None
@@ -1105,49 +1136,86 @@ def run_dynamics(
     elif ode:
         notes.append(f"no ODE for g={g}: closed-form integrals exist for erf2 and linear only")
 
-    # evaluate
+    # evaluate every seed, then mean and standard error over the seeds
     t1 = time.perf_counter()
     Qd, Rd, vd = {}, {}, {}
-    res_eps = {}
-    for src, tr, Xt in zip(sources, trajs, X_test):
-        Qs, Rs, eo, eh, es = [], [], [], [], []
-        for W, v in zip(tr.W, tr.v):
-            Q, R = _order_params(W, Omega, Phi, Wt)
-            Qs.append(Q)
-            Rs.append(R)
-            eo.append(generalisation_error(Q, R, T, v, vt, g))
-            Wb = src.to_data_basis(W)
-            m_, s_ = _heldout_eps(Wb, v, Xt, y_test, g)
-            eh.append(m_)
-            es.append(s_)
-        Qd[src.name], Rd[src.name], vd[src.name] = np.array(Qs), np.array(Rs), tr.v
-        res_eps[src.name] = (np.array(eo), np.array(eh), np.array(es))
+    per_seed = {}
+    for i, (src, Xt) in enumerate(zip(sources, X_test)):
+        eo_s, eh_s, es_s = [], [], []
+        for k, (trs, _info) in enumerate(runs):
+            tr = trs[i]
+            Qs, Rs, eo, eh, es = [], [], [], [], []
+            for W, v in zip(tr.W[:nrec], tr.v[:nrec]):
+                Q, R = _order_params(W, Omega, Phi, Wt)
+                Qs.append(Q)
+                Rs.append(R)
+                eo.append(generalisation_error(Q, R, T, v, vt, g))
+                m_, s_ = _heldout_eps(src.to_data_basis(W), v, Xt, y_test, g)
+                eh.append(m_)
+                es.append(s_)
+            if k == 0:
+                Qd[src.name], Rd[src.name], vd[src.name] = np.array(Qs), np.array(Rs), tr.v[:nrec]
+            eo_s.append(eo)
+            eh_s.append(eh)
+            es_s.append(es)
+        per_seed[src.name] = (np.array(eo_s), np.array(eh_s), np.array(es_s))  # (S, n_t) each
     timings["evaluation"] = time.perf_counter() - t1
     if ode_res is not None:
         at = np.searchsorted(ode_res.t, t_rec)
         Qd["ode"], Rd["ode"], vd["ode"] = ode_res.Q[at], ode_res.R[at], ode_res.v[at]
     eps_ode = ode_res.eps[at] if ode_res is not None else None
-    go, gh, gs = res_eps["generator"]
-    ga = res_eps.get("gaussian", (None, None, None))
 
-    def gap(a, b, se=None):
+    def summary(name):
+        if name not in per_seed:
+            return None, None, None, None
+        eo, eh, es = per_seed[name]
+        se_o = eo.std(axis=0, ddof=1) / math.sqrt(S) if S > 1 else np.zeros(eo.shape[1])
+        se_h = eh.std(axis=0, ddof=1) / math.sqrt(S) if S > 1 else np.zeros(eh.shape[1])
+        # the test set is shared by the seeds: its own error adds in quadrature
+        return eo.mean(0), se_o, eh.mean(0), np.sqrt(se_h**2 + es.mean(0) ** 2)
+
+    go, go_se, gh, gs = summary("generator")
+    ga = summary("gaussian")
+
+    def gap(a, b, se, paired=None):
+        """Largest gap between two curves, in SEs; verdict at ``level`` (Bonferroni over checkpoints).
+
+        ``paired`` (S, n_t): per-seed differences, whose spread gives the SE of the mean difference.
+        """
         if a is None or b is None:
             return None
         d = np.abs(a - b)
         i = int(np.argmax(d))
         out = {"max_abs": float(d[i]), "at_t": float(t_rec[i]), "relative_at_max": float(d[i] / max(abs(b[i]), 1e-300)),
                "max_relative": float(np.max(d / np.maximum(np.abs(b), 1e-300)))}
-        if se is not None:
-            out["max_abs_in_stderr"] = float(np.max(d / np.maximum(se, 1e-300)))
+        if paired is not None:
+            se = paired.std(axis=0, ddof=1) / math.sqrt(S) if S > 1 else None
+        if se is None or S < 2:
+            out["verdict"] = "needs >= 2 SGD seeds"
+            return out
+        ok = se > 0
+        zero_se_gap = bool(np.any((~ok) & (d > 1e-12 * np.maximum(np.abs(b), 1e-300))))
+        if not np.any(ok):  # no spread at all: the curves are identical or differ deterministically
+            out["verdict"] = "inconsistent" if zero_se_gap else "consistent"
+            return out
+        z = np.where(ok, d / np.where(ok, se, 1.0), 0.0)
+        n_t = int(ok.sum())
+        thr = float(_t_dist.isf(level / (2 * n_t), S - 1))
+        zi = int(np.argmax(z))
+        out.update({"max_abs_in_stderr": float(z[zi]), "at_t_in_stderr": float(t_rec[zi]),
+                    "threshold_in_stderr": thr, "checkpoints": n_t, "level": level, "dof": S - 1,
+                    "verdict": "inconsistent" if (z[zi] > thr or zero_se_gap) else "consistent"})
         return out
 
+    pg = per_seed.get("generator")
+    pa = per_seed.get("gaussian")
     gaps = {
-        "ode_vs_sgd_generator_order_parameters": gap(go, eps_ode),
+        "ode_vs_sgd_generator_order_parameters": gap(go, eps_ode, go_se),
         "ode_vs_sgd_generator_heldout": gap(gh, eps_ode, gs),
-        "ode_vs_sgd_gaussian_order_parameters": gap(ga[0], eps_ode),
-        "ode_vs_sgd_gaussian_heldout": gap(ga[1], eps_ode, ga[2]),
-        "sgd_generator_vs_sgd_gaussian_order_parameters": gap(go, ga[0]),
-        "sgd_generator_vs_sgd_gaussian_heldout": gap(gh, ga[1]),
+        "ode_vs_sgd_gaussian_order_parameters": gap(ga[0], eps_ode, ga[1]),
+        "ode_vs_sgd_gaussian_heldout": gap(ga[2], eps_ode, ga[3]),
+        "sgd_generator_vs_sgd_gaussian_order_parameters": gap(go, ga[0], None, None if pa is None else pg[0] - pa[0]),
+        "sgd_generator_vs_sgd_gaussian_heldout": gap(gh, ga[2], None, None if pa is None else pg[1] - pa[1]),
     }
     gaps = {k: v for k, v in gaps.items() if v is not None}
     desc = generator.describe() if hasattr(generator, "describe") else {"kind": type(generator).__name__}
@@ -1167,6 +1235,8 @@ def run_dynamics(
         "stopped_by_time_budget": sgd_info["stopped_by_time_budget"],
         "time_budget_s": time_budget,
         "n_test": n_test,
+        "sgd_seeds": S,
+        "level": level,
         "moments": moments.source,
         "T": T.tolist(),
         "v_teacher": vt.tolist(),
@@ -1186,8 +1256,11 @@ def run_dynamics(
         eps_gen_heldout=gh,
         eps_gen_heldout_se=gs,
         eps_gauss_order=ga[0],
-        eps_gauss_heldout=ga[1],
-        eps_gauss_heldout_se=ga[2],
+        eps_gauss_heldout=ga[2],
+        eps_gauss_heldout_se=ga[3],
+        eps_gen_order_se=go_se,
+        eps_gauss_order_se=ga[1],
+        eps_per_seed={k: {"order_parameters": v[0], "heldout": v[1]} for k, v in per_seed.items()},
         Q=Qd,
         R=Rd,
         v=vd,
@@ -1197,8 +1270,53 @@ def run_dynamics(
         gaps=gaps,
         timings=timings,
         notes=notes,
+        problem={"A": generator.A if isinstance(generator, SingleLayerGenerator) else None,
+                 "activation": generator.activation.name if isinstance(generator, SingleLayerGenerator) else None,
+                 "W0": W0, "v0": v0, "W_teacher": Wt, "v_teacher": vt},
     )
     return res
+
+
+#: arrays of a problem file (``getheory dynamics --problem FILE.npz``)
+PROBLEM_KEYS = ("A", "W0", "v0", "W_teacher", "v_teacher")
+
+
+def load_problem(path, activation):
+    """Read a problem file: a single-layer generator σ(A c/√D) and the initial and teacher weights.
+
+    The ``.npz`` holds ``A`` (N, D), ``W0`` (K, N), ``v0`` (K,), ``W_teacher`` (M, D) and
+    ``v_teacher`` (M,) (docs/theory.md §7.1); σ is ``activation``.  Returns a dict with
+    ``generator``, ``W0``, ``v0``, ``W_teacher``, ``v_teacher`` for :func:`run_dynamics`.
+    """
+    from .generators import SingleLayerGenerator
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ValueError(f"problem file {path!r} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"problem file {path!r} is not a readable .npz archive: {exc}") from None
+    with data:
+        missing = [k for k in PROBLEM_KEYS if k not in data.files]
+        if missing:
+            raise ValueError(f"problem file {path!r} lacks {missing}; it needs the arrays {list(PROBLEM_KEYS)} "
+                             f"(A: (N, D), W0: (K, N), v0: (K,), W_teacher: (M, D), v_teacher: (M,)); "
+                             f"it has {list(data.files)}")
+        arr = {k: np.asarray(data[k], dtype=np.float64) for k in PROBLEM_KEYS}
+    A = arr["A"]
+    if A.ndim != 2 or not np.all(np.isfinite(A)):
+        raise ValueError(f"problem file: A must be a finite (N, D) matrix, got shape {A.shape}")
+    N, D = A.shape
+    W0 = _weights(arr["W0"], "W0 (problem file)", N)
+    v0 = _vector(arr["v0"], "v0 (problem file)", W0.shape[0])
+    Wt = _weights(arr["W_teacher"], "W_teacher (problem file)", D)
+    vt = _vector(arr["v_teacher"], "v_teacher (problem file)", Wt.shape[0])
+    return {"generator": SingleLayerGenerator(A, activation), "W0": W0, "v0": v0, "W_teacher": Wt, "v_teacher": vt}
+
+
+def save_problem(path, problem: dict):
+    """Write ``problem`` (the arrays of :data:`PROBLEM_KEYS`) as an ``.npz`` for ``--problem``."""
+    np.savez(path, **{k: np.asarray(problem[k]) for k in PROBLEM_KEYS})
 
 
 # ---------------------------------------------------------------------------
@@ -1259,6 +1377,10 @@ def _write_report(res: DynamicsResult, out, command=None):
         fig.savefig(p, dpi=120)
         plt.close(fig)
         files.append(p)
+    if res.problem.get("A") is not None:  # the exact problem, for `getheory dynamics --problem`
+        p = os.path.join(out, "problem.npz")
+        save_problem(p, res.problem)
+        files.append(p)
     d = res.to_dict()
     if command:
         d["command"] = command
@@ -1288,9 +1410,9 @@ def _markdown(res: DynamicsResult, command=None):
     if command:
         L += ["Regenerate with:", "", "```", command, "```", ""]
     L += ["## Settings", "", "| quantity | value |", "|---|---|"]
-    for k in ("generator", "N", "D", "delta", "K", "M", "eta", "g", "train_second_layer", "seed",
+    for k in ("generator", "N", "D", "delta", "K", "M", "eta", "g", "train_second_layer", "seed", "sgd_seeds",
               "t_max_requested", "t_reached", "stopped_by_time_budget", "n_test", "moments"):
-        L.append(f"| {k} | {s[k]} |")
+        L.append(f"| {k} | {s.get(k, '—')} |")
     L.append("")
     sgd = res.sgd
     L += ["## Where the run stopped", ""]
@@ -1301,10 +1423,17 @@ def _markdown(res: DynamicsResult, command=None):
         L.append(f"SGD ran to the requested t = {s['t_reached']:.4g}.")
     L.append("")
     L += ["## Largest gaps over time", "",
-          "| comparison | max abs gap | at t | relative at max | in held-out std errors |", "|---|---|---|---|---|"]
+          f"Curves are means over {s.get('sgd_seeds', 1)} SGD seeds; standard errors are over the seeds "
+          "(held-out ones add the test set's error in quadrature; generator vs Gaussian uses the per-seed "
+          f"paired differences). Verdict: the largest |gap|/SE over the checkpoints against Student's t "
+          f"with {s.get('sgd_seeds', 1) - 1} dof, Bonferroni over the checkpoints, nominal level "
+          f"{s.get('level', 0.05)} (docs/theory.md §7.7).", "",
+          "| comparison | max abs gap | at t | relative at max | largest gap in SEs | threshold | verdict |",
+          "|---|---|---|---|---|---|---|"]
     for k, gp in res.gaps.items():
         L.append(f"| {k} | {_fmt(gp['max_abs'])} | {_fmt(gp['at_t'])} | {_fmt(gp['relative_at_max'], 3)} | "
-                 f"{_fmt(gp.get('max_abs_in_stderr'), 3)} |")
+                 f"{_fmt(gp.get('max_abs_in_stderr'), 3)} | {_fmt(gp.get('threshold_in_stderr'), 3)} | "
+                 f"{gp.get('verdict', '—')} |")
     L.append("")
     if res.ode.get("run"):
         L += ["## ODE integration", "",
@@ -1382,7 +1511,7 @@ def finite_size_check(Ns, seeds=(0, 1, 2), *, activation="sign", delta=0.5, K=2,
         for j, sd in enumerate(seeds):
             r = run_dynamics(activation=activation, N=N, D=D, K=K, M=M, eta=eta, t_max=t_max, points=points, g=g,
                              train_second_layer=train_second_layer, seed=sd, gaussian=False, n_test=2,
-                             step_check=False)
+                             step_check=False, sgd_seeds=1)  # one run's fluctuation is what scales as N^-1/2
             d = np.abs(r.eps_gen_order - r.eps_ode)[r.t > 0]
             gaps[i, j] = d.mean() if metric == "mean" else d.max()
             if progress:

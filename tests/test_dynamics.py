@@ -367,3 +367,82 @@ def test_finite_size_gap_shrinks_with_N_quick():
     res = finite_size_check([100, 800], seeds=(0, 1), t_max=2.0, points=6)
     assert res.gaps[1].mean() < res.gaps[0].mean()
     assert math.isfinite(res.slope) and res.slope_ci[0] < res.slope < res.slope_ci[1]
+
+
+# ------------------------------------------------------------------------------------------
+# verdicts over SGD seeds (docs/theory.md §7.7)
+# ------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_ode_verdict_false_alarm_rate_is_at_most_nominal_where_the_ode_is_exact():
+    # identity generator x = c: the ODE is exact up to finite-N effects; over 40 seeded problems
+    # the "inconsistent" verdicts (nominal level 0.05 each) stay inside the binomial band
+    from scipy import stats
+
+    runs = 40
+    bad = {"ode_vs_sgd_generator_order_parameters": 0, "ode_vs_sgd_generator_heldout": 0}
+    for r in range(runs):
+        res = run_dynamics(activation="identity", N=200, K=2, M=2, eta=0.2, t_max=3.0, points=8, gaussian=False,
+                           sgd_seeds=5, n_test=2000, seed=r, step_check=False)
+        for k in bad:
+            assert res.gaps[k]["level"] == 0.05 and res.gaps[k]["dof"] == 4
+            bad[k] += res.gaps[k]["verdict"] == "inconsistent"
+    hi = int(stats.binom.isf(0.001, runs, 0.05))
+    assert all(v <= hi for v in bad.values()), (bad, hi)
+
+
+def test_ode_verdict_detects_a_wrong_ode():
+    # the ODE of a different generator (sign, exact moments) against SGD on x = c: a real gap
+    from getheory.dynamics import identity_generator
+    from getheory.moments import exact_moments
+
+    N = 200
+    from getheory import random_single_layer
+
+    wrong = exact_moments(random_single_layer(N, N, "sign", seed=0))
+    res = run_dynamics(identity_generator(N), moments=wrong, K=2, M=2, eta=0.2, t_max=3.0, points=8,
+                       gaussian=False, sgd_seeds=5, n_test=2000, seed=0, step_check=False)
+    assert res.gaps["ode_vs_sgd_generator_order_parameters"]["verdict"] == "inconsistent"
+
+
+def test_curves_are_means_over_sgd_seeds_with_standard_errors():
+    res = run_dynamics(activation="sign", N=100, K=2, M=1, eta=0.2, t_max=1.0, points=4, gaussian=True,
+                       sgd_seeds=3, n_test=500, seed=1, step_check=False)
+    per = res.eps_per_seed["generator"]["order_parameters"]
+    assert per.shape == (3, res.t.size)
+    assert np.allclose(res.eps_gen_order, per.mean(0))
+    assert np.allclose(res.eps_gen_order_se, per.std(0, ddof=1) / np.sqrt(3))
+    assert res.settings["sgd_seeds"] == 3
+    g = res.gaps["sgd_generator_vs_sgd_gaussian_order_parameters"]
+    assert g["verdict"] in ("consistent", "inconsistent") and g["dof"] == 2
+    with pytest.raises(ValueError, match="sgd_seeds"):
+        run_dynamics(activation="identity", N=20, sgd_seeds=0)
+
+
+def test_problem_file_reruns_a_report_exactly(tmp_path):
+    from getheory.cli import main
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    common = ["--t-max", "0.5", "--points", "3", "--n-test", "200", "--sgd-seeds", "2", "--quiet"]
+    assert main(["dynamics", "--N", "40", "--D", "20", "--seed", "3", "--out", str(a)] + common) == 0
+    assert (a / "problem.npz").exists()
+    assert main(["dynamics", "--problem", str(a / "problem.npz"), "--seed", "3", "--out", str(b)] + common) == 0
+    ra, rb = (json.loads((d / "report.json").read_text()) for d in (a, b))
+    assert ra["eps_g"]["ode"] == rb["eps_g"]["ode"]
+    assert ra["eps_g"]["sgd_generator_order_parameters"] == rb["eps_g"]["sgd_generator_order_parameters"]
+    with np.load(a / "problem.npz") as pa, np.load(b / "problem.npz") as pb:
+        for k in ("A", "W0", "v0", "W_teacher", "v_teacher"):
+            assert np.array_equal(pa[k], pb[k])
+
+
+def test_problem_file_errors_name_the_fix(tmp_path):
+    from getheory.dynamics import load_problem
+
+    with pytest.raises(ValueError, match="does not exist"):
+        load_problem(tmp_path / "nope.npz", "sign")
+    p = tmp_path / "p.npz"
+    np.savez(p, A=np.ones((4, 2)), W0=np.ones((2, 4)), v0=np.ones(2), W_teacher=np.ones((1, 2)))
+    with pytest.raises(ValueError, match=r"lacks \['v_teacher'\]"):
+        load_problem(p, "sign")
+    np.savez(p, A=np.ones((4, 2)), W0=np.ones((2, 5)), v0=np.ones(2), W_teacher=np.ones((1, 2)), v_teacher=[1.0])
+    with pytest.raises(ValueError, match="W0"):
+        load_problem(p, "sign")

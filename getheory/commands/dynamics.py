@@ -52,6 +52,11 @@ def add_parser(subparsers):
                    help="seconds for SGD; it stops at a checkpoint when exceeded and the report says where")
     p.add_argument("--batch-size", type=positive(int), default=None, help="samples generated per batch")
     p.add_argument("--out", default="reports/dynamics", help="output folder (default reports/dynamics)")
+    p.add_argument("--sgd-seeds", type=positive(int), default=5,
+                   help="independent SGD runs per data source; curves are their means with SEs (default 5)")
+    p.add_argument("--problem", metavar="FILE.npz",
+                   help="exact problem: arrays A (N×D, activation from --activation), W0 (K×N), v0 (K), "
+                        "W_teacher (M×D), v_teacher (M); every report writes its own problem.npz")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -72,6 +77,14 @@ def run(args) -> int:
             widths = [int(w) for w in args.widths.split(",")]
         except ValueError:
             raise ValueError(f"--widths must be comma-separated integers, got {args.widths!r}") from None
+    problem = {}
+    if args.problem:
+        if args.generator:
+            raise ValueError("give either --problem or --generator, not both")
+        from ..dynamics import load_problem
+
+        problem = load_problem(args.problem, args.activation)
+        generator = problem.pop("generator")
     res = run_dynamics(
         generator,
         activation=args.activation,
@@ -95,6 +108,8 @@ def run(args) -> int:
         time_budget=args.time_budget,
         batch_size=args.batch_size,
         progress=not args.quiet,
+        sgd_seeds=args.sgd_seeds,
+        **problem,
     )
     command = None
     if "dynamics" in sys.argv[1:3]:  # called from the command line (not from main(argv) in a test)
