@@ -53,7 +53,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -61,6 +60,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import t as _t_dist
 
+from ._progress import Progress, status
 from ._validation import check_level as _check_level
 from ._validation import positive_int
 
@@ -770,7 +770,7 @@ def run_sgd(
     diverged = False
     t_start = time.perf_counter()
     gen_time = kern_time = 0.0
-    last_print = t_start
+    prog = Progress(int(steps_at[-1]), "SGD steps", progress, delay=5.0)
     stopped_early = False
     rec_steps = []
 
@@ -824,12 +824,7 @@ def run_sgd(
                 record()
             stopped_early = True
             break
-        if progress and time.perf_counter() - last_print > 5:
-            last_print = time.perf_counter()
-            el = last_print - t_start
-            rate = done / el
-            print(f"  SGD t = {done / N:.4g} / {steps_at[-1] / N:.4g}  ({rate:,.0f} steps/s per source, "
-                  f"{el:.0f} s)", file=sys.stderr, flush=True)
+        prog.update(done)
     if diverged:
         warnings.warn(f"SGD diverged at t ≈ {done / N:.3g} (η = {eta} too large?); trajectories end there",
                       RuntimeWarning, stacklevel=2)
@@ -1051,7 +1046,7 @@ def run_dynamics(
         else:
             ns = moment_samples or max(100_000, 50 * N)
             if progress:
-                print(f"getheory dynamics: Monte Carlo moments with {ns} samples ...", file=sys.stderr, flush=True)
+                status(f"getheory dynamics: Monte Carlo moments with {ns} samples ...", True)
             moments = monte_carlo_moments(generator, ns, seed=rng.integers(2**63))
             notes.append(
                 f"(E x, Ω, Φ) are Monte Carlo estimates from {ns} samples (N/n = {N / ns:.3g}); the sampling "
@@ -1075,7 +1070,7 @@ def run_dynamics(
     # --- ODE (§7.3-§7.5) ---
     t1 = time.perf_counter()
     if progress:
-        print(f"getheory dynamics: eigen-decomposition of Ω ({N}×{N}) ...", file=sys.stderr, flush=True)
+        status(f"getheory dynamics: eigen-decomposition of Ω ({N}×{N}) ...", True)
     rho, U, clipped = _eigh_psd(_check_omega(Omega, N), "Omega")
     timings["eigh_Omega"] = time.perf_counter() - t1
     # --- SGD (§7.1, §7.2) ---
@@ -1083,7 +1078,7 @@ def run_dynamics(
     t1 = time.perf_counter()
     if gaussian:
         if progress:
-            print("getheory dynamics: Gaussian-equivalent sampler (eigh of Ω − ΦΦᵀ) ...", file=sys.stderr, flush=True)
+            status("getheory dynamics: Gaussian-equivalent sampler (eigh of Ω − ΦΦᵀ) ...", True)
         with warnings.catch_warnings(record=True) as wlist:
             warnings.simplefilter("always")
             gsrc = GaussianEquivalentData(Omega, Phi)
@@ -1096,7 +1091,7 @@ def run_dynamics(
     y_test = _teacher_labels(c_test, Wt, vt, g)
     X_test = [src.inputs(c_test, test_rng) for src in sources]
     if progress:
-        print(f"getheory dynamics: SGD to t = {t_eval[-1]:g} (N = {N}) ...", file=sys.stderr, flush=True)
+        status(f"getheory dynamics: SGD to t = {t_eval[-1]:g} (N = {N}) ...", True)
     S = positive_int(sgd_seeds, "sgd_seeds")
     level = _check_level(level)
     seed_states = np.random.SeedSequence(seed).spawn(4)[3].generate_state(S, dtype=np.uint64)
@@ -1123,7 +1118,7 @@ def run_dynamics(
         rho_, Gamma, B = spectral_projections(Omega, Phi, W0, Wt, eig=(rho, U))
         t1 = time.perf_counter()
         if progress:
-            print("getheory dynamics: integrating the ODEs ...", file=sys.stderr, flush=True)
+            status("getheory dynamics: integrating the ODEs ...", True)
         ode_res = integrate_odes(rho_, Gamma, B, v0, vt, D=D, eta=eta, t_eval=t_ode, T=T, g=g,
                                  train_second_layer=train_second_layer, method=ode_method, rtol=ode_rtol,
                                  step_check=step_check)
@@ -1515,7 +1510,7 @@ def finite_size_check(Ns, seeds=(0, 1, 2), *, activation="sign", delta=0.5, K=2,
             d = np.abs(r.eps_gen_order - r.eps_ode)[r.t > 0]
             gaps[i, j] = d.mean() if metric == "mean" else d.max()
             if progress:
-                print(f"  N={N} seed={sd}: gap {gaps[i, j]:.3g}", file=sys.stderr, flush=True)
+                status(f"  N={N} seed={sd}: gap {gaps[i, j]:.3g}", True)
     x = np.repeat(np.log(Ns), len(seeds))
     y = np.log(gaps).ravel()
     fit = stats.linregress(x, y)

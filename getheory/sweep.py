@@ -90,6 +90,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ._progress import Progress
 from ._json import to_plain as _jsonable
 
 __all__ = [
@@ -977,53 +978,6 @@ class SweepSummary:
     failures: list = field(default_factory=list)
 
 
-class _Progress:
-    """Tasks done, remaining, elapsed and the estimated time left (cost-weighted) on stderr."""
-
-    def __init__(self, tasks, enabled, stream=None):
-        self.total = len(tasks)
-        self.cost_total = sum(t.cost for t in tasks) or 1.0
-        self.cost_done = 0.0
-        self.done = 0
-        self.failed = 0
-        self.t0 = time.perf_counter()
-        self.enabled = enabled and self.total > 0
-        self.stream = stream or sys.stderr
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        if self.enabled:
-            self._show("")
-
-    def update(self, task, ok=True):
-        self.done += 1
-        self.failed += 0 if ok else 1
-        self.cost_done += task.cost
-        if self.enabled:
-            self._show(task.task_id + ("" if ok else " FAILED"))
-
-    def _show(self, last):
-        el = time.perf_counter() - self.t0
-        frac = self.cost_done / self.cost_total
-        eta = el * (1 - frac) / frac if frac > 0 else float("nan")
-        width = 24
-        bar = "#" * int(round(width * self.done / max(self.total, 1)))
-        line = (f"[{bar:<{width}}] {self.done}/{self.total} done, {self.total - self.done} remaining, "
-                f"elapsed {_hms(el)}, ETA {_hms(eta)}" + (f", {self.failed} failed" if self.failed else ""))
-        if self.tty:
-            self.stream.write("\r" + line[:160].ljust(100))
-            if self.done == self.total:
-                self.stream.write("\n")
-        else:
-            self.stream.write(line + (f"  ({last})" if last else "") + "\n")
-        self.stream.flush()
-
-
-def _hms(s):
-    if not math.isfinite(s):
-        return "--"
-    s = int(round(s))
-    return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
-
-
 _THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
@@ -1139,7 +1093,9 @@ def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler
             raise ValueError(f"order must be 'cheap-first', 'costly-first' or 'grid', got {order!r}")
         if max_tasks is not None:
             todo = todo[:max_tasks]
-        prog = _Progress(todo, progress)
+        prog = Progress(len(todo), "sweep tasks", progress, delay=0.0, log_every=0.0)
+        cost_total = sum(t.cost for t in todo) or 1.0
+        tally = {"cost": 0.0, "n": 0}
         summary = SweepSummary(total=len(tasks), skipped=len(tasks) - len(todo) if max_tasks is None else len(done),
                                done=0, failed=0, elapsed_s=0.0)
 
@@ -1152,7 +1108,10 @@ def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler
                 db.record_failure(task.task_id, f"{type(exc).__name__}: {exc}", tb)
                 summary.failed += 1
                 summary.failures.append((task.task_id, f"{type(exc).__name__}: {exc}"))
-            prog.update(task, exc is None)
+            tally["cost"] += task.cost
+            tally["n"] += 1
+            prog.update(tally["n"], fraction=tally["cost"] / cost_total, failed=summary.failed,
+                        note=task.task_id + ("" if exc is None else " FAILED"))
 
         if not todo:
             pass
