@@ -1,0 +1,297 @@
+"""Ridge learning curves over α, λ and seeds for three sources: generator data, its
+Gaussian equivalent and the deterministic equivalent (docs/theory.md §8).
+
+The generator and the teacher θ are fixed (drawn once from ``seed``); the seeds vary
+the training and test data.  Both simulated sources see the same latents c and the same
+labels y, so their difference is paired seed by seed.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._json import to_plain
+from .._progress import Progress
+from .._validation import positive_int, seedseq
+from ._solve import SOLVERS
+from ._stream import (GaussianEquivalentSource, GeneratorSource, check_ridge_memory, stream_ridge,
+                      stream_test_error)
+from ._theory import TEACHERS, get_teacher, ridge_spectrum, ridge_theory
+
+__all__ = ["RidgeOptions", "RidgeResult", "ridge_curves", "ridge_finite_size", "FiniteSizeGap",
+           "DEFAULT_ALPHAS", "DEFAULT_LAMBDAS"]
+
+#: 20 sample ratios log-spaced on [0.1, 10], with α = 1 (the interpolation peak) included
+DEFAULT_ALPHAS = tuple(sorted(set(np.round(np.geomspace(0.1, 10.0, 19), 4).tolist()) | {1.0}))
+DEFAULT_LAMBDAS = (1e-4, 1e-2, 1.0)
+SOURCES = ("generator", "gaussian")
+
+
+def _positive_floats(values, name):
+    try:
+        vals = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a sequence of positive numbers, got {values!r}") from None
+    if not vals:
+        raise ValueError(f"{name} is empty")
+    bad = [v for v in vals if not (math.isfinite(v) and v > 0)]
+    if bad:
+        raise ValueError(f"{name} must all be > 0 (and finite); got {bad[0]!r}")
+    return vals
+
+
+@dataclass(frozen=True)
+class RidgeOptions:
+    """What a ridge learning curve computes (docs/theory.md §8).
+
+    alphas, lambdas : sample ratios α = n/N and ridge penalties λ (> 0)
+    seeds : number of data seeds (training and test sets); the generator and θ are fixed
+    teacher : ``linear``, ``erf2`` or ``sign``; noise : label-noise variance Δ ≥ 0
+    n_test : fresh test samples per seed; sources : subset of ("generator", "gaussian")
+    theory : compute the deterministic equivalent; solver : "auto", "eigh" or "cholesky"
+    batch_size : rows per streamed batch (default from the memory budget)
+    solve_threads : BLAS threads of the ridge solves (None: as configured; 1 avoids OpenBLAS's
+        synchronisation cost on a busy machine, see :func:`getheory.ridge.ridge_predictors`)
+    """
+
+    alphas: tuple = DEFAULT_ALPHAS
+    lambdas: tuple = DEFAULT_LAMBDAS
+    seeds: int = 4
+    teacher: str = "sign"
+    noise: float = 0.0
+    n_test: int = 10_000
+    sources: tuple = SOURCES
+    theory: bool = True
+    solver: str = "auto"
+    batch_size: int | None = None
+    solve_threads: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "alphas", tuple(sorted(_positive_floats(self.alphas, "alphas (α)"))))
+        object.__setattr__(self, "lambdas", _positive_floats(self.lambdas, "lambdas (λ)"))
+        object.__setattr__(self, "seeds", positive_int(self.seeds, "seeds"))
+        if self.teacher not in TEACHERS:
+            raise ValueError(f"unknown teacher {self.teacher!r}: choose one of {', '.join(TEACHERS)}")
+        if not isinstance(self.noise, numbers.Real) or not (math.isfinite(self.noise) and self.noise >= 0):
+            raise ValueError(f"noise (label-noise variance Δ) must be a finite number >= 0, got {self.noise!r}")
+        object.__setattr__(self, "n_test", positive_int(self.n_test, "n_test", minimum=2))
+        src = tuple(self.sources)
+        bad = [s for s in src if s not in SOURCES]
+        if bad:
+            raise ValueError(f"unknown source {bad[0]!r}: choose from {', '.join(SOURCES)}")
+        object.__setattr__(self, "sources", src)
+        if self.solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
+        if self.batch_size is not None:
+            object.__setattr__(self, "batch_size", positive_int(self.batch_size, "batch_size"))
+        if self.solve_threads is not None:
+            object.__setattr__(self, "solve_threads", positive_int(self.solve_threads, "solve_threads"))
+
+
+def _summary(a):
+    """(mean, sd, se) over the seed axis 0."""
+    S = a.shape[0]
+    m = a.mean(axis=0)
+    sd = a.std(axis=0, ddof=1) if S > 1 else np.full_like(m, np.nan)
+    return m, sd, sd / math.sqrt(S)
+
+
+@dataclass
+class RidgeResult:
+    """Learning curves ε_g(α, λ) per source and seed, and the theory (docs/theory.md §8).
+
+    ``eps[source]`` and ``test_se[source]`` have shape (seeds, len(α), len(λ));
+    ``theory`` holds arrays of shape (len(α), len(λ)) (``eps``, ``kappa``, ...).
+    """
+
+    settings: dict
+    alphas: np.ndarray
+    lambdas: np.ndarray
+    eps: dict
+    test_se: dict
+    theory: dict | None
+    decomposition: dict | None
+    timings: dict
+    notes: list = field(default_factory=list)
+    spectrum: object = None  # the RidgeSpectrum behind the theory (not serialised)
+
+    def summary(self, source):
+        """(mean, sd, se) over seeds of ε_g, arrays (len(α), len(λ))."""
+        return _summary(self.eps[source])
+
+    def comparisons(self) -> dict:
+        """Gaps between sources, per (α, λ): mean, its standard error and z = gap/se.
+
+        ``generator − gaussian`` is paired over seeds (same c and y); a source against the
+        theory uses that source's standard error over seeds.
+        """
+        out = {}
+        srcs = list(self.eps)
+        if "generator" in self.eps and "gaussian" in self.eps:
+            d = self.eps["generator"] - self.eps["gaussian"]
+            m, _sd, se = _summary(d)
+            out["generator - gaussian"] = {"gap": m, "se": se, "z": m / se}
+        if self.theory is not None:
+            for s in srcs:
+                m, _sd, se = _summary(self.eps[s])
+                g = m - self.theory["eps"]
+                out[f"{s} - theory"] = {"gap": g, "se": se, "z": g / se, "relative": g / self.theory["eps"]}
+        return out
+
+    def to_dict(self) -> dict:
+        d = {"settings": self.settings, "alphas": self.alphas, "lambdas": self.lambdas, "sources": {},
+             "theory": None, "decomposition": self.decomposition, "comparisons": self.comparisons(),
+             "timings": self.timings, "notes": self.notes}
+        for s in self.eps:
+            m, sd, se = self.summary(s)
+            d["sources"][s] = {"eps_per_seed": self.eps[s], "test_se_per_seed": self.test_se[s],
+                               "mean": m, "sd_over_seeds": sd, "se": se}
+        if self.theory is not None:
+            d["theory"] = {k: v for k, v in self.theory.items() if k != "decomposition"}
+        return to_plain(d)
+
+
+def _build(generator, activation, N, D, seed, moment_samples, theta, moments):
+    from ..generators import SingleLayerGenerator, random_single_layer
+    from ..moments import exact_moments, monte_carlo_moments
+
+    ss_gen, ss_theta, ss_mom = seed.spawn(3)
+    if generator is None:
+        generator = random_single_layer(N, D, activation, seed=ss_gen)
+    if moments is not None:
+        mom = moments
+        if mom.N != generator.N or mom.D != generator.D:
+            raise ValueError(f"moments are for N={mom.N}, D={mom.D}, the generator has N={generator.N}, D={generator.D}")
+    elif isinstance(generator, SingleLayerGenerator):
+        mom = exact_moments(generator)
+    else:
+        n_mc = moment_samples if moment_samples is not None else 50 * generator.N
+        mom = monte_carlo_moments(generator, n_mc, seed=ss_mom)
+    if theta is None:
+        theta = np.random.default_rng(ss_theta).standard_normal(generator.D)
+    theta = np.asarray(theta, dtype=np.float64).reshape(-1)
+    if theta.shape[0] != generator.D or not np.all(np.isfinite(theta)) or not np.any(theta):
+        raise ValueError(f"theta must be a finite non-zero vector of length D = {generator.D}")
+    theta = theta * math.sqrt(generator.D) / np.linalg.norm(theta)  # ‖θ‖² = D, so T = 1
+    return generator, mom, theta
+
+
+def ridge_curves(generator=None, *, activation="sign", N=None, D=None, options: RidgeOptions | None = None,
+                 seed=0, moment_samples=None, theta=None, moments=None, progress=False) -> RidgeResult:
+    """Ridge learning curves on generator data, its Gaussian equivalent and the theory (§8).
+
+    Parameters
+    ----------
+    generator : Generator, optional
+        Default: a random single-layer generator σ(A c/√D) with ``activation``, N, D.
+    N, D : sizes of the default generator (D defaults to N/2)
+    options : RidgeOptions
+    seed : master seed (generator, θ, Monte Carlo moments, then the data seeds)
+    moment_samples : Monte Carlo samples for (E x, Ω, Φ) of generators without closed forms
+    theta : teacher vector (D,), rescaled to ‖θ‖² = D; default N(0, I_D)
+    moments : precomputed :class:`getheory.moments.Moments` (skips their computation)
+    """
+    opts = options if options is not None else RidgeOptions()
+    root = seedseq(seed)
+    ss_build, ss_data = root.spawn(2)
+    if generator is None:
+        N = positive_int(N if N is not None else 1000, "N")
+        D = positive_int(D if D is not None else max(1, N // 2), "D")
+    else:
+        N, D = generator.N, generator.D
+    sizes = [int(round(a * N)) for a in opts.alphas]
+    if sizes[0] < 1:
+        raise ValueError(f"α = {opts.alphas[0]} gives n = α N < 1 sample at N = {N}; raise α or N")
+    if len(set(sizes)) != len(sizes):
+        raise ValueError(f"two values of α give the same n = round(α N) at N = {N}; use fewer α or a larger N")
+    n_pred = len(opts.alphas) * len(opts.lambdas)
+    check_ridge_memory(N, D, len(opts.sources), n_pred, opts.batch_size or 4096)
+    teacher = get_teacher(opts.teacher)
+    timings = {"moments": 0.0, "theory": 0.0, "gaussian_setup": 0.0, "sampling": 0.0, "accumulate": 0.0,
+               "solve": 0.0, "evaluation": 0.0}
+    t0 = time.perf_counter()
+    generator, mom, theta = _build(generator, activation, N, D, ss_build, moment_samples, theta, moments)
+    timings["moments"] = time.perf_counter() - t0
+    sources = []
+    if "generator" in opts.sources:
+        sources.append(GeneratorSource(generator, mom.mean))
+    notes = []
+    if "gaussian" in opts.sources:
+        t0 = time.perf_counter()
+        ge = GaussianEquivalentSource(mom.Omega, mom.Phi)
+        sources.append(ge)
+        timings["gaussian_setup"] = time.perf_counter() - t0
+        if ge.clipped:
+            notes.append(f"Ω − ΦΦᵀ had {ge.clipped} slightly negative eigenvalue(s), clipped to 0")
+    theory = dec = spec = None
+    if opts.theory:
+        t0 = time.perf_counter()
+        spec = ridge_spectrum(mom.Omega, mom.Phi, theta)
+        theory = ridge_theory(spec, teacher, opts.noise, opts.alphas, opts.lambdas)
+        dec = theory["decomposition"].to_dict()
+        timings["theory"] = time.perf_counter() - t0
+        if spec.dropped:
+            notes.append(f"Ω has {spec.dropped} zero eigenvalue(s) (rank {N - spec.dropped})")
+    S, A, L = opts.seeds, len(opts.alphas), len(opts.lambdas)
+    eps = {s.name: np.zeros((S, A, L)) for s in sources}
+    tse = {s.name: np.zeros((S, A, L)) for s in sources}
+    prog = Progress(S * sizes[-1], "ridge samples", progress)
+    data_seeds = ss_data.spawn(S)
+    for i, ss in enumerate(data_seeds):
+        ss_train, ss_test = ss.spawn(2)
+        preds = stream_ridge(sources, theta, teacher, opts.noise, sizes, opts.lambdas, seed=ss_train,
+                             batch_size=opts.batch_size, solver=opts.solver, solve_threads=opts.solve_threads,
+                             timings=timings,
+                             progress=lambda d, i=i: prog.update(i * sizes[-1] + d))
+        t0 = time.perf_counter()
+        te = stream_test_error(sources, preds, theta, teacher, opts.noise, opts.n_test, seed=ss_test,
+                               batch_size=opts.batch_size)
+        timings["evaluation"] += time.perf_counter() - t0
+        for name, (m, se) in te.items():
+            eps[name][i], tse[name][i] = m, se
+    gdesc = generator.describe()
+    settings = {"generator": gdesc, "N": N, "D": D, "delta": D / N, "options": opts, "seed": seed,
+                "moments": mom.source, "sample_sizes": sizes}
+    return RidgeResult(settings=to_plain(settings), alphas=np.array(opts.alphas), lambdas=np.array(opts.lambdas),
+                       eps=eps, test_se=tse, theory=theory, decomposition=dec, timings=timings, notes=notes,
+                       spectrum=spec)
+
+
+@dataclass
+class FiniteSizeGap:
+    """Gaps between sources over N at fixed δ (docs/theory.md §8.4).
+
+    ``gaps[name]`` (len(N),): the mean over the (α, λ) grid of |gap|/theory (for ``… − theory``)
+    or |gap|/ε_g^gaussian (for ``generator − gaussian``); ``se[name]`` its standard error
+    (propagated from the per-point standard errors, averaged).
+    """
+
+    Ns: list
+    gaps: dict
+    se: dict
+    settings: dict
+
+    def to_dict(self):
+        return to_plain({"N": self.Ns, "gaps": self.gaps, "se": self.se, "settings": self.settings})
+
+
+def ridge_finite_size(Ns, *, activation="sign", delta=0.5, options: RidgeOptions | None = None, seed=0,
+                      progress=False) -> FiniteSizeGap:
+    """Relative gaps generator − Gaussian, generator − theory and Gaussian − theory versus N (§8.4)."""
+    opts = options if options is not None else RidgeOptions()
+    Ns = [positive_int(n, "N") for n in Ns]
+    gaps, ses = {}, {}
+    for N in Ns:
+        D = max(1, int(round(delta * N)))
+        r = ridge_curves(activation=activation, N=N, D=D, options=opts, seed=seed, progress=progress)
+        ref = r.theory["eps"] if r.theory is not None else r.summary("gaussian")[0]
+        for k, c in r.comparisons().items():
+            gaps.setdefault(k, []).append(float(np.mean(np.abs(c["gap"]) / ref)))
+            ses.setdefault(k, []).append(float(np.sqrt(np.mean((c["se"] / ref) ** 2) / c["se"].size)))
+    return FiniteSizeGap(Ns=Ns, gaps=gaps, se=ses, settings=to_plain({"activation": activation, "delta": delta,
+                                                                       "options": opts, "seed": seed}))
