@@ -65,6 +65,7 @@ class CheckResult:
     timings: dict
     settings: dict
     plan: Plan | None = None
+    analytic: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -80,6 +81,7 @@ class CheckResult:
             "conditions": [c.to_dict() for c in self.conditions],
             "timings_s": self.timings,
             "plan": self.plan.to_dict() if self.plan is not None else None,
+            "analytic": _plain(self.analytic),
         }
 
     def format(self) -> str:
@@ -120,6 +122,21 @@ class CheckResult:
         lines += [f"  {a:<{w}}  {b}" for a, b in rows]
         if "statement" in d:
             lines.append("  → " + d["statement"])
+        if self.analytic is not None:
+            a, smp = self.analytic["analytic"], self.analytic["sampled_along_analytic_direction"]
+            lines.append("")
+            lines.append("without sampling: leading-order cumulants  (docs/theory.md §4.2)")
+            arows = [
+                ("κ3 analytic / sampled (same direction)",
+                 f"{a['kappa3']:.4g} ± {a['kappa3_truncation']:.2g} / {smp['kappa3']:.4g} ± {smp['se_kappa3']:.2g}"),
+                ("κ4 analytic / sampled (same direction)",
+                 f"{a['kappa4']:.4g} ± {a['kappa4_truncation']:.2g} / {smp['kappa4']:.4g} ± {smp['se_kappa4']:.2g}"),
+                ("Edgeworth d_MS analytic (± truncation)", f"{a['edgeworth_w1']:.4g} ± {a['truncation_error']:.2g}"),
+            ]
+            z4 = self.analytic.get("z_kappa4_sampled_minus_analytic")
+            if z4 is not None:
+                arows.append(("sampled − analytic κ4, in combined SEs", f"{z4:.2f}"))
+            lines += [f"  {x:<{w}}  {y}" for x, y in arows]
         lines.append("")
         lines.append("bound terms  (docs/theory.md §5)")
         if self.bounds is not None:
@@ -268,6 +285,7 @@ def check_generator(
     moment_samples: int | None = None,
     dms: DmsOptions | None = None,
     stream: StreamOptions | None = None,
+    analytic: bool = True,
     backend: str = "numpy",
     dtype: str = "float64",
     progress: bool = False,
@@ -306,6 +324,10 @@ def check_generator(
         The d_MS estimate (metric p, levels, floor replicates, search, certificate).
     stream : StreamOptions
         Groups of the streamed statistics and the plug-in reservoir.
+    analytic : bool
+        For single-layer generators, also the leading-order κ3, κ4 and Edgeworth d_MS
+        without sampling (:func:`getheory.analytic.analytic_dms`, docs/theory.md §4.2), with
+        the sampled κ3, κ4 along the same direction beside them.
 
     Returns
     -------
@@ -392,6 +414,12 @@ def check_generator(
     conditions.append(_resolution(est, plan))
     times["bounds"] = time.perf_counter() - t0
 
+    analytic_d = None
+    if analytic and isinstance(generator, SingleLayerGenerator):
+        t0 = time.perf_counter()
+        analytic_d = _analytic_beside_sampled(generator, W_student, W_teacher, stats, match.cov, backend)
+        times["analytic"] = time.perf_counter() - t0
+
     match_d = {"mean": match.mean, "cov": match.cov, "exact": match.exact, "clipped_eigenvalues": match.clipped_eigenvalues}
     if match.stderr_cov is not None:
         match_d["stderr_cov"] = match.stderr_cov
@@ -408,7 +436,27 @@ def check_generator(
         settings={"seed": seed, "samples": "auto" if auto else samples, "plan": plan_opt if auto else None,
                   "dms": dms, "stream": stream, "backend": backend, "dtype": dtype, "weights": weights},
         plan=plan,
+        analytic=analytic_d,
     )
+
+
+def _analytic_beside_sampled(generator, W_student, W_teacher, stats, cov, backend) -> dict:
+    """The analytic leading-order cumulants (§4.2) and the sampled ones along the same direction.
+
+    The analytic direction does not depend on the samples, so every group evaluates it
+    (:func:`getheory.distances.kappas_along`); ``z_kappa4`` is the sampled-minus-analytic κ4
+    in units of √(SE² + truncation²).
+    """
+    from .analytic import analytic_dms
+    from .distances import kappas_along
+
+    a = analytic_dms(generator, W_student, W_teacher, backend=backend)
+    smp = kappas_along(stats, cov, a.direction)
+    out = {"analytic": a.to_dict(), "sampled_along_analytic_direction": smp}
+    for k, t in (("kappa3", a.kappa3_truncation), ("kappa4", a.kappa4_truncation)):
+        den = math.hypot(smp[f"se_{k}"], t)
+        out[f"z_{k}_sampled_minus_analytic"] = (smp[k] - getattr(a, k)) / den if den > 0 else None
+    return out
 
 
 def _resolution(est, plan: Plan | None) -> Condition:

@@ -1,10 +1,12 @@
 """`check_generator` and the `getheory check` command line (docs/theory.md §6)."""
 
 import json
+import math
 import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 from getheory import check_generator, random_deep
@@ -134,3 +136,16 @@ def test_sign_excess_resolved_at_16_and_shrinks_at_64():
     assert r16["d_MS"]["resolved"] and r16["d_MS"]["cumulant"]["resolved"]
     assert r64["d_MS"]["excess"] < r16["d_MS"]["excess"]
     assert r64["d_MS"]["cumulant"]["edgeworth_w1"] < r16["d_MS"]["cumulant"]["edgeworth_w1"]
+
+
+def test_check_reports_analytic_cumulants_beside_the_sampled_ones():
+    res = check_generator(activation="sign", N=32, D=16, K=1, M=1, samples=200_000, seed=2)
+    a = res.to_dict()["analytic"]
+    smp = a["sampled_along_analytic_direction"]
+    assert smp["groups"] == 64 and smp["n"] == 200_000
+    assert np.allclose(np.linalg.norm(smp["direction"]), 1.0)
+    assert a["analytic"]["kappa4"] < 0  # sign: negative excess kurtosis at leading order
+    assert math.isfinite(a["z_kappa4_sampled_minus_analytic"])
+    assert "without sampling" in res.format()
+    deep = check_generator(random_deep([6, 12, 10], "sign", seed=0), samples=3000, seed=1, moment_samples=4000)
+    assert deep.to_dict()["analytic"] is None

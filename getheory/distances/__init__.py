@@ -34,6 +34,7 @@ from ._cumulants import (
     cumulant_estimate,
     cumulants_from_stats,
     edgeworth_w1,
+    kappas_along,
     k_statistics,
 )
 from ._estimate import DmsEstimate, DmsOptions, estimate_dms
@@ -65,6 +66,7 @@ __all__ = [
     "CumulantResult",
     "cumulant_estimate",
     "cumulants_from_stats",
+    "kappas_along",
     "StreamOptions",
     "FieldStream",
     "FieldStats",

@@ -362,6 +362,47 @@ def _jackknife(theta_all, theta_loo):
     return float(np.sqrt((g - 1) / g * np.sum((theta_loo - theta_loo.mean()) ** 2)))
 
 
+def _along(stats, groups, u, sigma):
+    """κ3, κ4 (standardised by σ_u), the Edgeworth W1 and their jackknife SEs along a fixed u,
+    pooled over ``groups`` (index array) of a :class:`FieldStats`."""
+    v = u * stats.scale  # u·z = v·z̃ + const
+    per = np.stack(_projected_sums(stats.S1[groups], stats.S2[groups], stats.S3[groups], stats.S4[groups], v),
+                   axis=1)  # (G', 4)
+    cnt = stats.counts[groups].astype(np.float64)
+    tot, ntot = per.sum(0), cnt.sum()
+    loo, nloo = tot[None, :] - per, ntot - cnt
+    _, k3, k4 = _kstats_from_sums(ntot, *tot)
+    _, k3l, k4l = _kstats_from_sums(nloo, *loo.T)
+    k3, k4, k3l, k4l = k3 / sigma**3, k4 / sigma**4, k3l / sigma**3, k4l / sigma**4
+    W = _edgeworth_exact(k3, k4)[0]
+    Wl = np.array([_edgeworth_exact(a, b)[0] for a, b in zip(k3l, k4l)])
+    return {"kappa3": float(k3), "kappa4": float(k4), "se_kappa3": _jackknife(k3, k3l),
+            "se_kappa4": _jackknife(k4, k4l), "edgeworth_w1_standardised": float(W),
+            "edgeworth_w1": float(sigma * W), "edgeworth_se": sigma * _jackknife(W, Wl), "n": int(ntot),
+            "groups": int(len(cnt)), "sigma": float(sigma)}
+
+
+def kappas_along(stats, cov, direction) -> dict:
+    """κ3, κ4 and the Edgeworth W1 of the projection along a *fixed* direction, on every group.
+
+    For a direction chosen without these samples (e.g. the analytic one of
+    :func:`getheory.analytic.analytic_dms`) all G groups evaluate it, unbiased, with
+    delete-one-group jackknife SEs (docs/theory.md §4.1).
+    """
+    C, _w, _V, _ = check_cov(cov, stats.d)
+    u = np.asarray(direction, dtype=np.float64).reshape(-1)
+    if u.shape != (stats.d,) or not np.all(np.isfinite(u)) or not np.linalg.norm(u) > 0:
+        raise ValueError(f"direction must be a finite non-zero vector of length d = {stats.d}")
+    u = u / np.linalg.norm(u)
+    sigma = math.sqrt(max(float(u @ C @ u), 0.0))
+    if sigma <= 0:
+        raise ValueError("the direction has zero variance under cov; cumulants are undefined there")
+    out = _along(stats, np.arange(stats.groups), u, sigma)
+    out["direction"] = u
+    out["se_method"] = f"delete-one-group jackknife over all {stats.groups} groups (direction fixed in advance)"
+    return _plain(out)
+
+
 def cumulants_from_stats(stats, cov, *, options: CumulantOptions | None = None, seed=None) -> CumulantResult:
     """Held-out κ3, κ4 and Edgeworth W1 of the most non-Gaussian projection, from a stream (docs/theory.md §4.1).
 
@@ -414,18 +455,10 @@ def cumulants_from_stats(stats, cov, *, options: CumulantOptions | None = None, 
     sigma = math.sqrt(max(float(u @ C @ u), 0.0))
     if sigma <= 0:
         raise ValueError("the selected direction has zero variance under cov; cumulants are undefined there")
-    v = u * stats.scale  # u·z = v·z̃ + const
-    per = np.stack(_projected_sums(stats.S1[ev], stats.S2[ev], stats.S3[ev], stats.S4[ev], v), axis=1)  # (Ge, 4)
-    cnt = stats.counts[ev].astype(np.float64)
-    tot, ntot = per.sum(0), cnt.sum()
-    loo, nloo = tot[None, :] - per, ntot - cnt
-    _, k3, k4 = _kstats_from_sums(ntot, *tot)
-    _, k3l, k4l = _kstats_from_sums(nloo, *loo.T)
-    k3, k4, k3l, k4l = k3 / sigma**3, k4 / sigma**4, k3l / sigma**3, k4l / sigma**4
-    se3, se4 = _jackknife(k3, k3l), _jackknife(k4, k4l)
-    W = _edgeworth_exact(k3, k4)[0]
-    Wl = np.array([_edgeworth_exact(a, b)[0] for a, b in zip(k3l, k4l)])
-    se_w = sigma * _jackknife(W, Wl)
+    ev_est = _along(stats, ev, u, sigma)
+    k3, k4, se3, se4, W, se_w = (ev_est[k] for k in ("kappa3", "kappa4", "se_kappa3", "se_kappa4",
+                                                     "edgeworth_w1_standardised", "edgeworth_se"))
+    ntot = ev_est["n"]
     ge = int(ev.size)
     z3 = k3 / se3 if se3 > 0 else (math.inf if k3 != 0 else 0.0)
     z4 = k4 / se4 if se4 > 0 else (math.inf if k4 != 0 else 0.0)
@@ -435,7 +468,7 @@ def cumulants_from_stats(stats, cov, *, options: CumulantOptions | None = None, 
             f"held-out groups, {ge - 1} dof) at level {opt.level:g}/2 each (Bonferroni: family level "
             f"{opt.level:g}); the direction was chosen on {sel.size} other groups")
     return CumulantResult(
-        kappa3=float(k3), kappa4=float(k4), se_kappa3=se3, se_kappa4=se4, edgeworth_w1=sigma * W,
+        kappa3=k3, kappa4=k4, se_kappa3=se3, se_kappa4=se4, edgeworth_w1=sigma * W,
         edgeworth_se=se_w, direction=u, resolved=bool(p_val < opt.level), n_eval=int(ntot), sigma=sigma,
         edgeworth_w1_standardised=W, z_kappa3=float(z3), z_kappa4=float(z4), p_value=p_val, level=opt.level,
         groups_select=int(sel.size), groups_eval=ge,
