@@ -10,7 +10,8 @@ With the notation of :mod:`._patterns` (P_i = w_i(·), G_i = γ_i(·), per-site 
                   \\qquad r_i = w_i^2\\, E[(g^2-1)φ_i^2] + 2 γ_i w_i μ_3(s_i),\\\\
     κ_3^{raw}(u) &= \\sum_i κ_3\\big(w_i φ_i(g) + γ_i g\\big)
                   + \\tfrac32 \\sum_{i≠j} ρ_{ij}^2\\, r_i\\, w_j μ_2(s_j)
-                  + \\sum_{i,j,k\\ \\mathrm{distinct}} v_i ρ_{ij} v_j ρ_{jk} v_k ρ_{ki},
+                  + \\sum_{i,j,k\\ \\mathrm{distinct}} v_i ρ_{ij} v_j ρ_{jk} v_k ρ_{ki}
+                  + \\tfrac34 \\sum_i μ_4(s_i) w_i \\Big(\\sum_{j≠i} ρ_{ij}^2 v_j\\Big)^2,
                   \\quad v_i = w_i μ_2(s_i),
 
 each a form in u (quartic, cubic) held as a tensor; κ_r(u) = κ_r^{raw}(u)/σ_u^r with the
@@ -55,7 +56,8 @@ class LeadingCumulants:
     ----------
     Sigma : (d, d)   exact covariance (§2)
     K3, K4 : (d,)*3, (d,)*4   symmetric raw cumulant tensors (sum of the parts below)
-    K3_local, K3_two, K3_ring, K4_local, K4_two : the pattern classes separately
+    K3_ring : the three-site patterns (ring and star)
+    K3_local, K3_two, K4_local, K4_two : the pattern classes separately
     K4_next : (d,)*4   the two-site form at the next even order in ρ (size of what is neglected)
     kappa4_complete : bool   True for odd σ (κ4 closes at O(1/N)); False otherwise
     N, D, K, M : sizes; rho2_row_mean : mean_i Σ_{j≠i} ρ_ij²
@@ -149,11 +151,15 @@ def leading_cumulants(generator, W_student, W_teacher, *, backend="numpy", block
     K3_ring = np.zeros((d, d, d))
     if ps.ring is not None:
         K3_ring[:K, :K, :K] = ps.ring
+    # the star: a centre i (fourth chaos) with two arms j ≠ k, each a double edge ρ²
+    K3_star = 0.75 * E("i,ia,ib,ic->abc", c["mu4"], P, ps.Y, ps.Y)
     odd = not ps.has_even and float(np.max(np.abs(c["mu0"]))) < 1e-10
     if odd:  # exact zeros, not quadrature rounding
         K3_local[:] = 0.0
         K3_two[:] = 0.0
-    K3_local, K3_two, K3_ring = _sym(K3_local), _sym(K3_two), _sym(K3_ring)
+        K3_star[:] = 0.0
+    K3_ring = _sym(K3_ring) + _sym(K3_star)  # the three-site patterns
+    K3_local, K3_two = _sym(K3_local), _sym(K3_two)
     K4_local, K4_two, K4_next = _sym(K4_local), _sym(K4_two), _sym(K4_next)
     return LeadingCumulants(
         Sigma=ps.Sigma, K3=K3_local + K3_two + K3_ring, K4=K4_local + K4_two,

@@ -20,6 +20,7 @@ whole):
 * the matrices P = (w_i(e_a)), G = (γ_i(e_a));
 * the exact covariance Σ of (λ, ν) (the match of §2, Ω in blocks);
 * the two-site form H = Fᵀ (ρ∘ρ − I) F for per-site feature columns F;
+* the star arms Y_i = Σ_{j≠i} ρ_ij² v_j, v_j = μ2(s_j) w_j;
 * for activations with a second Hermite coefficient, the three-site ring traces
   Σ_{ijk distinct} v_i ρ_ij v_j ρ_jk v_k ρ_ki via D×D matrices Âᵀ diag(v) Â.
 """
@@ -54,17 +55,18 @@ _NODES, _WEIGHTS = _half_line_rule()
 def site_constants(activation, scales, chunk: int = 4096) -> dict:
     """One-site constants of φ(g) = σ(s g) − μ0 − μ1 g, g ~ N(0, 1), at each scale s_i.
 
-    Returns a dict of (N,) arrays: ``mu0, mu1, mu2, mu3`` (μ_k = E σ(s g) He_k(g)),
+    Returns a dict of (N,) arrays: ``mu0, mu1, mu2, mu3, mu4`` (μ_k = E σ(s g) He_k(g)),
     ``var`` (E φ²), ``k3`` (E φ³), ``k4`` (E φ⁴ − 3 (E φ²)²), ``t21`` (E g φ²),
     ``t31`` (E g φ³), ``t22`` (E (g² − 1) φ²).  Gauss-Legendre on each half-line
     (2 × 240 nodes on [0, 12]), exact to rounding for σ smooth on each half-line.
     """
     act = get_activation(activation)
     s = np.asarray(scales, dtype=np.float64).ravel()
-    keys = ("mu0", "mu1", "mu2", "mu3", "var", "k3", "k4", "t21", "t31", "t22")
+    keys = ("mu0", "mu1", "mu2", "mu3", "mu4", "var", "k3", "k4", "t21", "t31", "t22")
     out = {k: np.empty_like(s) for k in keys}
     g, wt = _NODES, _WEIGHTS
     he2, he3 = g * g - 1.0, g * (g * g - 3.0)
+    he4 = g * he3 - 3.0 * he2
     for a in range(0, s.size, chunk):
         sv = s[a : a + chunk, None]
         x = np.asarray(act(sv * g[None, :]), dtype=np.float64)
@@ -79,6 +81,7 @@ def site_constants(activation, scales, chunk: int = 4096) -> dict:
         out["mu1"][a : a + chunk] = mu1
         out["mu2"][a : a + chunk] = mu2
         out["mu3"][a : a + chunk] = mu3
+        out["mu4"][a : a + chunk] = (x * he4) @ wt
         out["var"][a : a + chunk] = var
         out["k3"][a : a + chunk] = (p2 * phi) @ wt
         out["k4"][a : a + chunk] = (p2 * p2) @ wt - 3.0 * var * var
@@ -184,6 +187,7 @@ class PatternSums:
             r2max = max(r2max, float(xp.max(r2)))
             r2sum += float(xp.sum(r2))
         self.H = F.T @ Z2 - F.T @ F  # remove i = j (ρ_ii = 1)
+        self.Y = Z2[:, d * d :] - F[:, d * d :]  # Σ_{j≠i} ρ_ij² v_j  (N, d): the arms of the star
         self.rho4_form = F.T @ Z4 - F.T @ F
         self.rho2_offdiag_max = r2max
         self.rho2_row_mean = r2sum / N
