@@ -26,7 +26,7 @@ from .commands._args import at_least, positive, samples_arg
 __all__ = ["main", "build_parser"]
 
 #: subcommand modules under getheory.commands, each with add_parser(sub) and run(args)
-COMMAND_MODULES = ("sweep", "report", "proofs", "dynamics")
+COMMAND_MODULES = ("sweep", "report", "proofs", "dynamics", "ridge")
 
 
 def _command_modules():

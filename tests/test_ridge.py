@@ -209,3 +209,49 @@ def test_result_to_dict_is_json():
     assert set(d["sources"]) == {"generator", "gaussian"}
     assert "generator - gaussian" in d["comparisons"]
     assert len(d["theory"]["eps"]) == 2
+
+
+# ---------------------------------------------------------------------------
+# Command line and report
+# ---------------------------------------------------------------------------
+def test_cli_ridge_writes_report(tmp_path, capsys):
+    import json
+
+    from getheory.cli import main
+
+    out = tmp_path / "r"
+    rc = main(["ridge", "--N", "40", "--D", "20", "--alphas", "0.5,1,2", "--lambdas", "1e-3,1", "--seeds", "3",
+               "--n-test", "300", "--teacher", "erf2", "--noise", "0.1", "--finite-size", "20,40",
+               "--finite-size-seeds", "2", "--quiet", "--out", str(out)])
+    assert rc == 0
+    for f in ("report.md", "report.json", "learning_curves.png", "gaps.png", "finite_size.png"):
+        assert (out / f).exists(), f
+    d = json.loads((out / "report.json").read_text())
+    assert d["settings"]["options"]["teacher"] == "erf2"
+    assert len(d["finite_size"]["N"]) == 2
+    assert "generator - theory" in d["agreement"]
+    assert "resolved" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--alphas", "0.5,0"], "must be > 0"),
+    (["--lambdas", "-1"], "must be > 0"),
+    (["--teacher", "cubic"], "invalid choice"),
+])
+def test_cli_bad_arguments(argv, msg, capsys):
+    from getheory.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["ridge", "--N", "20", "--quiet"] + argv)
+    assert msg in capsys.readouterr().err
+
+
+def test_cli_too_large_refused(monkeypatch, tmp_path, capsys):
+    from getheory import backend
+    from getheory.cli import main
+
+    monkeypatch.setattr(backend.Backend, "free_memory_bytes", lambda self: 10**8, raising=False)
+    rc = main(["ridge", "--N", "8000", "--quiet", "--out", str(tmp_path / "x")])
+    assert rc == 2
+    assert "N×N" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
