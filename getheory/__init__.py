@@ -21,7 +21,8 @@ Distances (§4)
     :func:`max_sliced_two_sample`, :func:`estimate_dms`; the streaming engine
     :class:`FieldStream`, :func:`stream_fields`, :func:`cumulants_from_stats`;
     options :class:`DmsOptions`, :class:`SearchOptions`, :class:`CumulantOptions`,
-    :class:`StreamOptions`; the planner :func:`plan_samples`, :class:`PlanOptions`
+    :class:`StreamOptions`; the planner :func:`plan_samples`, :class:`PlanOptions`;
+    without sampling (§4.2) :func:`analytic_dms`, :func:`leading_cumulants`
 Bounds (§5)
     :func:`bound_term`, :func:`bound_terms`, :func:`default_bound_matrices`,
     :func:`teacher_term`
@@ -61,6 +62,7 @@ from .distances import (
     w1_to_normal,
 )
 from .fields import sample_fields, stream_fields
+from .analytic import AnalyticDms, LeadingCumulants, analytic_dms, leading_cumulants
 from .plan import Plan, PlanOptions, plan_samples
 from .generators import (
     CallableGenerator,
@@ -121,6 +123,10 @@ __all__ = [
     "w1_to_normal",
     "sample_fields",
     "stream_fields",
+    "AnalyticDms",
+    "LeadingCumulants",
+    "analytic_dms",
+    "leading_cumulants",
     "Plan",
     "PlanOptions",
     "plan_samples",
