@@ -34,6 +34,9 @@ Sweeps and rates (§4-5)
 Learning dynamics (§7)
     :func:`run_dynamics`, :func:`integrate_odes`, :func:`run_sgd`,
     :func:`generalisation_error`, :func:`finite_size_check`
+Ridge learning curves (§8)
+    :func:`ridge_curves`, :class:`RidgeOptions`, :class:`RidgeResult`,
+    :func:`ridge_finite_size`, :func:`ridge_theory`, :func:`ridge_spectrum`
 Numerical proofs
     :func:`run_proofs`
 """
@@ -78,6 +81,7 @@ from .sweep import ResultsDB, SpecError, SweepError, SweepSpec, load_spec, run_s
 from .rates import SlopeFit, fit_loglog, fit_rates
 from .report import write_report
 from .proofs import run_proofs
+from .ridge import RidgeOptions, RidgeResult, ridge_curves, ridge_finite_size, ridge_spectrum, ridge_theory
 from .dynamics import (
     DynamicsResult,
     ODEResult,
@@ -162,4 +166,10 @@ __all__ = [
     "run_dynamics",
     "run_sgd",
     "run_proofs",
+    "RidgeOptions",
+    "RidgeResult",
+    "ridge_curves",
+    "ridge_finite_size",
+    "ridge_spectrum",
+    "ridge_theory",
 ]

@@ -26,8 +26,8 @@ from ._theory import TEACHERS, get_teacher, ridge_spectrum, ridge_theory
 __all__ = ["RidgeOptions", "RidgeResult", "ridge_curves", "ridge_finite_size", "FiniteSizeGap",
            "DEFAULT_ALPHAS", "DEFAULT_LAMBDAS"]
 
-#: 20 sample ratios log-spaced on [0.1, 10], with α = 1 (the interpolation peak) included
-DEFAULT_ALPHAS = tuple(sorted(set(np.round(np.geomspace(0.1, 10.0, 19), 4).tolist()) | {1.0}))
+#: 20 sample ratios log-spaced on [0.1, 10], the one just above 1 moved to α = 1 (the interpolation peak)
+DEFAULT_ALPHAS = tuple(1.0 if k == 10 else round(float(a), 4) for k, a in enumerate(np.geomspace(0.1, 10.0, 20)))
 DEFAULT_LAMBDAS = (1e-4, 1e-2, 1.0)
 SOURCES = ("generator", "gaussian")
 
