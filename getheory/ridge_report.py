@@ -15,8 +15,15 @@ from ._json import to_plain
 
 __all__ = ["write_ridge_report", "agreement_table"]
 
-#: |z| above which a gap counts as resolved (two-sided 1 % per point)
-Z_RESOLVED = 2.576
+#: two-sided level per point at which a gap counts as resolved
+LEVEL = 0.01
+
+
+def z_resolved(seeds: int) -> float:
+    """|gap|/se above which a gap is resolved: Student t with S − 1 dof (se is from S seeds)."""
+    from scipy.stats import t
+
+    return float(t.ppf(1 - LEVEL / 2, max(seeds - 1, 1)))
 
 
 def _fmt(x, nd=4):
@@ -27,13 +34,14 @@ def agreement_table(result) -> dict:
     """Per comparison: points resolved (|z| > 2.576), largest relative gap and where."""
     out = {}
     th = result.theory["eps"] if result.theory is not None else None
+    zc = z_resolved(next(iter(result.eps.values())).shape[0])
     for k, c in result.comparisons().items():
         ref = th if th is not None else result.summary("gaussian")[0]
         rel = np.abs(c["gap"]) / ref
         z = np.abs(c["z"])
         i, j = np.unravel_index(np.nanargmax(rel), rel.shape)
-        res = np.argwhere(z > Z_RESOLVED)
-        out[k] = {"resolved": int(len(res)), "points": int(z.size), "max_relative": float(rel[i, j]),
+        res = np.argwhere(z > zc)
+        out[k] = {"resolved": int(len(res)), "points": int(z.size), "threshold": zc, "max_relative": float(rel[i, j]),
                   "at_alpha": float(result.alphas[i]), "at_lambda": float(result.lambdas[j]),
                   "z_at_max": float(c["z"][i, j]), "median_relative": float(np.median(rel)),
                   "resolved_at": [(float(result.alphas[a]), float(result.lambdas[b]), float(c["gap"][a, b] / ref[a, b]),
@@ -93,7 +101,8 @@ def _plot_gaps(result, path):
     for ax, (k, c) in zip(axes[0], comps.items()):
         for j, lam in enumerate(result.lambdas):
             ax.plot(result.alphas, c["z"][:, j], "o-", ms=3, label=f"λ = {lam:g}")
-        ax.axhspan(-Z_RESOLVED, Z_RESOLVED, color="grey", alpha=0.2)
+        zc = z_resolved(next(iter(result.eps.values())).shape[0])
+        ax.axhspan(-zc, zc, color="grey", alpha=0.2)
         ax.set_xscale("log")
         ax.set_xlabel("α")
         ax.set_title(f"{k}: gap / se", fontsize=9)
@@ -178,7 +187,8 @@ def _markdown(result, agree, fs, command):
               f"and σ² = {dec['sigma2']:.4f} = {dec['nu_orthogonal']:.4f} (ν not linear in x̂) + "
               f"{dec['nonlinear']:.4f} (non-linear part of f) + {dec['label_noise']:.4f} (Δ).", ""]
     L += ["## Where the three agree and where not", "",
-          f"A gap is *resolved* when |gap| > {Z_RESOLVED} standard errors over the seeds (1 % two-sided per point; "
+          f"A gap is *resolved* when |gap| > {z_resolved(o['seeds']):.3g} standard errors over the seeds (Student t with "
+          f"S − 1 = {o['seeds'] - 1} degrees of freedom, 1 % two-sided per point, so about 1 % of the points by chance; "
           "generator − Gaussian is paired seed by seed). Relative gaps are |gap| / ε_g(theory).", "",
           "| comparison | resolved points | median relative gap | largest relative gap | at (α, λ) | z there |",
           "|---|---|---|---|---|---|"]

@@ -122,7 +122,7 @@ def run(args) -> int:
         command = "getheory " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("ridge"):])
     files = write_ridge_report(res, args.out, finite_size=fs, command=command)
     for k, a in agreement_table(res).items():
-        print(f"  {k}: {a['resolved']}/{a['points']} points resolved (|z| > 2.58), median |gap| "
+        print(f"  {k}: {a['resolved']}/{a['points']} points resolved (|z| > {a['threshold']:.3g}), median |gap| "
               f"{a['median_relative']:.2%}, largest {a['max_relative']:.2%} at α={a['at_alpha']:g}, "
               f"λ={a['at_lambda']:g}")
     print("  time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items()))
