@@ -63,6 +63,8 @@ CLAIM_MODULES = (
     "floor",  # 6. finite-sample floor n^{-1/2}, §4
     "rates",  # 7. rates of the bound terms, §5
     "theorem",  # 8. the theorem empirically, §4-§5
+    "ridge",  # 9. full-batch ridge: deterministic equivalent and label decomposition, §8
+    "analytic",  # 10. cumulants without sampling, §4.2
 )
 
 STATUSES = ("pass", "fail", "contradiction", "info")
