@@ -243,7 +243,7 @@ def reported_dms(rec) -> dict:
     """The d_MS a task reported, with its evidence.
 
     Returns a dict with ``value`` and ``se`` (None when missing or not finite),
-    ``estimator`` ("plug-in", "edgeworth", "none", or :data:`LEGACY`), ``choice_rule``
+    ``estimator`` ("plug-in", "edgeworth", "analytic", "none", or :data:`LEGACY`), ``choice_rule``
     (None for legacy records), ``resolved`` (the chosen estimator's own test: the
     plug-in's rank test against its floor, or the held-out cumulant test) and ``legacy``.
     Legacy records carry no reported value: ``value`` and ``se`` are None.
@@ -257,6 +257,8 @@ def reported_dms(rec) -> dict:
         res = bool(d.get("resolved"))
     elif est == "edgeworth":
         res = bool((d.get("cumulant") or {}).get("resolved"))
+    elif est == "analytic":  # no sampling: the value against its own truncation error
+        res = bool(d.get("resolved"))
     else:
         res = False
     value = _finite(d.get("value"))

@@ -44,7 +44,7 @@ The TOML format (every key optional unless marked)::
     teacher = "gaussian"                     # or "module:function" f(M, D, rng) -> (M, D)
 
     [samples]
-    mode = "plan"                    # "fixed" (use n) or "plan"
+    mode = "plan"                    # "fixed" (use n), "plan", or "analytic" (no sampling: §4.2)
     n = 100000                       # fixed mode (>= 1024)
     time_budget = 120                # plan mode: seconds per point for pilot, sampling and estimation
     pilot = 20000                    # plan mode: fewest pilot rows (PlanOptions.min_pilot, >= 1024)
@@ -288,6 +288,8 @@ class Task:
         """Rough work estimate (multiply-adds) used for ordering and the ETA."""
         # sampling n·N·D, exact moments and bound terms ~1.5 N² D, and the d_MS estimators
         # (floor replicates, certified search): ~1e6 per sample plus ~5e9 fixed, measured on a CPU
+        if self.samples["mode"] == "analytic":  # pattern sums and bound terms, O(N² D)
+            return 4.5 * self.N**2 * self.D + 1e8
         n = _sample_cap(self.samples, self.N, self.D)
         if self.samples["mode"] == "fixed":
             n = self.samples["n"]
@@ -465,8 +467,13 @@ def spec_from_dict(d: dict, *, stored: bool = False) -> SweepSpec:
     _unknown(s, "samples", "samples")
     dflt = SampleSpec()
     mode = s.get("mode", dflt.mode)
-    if mode not in ("fixed", "plan"):
-        raise SpecError(f"spec key 'samples.mode': must be 'fixed' or 'plan', got {mode!r}")
+    if mode not in ("fixed", "plan", "analytic"):
+        raise SpecError(f"spec key 'samples.mode': must be 'fixed', 'plan' or 'analytic', got {mode!r}")
+    if mode == "analytic":
+        bad = [g.name for g in gens if g.factory or g.depth != 1]
+        if bad:
+            raise SpecError(f"spec key 'samples.mode': 'analytic' (no sampling, docs/theory.md §4.2) needs "
+                            f"single-layer built-in generators; not {bad}")
     # check_generator and the planner take at least MIN_ROWS rows; the key the mode uses must allow them
     lo_n = 64 if stored or mode != "fixed" else MIN_ROWS
     lo_plan = 64 if stored or mode != "plan" else MIN_ROWS
@@ -684,8 +691,10 @@ def run_task(task: Task | dict) -> dict:
     s_gen, s_w, s_main, s_mom = (derive_seed(seed, lab) for lab in ("generator", "weights", "main", "moments"))
     gen = build_generator(t["generator"], t["N"], t["D"], s_gen)
     Ws, Wt = build_weights(t, s_w)
-    n_arg, plan_opt, dms_opt = _check_options(t)
     samples = t["samples"]
+    if samples["mode"] == "analytic":
+        return _run_analytic_task(t, gen, Ws, Wt, t_all)
+    n_arg, plan_opt, dms_opt = _check_options(t)
     timings = {}
     t0 = time.perf_counter()
     res = check_generator(gen, samples=n_arg, plan=plan_opt, seed=s_main, W_student=Ws, W_teacher=Wt,
@@ -720,6 +729,45 @@ def run_task(task: Task | dict) -> dict:
         "numpy_version": np.__version__,
         "python": platform.python_version(),
         "host": socket.gethostname(),
+    }
+
+
+def _run_analytic_task(t, gen, Ws, Wt, t_all) -> dict:
+    """An analytic-only point (samples.mode = "analytic"): the leading-order κ3, κ4 and
+    Edgeworth d_MS without sampling (docs/theory.md §4.2) and every bound term (§5).
+
+    The record's d_MS has ``estimator = "analytic"``, ``value`` the Edgeworth d_MS and
+    ``se`` its stated truncation error; it counts as resolved when the value exceeds twice
+    that error.  No plug-in, floor or sampled cumulants.
+    """
+    from . import __version__
+    from .analytic import analytic_dms
+    from .bounds import bound_terms
+
+    t0 = time.perf_counter()
+    a = analytic_dms(gen, Ws, Wt, backend=t["backend"])
+    t_an = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    bt = bound_terms(gen, Ws, Wt)
+    t_bt = time.perf_counter() - t0
+    ad = a.to_dict()
+    dms = {
+        "value": a.edgeworth_w1, "se": a.truncation_error, "estimator": "analytic",
+        "choice_rule": "analytic leading-order Edgeworth d_MS, no sampling (docs/theory.md §4.2); resolved when "
+                       "the value exceeds twice its truncation error",
+        "resolved": bool(a.edgeworth_w1 > 2 * a.truncation_error),
+        "plug_in": None, "floor": None, "certified": None, "cumulant": None, "excess": None,
+        "analytic": ad, "n": 0, "d": int(Ws.shape[0] + Wt.shape[0]),
+    }
+    return {
+        "task": t, "odd_activation": _is_odd(t["generator"]),
+        "plan": {"mode": "analytic", "n": 0, "limited_by": "analytic", "statement": "no sampling (analytic)."},
+        "samples": 0, "d_MS": dms, "bound_terms": bt.to_dict(), "bound_terms_note": "single-layer: §5",
+        "gaussian_match": None, "moments_source": "none (analytic pattern sums, §4.2)",
+        "moment_errors": {"skipped": "analytic mode"}, "conditions": None, "check_settings": None,
+        "timings_s": {"analytic": t_an, "bounds": t_bt, "total": time.perf_counter() - t_all},
+        "getheory_version": __version__, "numpy_version": np.__version__,
+        "python": platform.python_version(), "host": socket.gethostname(),
     }
 
 

@@ -160,6 +160,26 @@ def test_plan_mode_uses_the_shared_planner(tmp_path):
     assert rec["d_MS"]["estimator"] in ("plug-in", "edgeworth")
 
 
+def test_analytic_mode_runs_points_without_sampling(tmp_path):
+    from getheory import rates
+
+    text = TINY.replace('mode = "fixed"\nn = 2000\nmoment_samples = 400', 'mode = "analytic"').replace(
+        "N = [12, 24]", "N = [64, 128, 256]").replace('activation = "relu"', 'activation = "sign"').replace(
+        'student = ["abs_gaussian"]', 'student = ["gaussian"]').replace("seeds = 2", "seeds = 1")
+    spec = sw.load_spec(write(tmp_path, text))
+    db_path = tmp_path / "an.db"
+    sw.run_sweep(spec, db_path, workers=1, progress=False)
+    with sw.ResultsDB(db_path) as db:
+        recs = db.records()
+    assert len(recs) == 3 and all(r["samples"] == 0 and r["d_MS"]["estimator"] == "analytic" for r in recs)
+    rep = [rates.reported_dms(r) for r in sorted(recs, key=lambda r: r["task"]["N"])]
+    assert all(r["resolved"] and r["value"] > 0 for r in rep)
+    assert rep[0]["value"] > rep[1]["value"] > rep[2]["value"]  # odd σ: d_MS ~ 1/N
+    bad = text.replace('activation = "sign"', 'activation = "sign"\ndepth = 2')
+    with pytest.raises(sw.SpecError, match="analytic"):
+        sw.load_spec(write(tmp_path, bad, "bad.toml"))
+
+
 # ---------------------------------------------------------------- engine and database
 def test_sweep_runs_skips_and_protects_results(tmp_path):
     spec_path = write(tmp_path, TINY)
