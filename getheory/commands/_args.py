@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["at_least", "positive", "open_unit", "samples_arg"]
+__all__ = ["at_least", "positive", "open_unit", "samples_arg", "user_generator"]
 
 
 def at_least(kind, minimum):
@@ -59,3 +59,19 @@ def samples_arg(text):
     if not v.is_integer() or v < 1024:
         raise argparse.ArgumentTypeError(f"must be an integer >= 1024 (or 'auto'), got {text}")
     return int(v)
+
+
+def user_generator(spec, D):
+    """The ``--generator MODULE:FUNCTION`` generator (the working directory importable), or None."""
+    import os
+    import sys
+
+    from ..generators import load_generator
+
+    if not spec:
+        return None
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    if D is None:
+        raise ValueError("--generator needs --D (the latent dimension)")
+    return load_generator(spec, D=D)

@@ -5,11 +5,10 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 
-from ._args import positive
+from ._args import positive, user_generator
 
 
 def add_parser(subparsers):
@@ -62,15 +61,8 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     from ..dynamics import run_dynamics
-    from ..generators import load_generator
 
-    generator = None
-    if args.generator:
-        if os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())
-        if args.D is None:
-            raise ValueError("--generator needs --D (the latent dimension)")
-        generator = load_generator(args.generator, D=args.D)
+    generator = user_generator(args.generator, args.D)
     widths = None
     if args.widths:
         try:

@@ -6,11 +6,10 @@ work is in :func:`getheory.ridge.ridge_curves`, the files in :mod:`getheory.ridg
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 
-from ._args import positive
+from ._args import positive, user_generator
 
 
 def _floats(text):
@@ -78,7 +77,6 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from ..generators import load_generator
     from ..ridge import RidgeOptions, ridge_curves, ridge_finite_size
     from ..ridge_report import agreement_table, write_ridge_report
 
@@ -88,13 +86,8 @@ def run(args) -> int:
     opts = RidgeOptions(alphas=args.alphas, lambdas=args.lambdas, seeds=args.seeds, teacher=args.teacher,
                         noise=args.noise, n_test=args.n_test, sources=sources, solver=args.solver,
                         batch_size=args.batch_size, solve_threads=args.solve_threads)
-    generator = None
-    if args.generator:
-        if os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())
-        if args.D is None:
-            raise ValueError("--generator needs --D (the latent dimension)")
-        generator = load_generator(args.generator, D=args.D)
+    generator = user_generator(args.generator, args.D)
+    if generator is not None:
         if args.finite_size:
             raise ValueError("--finite-size needs a random single-layer generator (--activation), not --generator")
     fs_opts = None
