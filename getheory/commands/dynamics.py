@@ -106,7 +106,9 @@ def run(args) -> int:
     command = None
     if "dynamics" in sys.argv[1:3]:  # called from the command line (not from main(argv) in a test)
         command = "getheory " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("dynamics"):])
-    files = res.write_report(args.out, command=command)
+    from ..dynamics_report import write_dynamics_report
+
+    files = write_dynamics_report(res, args.out, command=command)
     print(f"t reached {res.settings['t_reached']:.4g} (requested {res.settings['t_max_requested']:g})")
     for k, gp in res.gaps.items():
         print(f"  largest gap {k}: {gp['max_abs']:.3g} at t = {gp['at_t']:.3g}")

@@ -1,0 +1,163 @@
+"""Reports of `getheory dynamics`: learning-curve PNGs, report.md, report.json and problem.npz.
+
+The presentation layer of the learning dynamics (docs/theory.md §7): everything here writes
+files; :mod:`getheory.dynamics` computes and never writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+
+from .dynamics import DynamicsResult, save_problem
+
+__all__ = ["write_dynamics_report"]
+
+
+def write_dynamics_report(res: DynamicsResult, out, command=None):
+    """Write report.md, report.json, learning-curve PNGs and problem.npz into ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(out, exist_ok=True)
+    t = res.t
+    pos = t > 0
+    files = []
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    if res.ode.get("t") is not None:
+        to = np.asarray(res.ode["t"])
+        eo = np.asarray(res.ode["eps_full"])
+        ax.plot(to[to > 0], eo[to > 0], "k-", lw=2, label="ODE (§7.5)")
+    ax.plot(t[pos], res.eps_gen_order[pos], "o", ms=4, color="C0", mfc="none",
+            label="SGD, generator data (order parameters)")
+    ax.errorbar(t[pos], res.eps_gen_heldout[pos], yerr=res.eps_gen_heldout_se[pos], fmt=".", color="C0",
+                alpha=0.6, label=f"SGD, generator data (held-out, n={res.settings['n_test']})")
+    if res.eps_gauss_order is not None:
+        ax.plot(t[pos], res.eps_gauss_order[pos], "s", ms=4, color="C1", mfc="none",
+                label="SGD, Gaussian-equivalent data (order parameters)")
+        ax.errorbar(t[pos], res.eps_gauss_heldout[pos], yerr=res.eps_gauss_heldout_se[pos], fmt="x",
+                    color="C1", alpha=0.6, ms=3, label="SGD, Gaussian-equivalent data (held-out)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("t = steps / N")
+    ax.set_ylabel("test error ε_g")
+    s = res.settings
+    gk = s["generator"].get("kind", "")
+    ax.set_title(f"{gk} {s['generator'].get('activation', '')}, N={s['N']}, D={s['D']}, K={s['K']}, "
+                 f"M={s['M']}, η={s['eta']}", fontsize=9)
+    if s["stopped_by_time_budget"]:
+        ax.axvline(s["t_reached"], color="grey", ls=":", lw=1)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    p = os.path.join(out, "learning_curves.png")
+    fig.savefig(p, dpi=120)
+    plt.close(fig)
+    files.append(p)
+    if res.eps_ode is not None:
+        fig, ax = plt.subplots(figsize=(7, 3.5))
+        ax.plot(t[pos], (res.eps_gen_order - res.eps_ode)[pos], "o-", ms=3, label="SGD generator − ODE")
+        if res.eps_gauss_order is not None:
+            ax.plot(t[pos], (res.eps_gauss_order - res.eps_ode)[pos], "s-", ms=3, label="SGD Gaussian − ODE")
+        ax.axhline(0, color="k", lw=0.5)
+        ax.set_xscale("log")
+        ax.set_xlabel("t = steps / N")
+        ax.set_ylabel("Δε_g (order parameters)")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        p = os.path.join(out, "gaps.png")
+        fig.savefig(p, dpi=120)
+        plt.close(fig)
+        files.append(p)
+    if res.problem.get("A") is not None:  # the exact problem, for `getheory dynamics --problem`
+        p = os.path.join(out, "problem.npz")
+        save_problem(p, res.problem)
+        files.append(p)
+    d = res.to_dict()
+    if command:
+        d["command"] = command
+    with open(os.path.join(out, "report.json"), "w") as fh:
+        json.dump(d, fh, indent=1)
+    files.append(os.path.join(out, "report.json"))
+    p = os.path.join(out, "report.md")
+    with open(p, "w") as fh:
+        fh.write(_markdown(res, command))
+    files.append(p)
+    return files
+
+
+def _fmt(x, nd=4):
+    if x is None:
+        return "—"
+    return f"{x:.{nd}g}"
+
+
+def _markdown(res: DynamicsResult, command=None):
+    s = res.settings
+    L = ["# Learning dynamics: ODE vs SGD on generator data vs SGD on Gaussian-equivalent data", ""]
+    L.append("Computed by `getheory dynamics` (docs/theory.md §7): one-pass SGD of a two-layer student "
+             "(§7.1) on generator data and on Gaussian-equivalent data (§7.2) from the same initial weights "
+             "and latents, and the ODEs over the spectrum of Ω (§7.3–§7.5).")
+    L.append("")
+    if command:
+        L += ["Regenerate with:", "", "```", command, "```", ""]
+    L += ["## Settings", "", "| quantity | value |", "|---|---|"]
+    for k in ("generator", "N", "D", "delta", "K", "M", "eta", "g", "train_second_layer", "seed", "sgd_seeds",
+              "t_max_requested", "t_reached", "stopped_by_time_budget", "n_test", "moments"):
+        L.append(f"| {k} | {s.get(k, '—')} |")
+    L.append("")
+    sgd = res.sgd
+    L += ["## Where the run stopped", ""]
+    if s["stopped_by_time_budget"]:
+        L.append(f"SGD was stopped by the time budget ({s['time_budget_s']} s) at **t = {s['t_reached']:.4g}** "
+                 f"(requested t = {s['t_max_requested']:g}); all comparisons are up to that time.")
+    else:
+        L.append(f"SGD ran to the requested t = {s['t_reached']:.4g}.")
+    L.append("")
+    L += ["## Largest gaps over time", "",
+          f"Curves are means over {s.get('sgd_seeds', 1)} SGD seeds; standard errors are over the seeds "
+          "(held-out ones add the test set's error in quadrature; generator vs Gaussian uses the per-seed "
+          f"paired differences). Verdict: the largest |gap|/SE over the checkpoints against Student's t "
+          f"with {s.get('sgd_seeds', 1) - 1} dof, Bonferroni over the checkpoints, nominal level "
+          f"{s.get('level', 0.05)} (docs/theory.md §7.7).", "",
+          "| comparison | max abs gap | at t | relative at max | largest gap in SEs | threshold | verdict |",
+          "|---|---|---|---|---|---|---|"]
+    for k, gp in res.gaps.items():
+        L.append(f"| {k} | {_fmt(gp['max_abs'])} | {_fmt(gp['at_t'])} | {_fmt(gp['relative_at_max'], 3)} | "
+                 f"{_fmt(gp.get('max_abs_in_stderr'), 3)} | {_fmt(gp.get('threshold_in_stderr'), 3)} | "
+                 f"{gp.get('verdict', '—')} |")
+    L.append("")
+    if res.ode.get("run"):
+        L += ["## ODE integration", "",
+              f"Method {res.ode['method']} with {res.ode['tolerance']}; step-size check (a second integration "
+              f"with a 100× tighter tolerance, or half the RK4 step): max |Δε_g| = {_fmt(res.ode['step_error_eps'], 3)}, "
+              f"max |ΔQ|, |ΔR| = {_fmt(res.ode['step_error_QR'], 3)}; {res.ode['rhs_evaluations']} right-hand-side "
+              f"evaluations in {res.ode['seconds']:.1f} s. Spectrum of Ω: ρ ∈ [{res.ode['rho_min']:.4g}, "
+              f"{res.ode['rho_max']:.4g}].", ""]
+    L += ["## Throughput", "",
+          f"{sgd['steps']:,} SGD steps per data source in {sgd['seconds']:.1f} s: "
+          f"{sgd['steps_per_second_per_source']:,.0f} steps/s per source end to end (sampling both sources + "
+          f"kernel), sampling {sgd['seconds_sampling']:.1f} s, kernel {sgd['seconds_kernel']:.1f} s "
+          f"({sgd['kernel_steps_per_second']:,.0f} kernel steps/s); batch size {sgd['batch_size']}.", ""]
+    L += ["Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items()), ""]
+    L += ["## Learning curves", "", "![learning curves](learning_curves.png)", ""]
+    if res.eps_ode is not None:
+        L += ["![gaps](gaps.png)", ""]
+    L += ["## ε_g at selected times", "",
+          "| t | ODE | SGD gen (order) | SGD gen (held-out ± se) | SGD Gauss (order) | SGD Gauss (held-out ± se) |",
+          "|---|---|---|---|---|---|"]
+    idx = np.unique(np.linspace(0, len(res.t) - 1, min(len(res.t), 14)).round().astype(int))
+    for i in idx:
+        eo = res.eps_ode[i] if res.eps_ode is not None else None
+        go = res.eps_gauss_order[i] if res.eps_gauss_order is not None else None
+        gh = (f"{res.eps_gauss_heldout[i]:.4g} ± {res.eps_gauss_heldout_se[i]:.2g}"
+              if res.eps_gauss_heldout is not None else "—")
+        L.append(f"| {res.t[i]:.4g} | {_fmt(eo)} | {_fmt(res.eps_gen_order[i])} | "
+                 f"{res.eps_gen_heldout[i]:.4g} ± {res.eps_gen_heldout_se[i]:.2g} | {_fmt(go)} | {gh} |")
+    L.append("")
+    if res.notes:
+        L += ["## Notes", ""] + [f"- {n}" for n in res.notes] + [""]
+    return "\n".join(L)
