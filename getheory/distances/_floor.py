@@ -93,14 +93,14 @@ def _gaussian_rows(bk, ss, n, d):
     from ..fields import _thread_pool
 
     out = np.empty((n, d))
-    parts = np.array_split(np.arange(n), 8) if n >= 8 * 4096 else [np.arange(n)]
-    seeds = ss.spawn(len(parts))
+    k = 8 if n >= 8 * 4096 else 1
+    edges = np.cumsum([0] + [n // k + (1 if i < n % k else 0) for i in range(k)])  # np.array_split's blocks
+    seeds = ss.spawn(k)
 
-    def fill(k):
-        lo, hi = parts[k][0], parts[k][-1] + 1
-        np.random.Generator(np.random.SFC64(seeds[k])).standard_normal(out=out[lo:hi])
+    def fill(i):
+        np.random.Generator(np.random.SFC64(seeds[i])).standard_normal(out=out[edges[i]:edges[i + 1]])
 
-    list(_thread_pool().map(fill, range(len(parts))))
+    list(_thread_pool().map(fill, range(k)))
     return out
 
 

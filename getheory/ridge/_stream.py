@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from ..dynamics._data import GeneratorData
 from ..fields import LatentStream, auto_batch_size
 from ._solve import ridge_predictors
 
@@ -27,23 +28,11 @@ __all__ = ["GeneratorSource", "GaussianEquivalentSource", "RidgeStatistics", "st
            "ridge_memory_bytes", "check_ridge_memory"]
 
 
-class GeneratorSource:
-    """Centred generator inputs x − E x (docs/theory.md §8.1)."""
+class GeneratorSource(GeneratorData):
+    """Centred generator inputs x − E x (docs/theory.md §8.1): the dynamics' data source
+    (:class:`getheory.dynamics.GeneratorData`); it needs no ξ."""
 
-    name = "generator"
     needs_xi = False
-
-    def __init__(self, generator, mean):
-        self.generator = generator
-        self.N = generator.N
-        self.mean = np.asarray(mean, dtype=np.float64).reshape(-1)
-        if self.mean.shape[0] != self.N:
-            raise ValueError(f"mean has {self.mean.shape[0]} entries, the generator has N={self.N}")
-
-    def inputs(self, c, xi=None):
-        x = np.asarray(self.generator.sample(c), dtype=np.float64)
-        x -= self.mean
-        return x
 
 
 class GaussianEquivalentSource:
@@ -85,6 +74,14 @@ class GaussianEquivalentSource:
         xi *= self.s
         x += xi
         return x
+
+
+def _random_streams(seed, D, N, batch_size):
+    """Latents, label noise and ξ from three children of ``seed``; the batch size."""
+    ss_c, ss_eps, ss_xi = seed.spawn(3)
+    rng_eps = np.random.Generator(np.random.SFC64(ss_eps))
+    rng_xi = np.random.Generator(np.random.SFC64(ss_xi))
+    return LatentStream(D, seed=ss_c), rng_eps, rng_xi, (auto_batch_size(N, D) if batch_size is None else batch_size)
 
 
 def ridge_memory_bytes(N: int, D: int, n_sources: int, n_predictors: int, batch: int) -> int:
@@ -143,12 +140,7 @@ def stream_ridge(sources, theta, teacher, noise: float, sizes, lambdas, *, seed,
     if any(b <= a for a, b in zip(sizes, sizes[1:])):
         raise ValueError("sample sizes must increase")
     n_max = sizes[-1]
-    ss_c, ss_eps, ss_xi = seed.spawn(3)
-    stream = LatentStream(D, seed=ss_c)
-    rng_eps = np.random.Generator(np.random.SFC64(ss_eps))
-    rng_xi = np.random.Generator(np.random.SFC64(ss_xi))
-    if batch_size is None:
-        batch_size = auto_batch_size(N, D)
+    stream, rng_eps, rng_xi, batch_size = _random_streams(seed, D, N, batch_size)
     theta_scaled = theta / math.sqrt(D)
     noise_sd = math.sqrt(noise)
     stats = {s.name: RidgeStatistics(N) for s in sources}
@@ -197,12 +189,7 @@ def stream_test_error(sources, predictors, theta, teacher, noise: float, n_test:
     """
     D = theta.shape[0]
     N = sources[0].N
-    ss_c, ss_eps, ss_xi = seed.spawn(3)
-    stream = LatentStream(D, seed=ss_c)
-    rng_eps = np.random.Generator(np.random.SFC64(ss_eps))
-    rng_xi = np.random.Generator(np.random.SFC64(ss_xi))
-    if batch_size is None:
-        batch_size = auto_batch_size(N, D)
+    stream, rng_eps, rng_xi, batch_size = _random_streams(seed, D, N, batch_size)
     theta_scaled = theta / math.sqrt(D)
     noise_sd = math.sqrt(noise)
     flat = {s.name: predictors[s.name].reshape(-1, N) for s in sources}
