@@ -9,6 +9,8 @@ Three figures per N:
   by BLAS-3 batches + kernel), one data source;
 * generator + Gaussian: both sources of `getheory dynamics` side by side
   (same latents), steps/s per source.
+Each end-to-end rate is also given as a fraction of the GEMM bound: this
+machine's float64 GEMM rate divided by the 2·N·D flops a step's sample costs.
 Also prints this machine's float64 GEMM rate and the load average, since
 other processes on the machine slow every figure.
 """
@@ -21,8 +23,8 @@ import time
 
 import numpy as np
 
-from getheory._sgd_kernels import G_CODES, sgd_segment
 from getheory.dynamics import GaussianEquivalentData, GeneratorData, run_sgd
+from getheory.dynamics._kernel_cpu import G_CODES, sgd_segment
 from getheory.generators import random_single_layer
 from getheory.moments import exact_moments
 
@@ -79,10 +81,12 @@ def main():
         k = kernel_rate(N, args.K, 5 * args.steps)
         e1 = end_to_end(N, D, args.K, args.steps, False)
         e2 = end_to_end(N, D, args.K, args.steps, True)
-        print(f"N={N} D={D} K={args.K}: GEMM {g:.0f} GFLOP/s | kernel {k:,.0f} steps/s | "
-              f"generator {e1['steps_per_second_per_source']:,.0f} steps/s | generator+Gaussian "
-              f"{e2['steps_per_second_per_source']:,.0f} steps/s per source "
-              f"(sampling {e2['seconds_sampling']:.2f} s, kernel {e2['seconds_kernel']:.2f} s)")
+        bound = g * 1e9 / (2 * N * D)  # steps/s if a step cost only its 2·N·D-flop GEMM share
+        r1, r2 = e1["steps_per_second_per_source"], e2["steps_per_second_per_source"]
+        print(f"N={N} D={D} K={args.K}: GEMM {g:.0f} GFLOP/s -> bound {bound:,.0f} steps/s | "
+              f"kernel {k:,.0f} steps/s | generator {r1:,.0f} steps/s ({r1 / bound:.0%} of bound) | "
+              f"generator+Gaussian {r2:,.0f} steps/s per source ({r2 / bound:.0%} of bound; "
+              f"sampling {e2['seconds_sampling']:.2f} s, kernel {e2['seconds_kernel']:.2f} s)")
 
 
 if __name__ == "__main__":

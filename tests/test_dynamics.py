@@ -146,7 +146,7 @@ def _numpy_sgd(W, v, X, y, eta, g, train_v):
 @pytest.mark.parametrize("g", ["erf2", "linear", "relu"])
 @pytest.mark.parametrize("train_v", [True, False])
 def test_kernel_matches_numpy_loop(g, train_v):
-    from getheory._sgd_kernels import G_CODES, sgd_segment
+    from getheory.dynamics._kernel_cpu import G_CODES, sgd_segment
 
     rng = np.random.default_rng(3)
     K, N, n = 3, 37, 200
@@ -162,7 +162,7 @@ def test_kernel_matches_numpy_loop(g, train_v):
 
 def test_gaussian_equivalent_eigen_basis_is_the_same_run():
     """x' = Uᵀx̂ with W' = W U gives the same SGD run (the rotation trick of §7.2)."""
-    from getheory._sgd_kernels import G_CODES, sgd_segment
+    from getheory.dynamics._kernel_cpu import G_CODES, sgd_segment
     from getheory.generators import random_single_layer
 
     gen = random_single_layer(30, 12, "sign", seed=4)
@@ -446,3 +446,78 @@ def test_problem_file_errors_name_the_fix(tmp_path):
     np.savez(p, A=np.ones((4, 2)), W0=np.ones((2, 5)), v0=np.ones(2), W_teacher=np.ones((1, 2)), v_teacher=[1.0])
     with pytest.raises(ValueError, match="W0"):
         load_problem(p, "sign")
+
+
+# ---------------------------------------------------------------------------
+# Options, random streams and backends
+# ---------------------------------------------------------------------------
+def test_options_validate_each_field_and_keywords_override_them():
+    from getheory.dynamics import DynamicsOptions
+
+    opts = DynamicsOptions(t_max=3.0, points=4, sgd_seeds=2, n_test=50)
+    assert opts.t_max == 3.0 and opts.K == 2
+    for bad, match in (({"eta": -1}, "eta"), ({"points": 0}, "points"), ({"level": 1.5}, "level"),
+                       ({"ode_method": "euler"}, "ode_method"), ({"backend": "jax"}, "backend"),
+                       ({"time_budget": 0}, "time_budget"), ({"g": "tanh"}, "activation")):
+        with pytest.raises(ValueError, match=match):
+            DynamicsOptions(**bad)
+    with pytest.raises(TypeError, match="unknown keyword"):
+        run_dynamics(activation="identity", N=20, options=opts, tmax=3)
+    r = run_dynamics(activation="identity", N=20, options=opts, gaussian=False, ode=False)
+    assert r.settings["sgd_seeds"] == 2 and r.settings["t_max_requested"] == pytest.approx(3.0, rel=0.05)
+
+
+def test_normal_stream_depends_on_the_seed_only_not_on_threads(monkeypatch):
+    from getheory.dynamics import NormalStream, _data
+
+    a = NormalStream(7).standard_normal((1001, 13))
+    monkeypatch.setattr(_data, "_normal_pool", lambda: None)  # one thread
+    b = NormalStream(7).standard_normal((1001, 13))
+    np.testing.assert_array_equal(a, b)
+    assert abs(a.mean()) < 4 / np.sqrt(a.size) and abs(a.std() - 1) < 0.03
+    assert not np.array_equal(a, NormalStream(8).standard_normal((1001, 13)))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("g", ["erf2", "linear", "relu"])
+def test_cuda_kernel_matches_cpu_kernel(g):
+    from getheory.backend import available_backends
+
+    if "cupy" not in available_backends():
+        pytest.skip("the CUDA kernel needs CuPy and a CUDA GPU")
+    import cupy
+
+    from getheory.dynamics._kernel_cpu import G_CODES, sgd_segment
+    from getheory.dynamics._kernel_cuda import sgd_segment_cuda
+
+    rng = np.random.default_rng(5)
+    K, N, n = 3, 1037, 300
+    W, v = rng.standard_normal((K, N)), rng.standard_normal(K)
+    X, y = rng.standard_normal((n, N)), rng.standard_normal(n)
+    Wc, vc = W.copy(), v.copy()
+    assert sgd_segment(Wc, vc, X, y, 0.3, G_CODES[g], True, 0, n) == n
+    Wd, vd = cupy.asarray(W), cupy.asarray(v)
+    Xd, yd = cupy.asarray(X), cupy.asarray(y)
+    assert sgd_segment_cuda(Wd, vd, Xd, yd, 0.3, G_CODES[g], True, 0, 170) == 170
+    assert sgd_segment_cuda(Wd, vd, Xd, yd, 0.3, G_CODES[g], True, 170, n) == n - 170
+    np.testing.assert_allclose(Wd.get(), Wc, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(vd.get(), vc, rtol=1e-9, atol=1e-10)
+
+
+def test_sgd_runs_on_every_backend_from_the_same_start(backend):
+    """run_sgd on each backend: same initial weights, finite trajectories, the data basis undone."""
+    from getheory.generators import random_single_layer
+
+    gen = random_single_layer(40, 20, "sign", seed=3)
+    mom = exact_moments(gen)
+    sources = [GeneratorData(gen, mom.mean, backend=backend),
+               GaussianEquivalentData(mom.Omega, mom.Phi, backend=backend)]
+    rng = np.random.default_rng(2)
+    W0, v0, Wt = rng.standard_normal((2, 40)), rng.standard_normal(2), rng.standard_normal((2, 20))
+    trajs, info = run_sgd(sources, W0, v0, Wt, np.ones(2), eta=0.2, t_points=[0.0, 0.5, 2.0], seed=1,
+                          backend=backend)
+    assert info["backend"] == backend and info["steps"] == 80
+    for tr in trajs:
+        assert isinstance(tr.W, np.ndarray) and tr.W.shape == (3, 2, 40)
+        np.testing.assert_allclose(tr.W[0], W0, atol=1e-12)
+        assert np.all(np.isfinite(tr.W)) and not np.allclose(tr.W[-1], W0)

@@ -47,48 +47,55 @@ and Ā = η diag(v) A, b̄ = η diag(v) b.  Then, per eigenvalue ρ,
     E_kl  = uᵀ I4(k,l,·,·) u,   u = (v, −ṽ),
     dv/dt = η (I2(students, teachers) ṽ − I2(students, students) v).
 
-Layout: private modules re-exported here (``_checks``, ``_integrals`` §7.1/§7.4, ``_odes``
-§7.3–§7.5, ``_data`` §7.2, ``_sgd`` §7.1, ``_experiment`` §7); report writing lives in the
+Layout: private modules re-exported here (``_checks``, ``_options`` (:class:`DynamicsOptions`),
+``_problem`` (generators, weights, problem files), ``_integrals`` §7.1/§7.4, ``_odes`` §7.3–§7.5,
+``_data`` §7.2, ``_kernel_cpu``/``_kernel_cuda`` and ``_sgd`` §7.1, ``_compare`` §7.7,
+``_experiment`` §7, ``_finite_size``); report writing lives in the
 presentation module :mod:`getheory.dynamics_report`.
 """
 
-from ._data import GaussianEquivalentData, GeneratorData
-from ._experiment import (
+from ._compare import curve_summary, largest_gap
+from ._data import GaussianEquivalentData, GeneratorData, NormalStream
+from ._experiment import DynamicsResult, run_dynamics
+from ._finite_size import FiniteSizeResult, finite_size_check
+from ._integrals import gauss_I2, gauss_I3, gauss_I4, generalisation_error, integral_tables
+from ._odes import ODEResult, _ODESystem, integrate_odes, spectral_projections  # noqa: F401 (tests use _ODESystem)
+from ._options import DynamicsOptions
+from ._problem import (
     PROBLEM_KEYS,
-    DynamicsResult,
-    FiniteSizeResult,
-    finite_size_check,
     identity_generator,
     identity_moments,
     load_problem,
-    run_dynamics,
+    random_generator,
     save_problem,
 )
-from ._integrals import gauss_I2, gauss_I3, gauss_I4, generalisation_error, integral_tables
-from ._odes import ODEResult, _ODESystem, integrate_odes, spectral_projections
 from ._sgd import SGDTrajectory, run_sgd
 
 __all__ = [
-    "GaussianEquivalentData",
-    "GeneratorData",
     "PROBLEM_KEYS",
+    "DynamicsOptions",
     "DynamicsResult",
     "FiniteSizeResult",
+    "GaussianEquivalentData",
+    "GeneratorData",
+    "NormalStream",
+    "ODEResult",
+    "SGDTrajectory",
+    "curve_summary",
     "finite_size_check",
-    "identity_generator",
-    "identity_moments",
-    "load_problem",
-    "run_dynamics",
-    "save_problem",
     "gauss_I2",
     "gauss_I3",
     "gauss_I4",
     "generalisation_error",
+    "identity_generator",
+    "identity_moments",
     "integral_tables",
-    "ODEResult",
-    "_ODESystem",
     "integrate_odes",
-    "spectral_projections",
-    "SGDTrajectory",
+    "largest_gap",
+    "load_problem",
+    "random_generator",
+    "run_dynamics",
     "run_sgd",
+    "save_problem",
+    "spectral_projections",
 ]

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 
-
 _G_NAMES = ("erf2", "linear", "relu")
 _ODE_G = ("erf2", "linear")
 

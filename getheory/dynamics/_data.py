@@ -1,31 +1,107 @@
 """Data sources of the SGD: generator data and its Gaussian equivalent (docs/theory.md §7.2).
+
+Both sources make a batch of inputs from a batch of latents c (n, D) on the
+latents' backend (NumPy or CuPy), so that the samples of a CuPy run never
+leave the device.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..backend import backend_of, get_backend
 from ._odes import _check_omega
 
+#: row blocks of a batch of host normals, each drawn from its own stream (fixed, so that
+#: the numbers do not depend on the number of threads that draw them)
+NORMAL_BLOCKS = 4
+
+
+class NormalStream:
+    """Standard normals for the host backend, drawn by up to ``NORMAL_BLOCKS`` threads.
+
+    A batch of shape (n, N) is cut into ``NORMAL_BLOCKS`` row blocks and each
+    block is filled from its own child stream of ``seed`` (NumPy's generators
+    release the GIL while filling ``out=``), so the numbers depend only on the
+    seed and the batch shapes, never on the thread count.  On the CuPy backend
+    one device generator is used instead (:meth:`getheory.backend.Backend.rng`).
+    """
+
+    def __init__(self, seed, backend="numpy"):
+        self.bk = get_backend(backend)
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        if self.bk.name == "numpy":
+            self._rngs = [np.random.default_rng(s) for s in ss.spawn(NORMAL_BLOCKS)]
+        else:
+            self._rngs = [self.bk.rng(ss)]
+
+    def standard_normal(self, shape):
+        """An array of i.i.d. N(0, 1) of ``shape`` (n, N) on the stream's backend."""
+        if self.bk.name != "numpy":
+            return self._rngs[0].standard_normal(shape, dtype=np.float64)
+        out = np.empty(shape)
+        edges = np.linspace(0, shape[0], NORMAL_BLOCKS + 1).astype(int)
+        jobs = [(r, out[a:b]) for r, a, b in zip(self._rngs, edges[:-1], edges[1:]) if b > a]
+        pool = _normal_pool()
+        if pool is None:
+            for r, o in jobs:
+                r.standard_normal(out=o)
+        else:
+            list(pool.map(lambda job: job[0].standard_normal(out=job[1]), jobs))
+        return out
+
+
+_POOL = []
+
+
+def _normal_pool():
+    """One process-wide thread pool for :class:`NormalStream` (None on one core)."""
+    workers = min(NORMAL_BLOCKS, os.cpu_count() or 1)
+    if workers < 2:
+        return None
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(workers, thread_name_prefix="getheory-normals"))
+    return _POOL[0]
+
+
 class GeneratorData:
-    """Centred generator inputs x − E x for SGD (docs/theory.md §7.1)."""
+    """Centred generator inputs x − E x for SGD (docs/theory.md §7.1).
+
+    For a single-layer generator σ(A c/√D) with a built-in σ the activation is
+    applied in place and the mean subtracted in the same buffer (one pass less
+    than ``generator.sample``; sign uses copysign, equal to sign except at
+    h = ±0 exactly, which has probability 0).
+    """
 
     name = "generator"
 
-    def __init__(self, generator, mean):
+    def __init__(self, generator, mean, *, backend="numpy"):
         self.generator = generator
         self.N = generator.N
-        self.mean = np.asarray(mean, dtype=np.float64).reshape(-1)
-        if self.mean.shape[0] != self.N:
-            raise ValueError(f"mean has {self.mean.shape[0]} entries, the generator has N={self.N}")
+        self.bk = get_backend(backend)
+        mean = np.asarray(mean, dtype=np.float64).reshape(-1)
+        if mean.shape[0] != self.N:
+            raise ValueError(f"mean has {mean.shape[0]} entries, the generator has N={self.N}")
+        self.mean = self.bk.asarray(mean)
+        act = getattr(generator, "activation", None)
+        self._fast = hasattr(generator, "preactivations") and getattr(act, "name", None) is not None
 
-    def inputs(self, c, rng):
-        x = np.asarray(self.generator.sample(c), dtype=np.float64)
-        x -= self.mean
-        return x
+    def inputs(self, c, rng=None):
+        """Inputs x − E x, shape (n, N), for latents c (n, D) on the backend of c."""
+        if self._fast:
+            h = self.generator.preactivations(c)
+            if not backend_of(h).inplace(self.generator.activation.name, h):
+                h = self.generator.activation(h)
+        else:
+            h = self.generator.sample(c)
+            h = backend_of(h).xp.astype(h, self.bk.xp.float64, copy=True)
+        h -= self.mean
+        return h
 
     def to_data_basis(self, W):
         return W
@@ -46,48 +122,59 @@ class GaussianEquivalentData:
     :meth:`from_data_basis`.  ``basis="direct"`` forms x̂ itself.  Negative
     eigenvalues of Ω − ΦΦᵀ that are round-off or Monte Carlo noise are
     clipped to zero (``clipped`` counts them, ``clipped_mass`` their sum).
+    The eigendecomposition and the matrices live on ``backend`` (CuPy: on the
+    device).
     """
 
     name = "gaussian"
 
-    def __init__(self, Omega, Phi, *, basis="eigen", rtol=1e-6):
+    def __init__(self, Omega, Phi, *, basis="eigen", rtol=1e-6, backend="numpy"):
         Omega = _check_omega(Omega)
         Phi = np.asarray(Phi, dtype=np.float64)
         if Phi.ndim != 2 or Phi.shape[0] != Omega.shape[0]:
             raise ValueError(f"Phi must have shape (N, D) with N={Omega.shape[0]}, got {Phi.shape}")
         if basis not in ("eigen", "direct"):
             raise ValueError(f"basis must be 'eigen' or 'direct', got {basis!r}")
+        bk = self.bk = get_backend(backend)
+        xp = bk.xp
         self.N = Omega.shape[0]
         self.basis = basis
-        S2 = Omega - Phi @ Phi.T
-        w, U = np.linalg.eigh((S2 + S2.T) / 2)
+        Phi_d = bk.asarray(Phi)
+        S2 = bk.asarray(Omega) - Phi_d @ Phi_d.T
+        w, U = xp.linalg.eigh((S2 + S2.T) / 2)
+        del S2
+        w_host = bk.to_numpy(w)
         top = max(float(np.max(np.diag(Omega))), 1e-300)  # scale for the round-off tolerance
-        neg = w < 0
+        neg = w_host < 0
         self.clipped = int(np.sum(neg))
-        self.clipped_mass = float(-np.sum(w[neg]))
-        if w[0] < -rtol * top:
+        self.clipped_mass = float(-np.sum(w_host[neg]))
+        if w_host[0] < -rtol * top:
             warnings.warn(
-                f"Ω − ΦΦᵀ has {self.clipped} negative eigenvalue(s) down to {w[0]:.3g} (relative "
-                f"{w[0] / top:.2g}); expected only from Monte Carlo error in (Ω, Φ); clipped to 0",
+                f"Ω − ΦΦᵀ has {self.clipped} negative eigenvalue(s) down to {w_host[0]:.3g} (relative "
+                f"{w_host[0] / top:.2g}); expected only from Monte Carlo error in (Ω, Φ); clipped to 0",
                 RuntimeWarning,
                 stacklevel=2,
             )
-        self.s = np.sqrt(np.clip(w, 0, None))
+        self.s = xp.sqrt(xp.clip(w, 0, None))
         self.U = U
         if basis == "eigen":
-            self.PhiT = np.ascontiguousarray((U.T @ Phi).T)  # (D, N): rows of c @ PhiT
+            self.PhiT = xp.asarray((U.T @ Phi_d).T, copy=True)  # (D, N): rows of c @ PhiT
         else:
-            self.PhiT = np.ascontiguousarray(Phi.T)
+            self.PhiT = xp.asarray(Phi_d.T, copy=True)
             self.S = (U * self.s) @ U.T
 
     def inputs(self, c, rng, xi=None):
-        if xi is None:
-            xi = rng.standard_normal((c.shape[0], self.N))
+        """Inputs (n, N) for latents c (n, D); ``rng`` draws ξ (a NumPy/CuPy generator or a NormalStream)."""
         x = c @ self.PhiT
         if self.basis == "eigen":
-            x += xi * self.s
+            if xi is None:
+                xi = rng.standard_normal((c.shape[0], self.N))
+                xi *= self.s  # our own buffer: scale it in place
+            else:
+                xi = xi * self.s
+            x += xi
         else:
-            x += xi @ self.S
+            x += (rng.standard_normal((c.shape[0], self.N)) if xi is None else xi) @ self.S
         return x
 
     def to_data_basis(self, W):
@@ -97,17 +184,20 @@ class GaussianEquivalentData:
         return W @ self.U.T if self.basis == "eigen" else W
 
 
-
 def _teacher_labels(c, W_teacher, v_teacher, g):
-    nu = c @ W_teacher.T / math.sqrt(W_teacher.shape[1])
-    return _g_np(nu, g) @ v_teacher
+    """Labels y = Σ_m ṽ_m g(ν_m), ν = W̃ c/√D (docs/theory.md §7.1), on the backend of c."""
+    bk = backend_of(c)
+    Wt, vt = bk.asarray(W_teacher), bk.asarray(v_teacher)
+    nu = c @ Wt.T / math.sqrt(Wt.shape[1])
+    return _g_xp(nu, g) @ vt
 
 
-def _g_np(z, g):
+def _g_xp(z, g):
+    """The student/teacher activation g on any backend: erf(z/√2), z or max(z, 0)."""
+    bk = backend_of(z)
     if g == "erf2":
-        from scipy.special import erf
-
-        return erf(z / math.sqrt(2))
+        return bk.erf(z / math.sqrt(2))
     if g == "linear":
         return z
-    return np.maximum(z, 0)
+    return bk.xp.maximum(z, 0)
+

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._checks import _check_g
 
+
 def _small_cov(C, n, name):
     C = np.asarray(C, dtype=np.float64)
     if C.shape != (n, n):

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import positive_int
-from ._checks import _check_eta, _check_g, _weights, _vector
+from ..backend import get_backend
+from ._checks import _check_eta, _check_g, _vector, _weights
 from ._integrals import generalisation_error, integral_tables
+
 
 def _check_omega(Omega, N=None, *, name="Omega", rtol=1e-8):
     Omega = np.asarray(Omega, dtype=np.float64)
@@ -30,9 +32,17 @@ def _check_omega(Omega, N=None, *, name="Omega", rtol=1e-8):
     return (Omega + Omega.T) / 2
 
 
-def _eigh_psd(S, name, rtol=1e-8):
-    """Eigen-decomposition of a symmetric matrix that must be PSD; clip round-off."""
-    w, U = np.linalg.eigh(S)
+def _eigh_psd(S, name, rtol=1e-8, *, backend=None):
+    """Eigen-decomposition of a symmetric matrix that must be PSD; clip round-off.
+
+    With ``backend="cupy"`` the decomposition runs on the GPU; (w, U) come back as host arrays.
+    """
+    if backend is not None and get_backend(backend).name != "numpy":
+        bk = get_backend(backend)
+        w, U = bk.xp.linalg.eigh(bk.asarray(S))
+        w, U = bk.to_numpy(w), bk.to_numpy(U)
+    else:
+        w, U = np.linalg.eigh(S)
     top = max(float(w[-1]), 0.0)
     if w[0] < -rtol * max(top, 1e-300) - 1e-300:
         raise ValueError(

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._progress import Progress
+from ..backend import get_backend
 from ._checks import _check_eta, _check_g, _vector, _weights
 from ._data import _teacher_labels
+
 
 @dataclass
 class SGDTrajectory:
@@ -41,15 +43,20 @@ def run_sgd(
     batch_size=None,
     time_budget=None,
     progress=False,
+    backend="numpy",
 ):
     """One-pass SGD of the student on each data source, side by side (§7.1).
 
     All sources see the *same* latents c (hence the same teacher labels) at
     every step and start from the same weights; sources that need extra
     noise (the Gaussian equivalent's ξ) draw it from a separate stream.
-    Samples are made a batch at a time with BLAS-3 products, and the
-    sequential updates run in the compiled kernel
-    :func:`getheory._sgd_kernels.sgd_segment`.
+    Samples are made a batch at a time with BLAS-3 products on ``backend``,
+    and the sequential updates run in a compiled kernel: the numba loop
+    :func:`getheory.dynamics._kernel_cpu.sgd_segment` on NumPy, the CUDA
+    kernel :func:`getheory.dynamics._kernel_cuda.sgd_segment_cuda` (one launch
+    per segment of steps) on CuPy, where samples and weights stay on the
+    device and only the checkpoints are copied to the host.  The sources must
+    have been built for the same backend.
 
     ``t_points``: increasing times t = steps/N at which W and v are recorded.
     ``time_budget``: seconds; when exceeded the run stops at the end of the
@@ -57,8 +64,12 @@ def run_sgd(
     then end early: see ``SGDTrajectory.t``).
     Returns (list of SGDTrajectory, info dict with timings and steps/s).
     """
-    from .._sgd_kernels import G_CODES, sgd_segment
+    from ._data import NormalStream
+    from ._kernel_cpu import G_CODES, sgd_segment
 
+    bk = get_backend(backend)
+    if bk.name == "cupy":
+        from ._kernel_cuda import sgd_segment_cuda as sgd_segment
     eta = _check_eta(eta)
     g = _check_g(g)
     if not sources:
@@ -80,10 +91,13 @@ def run_sgd(
     if batch_size is None:
         batch_size = int(min(4096, max(256, 2**25 // (8 * N))))  # ~32 MB per batch and source
     ss = np.random.SeedSequence(seed)
-    c_rng, xi_seed = [np.random.default_rng(s) for s in ss.spawn(2)]
-    xi_rngs = [np.random.default_rng(s) for s in np.random.SeedSequence(xi_seed.integers(2**63)).spawn(len(sources))]
-    Ws = [np.ascontiguousarray(src.to_data_basis(W0.copy())) for src in sources]
-    vs = [v0.copy() for _ in sources]
+    c_seed, xi_seed = ss.spawn(2)
+    c_rng = bk.rng(c_seed)
+    xi_rngs = [NormalStream(s, bk) for s in xi_seed.spawn(len(sources))]
+    xp = bk.xp
+    Wt_d, vt_d = bk.asarray(Wt), bk.asarray(vt)
+    Ws = [bk.raw.ascontiguousarray(src.to_data_basis(bk.asarray(W0))).copy() for src in sources]
+    vs = [bk.asarray(v0.copy()) for _ in sources]
     recW = [[] for _ in sources]
     recv = [[] for _ in sources]
     code = G_CODES[g]
@@ -99,23 +113,26 @@ def run_sgd(
     def record():
         rec_steps.append(done)
         for i, src in enumerate(sources):
-            recW[i].append(src.from_data_basis(Ws[i]).copy())
-            recv[i].append(vs[i].copy())
+            recW[i].append(bk.to_numpy(src.from_data_basis(Ws[i])).copy())
+            recv[i].append(bk.to_numpy(vs[i]).copy())
+
+    def out_of_time():
+        return time_budget is not None and time.perf_counter() - t_start > time_budget and ci < len(steps_at)
 
     while ci < len(steps_at):
         while ci < len(steps_at) and steps_at[ci] == done:
             record()
             ci += 1
-            if time_budget is not None and time.perf_counter() - t_start > time_budget and ci < len(steps_at):
+            if out_of_time():
                 stopped_early = True
                 break
         if ci >= len(steps_at) or stopped_early:
             break
         b = int(min(batch_size, steps_at[-1] - done))
         tg = time.perf_counter()
-        c = c_rng.standard_normal((b, D))
-        y = _teacher_labels(c, Wt, vt, g)
-        Xs = [np.ascontiguousarray(src.inputs(c, xi_rngs[i])) for i, src in enumerate(sources)]
+        c = c_rng.standard_normal((b, D), dtype=np.float64)
+        y = _teacher_labels(c, Wt_d, vt_d, g)
+        Xs = [bk.raw.ascontiguousarray(src.inputs(c, xi_rngs[i])) for i, src in enumerate(sources)]
         tk = time.perf_counter()
         gen_time += tk - tg
         pos = 0
@@ -123,7 +140,7 @@ def run_sgd(
             nxt = int(min(b, pos + steps_at[ci] - done)) if ci < len(steps_at) else b
             for i in range(len(sources)):
                 got = sgd_segment(Ws[i], vs[i], Xs[i], y, eta, code, bool(train_second_layer), pos, nxt)
-                if got < nxt - pos or not np.all(np.isfinite(Ws[i])):
+                if got < nxt - pos or not bool(xp.all(xp.isfinite(Ws[i]))):
                     diverged = True
             done += nxt - pos
             pos = nxt
@@ -132,15 +149,16 @@ def run_sgd(
             while ci < len(steps_at) and steps_at[ci] == done:
                 record()
                 ci += 1
-                if time_budget is not None and time.perf_counter() - t_start > time_budget and ci < len(steps_at):
+                if out_of_time():
                     stopped_early = True
                     break
             if stopped_early:
                 break
+        bk.synchronize()
         kern_time += time.perf_counter() - tk
         if diverged or stopped_early:
             break
-        if time_budget is not None and time.perf_counter() - t_start > time_budget and ci < len(steps_at):
+        if out_of_time():
             # out of time between checkpoints: record where we are and stop
             if not rec_steps or rec_steps[-1] != done:
                 record()
@@ -166,6 +184,7 @@ def run_sgd(
         "steps_per_second_per_source": done / elapsed if elapsed > 0 else float("nan"),
         "kernel_steps_per_second": done * len(sources) / kern_time if kern_time > 0 else float("nan"),
         "batch_size": batch_size,
+        "backend": bk.name,
         "diverged": diverged,
     }
     return trajs, info

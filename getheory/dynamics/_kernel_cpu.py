@@ -1,4 +1,4 @@
-"""Compiled per-step kernel of one-pass SGD (docs/theory.md §7.1).
+"""Compiled per-step kernel of one-pass SGD on the CPU (docs/theory.md §7.1).
 
 The samples of a batch are produced elsewhere with BLAS-3 products; this
 kernel runs the strictly sequential part -- one update per row -- in a
@@ -19,7 +19,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["G_CODES", "sgd_segment", "g_and_derivative"]
+__all__ = ["G_CODES", "g_and_derivative", "sgd_segment"]
 
 #: activation name -> integer code used inside the kernel
 G_CODES = {"erf2": 0, "linear": 1, "relu": 2}
@@ -34,7 +34,7 @@ def _g(z, code):
         return math.erf(z * _INV_SQRT2)
     if code == 1:
         return z
-    return z if z > 0.0 else 0.0
+    return max(0.0, z)
 
 
 @numba.njit(cache=True, inline="always")

@@ -1,0 +1,105 @@
+"""Options of a learning-dynamics experiment (docs/theory.md §7.1, §7.6, §7.7).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+from .._validation import check_level, positive_int
+from ._checks import _check_eta, _check_g
+
+__all__ = ["DynamicsOptions"]
+
+_ODE_METHODS = ("DOP853", "RK45", "LSODA", "rk4")
+
+
+@dataclass(frozen=True)
+class DynamicsOptions:
+    """The protocol and the run controls of :func:`getheory.dynamics.run_dynamics`.
+
+    Network and learning rule (docs/theory.md §7.1)
+        ``K`` student and ``M`` teacher hidden units, learning rate ``eta``,
+        activation ``g`` of both networks (``"erf2"``, ``"linear"``, ``"relu"``;
+        the ODEs exist for the first two), ``train_second_layer``.
+    Schedule
+        ``points`` log-spaced checkpoints in (0, ``t_max``], plus t = 0; t = steps/N.
+    Statistics (docs/theory.md §7.7)
+        ``sgd_seeds`` independent SGD runs per data source; every verdict has
+        nominal false-positive rate ``level``; ``n_test`` held-out samples.
+    What to run
+        ``gaussian`` (SGD on the Gaussian equivalent), ``ode`` with ``ode_method``
+        at relative tolerance ``ode_rtol``; ``step_check`` re-runs the ODE at half
+        the tolerance to report its step error.
+    Resources
+        ``time_budget`` seconds for SGD (shared by the seeds; None: no limit),
+        ``batch_size`` samples made per BLAS-3 batch (None: about 32 MB),
+        ``moment_samples`` for Monte Carlo moments of generators without exact
+        ones (None: max(10^5, 50 N)), ``backend`` ``"numpy"`` or ``"cupy"``
+        (samples, the SGD kernel and the eigendecompositions on the GPU).
+    ``seed``: master seed of the generator, the weights, the SGD streams and the test set.
+    """
+
+    K: int = 2
+    M: int = 2
+    eta: float = 0.2
+    g: str = "erf2"
+    train_second_layer: bool = True
+    t_max: float = 10.0
+    points: int = 40
+    sgd_seeds: int = 5
+    level: float = 0.05
+    n_test: int = 10_000
+    gaussian: bool = True
+    ode: bool = True
+    ode_method: str = "DOP853"
+    ode_rtol: float = 1e-8
+    step_check: bool = True
+    time_budget: float | None = None
+    batch_size: int | None = None
+    moment_samples: int | None = None
+    seed: int = 0
+    backend: str = "numpy"
+
+    def __post_init__(self):
+        def put(name, value):
+            object.__setattr__(self, name, value)
+
+        put("K", positive_int(self.K, "K"))
+        put("M", positive_int(self.M, "M"))
+        put("eta", _check_eta(self.eta))
+        put("g", _check_g(self.g))
+        put("points", positive_int(self.points, "points"))
+        put("sgd_seeds", positive_int(self.sgd_seeds, "sgd_seeds"))
+        put("level", check_level(self.level, "level"))
+        put("n_test", positive_int(self.n_test, "n_test", minimum=2))
+        t_max = _positive_float(self.t_max, "t_max")
+        put("t_max", t_max)
+        put("ode_rtol", _positive_float(self.ode_rtol, "ode_rtol"))
+        if self.ode_method not in _ODE_METHODS:
+            raise ValueError(f"ode_method must be one of {', '.join(_ODE_METHODS)}, got {self.ode_method!r}")
+        if self.time_budget is not None:
+            put("time_budget", _positive_float(self.time_budget, "time_budget"))
+        for name in ("batch_size", "moment_samples"):
+            value = getattr(self, name)
+            if value is not None:
+                put(name, positive_int(value, name))
+        if self.backend not in ("numpy", "cupy"):
+            raise ValueError(f"backend must be 'numpy' or 'cupy', got {self.backend!r}")
+        for name in ("train_second_layer", "gaussian", "ode", "step_check"):
+            put(name, bool(getattr(self, name)))
+
+    @classmethod
+    def names(cls) -> tuple:
+        """The option names, for callers that pass them as keywords."""
+        return tuple(f.name for f in fields(cls))
+
+
+def _positive_float(value, name):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value

@@ -1,0 +1,99 @@
+"""The problem of a dynamics experiment: generator, moments, initial and teacher weights (docs/theory.md §7.1).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import positive_int
+from ._checks import _vector, _weights
+
+__all__ = ["PROBLEM_KEYS", "identity_generator", "identity_moments", "load_problem", "random_generator",
+           "save_problem"]
+
+
+def identity_moments(N):
+    """(E x, Ω, Φ) = (0, I, I) of the identity generator x = c (D = N)."""
+    from ..moments import Moments
+
+    N = positive_int(N, "N")
+    return Moments(mean=np.zeros(N), Omega=np.eye(N), Phi=np.eye(N), exact=True,
+                   source="exact (identity generator x = c)")
+
+
+def identity_generator(N):
+    """The identity generator x = c with D = N (the classic teacher–student setting)."""
+    from ..generators import CallableGenerator
+
+    def identity(c):
+        return np.array(c, dtype=np.float64, copy=True)
+
+    return CallableGenerator(identity, D=N, N=N, name="identity")
+
+
+def random_generator(activation="sign", N=1000, D=None, depth=1, widths=None, *, seed=None):
+    """The generator a dynamics run builds when none is given (docs/theory.md §1, §7.6).
+
+    A random single-layer σ(A c/√D) with σ = ``activation`` (``depth`` 1), a
+    random deep one (``depth`` L > 1, widths ``widths`` or [D, N, ..., N]), or
+    the identity x = c (``activation="identity"``, D = N).  Returns
+    ``(generator, moments)`` with the exact moments when they are known in
+    closed form (identity), else ``None``.
+    """
+    from ..generators import random_deep, random_single_layer
+
+    N = positive_int(N, "N")
+    if activation == "identity":
+        if D is not None and D != N:
+            raise ValueError("the identity generator has D = N")
+        return identity_generator(N), identity_moments(N)
+    D = positive_int(D if D is not None else max(1, N // 2), "D")
+    depth = positive_int(depth, "depth")
+    if depth == 1:
+        return random_single_layer(N, D, activation, seed=seed), None
+    w = list(widths) if widths is not None else [D] + [N] * depth
+    if len(w) != depth + 1 or w[0] != D or w[-1] != N:
+        raise ValueError(f"widths must be [D, ..., N] with {depth + 1} entries, got {w}")
+    return random_deep(w, activation, seed=seed), None
+
+
+#: arrays of a problem file (``getheory dynamics --problem FILE.npz``)
+PROBLEM_KEYS = ("A", "W0", "v0", "W_teacher", "v_teacher")
+
+
+def load_problem(path, activation):
+    """Read a problem file: a single-layer generator σ(A c/√D) and the initial and teacher weights.
+
+    The ``.npz`` holds ``A`` (N, D), ``W0`` (K, N), ``v0`` (K,), ``W_teacher`` (M, D) and
+    ``v_teacher`` (M,) (docs/theory.md §7.1); σ is ``activation``.  Returns a dict with
+    ``generator``, ``W0``, ``v0``, ``W_teacher``, ``v_teacher`` for :func:`run_dynamics`.
+    """
+    from ..generators import SingleLayerGenerator
+
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ValueError(f"problem file {path!r} does not exist") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"problem file {path!r} is not a readable .npz archive: {exc}") from None
+    with data:
+        missing = [k for k in PROBLEM_KEYS if k not in data.files]
+        if missing:
+            raise ValueError(f"problem file {path!r} lacks {missing}; it needs the arrays {list(PROBLEM_KEYS)} "
+                             f"(A: (N, D), W0: (K, N), v0: (K,), W_teacher: (M, D), v_teacher: (M,)); "
+                             f"it has {list(data.files)}")
+        arr = {k: np.asarray(data[k], dtype=np.float64) for k in PROBLEM_KEYS}
+    A = arr["A"]
+    if A.ndim != 2 or not np.all(np.isfinite(A)):
+        raise ValueError(f"problem file: A must be a finite (N, D) matrix, got shape {A.shape}")
+    N, D = A.shape
+    W0 = _weights(arr["W0"], "W0 (problem file)", N)
+    v0 = _vector(arr["v0"], "v0 (problem file)", W0.shape[0])
+    Wt = _weights(arr["W_teacher"], "W_teacher (problem file)", D)
+    vt = _vector(arr["v_teacher"], "v_teacher (problem file)", Wt.shape[0])
+    return {"generator": SingleLayerGenerator(A, activation), "W0": W0, "v0": v0, "W_teacher": Wt, "v_teacher": vt}
+
+
+def save_problem(path, problem: dict):
+    """Write ``problem`` (the arrays of :data:`PROBLEM_KEYS`) as an ``.npz`` for ``--problem``."""
+    np.savez(path, **{k: np.asarray(problem[k]) for k in PROBLEM_KEYS})
