@@ -9,7 +9,11 @@ generator.  Every numerical module obtains a :class:`Backend` either by name
 (:func:`backend_of`), and then uses only ``bk.xp`` and the methods here.
 
 Results cross the public API boundary as host floats or NumPy arrays
-(:meth:`Backend.to_numpy`).
+(:meth:`Backend.to_numpy`).  Arrays of other libraries (torch, JAX, CuPy,
+array-api-strict, anything speaking DLPack) enter through one door,
+:meth:`Backend.from_foreign`, which imports them without a copy when they
+already live on the backend's device and refuses, naming the fix, a wrong
+device, dtype or layout.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Backend", "get_backend", "backend_of", "available_backends"]
+__all__ = ["Backend", "array_library", "available_backends", "backend_of", "check_foreign", "get_backend"]
 
 _KNOWN = ("numpy", "cupy")
 
@@ -88,6 +92,107 @@ class Backend:
         if type(x).__module__.startswith("cupy"):
             x = x.get()
         return np.asarray(x, dtype=dtype)
+
+    def from_foreign(self, x, *, dtype=None, what: str = "the array"):
+        """Import ``x``, an array of any DLPack or array-API library, onto this backend.
+
+        NumPy and CuPy arrays of this backend pass through; torch, JAX,
+        array-api-strict and other DLPack arrays are imported with
+        :func:`numpy.from_dlpack` or :func:`cupy.from_dlpack`, which share
+        memory with ``x`` (no copy) when ``x`` is on this backend's device,
+        strided views included.  Nothing is moved between devices: a CUDA
+        array on the NumPy backend or a CPU array on the CuPy backend is an
+        error (a silent host-device copy per batch would hide the cost the
+        user chose the backend to avoid).  Objects without DLPack but with
+        ``__array__`` are read with :func:`numpy.asarray` on the NumPy backend.
+
+        Parameters
+        ----------
+        x : array
+            The foreign array.
+        dtype : numpy dtype, optional
+            Cast the result to this dtype (float32 or float64); the only copy
+            made, and only when the dtypes differ.
+        what : str
+            How error messages name ``x`` (e.g. "the output of user generator 'm:f'").
+
+        Returns
+        -------
+        array
+            A ``numpy.ndarray`` or ``cupy.ndarray``, possibly read-only (JAX
+            arrays are immutable): treat it as read-only.
+
+        Raises
+        ------
+        ValueError
+            With the fix, for a non-array, a dtype other than float32/float64, a
+            torch tensor that requires grad or carries a negation bit, an array on
+            another device, or one DLPack cannot export (sparse layouts).
+        """
+        check_foreign(x, what=what)
+        lib = array_library(x)
+        native = (self.name == "numpy" and isinstance(x, np.ndarray)) or (
+            self.name == "cupy" and lib == "cupy" and type(x).__name__ == "ndarray"
+        )
+        dev = _dlpack_device(x, what)
+        if dev is not None:
+            self._check_device(dev, lib, what)
+        if native:
+            arr = x
+        elif dev is None:
+            if self.name == "numpy" and hasattr(x, "__array__"):
+                arr = np.asarray(x)
+            else:
+                raise ValueError(
+                    f"{what} is a {type(x).__module__}.{type(x).__qualname__}, which speaks neither DLPack "
+                    f"nor the array API; return a NumPy{'/CuPy' if self.name == 'cupy' else ''}, torch, JAX "
+                    "or other DLPack array"
+                )
+        else:
+            if self.name == "cupy":
+                import cupy
+
+                importer = cupy.from_dlpack
+            else:
+                importer = np.from_dlpack
+            try:
+                arr = importer(x)
+            except (BufferError, RuntimeError, TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"{what} ({_describe(x, lib)}) could not be imported through DLPack: {exc}. Return a "
+                    f"dense strided array: {_advice(lib, 'dense')}"
+                ) from None
+        if dtype is not None and arr.dtype != np.dtype(dtype):
+            arr = self.xp.astype(arr, np.dtype(dtype))
+        return arr
+
+    def _check_device(self, dev, lib, what):
+        """Refuse an array whose DLPack device this backend cannot read in place."""
+        kind, index = dev
+        where = f"{_DL_NAMES.get(kind, f'DLPack device type {kind}')} device {index}"
+        if self.name == "numpy":
+            if kind not in _DL_HOST:
+                raise ValueError(
+                    f"{what} is on {where} but the run uses backend 'numpy' (host memory): run with "
+                    f"--backend cupy (backend='cupy') to keep the samples on the GPU, or move it to the "
+                    f"CPU with {_advice(lib, 'cpu')}"
+                )
+            return
+        if kind not in _DL_GPU:
+            raise ValueError(
+                f"{what} is on {where} but the run uses backend 'cupy' (GPU memory), and getheory does not "
+                f"copy samples to the GPU batch by batch: return an array on the GPU ({_advice(lib, 'gpu')}), "
+                "e.g. by computing on the latents' device, or run with --backend numpy (backend='numpy')"
+            )
+        import cupy
+
+        current = cupy.cuda.Device().id
+        if index != current:
+            raise ValueError(
+                f"{what} is on {where} but the run uses CUDA device {current}: move it with "
+                f"{_advice(lib, 'gpu', current)}, or run getheory on device {index} "
+                f"(CUDA_VISIBLE_DEVICES={index})"
+            )
 
     def to_numpy(self, x) -> np.ndarray:
         """Return ``x`` as a host NumPy array (no copy on the NumPy backend)."""
@@ -165,6 +270,112 @@ class Backend:
             import cupy
 
             cupy.cuda.get_current_stream().synchronize()
+
+
+# -- foreign arrays (DLPack, the array API) -------------------------------------
+#: DLPack device types (dlpack.h, DLDeviceType) by name
+_DL_NAMES = {1: "CPU", 2: "CUDA", 3: "CUDA host", 4: "OpenCL", 7: "Vulkan", 8: "Metal", 9: "VPI", 10: "ROCm",
+             11: "ROCm host", 12: "ext_dev", 13: "CUDA managed", 14: "oneAPI", 15: "WebGPU", 16: "Hexagon",
+             17: "MAIA"}
+#: device types NumPy reads in place (host-accessible memory)
+_DL_HOST = (1, 3, 11, 13)
+#: device types CuPy reads in place
+_DL_GPU = (2, 10, 13)
+#: dtypes getheory computes in
+_FLOATS = ("float32", "float64")
+
+_ADVICE = {
+    "torch": {"cpu": "x.cpu()", "gpu": "x.cuda() or x.to('cuda:{i}')", "float": "x.to(torch.float64) (x.double())",
+              "dense": "x.contiguous(), and x.to_dense() for a sparse tensor"},
+    "jax": {"cpu": "jax.device_get(x)", "gpu": "jax.device_put(x, jax.devices('gpu')[{i}])",
+            "float": "x.astype(jnp.float32), or jnp.float64 after jax.config.update('jax_enable_x64', True)",
+            "dense": "jnp.asarray(x)"},
+    "cupy": {"cpu": "x.get()", "gpu": "x under cupy.cuda.Device({i})", "float": "x.astype(cupy.float64)",
+             "dense": "cupy.ascontiguousarray(x)"},
+    "numpy": {"cpu": "np.asarray(x)", "gpu": "cupy.asarray(x)", "float": "x.astype(np.float64)",
+              "dense": "np.ascontiguousarray(x)"},
+}
+_ADVICE_ANY = {"cpu": "xp.to_device(x, 'cpu')", "gpu": "xp.to_device(x, <the GPU>)",
+               "float": "xp.astype(x, xp.float64)", "dense": "xp.asarray(x, copy=True)"}
+
+
+def array_library(x) -> str:
+    """The top-level package of ``x``'s type: ``"numpy"``, ``"torch"``, ``"jax"``, ``"cupy"``, ...
+
+    (``jaxlib`` counts as ``"jax"``.)
+    """
+    lib = type(x).__module__.split(".")[0]
+    return "jax" if lib == "jaxlib" else lib
+
+
+def _advice(lib, key, index=0):
+    text = _ADVICE.get(lib, _ADVICE_ANY).get(key) or _ADVICE_ANY[key]
+    return text.format(i=index)
+
+
+def _dtype_name(x) -> str | None:
+    """'float64', 'bfloat16', 'int32', ... for a NumPy, torch, JAX or array-API dtype; None if x has none."""
+    dt = getattr(x, "dtype", None)
+    if dt is None:
+        return None
+    return str(dt).rsplit(".", 1)[-1]
+
+
+def _describe(x, lib):
+    return f"a {lib} {type(x).__qualname__} of dtype {_dtype_name(x)} and shape {tuple(getattr(x, 'shape', ()))}"
+
+
+def _dlpack_device(x, what):
+    """(device type, index) of a DLPack array as ints, or None for objects without DLPack."""
+    if not hasattr(x, "__dlpack__") or not hasattr(x, "__dlpack_device__"):
+        return None
+    try:
+        kind, index = x.__dlpack_device__()
+    except (AttributeError, BufferError, RuntimeError, TypeError, ValueError) as exc:
+        # e.g. torch's meta device: "Unknown device type meta for Dlpack"
+        raise ValueError(
+            f"{what} ({_describe(x, array_library(x))}) is on a device DLPack cannot describe ({exc}); "
+            f"compute it on the CPU or a CUDA GPU"
+        ) from None
+    return int(kind), int(index)
+
+
+def check_foreign(x, *, what: str = "the array") -> None:
+    """Device-independent checks of a foreign array: an array at all, a float dtype, no autograd.
+
+    Raises
+    ------
+    ValueError
+        Naming the fix (``what`` names ``x`` in the message).
+    """
+    name = _dtype_name(x)
+    lib = array_library(x)
+    if name is None or getattr(x, "shape", None) is None:
+        raise ValueError(
+            f"{what} is a {type(x).__module__}.{type(x).__qualname__}, not an array; return a NumPy, CuPy, "
+            "torch, JAX or other DLPack / array-API array"
+        )
+    if name not in _FLOATS:
+        why = {"float16": "float16 rounds each sample by up to 5e-4 of its size, as much as the d_MS measured",
+               "bfloat16": "bfloat16 rounds each sample by up to 4e-3 of its size, more than the d_MS measured"}.get(
+            name, "getheory computes in real floating point")
+        raise ValueError(
+            f"{what} has dtype {name}; samples must be float32 or float64 ({why}): convert it with "
+            f"{_advice(lib, 'float')}"
+        )
+    is_neg = getattr(x, "is_neg", None)
+    if callable(is_neg) and is_neg():
+        # e.g. z.conj().imag: DLPack exports the data without the negation (checked with torch 2.13)
+        raise ValueError(
+            f"{what} is a torch tensor with a lazy negation bit (such as z.conj().imag), which DLPack "
+            "drops, so its values would arrive with the wrong sign: return x.resolve_neg()"
+        )
+    if getattr(x, "requires_grad", False):
+        raise ValueError(
+            f"{what} is a tensor that requires grad (autograd would record every batch and DLPack "
+            "cannot export it): compute it under torch.no_grad() (decorate the function with "
+            "@torch.no_grad()) or return x.detach()"
+        )
 
 
 _CACHE: dict[str, Backend] = {}

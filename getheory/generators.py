@@ -18,23 +18,23 @@ from __future__ import annotations
 
 import importlib
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 
 from ._validation import finite_matrix, positive_int
 from .activations import Activation, get_activation
-from .backend import backend_of
+from .backend import backend_of, check_foreign
 
 __all__ = [
+    "CallableGenerator",
+    "DeepGenerator",
     "Generator",
     "SingleLayerGenerator",
-    "DeepGenerator",
-    "CallableGenerator",
-    "random_single_layer",
-    "random_deep",
     "load_generator",
+    "random_deep",
+    "random_single_layer",
 ]
 
 
@@ -175,9 +175,31 @@ class DeepGenerator(Generator):
 class CallableGenerator(Generator):
     """A user function ``fn(c) -> x`` with c of shape (n, D) and x of shape (n, N).
 
-    ``N`` is found by calling ``fn`` on two latents unless given.  Every batch
-    it returns is checked for shape and finiteness, so a wrong generator
-    fails with a message instead of a silent wrong answer.
+    What ``fn`` receives: the run's latents, a float array of shape (n, D) of
+    the run's backend and dtype -- a ``numpy.ndarray``, or a ``cupy.ndarray``
+    on the GPU under ``backend="cupy"``.  It must not modify them in place (the
+    teacher's fields are computed from the same array).  A torch or JAX
+    function converts them without a copy on either backend with
+    ``torch.from_dlpack(c)`` or ``jax.numpy.from_dlpack(c)``.
+
+    What ``fn`` may return: an array of any library that speaks DLPack or the
+    array API (NumPy, CuPy, torch, JAX, array-api-strict, ...), of dtype
+    float32 or float64, on the run's device.  It is imported by
+    :meth:`getheory.backend.Backend.from_foreign`: without a copy when it is
+    on the run's device (a CPU array on the NumPy backend, a CUDA array on the
+    current GPU under CuPy), cast when its dtype differs from the run's (a
+    float32 torch model in a float64 run: one cast per batch).  A CUDA array
+    in a NumPy run, a CPU array in a CuPy run (getheory does not copy
+    samples to the GPU batch by batch), a torch tensor that requires grad
+    (compute under ``torch.no_grad()``), integer, bool, complex or half
+    precision dtypes, and layouts DLPack cannot export (sparse tensors) are
+    refused with an error that names the fix.
+
+    ``N`` is found by calling ``fn`` on two NumPy latents (zeros) unless given;
+    that probe checks the dtype, not the device, so a function that moves
+    its input to a GPU passes it.  Every batch ``fn`` returns is checked for
+    shape and finiteness, so a wrong generator fails with a message instead
+    of a silent wrong answer.
     """
 
     fn: Callable
@@ -191,8 +213,9 @@ class CallableGenerator(Generator):
         self.D = positive_int(self.D, "D")
         self.name = self.name or getattr(self.fn, "__name__", "user generator")
         probe = self.fn(np.zeros((2, self.D)))
-        shape = getattr(probe, "shape", None)
-        if shape is None or len(shape) != 2 or shape[0] != 2:
+        check_foreign(probe, what=self._what)
+        shape = tuple(probe.shape)
+        if len(shape) != 2 or shape[0] != 2:
             raise ValueError(
                 f"user generator {self.name!r} must map latents of shape (n, D) to inputs of "
                 f"shape (n, N); on input shape (2, {self.D}) it returned shape {shape}"
@@ -203,19 +226,25 @@ class CallableGenerator(Generator):
             )
         self.N = int(shape[1])
 
+    @property
+    def _what(self):
+        return f"the output of user generator {self.name!r}"
+
     def sample(self, c):
         self._check_latents(c)
         x = self.fn(c)
-        shape = getattr(x, "shape", None)
+        check_foreign(x, what=self._what)
+        shape = tuple(x.shape)
         if shape != (c.shape[0], self.N):
             raise ValueError(
                 f"user generator {self.name!r} returned shape {shape} for latents of shape "
                 f"{tuple(c.shape)}; expected ({c.shape[0]}, {self.N})"
             )
-        bk = backend_of(x)
+        bk = backend_of(c)
+        x = bk.from_foreign(x, dtype=c.dtype, what=self._what)
         if not bool(bk.xp.all(bk.xp.isfinite(x))):
             raise ValueError(f"user generator {self.name!r} returned NaN or infinite values")
-        return bk.xp.astype(x, c.dtype) if x.dtype != c.dtype else x
+        return x
 
     def describe(self):
         return {**super().describe(), "name": self.name}
@@ -249,7 +278,9 @@ def random_deep(widths: Sequence[int], activation="sign", seed=None) -> DeepGene
 def load_generator(spec: str, D: int, N: int | None = None) -> CallableGenerator:
     """Load a user generator from ``"module:function"`` (the CLI's ``--generator``).
 
-    The function takes latents c of shape (n, D) and returns x of shape (n, N).
+    The function takes latents c of shape (n, D) and returns x of shape (n, N),
+    an array of NumPy, CuPy, torch, JAX or any DLPack library (see
+    :class:`CallableGenerator` for what it receives and what is accepted).
     The module is imported normally, so it must be importable (on
     ``sys.path``; the current directory is added by the CLI).
     """
