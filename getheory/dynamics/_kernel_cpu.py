@@ -1,4 +1,4 @@
-"""Compiled per-step kernel of one-pass SGD on the CPU (docs/theory.md §7.1).
+"""Compiled per-step kernel of one-pass SGD on the CPU (docs/theory.md §7.1, §7.8).
 
 The samples of a batch are produced elsewhere with BLAS-3 products; this
 kernel runs the strictly sequential part -- one update per row -- in a

@@ -1,4 +1,4 @@
-"""CUDA kernel of one-pass SGD for the CuPy backend (docs/theory.md §7.1).
+"""CUDA kernel of one-pass SGD for the CuPy backend (docs/theory.md §7.1, §7.8).
 
 The same update as the CPU kernel (:mod:`getheory.dynamics._kernel_cpu`), for a
 sample x (centred) with label y, Δ = φ(x) − y, φ(x) = Σ_k v_k g(λ_k), λ = W x/√N:

@@ -1,4 +1,4 @@
-"""One-pass SGD of the student on several data sources side by side (docs/theory.md §7.1).
+"""One-pass SGD of the student on several data sources side by side (docs/theory.md §7.1, §7.8).
 """
 
 from __future__ import annotations
