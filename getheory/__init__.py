@@ -77,6 +77,7 @@ from .generators import (
     random_single_layer,
 )
 from .moments import GaussianMatch, Moments, exact_moments, gaussian_match, monte_carlo_moments
+from .trained import DenseGenerator, load_dense, save_dense
 from .sweep import ResultsDB, SpecError, SweepError, SweepSpec, load_spec, run_sweep, spec_from_dict
 from .rates import SlopeFit, fit_loglog, fit_rates
 from .report import write_report
@@ -141,6 +142,9 @@ __all__ = [
     "load_generator",
     "random_deep",
     "random_single_layer",
+    "DenseGenerator",
+    "load_dense",
+    "save_dense",
     "GaussianMatch",
     "Moments",
     "exact_moments",

@@ -4,7 +4,10 @@ Subcommands
 -----------
 check
     Check one generator against the theorem (docs/theory.md §6): prints a
-    table and optionally writes JSON.
+    table and optionally writes JSON (``--json``) or check.md and check.json
+    into a folder (``--out``).  The generator is a random single-layer one,
+    a user function (``--generator``) or a trained dense network
+    (``--weights FILE``, docs/theory.md §9).
 
 Further subcommands live in :mod:`getheory.commands` (one module each,
 listed in ``COMMAND_MODULES``): each has ``add_parser(subparsers)`` and
@@ -21,9 +24,9 @@ import json
 import os
 import sys
 
-from .commands._args import at_least, positive, samples_arg
+from .commands._args import add_weights_file, at_least, positive, samples_arg, weights_file_generator
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 #: subcommand modules under getheory.commands, each with add_parser(sub) and run(args)
 COMMAND_MODULES = ("sweep", "report", "proofs", "dynamics", "ridge")
@@ -59,8 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="built-in single-layer generator σ(A c/√D), A_ij ~ N(0,1) (default: sign)")
     g.add_argument("--generator", metavar="MODULE:FUNCTION",
                    help="a user generator: a function mapping latents c (n, D) to inputs x (n, N)")
-    chk.add_argument("--N", type=positive(int), default=2000, help="input dimension (default 2000)")
-    chk.add_argument("--D", type=positive(int), default=1000, help="latent dimension (default 1000)")
+    add_weights_file(g)
+    chk.add_argument("--N", type=positive(int), default=None,
+                     help="input dimension (default 2000; with --weights the file's, which a given N must match)")
+    chk.add_argument("--D", type=positive(int), default=None,
+                     help="latent dimension (default 1000; with --weights the file's, which a given D must match)")
     chk.add_argument("--K", type=positive(int), default=2, help="student fields (default 2)")
     chk.add_argument("--M", type=positive(int), default=2, help="teacher fields (default 2)")
     chk.add_argument("--samples", type=samples_arg, default="auto",
@@ -69,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--time-budget", type=positive(float), default=60.0, metavar="SECONDS",
                      help="with --samples auto: seconds for pilot, sampling and estimation (default 60)")
     chk.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
-    chk.add_argument("--weights", choices=("gaussian", "abs_gaussian"), default="gaussian",
+    chk.add_argument("--student-weights", choices=("gaussian", "abs_gaussian"), default="gaussian",
                      help="student weight ensemble (default gaussian)")
     chk.add_argument("--p", type=int, choices=(1, 2), default=1, help="1-D metric W_p inside d_MS (default 1)")
     chk.add_argument("--floor-replicates", type=positive(int), default=19,
@@ -83,21 +89,49 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
     chk.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     chk.add_argument("--json", metavar="FILE", help="write every number to this JSON file")
+    chk.add_argument("--out", metavar="DIR",
+                     help="write check.md (the table and the command that regenerates it) and check.json to DIR")
     chk.add_argument("--quiet", action="store_true", help="no progress output")
     for mod in _command_modules().values():
         mod.add_parser(sub)
     return parser
 
 
-def _cmd_check(args) -> int:
+def _write_text(path, text) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so a failed write leaves no half file."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _write_check_out(result, out, command) -> list:
+    """check.json (every number) and check.md (the command and the table) in the folder ``out``."""
+    os.makedirs(out, exist_ok=True)
+    js, md = os.path.join(out, "check.json"), os.path.join(out, "check.md")
+    _write_text(js, json.dumps(result.to_dict(), indent=2) + "\n")
+    _write_text(md, "# getheory check\n\nRegenerate with:\n\n```\n" + command + "\n```\n\n"
+                "Every number is also in check.json (docs/theory.md §4–§6 for what each means).\n\n```\n"
+                + result.format() + "\n```\n")
+    return [md, js]
+
+
+def _cmd_check(args, argv) -> int:
+    import shlex
+
     from .check import check_generator
     from .generators import load_generator
 
-    generator = None
+    if args.weights in ("gaussian", "abs_gaussian"):
+        raise ValueError(f"--weights takes a weights FILE (.npz or .safetensors); the student weight ensemble "
+                         f"is --student-weights {args.weights}")
+    generator = weights_file_generator(args.weights, N=args.N, D=args.D)
+    N = args.N if args.N is not None else 2000
+    D = args.D if args.D is not None else 1000
     if args.generator:
         if os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())
-        generator = load_generator(args.generator, D=args.D)
+        generator = load_generator(args.generator, D=D)
     progress = not args.quiet
     if progress:
         print("getheory check: computing moments, sampling, estimating d_MS ...", file=sys.stderr)
@@ -107,14 +141,14 @@ def _cmd_check(args) -> int:
     result = check_generator(
         generator,
         activation=args.activation,
-        N=args.N,
-        D=args.D,
+        N=N,
+        D=D,
         K=args.K,
         M=args.M,
         samples=args.samples,
         plan=PlanOptions(time_budget=args.time_budget),
         seed=args.seed,
-        weights=args.weights,
+        weights=args.student_weights,
         moment_samples=args.moment_samples,
         dms=DmsOptions(p=args.p, floor_replicates=args.floor_replicates, certify=args.certify),
         stream=StreamOptions(n_plugin=args.n_plugin),
@@ -129,18 +163,22 @@ def _cmd_check(args) -> int:
             json.dump(result.to_dict(), fh, indent=2)
         os.replace(tmp, args.json)
         print(f"wrote {args.json}")
+    if args.out:
+        for f in _write_check_out(result, args.out, "getheory " + shlex.join(argv)):
+            print(f"wrote {f}")
     return 0
 
 
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
     try:
         if args.command == "check":
-            return _cmd_check(args)
+            return _cmd_check(args, argv)
         mods = _command_modules()
         if args.command in mods:
             return mods[args.command].run(args)

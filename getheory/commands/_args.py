@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["at_least", "positive", "open_unit", "samples_arg", "user_generator"]
+__all__ = [
+    "add_weights_file",
+    "at_least",
+    "open_unit",
+    "positive",
+    "samples_arg",
+    "user_generator",
+    "weights_file_generator",
+]
 
 
 def at_least(kind, minimum):
@@ -75,3 +83,27 @@ def user_generator(spec, D):
     if D is None:
         raise ValueError("--generator needs --D (the latent dimension)")
     return load_generator(spec, D=D)
+
+
+def add_weights_file(group):
+    """Add ``--weights FILE``, a trained dense generator (docs/theory.md §9), to a command's generator group.
+
+    ``group`` is the mutually exclusive group that holds ``--activation`` and ``--generator``.
+    """
+    group.add_argument("--weights", metavar="FILE",
+                       help="a trained dense generator x^(l) = σ_l(W_l x^(l-1) + b_l): a .npz or .safetensors file "
+                            "with W0, b0, W1, b1, ... and the activation names (getheory.trained); D and N are "
+                            "read from the file")
+
+
+def weights_file_generator(path, N=None, D=None):
+    """The ``--weights FILE`` generator, or None without a file.
+
+    ``N`` and ``D`` are what the command line asked for (None when not given); a file
+    whose network has other sizes is refused as a different architecture.
+    """
+    if not path:
+        return None
+    from ..trained import load_dense
+
+    return load_dense(path, N=N, D=D)

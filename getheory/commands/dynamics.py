@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 import sys
 
-from ._args import positive, user_generator
+from ._args import add_weights_file, positive, user_generator, weights_file_generator
 
 
 def add_parser(subparsers):
@@ -26,8 +26,11 @@ def add_parser(subparsers):
                    help="generator activation σ of a random generator (sign, erf2, erf, tanh, relu, linear), "
                         "or 'identity' for x = c with D = N (default sign)")
     g.add_argument("--generator", metavar="MODULE:FUNCTION", help="a user generator c (n, D) -> x (n, N)")
-    p.add_argument("--N", type=positive(int), default=1000, help="input dimension (default 1000)")
-    p.add_argument("--D", type=positive(int), default=None, help="latent dimension (default N/2)")
+    add_weights_file(g)
+    p.add_argument("--N", type=positive(int), default=None,
+                   help="input dimension (default 1000; with --weights the file's, which a given N must match)")
+    p.add_argument("--D", type=positive(int), default=None,
+                   help="latent dimension (default N/2; with --weights the file's, which a given D must match)")
     p.add_argument("--depth", type=positive(int), default=1, help="layers L of a random generator (default 1)")
     p.add_argument("--widths", type=str, default=None,
                    help="comma-separated widths D,N_1,...,N_L of a deep generator (default D,N,...,N)")
@@ -63,6 +66,10 @@ def run(args) -> int:
     from ..dynamics import run_dynamics
 
     generator = user_generator(args.generator, args.D)
+    if args.weights:
+        if args.depth != 1 or args.widths:
+            raise ValueError("--weights reads the layers from the file; leave out --depth and --widths")
+        generator = weights_file_generator(args.weights, N=args.N, D=args.D)
     widths = None
     if args.widths:
         try:
@@ -71,19 +78,20 @@ def run(args) -> int:
             raise ValueError(f"--widths must be comma-separated integers, got {args.widths!r}") from None
     problem = {}
     if args.problem:
-        if args.generator:
-            raise ValueError("give either --problem or --generator, not both")
+        if args.generator or args.weights:
+            raise ValueError("give either --problem or --generator/--weights, not both")
         from ..dynamics import load_problem
 
         problem = load_problem(args.problem, args.activation)
         generator = problem.pop("generator")
+    # the sizes and layers of a random generator; a given generator (--generator, --weights,
+    # --problem) has its own
+    random_kw = {} if generator is not None else {
+        "activation": args.activation, "N": args.N if args.N is not None else 1000, "D": args.D,
+        "depth": args.depth, "widths": widths}
     res = run_dynamics(
         generator,
-        activation=args.activation,
-        N=args.N,
-        D=args.D,
-        depth=args.depth,
-        widths=widths,
+        **random_kw,
         K=args.K,
         M=args.M,
         eta=args.eta,

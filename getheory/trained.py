@@ -1,0 +1,299 @@
+"""Trained dense generators and their weights files (docs/theory.md §9).
+
+A trained network has biases and its own weight scales, so it fits neither
+:class:`getheory.generators.SingleLayerGenerator` nor
+:class:`getheory.generators.DeepGenerator` (which fix the 1/√N_{l-1}
+scaling and have no biases).  :class:`DenseGenerator` is the plain
+fully connected stack
+
+    x^(0) = c,   x^(l) = σ_l(W_l x^(l-1) + b_l),   l = 1..L,   x = x^(L),
+
+with W_l of shape (N_l, N_{l-1}), N_0 = D, N_L = N.  Its moments
+(E x, Ω, Φ) are Monte Carlo estimates (:func:`getheory.moments.monte_carlo_moments`,
+§2) and :func:`getheory.check.check_generator` measures its d_MS and the
+linearised Gaussian-equivalent condition (§6).
+
+Weights files
+-------------
+One layout, in ``.npz`` or ``.safetensors`` (:func:`load_dense`, :func:`save_dense`);
+layers are numbered from 0 in the file (file layer ``l`` is the paper's layer l + 1):
+
+=================  ===================  =====================================
+key                shape                what
+=================  ===================  =====================================
+``W0``             (N_1, D)             weights of the first layer
+``b0``             (N_1,)               its biases
+``W1``, ``b1``     (N_2, N_1), (N_2,)   the second layer, and so on
+``W{L-1}``         (N, N_{L-1})         the last layer
+``b{L-1}``         (N,)
+=================  ===================  =====================================
+
+plus the L activation names (``sign``, ``erf2``, ``erf``, ``tanh``, ``relu``,
+``linear`` or ``identity``), in ``.npz`` as a 1-D string array ``activations``
+and in ``.safetensors`` as the metadata entry ``"activations"``, a JSON list.
+A PyTorch ``nn.Linear`` stores ``weight`` with the same (out, in) shape, so
+``W{l} = linear.weight.detach().numpy()`` and ``b{l} = linear.bias...``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .activations import ACTIVATIONS, get_activation
+from .backend import backend_of
+from .generators import Generator, _DeviceCache
+
+__all__ = ["DENSE_ACTIVATIONS", "DenseGenerator", "load_dense", "save_dense"]
+
+#: activation names a dense layer may carry: the built-ins plus ``identity`` (= ``linear``)
+DENSE_ACTIVATIONS: tuple[str, ...] = tuple(ACTIVATIONS) + ("identity",)
+
+_LAYOUT = ("W0 (N_1, D), b0 (N_1,), W1 (N_2, N_1), b1 (N_2,), ..., and the activation names "
+           "(npz: string array 'activations'; safetensors: metadata 'activations', a JSON list)")
+_SUFFIXES = (".npz", ".safetensors")
+
+
+def _real_array(x, key: str, ndim: int) -> np.ndarray:
+    """``x`` as a finite float64 array of ``ndim`` dimensions, or an error naming ``key``."""
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "fiu":
+        raise ValueError(f"{key} has dtype {arr.dtype}; expected real numbers (float32 or float64)")
+    arr = arr.astype(np.float64)
+    if arr.ndim != ndim:
+        want = "a matrix (out, in)" if ndim == 2 else "a vector (out,)"
+        raise ValueError(f"{key} has shape {arr.shape}, expected {want}")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{key} has {int(bad.sum())} NaN or infinite entries (first at index {first}); "
+                         "training diverged or the weights were damaged: export finite weights")
+    return arr
+
+
+def _activation_name(name, l: int) -> str:
+    if not isinstance(name, str) or name.strip().lower() not in DENSE_ACTIVATIONS:
+        raise ValueError(f"activation {name!r} of layer {l} is unknown: choose one of {', '.join(DENSE_ACTIVATIONS)}")
+    return name.strip().lower()
+
+
+@dataclass(eq=False)
+class DenseGenerator(Generator):
+    """x^(l) = σ_l(W_l x^(l-1) + b_l), l = 1..L, x^(0) = c: a trained dense generator (§9).
+
+    No 1/√N scaling is imposed: the weights are used as trained.  Samples run on
+    NumPy or CuPy, the backend of the latents; weights are copied to a device
+    once, on first use.
+
+    Parameters
+    ----------
+    weights : sequence of arrays
+        ``W_l`` of shape (N_l, N_{l-1}), N_0 = D (index l from 0, as in the file layout).
+    biases : sequence of arrays
+        ``b_l`` of shape (N_l,).
+    activations : sequence of str
+        One name per layer from :data:`DENSE_ACTIVATIONS` (``identity`` is ``linear``).
+    name : str, optional
+        Where the weights came from (a file name), for reports.
+
+    Raises
+    ------
+    ValueError
+        Mis-shaped, non-finite or missing arrays (the message names the key ``W{l}``
+        or ``b{l}`` and the expected shape), an unknown activation, or counts that differ.
+    """
+
+    weights: Sequence
+    biases: Sequence
+    activations: Sequence
+    name: str | None = None
+    _cache: _DeviceCache = field(default_factory=_DeviceCache, repr=False)
+
+    def __post_init__(self):
+        L = len(self.weights)
+        if L == 0:
+            raise ValueError("a DenseGenerator needs at least one layer (W0, b0)")
+        if len(self.biases) != L:
+            raise ValueError(f"got {len(self.biases)} bias vectors for {L} weight matrices; give b0..b{L - 1}")
+        acts = [self.activations] if isinstance(self.activations, str) else list(self.activations)
+        if len(acts) != L:
+            raise ValueError(f"got {len(acts)} activations for {L} layers; give one name per layer")
+        Ws, bs = [], []
+        for l in range(L):
+            W = _real_array(self.weights[l], f"W{l}", 2)
+            if l > 0 and W.shape[1] != Ws[-1].shape[0]:
+                raise ValueError(f"W{l} has shape {W.shape}, expected ({W.shape[0]}, {Ws[-1].shape[0]}) "
+                                 f"to take the {Ws[-1].shape[0]} outputs of W{l - 1} {Ws[-1].shape}")
+            if W.size == 0:
+                raise ValueError(f"W{l} is empty (shape {W.shape})")
+            b = np.asarray(self.biases[l])
+            if b.shape != (W.shape[0],):
+                raise ValueError(f"b{l} has shape {b.shape}, expected ({W.shape[0]},) to match W{l} {W.shape}")
+            Ws.append(W)
+            bs.append(_real_array(b, f"b{l}", 1))
+        self.weights = tuple(Ws)
+        self.biases = tuple(bs)
+        self.activations = tuple(_activation_name(a, l) for l, a in enumerate(acts))
+        self._acts = tuple(get_activation("linear" if a == "identity" else a) for a in self.activations)
+        self.D = Ws[0].shape[1]
+        self.N = Ws[-1].shape[0]
+
+    @property
+    def widths(self) -> list[int]:
+        """[D, N_1, ..., N_L = N]."""
+        return [self.D] + [W.shape[0] for W in self.weights]
+
+    def sample(self, c):
+        """Map latents ``c`` (n, D) to inputs x (n, N) on the backend of ``c``, in its dtype."""
+        self._check_latents(c)
+        bk = backend_of(c)
+        x = c
+        for l, act in enumerate(self._acts):
+            Wt = self._cache.get(bk, ("W", l), self.weights[l].T, c.dtype)
+            b = self._cache.get(bk, ("b", l), self.biases[l], c.dtype)
+            h = x @ Wt
+            h += b
+            x = h if bk.inplace(act.name, h) else act(h)
+        return x
+
+    def describe(self) -> dict:
+        return {
+            **super().describe(),
+            "depth": len(self.weights),
+            "widths": self.widths,
+            "activation": list(self.activations),
+            "source": self.name,
+        }
+
+
+def _suffix(path) -> str:
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix not in _SUFFIXES:
+        raise ValueError(f"weights file {os.fspath(path)!r} has extension {suffix or '(none)'!r}: use .npz or "
+                         f".safetensors in the layout {_LAYOUT} (getheory.trained.save_dense writes it)")
+    return suffix
+
+
+def _read(path, suffix):
+    """(arrays, activation names or None) from a weights file."""
+    if suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except ValueError as exc:  # object arrays (pickles) or a damaged archive
+            raise ValueError(f"weights file {path!r} is not a plain .npz archive ({exc}); store numeric arrays "
+                             "and 'activations' as a string array (numpy.savez without object arrays)") from None
+        except OSError as exc:
+            raise ValueError(f"weights file {path!r} is not a readable .npz archive: {exc}") from None
+        acts = arrays.pop("activations", None)
+        if acts is not None:
+            if acts.dtype.kind not in "US" or acts.ndim != 1:
+                raise ValueError(f"weights file {path!r}: 'activations' must be a 1-D string array, got dtype "
+                                 f"{acts.dtype} and shape {acts.shape}")
+            acts = [str(a) for a in acts]
+        return arrays, acts
+    import safetensors
+    from safetensors.numpy import load_file
+
+    try:
+        arrays = load_file(path)
+        with safetensors.safe_open(path, framework="np") as fh:
+            meta = fh.metadata() or {}
+    except (safetensors.SafetensorError, OSError) as exc:
+        raise ValueError(f"weights file {path!r} is not a readable .safetensors file: {exc}") from None
+    acts = meta.get("activations")
+    if acts is not None:
+        try:
+            acts = json.loads(acts)
+        except json.JSONDecodeError:
+            acts = None
+        if not isinstance(acts, list):
+            raise ValueError(f"weights file {path!r}: metadata 'activations' must be a JSON list of names, "
+                             f"e.g. '[\"tanh\", \"identity\"]'; got {meta['activations']!r}")
+    return arrays, acts
+
+
+def load_dense(path, *, N: int | None = None, D: int | None = None) -> DenseGenerator:
+    """Read a :class:`DenseGenerator` from a ``.npz`` or ``.safetensors`` weights file (§9).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file in the layout of this module's docstring.
+    N, D : int, optional
+        The sizes the caller expects; a file whose network maps D' → N' with
+        different sizes is refused (a file from a different architecture).
+
+    Returns
+    -------
+    DenseGenerator
+        With ``name`` set to the file's base name.
+
+    Raises
+    ------
+    ValueError
+        An unknown extension, a missing file, a missing array (named), a mis-shaped
+        or non-finite array (named, with the shape expected), an unknown or missing
+        activation, unexpected arrays, or sizes other than ``N``, ``D``.
+    """
+    path = os.fspath(path)
+    suffix = _suffix(path)
+    if not os.path.isfile(path):
+        raise ValueError(f"weights file {path!r} does not exist")
+    arrays, acts = _read(path, suffix)
+    layers = sorted({int(k[1:]) for k in arrays if k[:1] in "Wb" and k[1:].isdigit()})
+    L = layers[-1] + 1 if layers else 0
+    expected = {f"{p}{l}" for l in range(L) for p in "Wb"}
+    extra = sorted(set(arrays) - expected)
+    if L == 0 or extra:
+        raise ValueError(f"weights file {path!r} has arrays {sorted(arrays)}" +
+                         (f", of which {extra} are not in the layout" if extra and L else "") +
+                         f"; expected {_LAYOUT}")
+    for l in range(L):
+        for key, shape in ((f"W{l}", "(N_out, N_in)"), (f"b{l}", "(N_out,)")):
+            if key not in arrays:
+                raise ValueError(f"weights file {path!r} lacks {key} (shape {shape}) of layer {l}: a network of "
+                                 f"{L} layers needs W0..W{L - 1} and b0..b{L - 1}")
+    if acts is None:
+        raise ValueError(f"weights file {path!r} lacks the activation names: " +
+                         ("a string array 'activations'" if suffix == ".npz" else "metadata 'activations'") +
+                         f" with {L} entries from {', '.join(DENSE_ACTIVATIONS)}")
+    try:
+        gen = DenseGenerator([arrays[f"W{l}"] for l in range(L)], [arrays[f"b{l}"] for l in range(L)], acts,
+                             name=os.path.basename(path))
+    except ValueError as exc:
+        raise ValueError(f"weights file {path!r}: {exc}") from None
+    for size, want, what in ((gen.N, N, "N (output)"), (gen.D, D, "D (latent)")):
+        if want is not None and size != want:
+            raise ValueError(f"weights file {path!r} is a network with widths {gen.widths} (D = {gen.D}, N = {gen.N}), "
+                             f"but {what} = {want} was expected: it is from a different architecture; give the "
+                             "matching file, or leave the size out to take it from the file")
+    return gen
+
+
+def save_dense(path, gen: DenseGenerator) -> None:
+    """Write ``gen`` to ``path`` (``.npz`` or ``.safetensors``) in the layout of :func:`load_dense`.
+
+    The arrays are stored in float64, so a save and a load give back the same
+    generator exactly.
+    """
+    if not isinstance(gen, DenseGenerator):
+        raise TypeError(f"save_dense writes a DenseGenerator, not {type(gen).__name__}")
+    path = os.fspath(path)
+    suffix = _suffix(path)
+    arrays = {}
+    for l, (W, b) in enumerate(zip(gen.weights, gen.biases)):
+        arrays[f"W{l}"] = np.ascontiguousarray(W)
+        arrays[f"b{l}"] = np.ascontiguousarray(b)
+    if suffix == ".npz":
+        with open(path, "wb") as fh:  # a handle: np.savez would append ".npz" to other spellings
+            np.savez(fh, activations=np.array(gen.activations), **arrays)
+    else:
+        from safetensors.numpy import save_file
+
+        save_file(arrays, path, metadata={"activations": json.dumps(list(gen.activations)),
+                                          "layout": "getheory DenseGenerator (getheory.trained)"})
