@@ -41,7 +41,7 @@ Numerical proofs
     :func:`run_proofs`
 """
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 from .activations import ACTIVATIONS, Activation, get_activation, hermite_coefficients, hermite_mu
 from .backend import available_backends, get_backend

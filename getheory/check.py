@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from ._json import to_plain as _plain
 from ._validation import finite_matrix, positive_int
 from .activations import chaos_coefficients, get_activation, hermite_coefficients

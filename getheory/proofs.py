@@ -43,7 +43,7 @@ def _environment(full: bool, seconds: float) -> dict:
     import numpy
     import scipy
 
-    from . import __version__
+    from ._version import __version__
 
     return {
         "getheory": __version__,

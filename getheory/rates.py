@@ -51,24 +51,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .sweep import BOUND_TERMS, ESTIMATORS, LEGACY, TaskRecord
+
 __all__ = ["SlopeFit", "fit_loglog", "GroupRates", "fit_rates", "ESTIMATORS", "BOUND_TERMS", "expected_slope",
            "LEGACY", "is_legacy", "reported_dms", "estimator_value", "bound_value", "dms_for_ratio",
-           "estimator_label", "primary_estimator"]
+           "estimator_label", "group_records", "primary_estimator"]
 
-#: d_MS series fitted per group: name -> description.  "reported" is last so that the
-#: bootstrap seeds of the other fits are those of earlier versions.
-ESTIMATORS = {
-    "plug_in": "plug-in max-sliced W1 (resolved points: plug-in above its floor's rank-test threshold)",
-    "excess": "plug-in minus floor mean (resolved plug-in points)",
-    "edgeworth": "cumulant/Edgeworth W1 (resolved points: the held-out κ3/κ4 test resolves the signal)",
-    "certified": "certified upper bound (every point where it was computed; an upper bound, not an estimate)",
-    "reported": "d_MS as each task reported it (plug-in or Edgeworth, chosen by the recorded rule; resolved points: "
-                "the chosen estimator's own test); none for legacy records",
-}
-#: how a record without a recorded d_MS choice is named
-LEGACY = "legacy: plug-in and cumulants, no choice recorded"
-#: bound terms of docs/theory.md §5
-BOUND_TERMS = ("M1_term", "M2_term", "teacher_term", "n_term", "total")
+# the d_MS series fitted per group, the legacy label and the bound terms are the task record's
 
 
 @dataclass
@@ -226,94 +215,42 @@ class GroupRates:
         return f"{k['generator']}, {k['weights']} weights, {size}, K={k['K']}, M={k['M']}"
 
 
-def _finite(x):
-    """x as a float, or None when missing or not finite."""
-    if x is None or isinstance(x, bool):
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def is_legacy(rec) -> bool:
-    """Whether a record predates the recorded d_MS choice (no ``d_MS.estimator``)."""
-    return "estimator" not in (rec.get("d_MS") or {})
+    """Whether a record predates the recorded d_MS choice (:attr:`TaskRecord.legacy`)."""
+    return TaskRecord.from_dict(rec).legacy
 
 
 def reported_dms(rec) -> dict:
-    """The d_MS a task reported, with its evidence.
-
-    Returns a dict with ``value`` and ``se`` (None when missing or not finite),
-    ``estimator`` ("plug-in", "edgeworth", "analytic", "none", or :data:`LEGACY`), ``choice_rule``
-    (None for legacy records), ``resolved`` (the chosen estimator's own test: the
-    plug-in's rank test against its floor, or the held-out cumulant test) and ``legacy``.
-    Legacy records carry no reported value: ``value`` and ``se`` are None.
-    """
-    d = rec.get("d_MS") or {}
-    if is_legacy(rec):
-        return {"value": None, "se": None, "estimator": LEGACY, "choice_rule": None, "resolved": False,
-                "legacy": True}
-    est = d.get("estimator")
-    if est == "plug-in":
-        res = bool(d.get("resolved"))
-    elif est == "edgeworth":
-        res = bool((d.get("cumulant") or {}).get("resolved"))
-    elif est == "analytic":  # no sampling: the value against its own truncation error
-        res = bool(d.get("resolved"))
-    else:
-        res = False
-    value = _finite(d.get("value"))
-    return {"value": value, "se": _finite(d.get("se")), "estimator": est, "choice_rule": d.get("choice_rule"),
-            "resolved": res and value is not None, "legacy": False}
+    """The d_MS a task reported, with its evidence (:meth:`TaskRecord.reported_dms`)."""
+    return TaskRecord.from_dict(rec).reported_dms()
 
 
 def estimator_label(rec) -> str:
-    """"plug-in", "edgeworth", "none", or :data:`LEGACY`: the estimator a record's d_MS used."""
-    return reported_dms(rec)["estimator"]
+    """"plug-in", "edgeworth", "analytic", "none", or :data:`LEGACY`: the estimator a record's d_MS used."""
+    return TaskRecord.from_dict(rec).reported_dms()["estimator"]
 
 
 def estimator_value(rec, name):
-    """(value, resolved) of one d_MS series of :data:`ESTIMATORS` for a record (value None if absent)."""
-    d = rec.get("d_MS") or {}
-    if name == "plug_in":
-        pl = d.get("plug_in")
-        return (_finite(pl.get("value")), bool(d.get("resolved"))) if pl else (None, False)
-    if name == "excess":
-        if not d.get("plug_in"):
-            return None, False
-        return _finite(d.get("excess")), bool(d.get("resolved"))
-    if name == "edgeworth":
-        cu = d.get("cumulant") or {}
-        return _finite(cu.get("edgeworth_w1")), bool(cu.get("resolved"))
-    if name == "certified":
-        return _finite((d.get("certified") or {}).get("value")), True
-    if name == "reported":
-        r = reported_dms(rec)
-        return r["value"], r["resolved"]
-    raise KeyError(name)
+    """(value, resolved) of one d_MS series of :data:`ESTIMATORS` (:meth:`TaskRecord.estimator_value`)."""
+    return TaskRecord.from_dict(rec).estimator_value(name)
 
 
 def bound_value(rec, name):
-    """One bound term of a record (``"total"``: their sum), or None."""
-    b = rec.get("bound_terms")
-    if not b:
-        return None
-    return b.get("total") if name == "total" else b.get(name)
+    """One bound term of a record (``"total"``: their sum), or None (:meth:`TaskRecord.bound`)."""
+    return TaskRecord.from_dict(rec).bound(name)
 
 
 def dms_for_ratio(rec):
-    """(d_MS, kind, resolved) for the ratio to the bound.
+    """(d_MS, kind, resolved) for the ratio to the bound (:meth:`TaskRecord.dms_for_ratio`)."""
+    return TaskRecord.from_dict(rec).dms_for_ratio()
 
-    The reported value (kind = its estimator); for legacy records the previous rule: the
-    plug-in where it is resolved (kind "plug_in"), the certified upper bound elsewhere
-    (kind "certified", counted as unresolved).
-    """
-    if not is_legacy(rec):
-        r = reported_dms(rec)
-        return r["value"], r["estimator"], r["resolved"]
-    v, res = estimator_value(rec, "plug_in")
-    if res:
-        return v, "plug_in", True
-    return estimator_value(rec, "certified")[0], "certified", False
+
+def group_records(records, group: GroupRates) -> list:
+    """The :class:`TaskRecord` s of one fitted group, grouped exactly as :func:`fit_rates` groups them."""
+    fixed_D = group.key.get("delta") is None
+    want = (group.key["generator"], group.key["weights"], group.key["K"], group.key["M"],
+            group.key["D"] if fixed_D else round(float(group.key["delta"]), 12))
+    return [r for r in map(TaskRecord.from_dict, records) if r.group_key(fixed_D=fixed_D) == want]
 
 
 def _count(labels) -> dict:
@@ -328,11 +265,6 @@ def _mean(xs):
     return float(np.mean(xs)) if xs else None
 
 
-def _group_key(rec):
-    t = rec["task"]
-    return (t["generator"]["name"], t["weights"], t["K"], t["M"], round(float(t["delta"]), 12))
-
-
 def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0,
               fixed_D: bool = False) -> list:
     """Fit every rate of every group of a sweep's task records (:func:`getheory.sweep.run_task` output).
@@ -343,10 +275,8 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
     previous logic, newer ones contribute their reported d_MS (see the module docstring).
     """
     groups = defaultdict(list)
-    for rec in records:
-        t = rec["task"]
-        key = (t["generator"]["name"], t["weights"], t["K"], t["M"], t["D"] if fixed_D else round(float(t["delta"]), 12))
-        groups[key].append(rec)
+    for rec in map(TaskRecord.from_dict, records):
+        groups[rec.group_key(fixed_D=fixed_D)].append(rec)
     out = []
     for gi, (key, recs) in enumerate(sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0])))):
         gname, w, K, M, size = key
@@ -354,63 +284,62 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
         keyd.update({"D": size, "delta": None} if fixed_D else {"delta": size})
         byN = defaultdict(list)
         for r in recs:
-            byN[r["task"]["N"]].append(r)
+            byN[r.N].append(r)
         Ns = sorted(byN)
-        odd = recs[0].get("odd_activation")
-        n_legacy = sum(is_legacy(r) for r in recs)
+        odd = recs[0].odd_activation
+        n_legacy = sum(r.legacy for r in recs)
         all_legacy = n_legacy == len(recs)
         # per-N table
         table = []
         for N in Ns:
             rs = byN[N]
-            row = {"N": N, "D": rs[0]["task"]["D"], "seeds": len(rs), "samples": sorted({r["samples"] for r in rs})}
+            row = {"N": N, "D": rs[0].D, "seeds": len(rs), "samples": sorted({r.samples for r in rs})}
             for name in ESTIMATORS:
-                vals = [estimator_value(r, name) for r in rs]
+                vals = [r.estimator_value(name) for r in rs]
                 xs = [v for v, _ in vals if v is not None]
                 row[name] = float(np.mean(xs)) if xs else None
                 row[name + "_resolved"] = sum(bool(res) for _, res in vals)
-            rep = [reported_dms(r) for r in rs]
+            rep = [r.reported_dms() for r in rs]
             ses = [x["se"] for x in rep if x["se"] is not None]
             # standard error of the seed mean of the reported values, from each row's own SE
             row["reported_se"] = float(math.sqrt(sum(e * e for e in ses)) / len(ses)) if ses else None
             row["estimators"] = _count(x["estimator"] for x in rep)
             row["choice_rules"] = sorted({x["choice_rule"] for x in rep if x["choice_rule"]})
-            row["floor_mean"] = _mean([(r["d_MS"].get("floor") or {}).get("mean") for r in rs])
-            k3 = [abs(r["d_MS"]["cumulant"]["kappa3"]) for r in rs if r["d_MS"].get("cumulant")]
-            k4 = [abs(r["d_MS"]["cumulant"]["kappa4"]) for r in rs if r["d_MS"].get("cumulant")]
+            row["floor_mean"] = _mean([r.floor_mean() for r in rs])
+            k3 = [abs(r.kappa(3)) for r in rs if r.kappa(3) is not None]
+            k4 = [abs(r.kappa(4)) for r in rs if r.kappa(4) is not None]
             row["abs_kappa3"] = float(np.mean(k3)) if k3 else None
             row["abs_kappa4"] = float(np.mean(k4)) if k4 else None
             for b in BOUND_TERMS:
-                vals = [bound_value(r, b) for r in rs]
+                vals = [r.bound(b) for r in rs]
                 row[b] = float(np.mean(vals)) if all(v is not None for v in vals) else None
             ratios = []
             for r in rs:
-                d, _, _ = dms_for_ratio(r)
-                bt = bound_value(r, "total")
+                d, _, _ = r.dms_for_ratio()
+                bt = r.bound("total")
                 if d is not None and bt:
                     ratios.append(d / bt)
             row["ratio"] = float(np.mean(ratios)) if ratios else None
             row["ratio_max"] = float(np.max(ratios)) if ratios else None
-            row["ratio_uses"] = sorted({dms_for_ratio(r)[1] for r in rs})
-            mom = [r.get("moment_errors") or {} for r in rs]
-            errs = [m.get("max_abs_err_Q") for m in mom if m.get("max_abs_err_Q") is not None]
-            errs_r = [m.get("max_abs_err_R") for m in mom if m.get("max_abs_err_R") is not None]
+            row["ratio_uses"] = sorted({r.dms_for_ratio()[1] for r in rs})
+            errs = [r.moment_error("max_abs_err_Q") for r in rs if r.moment_error("max_abs_err_Q") is not None]
+            errs_r = [r.moment_error("max_abs_err_R") for r in rs if r.moment_error("max_abs_err_R") is not None]
             row["moment_err_Q"] = float(np.max(errs)) if errs else None
             row["moment_err_R"] = float(np.max(errs_r)) if errs_r else None
-            row["seconds"] = float(np.mean([r["timings_s"]["total"] for r in rs]))
+            row["seconds"] = float(np.mean([r.seconds for r in rs]))
             table.append(row)
         fits = {}
         for ei, name in enumerate(ESTIMATORS):
             Nv, yv, left = [], [], []
             gap = None
             for N in Ns:
-                if name == "reported" and any(is_legacy(r) for r in byN[N]):
-                    k = sum(is_legacy(r) for r in byN[N])
+                if name == "reported" and any(r.legacy for r in byN[N]):
+                    k = sum(r.legacy for r in byN[N])
                     left.append({"N": N, "reason": f"{k} of {len(byN[N])} seeds are legacy records "
                                                    "(no reported d_MS)"})
                     gap = N if gap is None else gap
                     continue
-                vals = [estimator_value(r, name) for r in byN[N]]
+                vals = [r.estimator_value(name) for r in byN[N]]
                 if not all(res for _, res in vals):
                     k = sum(bool(res) for _, res in vals)
                     left.append({"N": N, "reason": f"unresolved ({k} of {len(vals)} seeds resolved)"})
@@ -429,8 +358,8 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
             fits[name] = fit_loglog(Nv, yv, level=level, n_boot=n_boot, seed=seed + 1000 * gi + ei, left_out=left)
         bfits = {}
         for bi, b in enumerate(BOUND_TERMS):
-            Nv = [r["task"]["N"] for r in recs]
-            yv = [bound_value(r, b) for r in recs]
+            Nv = [r.N for r in recs]
+            yv = [r.bound(b) for r in recs]
             yv = [np.nan if v is None else v for v in yv]
             if not any(np.isfinite(v) and v > 0 for v in yv):
                 bfits[b] = None  # e.g. M1 ≡ 0 for odd σ, M2 ≡ 0 for relu
@@ -438,19 +367,19 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
             bfits[b] = fit_loglog(Nv, yv, level=level, n_boot=n_boot, seed=seed + 1000 * gi + 100 + bi)
         Nv, yv = [], []
         for r in recs:
-            d, _, _ = dms_for_ratio(r)
-            bt = bound_value(r, "total")
+            d, _, _ = r.dms_for_ratio()
+            bt = r.bound("total")
             if d is not None and bt:
-                Nv.append(r["task"]["N"])
+                Nv.append(r.N)
                 yv.append(d / bt)
         rfit = fit_loglog(Nv, yv, level=level, n_boot=n_boot, seed=seed + 1000 * gi + 200) if yv else None
         Nr, yr = [], []
         for N in Ns:  # the leading run of resolved N (legacy: plug-in resolved), as for the fits
-            ds = [dms_for_ratio(r) for r in byN[N]]
+            ds = [r.dms_for_ratio() for r in byN[N]]
             if not all(res for _, _, res in ds):
                 break
             for r, (d, _, _) in zip(byN[N], ds):
-                bt = bound_value(r, "total")
+                bt = r.bound("total")
                 if bt and d is not None:
                     Nr.append(N)
                     yr.append(d / bt)
@@ -461,7 +390,7 @@ def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: i
         exp_slope, exp_reason = expected_slope(odd, w)
         expected = {"d_MS": exp_slope, "d_MS_reason": exp_reason, "bound": -0.5,
                     "bound_reason": "the bound decreases like N^{-1/2} (teacher term and the bare N^{-1/2}; docs/theory.md §5)"}
-        rep_all = [reported_dms(r) for r in recs]
+        rep_all = [r.reported_dms() for r in recs]
         estimators = {"counts": _count(x["estimator"] for x in rep_all),
                       "choice_rules": sorted({x["choice_rule"] for x in rep_all if x["choice_rule"]}),
                       "legacy": n_legacy}

@@ -35,17 +35,7 @@ import time
 
 import numpy as np
 
-from .rates import (
-    BOUND_TERMS,
-    ESTIMATORS,
-    LEGACY,
-    bound_value,
-    dms_for_ratio,
-    estimator_value,
-    fit_rates,
-    is_legacy,
-    reported_dms,
-)
+from .rates import BOUND_TERMS, ESTIMATORS, LEGACY, fit_rates, group_records
 from .sweep import ResultsDB, SweepError
 
 __all__ = ["write_report", "build_report_data"]
@@ -83,9 +73,9 @@ def build_report_data(db_path, *, level: float = 0.95, n_boot: int = 2000, seed:
         raise SweepError(f"results database {os.fspath(db_path)!r} holds no finished task yet; run the sweep first")
     groups = fit_rates(records, level=level, n_boot=n_boot, seed=seed, fixed_D=spec.D is not None)
     n_total = len(spec.tasks())
-    times = [r["timings_s"]["total"] for r in records]
-    versions = sorted({r["getheory_version"] for r in records})
-    labels = [reported_dms(r)["estimator"] for r in records]
+    times = [r.seconds for r in records]
+    versions = sorted({r.getheory_version for r in records})
+    labels = [r.reported_dms()["estimator"] for r in records]
     data = {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "database": os.path.abspath(os.fspath(db_path)),
@@ -102,7 +92,7 @@ def build_report_data(db_path, *, level: float = 0.95, n_boot: int = 2000, seed:
                          "method": "least squares of log y on log N; stratified scaled-residual bootstrap over seeds "
                                    "within each N (getheory.rates)"},
         "estimators": {"counts": {k: labels.count(k) for k in sorted(set(labels))},
-                       "legacy_rows": sum(is_legacy(r) for r in records), "legacy_label": LEGACY},
+                       "legacy_rows": sum(r.legacy for r in records), "legacy_label": LEGACY},
         "groups": [g.to_dict() | {"label": g.label} for g in groups],
         "rows": rows,
     }
@@ -131,20 +121,17 @@ def _plot_group(g, records, out_dir, slug):
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    recs = [r for r in records if r["task"]["generator"]["name"] == g.key["generator"]
-            and r["task"]["weights"] == g.key["weights"] and r["task"]["K"] == g.key["K"] and r["task"]["M"] == g.key["M"]
-            and ((g.key.get("delta") is not None and abs(r["task"]["delta"] - g.key["delta"]) < 1e-9)
-                 or (g.key.get("delta") is None and r["task"]["D"] == g.key["D"]))]
+    recs = group_records(records, g)
     files = {}
-    Ns = np.array(sorted({r["task"]["N"] for r in recs}), dtype=float)
+    Ns = np.array(sorted({r.N for r in recs}), dtype=float)
     Nline = np.geomspace(Ns.min(), Ns.max(), 50) if Ns.size else Ns
 
     # d_MS: the reported estimate per row, the individual estimators, the floor
     fig, ax = plt.subplots(figsize=(7, 5))
-    has_reported = any(not is_legacy(r) for r in recs)
+    has_reported = any(not r.legacy for r in recs)
     rep_marker = {"plug-in": "s", "edgeworth": "^"}
     for est, mk in rep_marker.items():
-        pts = [(r["task"]["N"], reported_dms(r)) for r in recs]
+        pts = [(r.N, r.reported_dms()) for r in recs]
         pts = [(n, x) for n, x in pts if x["estimator"] == est and x["value"] is not None and x["value"] > 0]
         for res in (True, False):
             sel = [(n, x) for n, x in pts if x["resolved"] == res]
@@ -163,10 +150,10 @@ def _plot_group(g, records, out_dir, slug):
             continue
         xs_r, ys_r, xs_u, ys_u = [], [], [], []
         for r in recs:
-            v, res = estimator_value(r, name)
+            v, res = r.estimator_value(name)
             if v is None or not v > 0:
                 continue
-            (xs_r if res else xs_u).append(r["task"]["N"])
+            (xs_r if res else xs_u).append(r.N)
             (ys_r if res else ys_u).append(v)
         alpha = 0.45 if has_reported else 1.0  # evidence behind the reported value
         if xs_r:
@@ -183,7 +170,7 @@ def _plot_group(g, records, out_dir, slug):
             Nf = np.geomspace(min(f.N_used), max(f.N_used), 30)
             ax.plot(Nf, f.predict(Nf), color=col, lw=1.6 if name == "reported" else 1.2,
                     label=f"fit {lab}: slope {f.slope:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]")
-    fl = [(r["task"]["N"], (r["d_MS"].get("floor") or {}).get("mean")) for r in recs]
+    fl = [(r.N, r.floor_mean()) for r in recs]
     fl = [(a, b) for a, b in fl if b is not None and b > 0]
     if fl:
         ax.scatter([a for a, _ in fl], [b for _, b in fl], color="0.5", marker="_", s=60,
@@ -209,7 +196,7 @@ def _plot_group(g, records, out_dir, slug):
     # bound terms
     fig, ax = plt.subplots(figsize=(7, 5))
     for b, (col, mk, lab) in _BOUND_STYLE.items():
-        pts = [(r["task"]["N"], (r.get("bound_terms") or {}).get(b)) for r in recs]
+        pts = [(r.N, r.bound(b)) for r in recs]
         pts = [(n, v) for n, v in pts if v is not None and v > 0]
         if not pts:
             continue
@@ -236,10 +223,10 @@ def _plot_group(g, records, out_dir, slug):
     for kind, col, mk, lab in kinds:
         pts = []
         for r in recs:
-            d, which, res = dms_for_ratio(r)
-            bt = bound_value(r, "total")
+            d, which, res = r.dms_for_ratio()
+            bt = r.bound("total")
             if which == kind and d is not None and bt:
-                pts.append((r["task"]["N"], d / bt, res))
+                pts.append((r.N, d / bt, res))
         # the certified bound is an upper bound, drawn filled; unresolved estimates hollow
         filled = [(a, v) for a, v, rr in pts if rr or kind == "certified"]
         hollow = [(a, v) for a, v, rr in pts if not rr and kind != "certified"]

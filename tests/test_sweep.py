@@ -241,12 +241,12 @@ def test_failed_task_is_recorded_and_retried(tmp_path, monkeypatch):
             raise RuntimeError("boom")
         return real(task)
 
-    monkeypatch.setattr(sw, "run_task", flaky)
+    monkeypatch.setattr(sw._runner, "run_task", flaky)  # the runner calls it
     s = sw.run_sweep(spec, db, workers=1, progress=False)
     assert (s.done, s.failed) == (3, 1)
     with sw.ResultsDB(db) as d:
         assert [f["error"] for f in d.failures()] == ["RuntimeError: boom"]
-    monkeypatch.setattr(sw, "run_task", real)
+    monkeypatch.setattr(sw._runner, "run_task", real)
     s = sw.run_sweep(spec, db, workers=1, progress=False)
     assert (s.done, s.failed, s.skipped) == (1, 0, 3)
     with sw.ResultsDB(db) as d:

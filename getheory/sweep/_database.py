@@ -1,0 +1,260 @@
+"""The SQLite results database of a sweep: one row per finished task, older versions still load.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+
+from .._version import __version__
+from ._record import TaskRecord
+from ._spec import SweepSpec, spec_from_dict
+
+__all__ = ["DB_FORMAT", "LEGACY_ESTIMATOR", "SCHEMA_VERSION", "ResultsDB", "SweepError"]
+
+#: 2: tasks gained the columns estimator, dms_value, dms_se (version-1 databases still open and load)
+SCHEMA_VERSION = 2
+DB_FORMAT = "getheory-sweep"
+
+
+class SweepError(RuntimeError):
+    """A problem with the results database or the sweep run (never overwrites results)."""
+
+
+_COLUMNS = (
+    ("generator", "TEXT"), ("weights", "TEXT"), ("N", "INTEGER"), ("D", "INTEGER"), ("delta", "REAL"),
+    ("seed_index", "INTEGER"), ("seed", "INTEGER"), ("samples", "INTEGER"),
+    ("plug_in", "REAL"), ("floor_mean", "REAL"), ("excess", "REAL"), ("resolved", "INTEGER"),
+    ("certified", "REAL"), ("edgeworth_w1", "REAL"), ("edgeworth_se", "REAL"), ("kappa3", "REAL"),
+    ("kappa4", "REAL"), ("cumulant_resolved", "INTEGER"),
+    ("M1_term", "REAL"), ("M2_term", "REAL"), ("teacher_term", "REAL"), ("n_term", "REAL"),
+    ("elapsed_s", "REAL"), ("version", "TEXT"), ("finished", "REAL"),
+    # schema 2 (absent from version-1 databases, which read them as estimator "legacy", NULL value and se)
+    ("estimator", "TEXT"), ("dms_value", "REAL"), ("dms_se", "REAL"),
+)
+#: the estimator column of a record written before d_MS recorded its choice
+LEGACY_ESTIMATOR = "legacy"
+
+
+def _num(x):
+    """A finite float, or None (stored as NULL)."""
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _flag(x):
+    return None if x is None else int(bool(x))
+
+
+def _flat(rec: dict) -> dict:
+    """The searchable columns of one record; parts a record lacks (no plug-in reservoir, no
+    certificate, no cumulant estimate, no bound terms) are NULL.  Records written before
+    d_MS recorded its choice (no ``d_MS.estimator``) get estimator ``"legacy"``."""
+    t, d, b = rec["task"], rec.get("d_MS") or {}, rec.get("bound_terms") or {}
+    pl, fl = d.get("plug_in") or {}, d.get("floor") or {}
+    ce, cu = d.get("certified") or {}, d.get("cumulant") or {}
+    legacy = "estimator" not in d
+    return {
+        "generator": t["generator"]["name"], "weights": t["weights"], "N": t["N"], "D": t["D"],
+        "delta": t["delta"], "seed_index": t["seed_index"], "seed": t["seed"], "samples": rec["samples"],
+        "plug_in": _num(pl.get("value")), "floor_mean": _num(fl.get("mean")), "excess": _num(d.get("excess")),
+        "resolved": _flag(d.get("resolved")) if pl else None, "certified": _num(ce.get("value")),
+        "edgeworth_w1": _num(cu.get("edgeworth_w1")), "edgeworth_se": _num(cu.get("edgeworth_se")),
+        "kappa3": _num(cu.get("kappa3")), "kappa4": _num(cu.get("kappa4")),
+        "cumulant_resolved": _flag(cu.get("resolved")) if cu else None,
+        "M1_term": _num(b.get("M1_term")), "M2_term": _num(b.get("M2_term")),
+        "teacher_term": _num(b.get("teacher_term")), "n_term": _num(b.get("n_term")),
+        "elapsed_s": _num((rec.get("timings_s") or {}).get("total")), "version": rec.get("getheory_version"),
+        "finished": time.time(),
+        "estimator": LEGACY_ESTIMATOR if legacy else d.get("estimator"),
+        "dms_value": None if legacy else _num(d.get("value")),
+        "dms_se": None if legacy else _num(d.get("se")),
+    }
+
+
+class ResultsDB:
+    """The SQLite results database of one sweep: one row per finished task.
+
+    Tables: ``meta`` (format, schema, spec JSON and hash, versions),
+    ``tasks`` (task_id primary key, searchable columns, full JSON record) and
+    ``failures`` (tasks that raised, retried on the next run).  Each finished
+    task is written in its own transaction, with ``synchronous=FULL``.
+
+    Opening never creates or changes anything unless ``create=True``, and
+    never overwrites an existing database.
+    """
+
+    def __init__(self, path, *, create: bool = False):
+        self.path = os.fspath(path)
+        exists = os.path.exists(self.path)
+        if not exists and not create:
+            raise SweepError(f"results database {self.path!r} does not exist")
+        if exists and os.path.isdir(self.path):
+            raise SweepError(f"results database {self.path!r} is a directory")
+        try:
+            self.conn = sqlite3.connect(self.path, timeout=30)
+            self.conn.execute("PRAGMA synchronous=FULL")
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as exc:
+            raise SweepError(f"{self.path!r} is not a readable SQLite database ({exc}); "
+                             "it was left untouched — give a new --db path") from None
+        if exists and os.path.getsize(self.path) > 0:
+            if "meta" not in tables or "tasks" not in tables:
+                self.conn.close()
+                raise SweepError(f"{self.path!r} is an SQLite file but not a getheory sweep database; "
+                                 "it was left untouched — give a new --db path")
+            fmt = self.meta().get("format")
+            if fmt != DB_FORMAT:
+                self.conn.close()
+                raise SweepError(f"{self.path!r} is not a getheory sweep database (format {fmt!r})")
+            try:
+                ok = self.conn.execute("PRAGMA quick_check").fetchone()[0]
+            except sqlite3.DatabaseError as exc:
+                ok = str(exc)
+            if ok != "ok":
+                self.conn.close()
+                raise SweepError(f"results database {self.path!r} is corrupt ({ok}); it was left untouched")
+
+    def close(self):
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def meta(self) -> dict:
+        try:
+            return dict(self.conn.execute("SELECT key, value FROM meta"))
+        except sqlite3.DatabaseError as exc:
+            raise SweepError(f"results database {self.path!r} is corrupt or not a sweep database ({exc})") from None
+
+    @property
+    def initialised(self) -> bool:
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        return "meta" in tables
+
+    def init(self, spec: SweepSpec):
+        """Create the tables for ``spec`` (empty database), or check the stored spec matches."""
+        if self.initialised:
+            stored = self.meta()
+            if stored.get("spec_hash") != spec.hash():
+                old = json.loads(stored.get("spec_json", "{}"))
+                if _older_spec_format(old):
+                    raise SweepError(
+                        f"{self.path!r} was written by an earlier getheory (its spec has no samples.time_budget "
+                        "or estimator.certify: samples planned by the old rules of thumb, no recorded d_MS "
+                        "choice); its rows still load and `getheory report` reads it, but this version cannot "
+                        "add rows to it. The database was left untouched — use a new --db")
+                diff = _first_difference(old, spec.to_dict())
+                raise SweepError(
+                    f"the spec differs from the one stored in {self.path!r} (first difference at {diff}); "
+                    "the database was left untouched — use a new --db for a changed spec")
+            return
+        cols = ", ".join(f"{c} {t}" for c, t in _COLUMNS)
+        with self.conn:
+            self.conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
+            self.conn.execute(f"CREATE TABLE tasks (task_id TEXT PRIMARY KEY, {cols}, record TEXT NOT NULL)")
+            self.conn.execute("CREATE TABLE failures (task_id TEXT, error TEXT, traceback TEXT, time REAL)")
+            self.conn.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("format", DB_FORMAT), ("schema_version", str(SCHEMA_VERSION)),
+                ("spec_json", json.dumps(spec.to_dict(), sort_keys=True)), ("spec_hash", spec.hash()),
+                ("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")), ("getheory_version", __version__),
+                ("n_tasks", str(len(spec.tasks()))),
+            ])
+
+    def spec(self) -> SweepSpec:
+        """The stored spec (an earlier version's spec loads with the current defaults)."""
+        return spec_from_dict(self.spec_dict(), stored=True)
+
+    def spec_dict(self) -> dict:
+        """The stored spec as it was written (the TOML layout of the version that wrote it)."""
+        meta = self.meta()
+        if "spec_json" not in meta:
+            raise SweepError(f"results database {self.path!r} holds no sweep spec")
+        return json.loads(meta["spec_json"])
+
+    def _task_columns(self) -> list:
+        return [r[1] for r in self.conn.execute("PRAGMA table_info(tasks)")]
+
+    def done_ids(self) -> set:
+        return {r[0] for r in self.conn.execute("SELECT task_id FROM tasks")}
+
+    def insert(self, record: TaskRecord | dict) -> bool:
+        """Write one finished task in its own transaction; False if it was already there."""
+        record = TaskRecord.from_dict(record)
+        flat = _flat(record)
+        have = set(self._task_columns())  # a version-1 table lacks the schema-2 columns
+        names = [c for c, _ in _COLUMNS if c in have]
+        cols = ["task_id"] + names + ["record"]
+        vals = [record["task"]["task_id"]] + [flat[c] for c in names] + [record.to_json()]
+        try:
+            with self.conn:
+                self.conn.execute(f"INSERT INTO tasks ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", vals)
+                self.conn.execute("DELETE FROM failures WHERE task_id = ?", (vals[0],))
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def record_failure(self, task_id: str, error: str, tb: str):
+        with self.conn:
+            self.conn.execute("INSERT INTO failures VALUES (?, ?, ?, ?)", (task_id, error, tb, time.time()))
+
+    def failures(self) -> list:
+        return [dict(zip(("task_id", "error", "traceback", "time"), r))
+                for r in self.conn.execute("SELECT * FROM failures")]
+
+    def records(self) -> list:
+        """Every finished task's :class:`TaskRecord` (rows of every version load), in task_id order."""
+        return [TaskRecord.from_json(r[0]) for r in self.conn.execute("SELECT record FROM tasks ORDER BY task_id")]
+
+    def rows(self) -> list:
+        """The flat columns of every finished task (dicts).
+
+        Every column of the current schema is present: a column that a version-1 database
+        lacks (estimator, dms_value, dms_se) is computed from the row's stored record, so
+        its earlier rows read as estimator ``"legacy"`` with NULL value and SE.
+        """
+        cur = self.conn.execute("SELECT * FROM tasks ORDER BY task_id")
+        names = [c[0] for c in cur.description]
+        missing = [c for c, _ in _COLUMNS if c not in names]
+        out = []
+        for r in cur:
+            row = dict(zip(names, r))
+            rec = row.pop("record")
+            if missing:
+                flat = _flat(json.loads(rec))
+                row.update({c: flat[c] for c in missing})
+            out.append(row)
+        return out
+
+
+def _older_spec_format(stored: dict) -> bool:
+    """Whether a stored spec predates samples.time_budget and estimator.certify."""
+    return ("time_budget" not in (stored.get("samples") or {})
+            or "certify" not in (stored.get("estimator") or {}))
+
+
+def _first_difference(a, b, path=""):
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k == "description":
+                continue
+            if k not in a or k not in b:
+                return f"{path}{k}"
+            r = _first_difference(a[k], b[k], f"{path}{k}.")
+            if r:
+                return r
+        return None
+    if a != b:
+        return f"{path.rstrip('.')} ({a!r} -> {b!r})"
+    return None

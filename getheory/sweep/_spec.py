@@ -1,0 +1,415 @@
+"""The sweep specification: grid, generators, weights, samples, estimator, run (TOML layout).
+
+Validated section by section; every error names the offending key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+
+from ._tasks import BUILTIN_WEIGHTS, DEFAULT_TIME_BUDGET, Task, derive_seed
+
+__all__ = ["GeneratorSpec", "SampleSpec", "SpecError", "SweepSpec", "load_spec", "spec_from_dict"]
+
+#: fewest rows check_generator takes (fixed n, pilot and planned n alike)
+MIN_ROWS = 1024
+#: the d_MS rank test's level (DmsOptions.level, not a spec key) and the floor replicates it needs
+FLOOR_LEVEL = 0.05
+MIN_FLOOR_REPLICATES = math.ceil(1 / FLOOR_LEVEL - 1 - 1e-9)
+
+
+class SpecError(ValueError):
+    """An invalid sweep specification; the message names the offending key."""
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """A generator family: a built-in activation (depth ≥ 1) or a user factory.
+
+    ``factory`` is ``"module:function"``; the function is called as
+    ``f(N, D, seed)`` and returns a :class:`getheory.generators.Generator` or a
+    callable mapping latents (n, D) to inputs (n, N).
+    """
+
+    name: str
+    activation: str | None = "sign"
+    depth: int = 1
+    factory: str | None = None
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    """How many samples n each task draws (docs/theory.md §4, Resolution).
+
+    ``mode = "fixed"`` draws ``n``; ``mode = "plan"`` lets :func:`getheory.plan.plan_samples`
+    choose n from an independent pilot within ``time_budget`` seconds, with
+    ``min_pilot = pilot``, ``min_samples = min`` and ``max_samples = min(max, max_work/(N·D))``.
+    """
+
+    mode: str = "plan"
+    n: int = 100_000
+    pilot: int = 20_000
+    min: int = 20_000
+    max: int = 2_000_000
+    max_work: float = 2e11
+    moment_samples: int = 20_000
+    moment_max_work: float = 2e10
+    time_budget: float = DEFAULT_TIME_BUDGET
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A whole sweep (see the module docstring for the TOML form)."""
+
+    name: str
+    N: tuple
+    generators: tuple
+    delta: tuple | None = (0.5,)
+    D: tuple | None = None
+    K: int = 1
+    M: int = 1
+    seeds: int = 3
+    student_weights: tuple = ("gaussian",)
+    teacher_weights: str = "gaussian"
+    samples: SampleSpec = field(default_factory=SampleSpec)
+    floor_replicates: int = 19
+    p: int = 1
+    confidence: float = 0.95
+    backend: str = "numpy"
+    dtype: str = "float64"
+    seed: int = 0
+    description: str = ""
+    certify: bool = False
+    #: read from a database written by an earlier version: reported, never run
+    stored: bool = field(default=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        # objects built directly in Python are validated exactly as TOML is
+        _validated_fields(self.to_dict(), stored=self.stored)
+
+    def to_dict(self) -> dict:
+        """The spec in its TOML layout (canonical, JSON-ready)."""
+        grid = {"N": list(self.N), "K": self.K, "M": self.M, "seeds": self.seeds}
+        if self.D is not None:
+            grid["D"] = list(self.D)
+        else:
+            grid["delta"] = list(self.delta)
+        gens = []
+        for g in self.generators:
+            d = {"name": g.name}
+            if g.factory is not None:
+                d["factory"] = g.factory
+            else:
+                d["activation"] = g.activation
+                d["depth"] = g.depth
+            gens.append(d)
+        return {
+            "name": self.name,
+            "description": self.description,
+            "seed": self.seed,
+            "grid": grid,
+            "generator": gens,
+            "weights": {"student": list(self.student_weights), "teacher": self.teacher_weights},
+            "samples": asdict(self.samples),
+            "estimator": {"floor_replicates": self.floor_replicates, "p": self.p, "certify": self.certify,
+                          "confidence": self.confidence},
+            "run": {"backend": self.backend, "dtype": self.dtype},
+        }
+
+    def hash(self) -> str:
+        """SHA-256 of the canonical spec, minus ``description`` (free text)."""
+        d = self.to_dict()
+        d.pop("description", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
+
+    def points(self) -> list:
+        """Grid points (generator, student weights, N, D, δ), in grid order."""
+        out = []
+        for g in self.generators:
+            for w in self.student_weights:
+                for N in self.N:
+                    if self.D is not None:
+                        for D in self.D:
+                            out.append((g, w, N, D, D / N))
+                    else:
+                        for dl in self.delta:
+                            out.append((g, w, N, max(1, round(dl * N)), dl))
+        return out
+
+    def tasks(self) -> list:
+        """Every grid point × seed as a :class:`Task` (seeds derived deterministically)."""
+        out = []
+        for g, w, N, D, dl in self.points():
+            for s in range(self.seeds):
+                tid = f"{g.name}|{w}|N={N}|D={D}|seed={s}"
+                out.append(Task(
+                    task_id=tid, generator=asdict(g), weights=w, teacher_weights=self.teacher_weights,
+                    N=N, D=D, delta=dl, K=self.K, M=self.M, seed_index=s,
+                    seed=derive_seed(self.seed, g.name, w, N, D, s),
+                    samples=asdict(self.samples), floor_replicates=self.floor_replicates, p=self.p,
+                    confidence=self.confidence, backend=self.backend, dtype=self.dtype, certify=self.certify,
+                ))
+        return out
+
+
+_ALLOWED = {
+    "": {"name", "description", "seed", "grid", "generator", "weights", "samples", "estimator", "run"},
+    "grid": {"N", "D", "delta", "K", "M", "seeds"},
+    "generator": {"name", "activation", "depth", "factory"},
+    "weights": {"student", "teacher"},
+    "samples": {"mode", "n", "pilot", "min", "max", "max_work", "moment_samples", "moment_max_work", "time_budget"},
+    "estimator": {"floor_replicates", "p", "certify", "confidence"},
+    "run": {"backend", "dtype"},
+}
+
+
+def _unknown(d: dict, where: str, section: str):
+    if not isinstance(d, dict):
+        raise SpecError(f"spec key {where or '<top>'!r}: must be a table, got {type(d).__name__}")
+    extra = sorted(set(d) - _ALLOWED[section])
+    if extra:
+        key = f"{where}.{extra[0]}" if where else extra[0]
+        raise SpecError(f"unknown spec key {key!r} (allowed in {where or 'the top level'}: "
+                        f"{', '.join(sorted(_ALLOWED[section]))})")
+
+
+def _int(v, key, minimum=1):
+    if isinstance(v, bool) or not isinstance(v, int):
+        if isinstance(v, float) and v.is_integer():
+            v = int(v)
+        else:
+            raise SpecError(f"spec key {key!r}: must be an integer, got {v!r}")
+    if v < minimum:
+        raise SpecError(f"spec key {key!r}: must be >= {minimum}, got {v}")
+    return int(v)
+
+
+def _float(v, key, lo=None, hi=None, lo_open=False):
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise SpecError(f"spec key {key!r}: must be a finite number, got {v!r}")
+    v = float(v)
+    if lo is not None and (v < lo or (lo_open and v == lo)):
+        raise SpecError(f"spec key {key!r}: must be {'>' if lo_open else '>='} {lo}, got {v}")
+    if hi is not None and v > hi:
+        raise SpecError(f"spec key {key!r}: must be <= {hi}, got {v}")
+    return v
+
+
+def _int_list(v, key, minimum=1):
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        v = [v]
+    if not isinstance(v, list) or not v:
+        raise SpecError(f"spec key {key!r}: must be a non-empty list of integers, got {v!r}")
+    out = [_int(x, f"{key}[{i}]", minimum) for i, x in enumerate(v)]
+    if len(set(out)) != len(out):
+        raise SpecError(f"spec key {key!r}: contains duplicates {out}")
+    return tuple(out)
+
+
+def _modfn(v, key):
+    if not isinstance(v, str) or v.count(":") != 1 or not all(v.split(":")):
+        raise SpecError(f"spec key {key!r}: must be 'module:function', got {v!r}")
+    return v
+
+
+def spec_from_dict(d: dict, *, stored: bool = False) -> SweepSpec:
+    """Validate a spec given as a dict (the TOML layout) and build a :class:`SweepSpec`.
+
+    Raises :class:`SpecError` naming the offending key on the first problem;
+    nothing is run before the whole spec is valid.
+
+    ``stored=True`` reads a spec stored in a results database by an earlier version:
+    the minimums that only a run needs (19 floor replicates, 1024 rows) are relaxed to
+    the earlier ones, so that old databases still open and report.  Such a spec can be
+    reported, not run.
+    """
+    return SweepSpec(**_validated_fields(d, stored=stored), stored=stored)
+
+
+def _validated_fields(d: dict, *, stored: bool) -> dict:
+    """The fields of a :class:`SweepSpec`, one section of the TOML layout at a time."""
+    _unknown(d, "", "")
+    name = d.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SpecError("spec key 'name': required, a non-empty string")
+    desc = d.get("description", "")
+    if not isinstance(desc, str):
+        raise SpecError("spec key 'description': must be a string")
+    fields_ = {"name": name.strip(), "description": desc, "seed": _int(d.get("seed", 0), "seed", 0)}
+    fields_.update(_grid(d.get("grid")))
+    gens = _generators(d.get("generator"))
+    fields_["generators"] = gens
+    fields_.update(_weights(d.get("weights", {})))
+    fields_["samples"] = _samples(d.get("samples", {}), gens, stored)
+    fields_.update(_estimator(d.get("estimator", {}), stored))
+    fields_.update(_run(d.get("run", {})))
+    return fields_
+
+
+def _grid(grid) -> dict:
+    """[grid]: N, D or delta, K, M, seeds."""
+    if grid is None:
+        raise SpecError("spec key 'grid': required table with at least grid.N")
+    _unknown(grid, "grid", "grid")
+    if "N" not in grid:
+        raise SpecError("spec key 'grid.N': required, a list of input dimensions")
+    Ns = _int_list(grid["N"], "grid.N")
+    if "D" in grid and "delta" in grid:
+        raise SpecError("spec keys 'grid.D' and 'grid.delta': give one of them, not both")
+    D = delta = None
+    if "D" in grid:
+        D = _int_list(grid["D"], "grid.D")
+    else:
+        dl = grid.get("delta", [0.5])
+        if not isinstance(dl, list):
+            dl = [dl]
+        if not dl:
+            raise SpecError("spec key 'grid.delta': must be a non-empty list")
+        delta = tuple(_float(x, f"grid.delta[{i}]", 0.0, lo_open=True) for i, x in enumerate(dl))
+        if len(set(delta)) != len(delta):
+            raise SpecError(f"spec key 'grid.delta': contains duplicates {list(delta)}")
+    return {"N": Ns, "D": D, "delta": delta, "K": _int(grid.get("K", 1), "grid.K"),
+            "M": _int(grid.get("M", 1), "grid.M"), "seeds": _int(grid.get("seeds", 3), "grid.seeds")}
+
+
+def _generators(gens_raw) -> tuple:
+    """[[generator]]: built-in activation and depth, or a user factory; unique names."""
+    from ..activations import ACTIVATIONS
+
+    if gens_raw is None:
+        raise SpecError("spec key 'generator': required, at least one [[generator]] table")
+    if isinstance(gens_raw, dict):
+        gens_raw = [gens_raw]
+    if not isinstance(gens_raw, list) or not gens_raw:
+        raise SpecError("spec key 'generator': must be a non-empty array of tables")
+    gens = []
+    for i, g in enumerate(gens_raw):
+        key = f"generator[{i}]"
+        _unknown(g, key, "generator")
+        if "factory" in g:
+            if "activation" in g or "depth" in g:
+                raise SpecError(f"spec key '{key}.factory': give either factory or activation/depth, not both")
+            fac = _modfn(g["factory"], f"{key}.factory")
+            gname = g.get("name", fac)
+            gens.append(GeneratorSpec(name=gname, activation=None, depth=1, factory=fac))
+        else:
+            act = g.get("activation")
+            if act is None:
+                raise SpecError(f"spec key '{key}.activation': required (or give '{key}.factory')")
+            if act not in ACTIVATIONS:
+                raise SpecError(f"spec key '{key}.activation': unknown activation {act!r} "
+                                f"(built-ins: {', '.join(ACTIVATIONS)})")
+            depth = _int(g.get("depth", 1), f"{key}.depth")
+            gname = g.get("name", act if depth == 1 else f"{act}-depth{depth}")
+            gens.append(GeneratorSpec(name=gname, activation=act, depth=depth, factory=None))
+        if not isinstance(gname, str) or not gname or "|" in gname:
+            raise SpecError(f"spec key '{key}.name': must be a non-empty string without '|', got {gname!r}")
+    names = [g.name for g in gens]
+    if len(set(names)) != len(names):
+        raise SpecError(f"spec key 'generator': generator names must be unique, got {names}")
+    return tuple(gens)
+
+
+def _weights(w) -> dict:
+    """[weights]: student ensembles (built-in or 'module:function') and the teacher's."""
+    _unknown(w, "weights", "weights")
+    st = w.get("student", ["gaussian"])
+    if isinstance(st, str):
+        st = [st]
+    if not isinstance(st, list) or not st:
+        raise SpecError("spec key 'weights.student': must be a non-empty list")
+    for i, e in enumerate(st):
+        if e not in BUILTIN_WEIGHTS:
+            if not isinstance(e, str) or ":" not in e:
+                raise SpecError(f"spec key 'weights.student[{i}]': unknown ensemble {e!r} "
+                                f"(use {', '.join(BUILTIN_WEIGHTS)} or 'module:function')")
+            _modfn(e, f"weights.student[{i}]")
+        if "|" in e:
+            raise SpecError(f"spec key 'weights.student[{i}]': must not contain '|'")
+    if len(set(st)) != len(st):
+        raise SpecError(f"spec key 'weights.student': contains duplicates {st}")
+    te = w.get("teacher", "gaussian")
+    if te != "gaussian":
+        _modfn(te, "weights.teacher")
+    return {"student_weights": tuple(st), "teacher_weights": te}
+
+
+def _samples(s, gens, stored) -> SampleSpec:
+    """[samples]: mode and its sizes, time budget and work caps."""
+    _unknown(s, "samples", "samples")
+    dflt = SampleSpec()
+    mode = s.get("mode", dflt.mode)
+    if mode not in ("fixed", "plan", "analytic"):
+        raise SpecError(f"spec key 'samples.mode': must be 'fixed', 'plan' or 'analytic', got {mode!r}")
+    if mode == "analytic":
+        bad = [g.name for g in gens if g.factory or g.depth != 1]
+        if bad:
+            raise SpecError(f"spec key 'samples.mode': 'analytic' (no sampling, docs/theory.md §4.2) needs "
+                            f"single-layer built-in generators; not {bad}")
+    # check_generator and the planner take at least MIN_ROWS rows; the key the mode uses must allow them
+    lo_n = 64 if stored or mode != "fixed" else MIN_ROWS
+    lo_plan = 64 if stored or mode != "plan" else MIN_ROWS
+    samples = SampleSpec(
+        mode=mode,
+        n=_int(s.get("n", dflt.n), "samples.n", lo_n),
+        pilot=_int(s.get("pilot", dflt.pilot), "samples.pilot", lo_plan),
+        min=_int(s.get("min", dflt.min), "samples.min", lo_plan),
+        max=_int(s.get("max", dflt.max), "samples.max", 64),
+        max_work=_float(s.get("max_work", dflt.max_work), "samples.max_work", 0.0, lo_open=True),
+        moment_samples=_int(s.get("moment_samples", dflt.moment_samples), "samples.moment_samples", 0),
+        moment_max_work=_float(s.get("moment_max_work", dflt.moment_max_work), "samples.moment_max_work", 0.0),
+        time_budget=_float(s.get("time_budget", dflt.time_budget), "samples.time_budget", 0.0, lo_open=True),
+    )
+    if samples.min > samples.max:
+        raise SpecError(f"spec key 'samples.min': {samples.min} exceeds samples.max = {samples.max}")
+    return samples
+
+
+def _estimator(e, stored) -> dict:
+    """[estimator]: floor replicates (>= 19 to run), p, certify and its confidence."""
+    _unknown(e, "estimator", "estimator")
+    fr = e.get("floor_replicates", MIN_FLOOR_REPLICATES)
+    floor_rep = _int(fr, "estimator.floor_replicates", 2)
+    if floor_rep < MIN_FLOOR_REPLICATES and not stored:
+        raise SpecError(
+            f"spec key 'estimator.floor_replicates': must be >= {MIN_FLOOR_REPLICATES}, got {floor_rep} (the "
+            f"plug-in's rank test against its Gaussian floor at level {FLOOR_LEVEL:g} needs at least "
+            f"1/{FLOOR_LEVEL:g} - 1 = {MIN_FLOOR_REPLICATES} replicates; {MIN_FLOOR_REPLICATES} gives the exact "
+            f"level 1/{MIN_FLOOR_REPLICATES + 1})")
+    p = e.get("p", 1)
+    if p not in (1, 2) or isinstance(p, bool):
+        raise SpecError(f"spec key 'estimator.p': must be 1 or 2, got {p!r}")
+    certify = e.get("certify", False)
+    if not isinstance(certify, bool):
+        raise SpecError(f"spec key 'estimator.certify': must be true or false, got {certify!r}")
+    # the level of epsilon_n in the certified upper bound (DmsOptions.confidence); used only with certify
+    conf = _float(e.get("confidence", 0.95), "estimator.confidence", 0.5, 0.9999)
+    return {"floor_replicates": floor_rep, "p": int(p), "certify": certify, "confidence": conf}
+
+
+def _run(r) -> dict:
+    """[run]: backend and dtype."""
+    _unknown(r, "run", "run")
+    backend = r.get("backend", "numpy")
+    if backend not in ("numpy", "cupy"):
+        raise SpecError(f"spec key 'run.backend': must be 'numpy' or 'cupy', got {backend!r}")
+    dtype = r.get("dtype", "float64")
+    if dtype not in ("float64", "float32"):
+        raise SpecError(f"spec key 'run.dtype': must be 'float64' or 'float32', got {dtype!r}")
+    return {"backend": backend, "dtype": dtype}
+
+
+def load_spec(path) -> SweepSpec:
+    """Read and validate a TOML sweep specification (the layout is in :mod:`getheory.sweep`)."""
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise SpecError(f"sweep specification {str(path)!r} not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"sweep specification {str(path)!r} is not valid TOML: {exc}") from None
+    return spec_from_dict(raw)

@@ -1,0 +1,269 @@
+"""One sweep task: a grid point × seed, and how it runs (docs/theory.md §4, §5).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import socket
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .._version import __version__
+from ._record import TaskRecord
+
+__all__ = ["BUILTIN_WEIGHTS", "DEFAULT_TIME_BUDGET", "Task", "build_generator", "build_weights", "derive_seed",
+           "run_task"]
+
+BUILTIN_WEIGHTS = ("gaussian", "abs_gaussian")
+#: default seconds per point of the planner in plan mode (samples.time_budget)
+DEFAULT_TIME_BUDGET = 120.0
+
+
+@dataclass(frozen=True)
+class Task:
+    """One grid point × seed; plain data so that it pickles to workers."""
+
+    task_id: str
+    generator: dict
+    weights: str
+    teacher_weights: str
+    N: int
+    D: int
+    delta: float
+    K: int
+    M: int
+    seed_index: int
+    seed: int
+    samples: dict
+    floor_replicates: int
+    p: int
+    confidence: float
+    backend: str
+    dtype: str
+    certify: bool = False
+
+    @property
+    def cost(self) -> float:
+        """Rough work estimate (multiply-adds) used for ordering and the ETA."""
+        # sampling n·N·D, exact moments and bound terms ~1.5 N² D, and the d_MS estimators
+        # (floor replicates, certified search): ~1e6 per sample plus ~5e9 fixed, measured on a CPU
+        if self.samples["mode"] == "analytic":  # pattern sums and bound terms, O(N² D)
+            return 4.5 * self.N**2 * self.D + 1e8
+        n = _sample_cap(self.samples, self.N, self.D)
+        if self.samples["mode"] == "fixed":
+            n = self.samples["n"]
+        return float(n) * (self.N * self.D + 1e6) + 1.5 * self.N**2 * self.D + 5e9
+
+
+def derive_seed(master: int, *parts) -> int:
+    """A 63-bit seed from (master seed, point, seed index) via SHA-256: reproducible reruns."""
+    text = json.dumps([int(master), *parts], sort_keys=True)
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
+
+
+def _sample_cap(samples: dict, N: int, D: int) -> int:
+    """The per-point work cap min(max, max_work/(N·D)), never below min (the planner's max_samples)."""
+    cap = min(samples["max"], int(samples["max_work"] // (N * D)))
+    return int(max(samples["min"], cap))
+
+
+def _import(modfn: str):
+    import importlib
+
+    mod, fn = modfn.split(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"cannot load {modfn!r}: {exc}") from None
+
+
+def build_generator(gspec: dict, N: int, D: int, seed: int):
+    """The generator of one task (single-layer, deep or user factory)."""
+    from ..generators import CallableGenerator, Generator, random_deep, random_single_layer
+
+    if gspec.get("factory"):
+        obj = _import(gspec["factory"])(N, D, seed)
+        if isinstance(obj, Generator):
+            gen = obj
+        elif callable(obj):
+            gen = CallableGenerator(obj, D=D, N=N, name=gspec["name"])
+        else:
+            raise TypeError(f"factory {gspec['factory']!r} returned {type(obj).__name__}, not a generator")
+        if (gen.N, gen.D) != (N, D):
+            raise ValueError(f"factory {gspec['factory']!r} returned a generator with (N, D) = "
+                             f"({gen.N}, {gen.D}), expected ({N}, {D})")
+        return gen
+    if gspec["depth"] == 1:
+        return random_single_layer(N, D, gspec["activation"], seed=seed)
+    return random_deep([D] + [N] * gspec["depth"], gspec["activation"], seed=seed)
+
+
+def build_weights(task: Task | dict, seed: int):
+    """Student (K, N) and teacher (M, D) weights of one task."""
+    from ..check import draw_weights
+
+    t = task if isinstance(task, dict) else asdict(task)
+    rng = np.random.default_rng(seed)
+    K, M, N, D = t["K"], t["M"], t["N"], t["D"]
+    w, tw = t["weights"], t["teacher_weights"]
+    if w in BUILTIN_WEIGHTS and tw == "gaussian":
+        return draw_weights(N, D, K, M, rng, ensemble=w)
+    if w in BUILTIN_WEIGHTS:
+        Ws, _ = draw_weights(N, D, K, M, rng, ensemble=w)
+    else:
+        Ws = np.asarray(_import(w)(K, N, rng), dtype=np.float64)
+    if tw == "gaussian":
+        Wt = rng.standard_normal((M, D))
+    else:
+        Wt = np.asarray(_import(tw)(M, D, rng), dtype=np.float64)
+    return Ws, Wt
+
+
+def _moment_errors(gen, Ws, Wt, exact_match: dict | None, samples: dict, seed: int, backend: str, dtype: str):
+    """Monte Carlo Q, R against the exact ones (docs/theory.md §2)."""
+    from ..moments import gaussian_match, monte_carlo_moments
+
+    N, D, K = gen.N, gen.D, Ws.shape[0]
+    n = min(int(samples["moment_samples"]), int(samples["moment_max_work"] // (N * (N + D))))
+    if samples["moment_samples"] == 0:
+        return {"skipped": "moment check off (samples.moment_samples = 0)"}
+    if n < 400:
+        return {"skipped": f"budget moment_max_work allows only {n} samples at N={N} (< 400)"}
+    t0 = time.perf_counter()
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mom = monte_carlo_moments(gen, n, seed=seed, weights=(Ws, Wt), backend=backend, dtype=dtype, n_groups=20)
+        mc = gaussian_match(mom, Ws, Wt)
+    out = {"n": n, "seconds": time.perf_counter() - t0}
+    se = mc.stderr_cov
+    out["max_se_Q"] = float(np.max(se[:K, :K])) if se is not None else None
+    out["max_se_R"] = float(np.max(se[:K, K:])) if se is not None else None
+    if exact_match is None or not exact_match.get("exact"):
+        out["note"] = "no exact moments for this generator: standard errors only"
+        return out
+    ex = np.asarray(exact_match["cov"], dtype=np.float64)
+    err = mc.cov - ex
+    out["max_abs_err_Q"] = float(np.max(np.abs(err[:K, :K])))
+    out["max_abs_err_R"] = float(np.max(np.abs(err[:K, K:])))
+    out["rel_err_Q"] = float(np.linalg.norm(err[:K, :K]) / max(np.linalg.norm(ex[:K, :K]), 1e-300))
+    out["rel_err_R"] = float(np.linalg.norm(err[:K, K:]) / max(np.linalg.norm(ex[:K, K:]), 1e-300))
+    if se is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.abs(err[:K, :]) / se[:K, :]
+        z = z[np.isfinite(z)]
+        out["max_z"] = float(np.max(z)) if z.size else None
+    return out
+
+
+def _is_odd(gspec: dict) -> bool | None:
+    """Whether σ is odd (σ(−x) = −σ(x)), checked on a grid; None for user factories."""
+    from ..activations import get_activation
+
+    if gspec.get("factory"):
+        return None
+    act = get_activation(gspec["activation"])
+    x = np.linspace(-5, 5, 2001)
+    x = x[x != 0]
+    return bool(np.allclose(act(-x), -act(x), atol=1e-12))
+
+
+def _check_options(t: dict) -> tuple:
+    """(samples argument, PlanOptions or None, DmsOptions) of one task for :func:`check_generator`."""
+    from ..distances import DmsOptions
+    from ..plan import PlanOptions
+
+    samples = t["samples"]
+    dms = DmsOptions(p=t["p"], floor_replicates=t["floor_replicates"], certify=bool(t.get("certify", False)),
+                     confidence=t["confidence"])
+    if samples["mode"] != "plan":
+        return int(samples["n"]), None, dms
+    plan = PlanOptions(time_budget=float(samples.get("time_budget", DEFAULT_TIME_BUDGET)),
+                       min_pilot=int(samples["pilot"]), min_samples=int(samples["min"]),
+                       max_samples=_sample_cap(samples, t["N"], t["D"]))
+    return "auto", plan, dms
+
+
+def run_task(task: Task | dict) -> TaskRecord:
+    """Run one task and return its :class:`TaskRecord` (the database row's payload).
+
+    Steps: derive sub-seeds (generator, weights, main, moments) from the task
+    seed; build the generator and weights; run
+    :func:`getheory.check.check_generator` with the task's
+    :class:`~getheory.distances.DmsOptions` and, in plan mode, ``samples="auto"``
+    and its :class:`~getheory.plan.PlanOptions` (the shared planner runs an
+    independent pilot and fixes n in advance); compare Monte Carlo Q, R with
+    the exact ones; record timings, versions.  The record's ``plan`` is the
+    planner's ``Plan.to_dict()`` (plan mode) or a fixed-n note.
+    """
+    from ..check import check_generator
+
+    t = task if isinstance(task, dict) else asdict(task)
+    t_all = time.perf_counter()
+    seed = t["seed"]
+    s_gen, s_w, s_main, s_mom = (derive_seed(seed, lab) for lab in ("generator", "weights", "main", "moments"))
+    gen = build_generator(t["generator"], t["N"], t["D"], s_gen)
+    Ws, Wt = build_weights(t, s_w)
+    samples = t["samples"]
+    if samples["mode"] == "analytic":
+        return _run_analytic_task(t, gen, Ws, Wt, t_all)
+    n_arg, plan_opt, dms_opt = _check_options(t)
+    timings = {}
+    t0 = time.perf_counter()
+    res = check_generator(gen, samples=n_arg, plan=plan_opt, seed=s_main, W_student=Ws, W_teacher=Wt,
+                          dms=dms_opt, backend=t["backend"], dtype=t["dtype"], progress=False)
+    rd = res.to_dict()
+    timings["check"] = time.perf_counter() - t0
+    timings.update({f"check.{k}": v for k, v in rd.get("timings_s", {}).items()})
+    n = int(rd["sizes"]["samples"])
+    if rd.get("plan") is not None:
+        plan = rd["plan"]
+    else:
+        plan = {"mode": "fixed", "n": n, "limited_by": "fixed", "statement": f"fixed n = {n:,} (samples.mode = 'fixed')."}
+    mom = _moment_errors(gen, Ws, Wt, rd.get("gaussian_match"), samples, s_mom, t["backend"], t["dtype"])
+    if "seconds" in mom:
+        timings["moment_check"] = mom["seconds"]
+    timings["total"] = time.perf_counter() - t_all
+    return TaskRecord(task=t, odd_activation=_is_odd(t["generator"]), plan=plan, samples=n, d_MS=rd["d_MS"], bound_terms=rd.get("bound_terms"), bound_terms_note=rd.get("bound_terms_note"), gaussian_match=rd.get("gaussian_match"), moments_source=rd.get("moments_source"), moment_errors=mom, conditions=rd.get("conditions"), check_settings=rd.get("settings"), timings_s=timings, getheory_version=__version__, numpy_version=np.__version__, python=platform.python_version(), host=socket.gethostname())
+
+
+def _run_analytic_task(t, gen, Ws, Wt, t_all) -> TaskRecord:
+    """An analytic-only point (samples.mode = "analytic"): the leading-order κ3, κ4 and
+    Edgeworth d_MS without sampling (docs/theory.md §4.2) and every bound term (§5).
+
+    The record's d_MS has ``estimator = "analytic"``, ``value`` the Edgeworth d_MS and
+    ``se`` its stated truncation error; it counts as resolved when the value exceeds twice
+    that error.  No plug-in, floor or sampled cumulants.
+    """
+    from ..analytic import analytic_dms
+    from ..bounds import bound_terms
+
+    t0 = time.perf_counter()
+    a = analytic_dms(gen, Ws, Wt, backend=t["backend"])
+    t_an = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    bt = bound_terms(gen, Ws, Wt)
+    t_bt = time.perf_counter() - t0
+    ad = a.to_dict()
+    dms = {
+        "value": a.edgeworth_w1, "se": a.truncation_error, "estimator": "analytic",
+        "choice_rule": "analytic leading-order Edgeworth d_MS, no sampling (docs/theory.md §4.2); resolved when "
+                       "the value exceeds twice its truncation error",
+        "resolved": bool(a.edgeworth_w1 > 2 * a.truncation_error),
+        "plug_in": None, "floor": None, "certified": None, "cumulant": None, "excess": None,
+        "analytic": ad, "n": 0, "d": int(Ws.shape[0] + Wt.shape[0]),
+    }
+    return TaskRecord(task=t, odd_activation=_is_odd(t["generator"]), plan={"mode": "analytic", "n": 0, "limited_by": "analytic", "statement": "no sampling (analytic)."}, samples=0, d_MS=dms, bound_terms=bt.to_dict(), bound_terms_note="single-layer: §5", gaussian_match=None, moments_source="none (analytic pattern sums, §4.2)", moment_errors={"skipped": "analytic mode"}, conditions=None, check_settings=None, timings_s={"analytic": t_an, "bounds": t_bt, "total": time.perf_counter() - t_all}, getheory_version=__version__, numpy_version=np.__version__, python=platform.python_version(), host=socket.gethostname())
+
+
+# ---------------------------------------------------------------------------
+# Results database
