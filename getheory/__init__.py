@@ -80,7 +80,7 @@ from .moments import GaussianMatch, Moments, exact_moments, gaussian_match, mont
 from .trained import DenseGenerator, load_dense, save_dense
 from .sweep import ResultsDB, SpecError, SweepError, SweepSpec, load_spec, run_sweep, spec_from_dict
 from .rates import SlopeFit, fit_loglog, fit_rates
-from .report import write_report
+from .reports import write_report
 from .proofs import run_proofs
 from .ridge import RidgeOptions, RidgeResult, ridge_curves, ridge_finite_size, ridge_spectrum, ridge_theory
 from .dynamics import (

@@ -1,4 +1,4 @@
-"""Rate report (getheory.report and `getheory report`): every file from a small database."""
+"""Rate report (getheory.reports.write_report and `getheory report`): every file from a small database."""
 
 import json
 
@@ -67,7 +67,7 @@ def test_report_writes_every_file(small_db, tmp_path, capsys):
 
 
 def test_report_names_each_rows_estimator(small_db, tmp_path):
-    from getheory.report import write_report
+    from getheory.reports import write_report
 
     data = write_report(small_db, tmp_path / "o", n_boot=50)
     with sw.ResultsDB(small_db) as db:

@@ -114,7 +114,7 @@ def run(args) -> int:
     command = None
     if "dynamics" in sys.argv[1:3]:  # called from the command line (not from main(argv) in a test)
         command = "getheory " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("dynamics"):])
-    from ..dynamics_report import write_dynamics_report
+    from ..reports import write_dynamics_report
 
     files = write_dynamics_report(res, args.out, command=command)
     print(f"t reached {res.settings['t_reached']:.4g} (requested {res.settings['t_max_requested']:g})")

@@ -33,7 +33,8 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from getheory.proofs import run_proofs, write_report
+    from getheory.proofs import run_proofs
+    from getheory.reports import write_proofs_report as write_report
 
     def progress(msg):
         if not args.quiet:

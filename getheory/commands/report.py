@@ -1,6 +1,6 @@
 """`getheory report RESULTS.db --out reports/NAME/`: rate report of a sweep.
 
-Writes report.md, report.json and PNG plots (see :mod:`getheory.report`);
+Writes report.md, report.json and PNG plots (see :func:`getheory.reports.write_report`);
 the database is only read.
 """
 
@@ -31,7 +31,7 @@ def add_parser(subparsers):
 def run(args) -> int:
     import os
 
-    from ..report import write_report
+    from ..reports import write_report
     from ..sweep import SweepError
 
     if not os.path.exists(args.db):

@@ -1,6 +1,6 @@
 """`getheory ridge`: ridge learning curves on generator data vs its Gaussian equivalent vs
 the deterministic equivalent (docs/theory.md §8).  Argument parsing and files only; the
-work is in :func:`getheory.ridge.ridge_curves`, the files in :mod:`getheory.ridge_report`.
+work is in :func:`getheory.ridge.ridge_curves`, the files in :func:`getheory.reports.write_ridge_report`.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     from ..ridge import RidgeOptions, ridge_curves, ridge_finite_size
-    from ..ridge_report import agreement_table, write_ridge_report
+    from ..reports import agreement_table, write_ridge_report
 
     sources = tuple(s for s, off in (("generator", args.no_generator), ("gaussian", args.no_gaussian)) if not off)
     if not sources:

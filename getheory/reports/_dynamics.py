@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .dynamics import DynamicsResult, save_problem
+from ..dynamics import DynamicsResult, save_problem
 
 __all__ = ["write_dynamics_report"]
 

@@ -35,8 +35,8 @@ import time
 
 import numpy as np
 
-from .rates import BOUND_TERMS, ESTIMATORS, LEGACY, fit_rates, group_records
-from .sweep import ResultsDB, SweepError
+from ..rates import BOUND_TERMS, ESTIMATORS, LEGACY, fit_rates, group_records
+from ..sweep import ResultsDB, SweepError
 
 __all__ = ["write_report", "build_report_data"]
 
