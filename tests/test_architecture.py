@@ -1,0 +1,96 @@
+"""The layers of getheory import one way only: foundations < maths < workflows < presentation.
+
+A module may import its own layer and the layers below it, never one above (README.md,
+"Architecture").  Imports are read from the source with :mod:`ast` (module level and inside
+functions alike), so a lazy import of a higher layer is caught too.
+"""
+
+import ast
+import pathlib
+
+import pytest
+
+import getheory
+
+ROOT = pathlib.Path(getheory.__file__).parent
+
+#: top-level module or subpackage of getheory -> layer (0: foundations ... 3: presentation)
+LAYERS = {
+    # foundations: shared plumbing every layer may use
+    "_version": 0, "_validation": 0, "_json": 0, "_progress": 0, "backend": 0,
+    # maths: activations -> generators -> fields, moments -> distances, bounds; learning dynamics
+    "activations": 1, "generators": 1, "trained": 1, "fields": 1, "moments": 1, "distances": 1,
+    "bounds": 1, "analytic": 1, "dynamics": 1, "ridge": 1,
+    # workflows: check, plan, sweep -> rates, the numerical claims, the property-testing toolkit
+    "check": 2, "plan": 2, "sweep": 2, "rates": 2, "proofs": 2, "_claims": 2, "testing": 2,
+    # presentation: report writers and the command line
+    "reports": 3, "cli": 3, "commands": 3, "__main__": 3, "__init__": 3,
+}
+NAMES = {0: "foundations", 1: "maths", 2: "workflows", 3: "presentation"}
+
+
+def _top(path: pathlib.Path) -> str:
+    rel = path.relative_to(ROOT)
+    return rel.parts[0].removesuffix(".py")
+
+
+def _imported_tops(source: str, pkg: list):
+    """(line, top-level getheory module) of every getheory import in the source of a module
+    that lives in the getheory folder ``pkg`` (a list of folder names below getheory/)."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = pkg[: len(pkg) - (node.level - 1)] if node.level > 1 else pkg
+                parts = base + (node.module.split(".") if node.module else [])
+                if parts:
+                    yield node.lineno, parts[0]
+                else:  # "from . import x" at the package root
+                    for alias in node.names:
+                        yield node.lineno, alias.name
+            elif node.module and node.module.split(".")[0] == "getheory":
+                parts = node.module.split(".")[1:]
+                if parts:
+                    yield node.lineno, parts[0]
+                else:
+                    for alias in node.names:
+                        yield node.lineno, alias.name
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "getheory" and len(parts) > 1:
+                    yield node.lineno, parts[1]
+
+
+FILES = sorted(p for p in ROOT.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def _violations(source: str, pkg: list, own: int) -> list:
+    return [(line, top) for line, top in _imported_tops(source, pkg) if top in LAYERS and LAYERS[top] > own]
+
+
+def test_every_module_has_a_layer():
+    missing = sorted({_top(p) for p in FILES} - set(LAYERS))
+    assert not missing, f"give these modules a layer in tests/test_architecture.py and README.md: {missing}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_module_imports_a_higher_layer(path):
+    own = LAYERS[_top(path)]
+    bad = _violations(path.read_text(encoding="utf-8"), list(path.relative_to(ROOT).parent.parts), own)
+    assert not bad, (f"{path.relative_to(ROOT)} ({NAMES[own]}) imports a higher layer: "
+                     + ", ".join(f"line {ln}: {t} ({NAMES[LAYERS[t]]})" for ln, t in bad))
+
+
+def test_the_checker_sees_every_form_of_a_violation():
+    """Relative, absolute and function-level imports of a higher layer are all found."""
+    source = ("from ..reports import write_report\n"
+              "from . import check\n"
+              "def f():\n    import getheory.cli\n    from getheory.sweep import run_sweep\n"
+              "from ._stream import FieldStream\n")
+    # as if it were getheory/distances/_x.py (maths)
+    found = _violations(source, ["distances"], LAYERS["distances"])
+    assert [t for _, t in found] == ["reports", "cli", "sweep"]
+    # "from . import check" inside distances/ is distances.check, not getheory.check
+    assert not _violations("from . import check\n", ["distances"], LAYERS["distances"])
+    assert _violations("from . import check\n", [], LAYERS["fields"]) == [(1, "check")]
