@@ -1,9 +1,9 @@
 """pytest wiring for the proofs (docs/theory.md §2-§5; issue 3).
 
 ``--full`` (or ``GETHEORY_PROOFS_FULL=1``) runs the full sizes; the default
-is the reduced size that fits the CI budget.  Each test module calls its
-claim's ``check(full)`` from :mod:`getheory._claims` once (module-scoped
-fixture) -- the same function ``getheory proofs`` calls.
+is the reduced size that fits the CI budget.  ``test_claims.py`` calls each
+claim's ``check(full)`` from :mod:`getheory._claims` -- the same function
+``getheory proofs`` calls.
 """
 
 import pytest
