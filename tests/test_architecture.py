@@ -24,7 +24,7 @@ LAYERS = {
     # workflows: check, plan, sweep -> rates, the numerical claims, the property-testing toolkit
     "check": 2, "plan": 2, "sweep": 2, "rates": 2, "proofs": 2, "_claims": 2, "testing": 2,
     # presentation: report writers and the command line
-    "reports": 3, "cli": 3, "commands": 3, "__main__": 3, "__init__": 3,
+    "reports": 3, "cli": 3, "__main__": 3, "__init__": 3,
 }
 NAMES = {0: "foundations", 1: "maths", 2: "workflows", 3: "presentation"}
 

@@ -168,13 +168,13 @@ class GaussianEquivalentData:
         x = c @ self.PhiT
         if self.basis == "eigen":
             if xi is None:
-                xi = rng.standard_normal((c.shape[0], self.N))
+                xi = self.bk.asarray(rng.standard_normal((c.shape[0], self.N)))  # a host rng's draws move here
                 xi *= self.s  # our own buffer: scale it in place
             else:
                 xi = xi * self.s
             x += xi
         else:
-            x += (rng.standard_normal((c.shape[0], self.N)) if xi is None else xi) @ self.S
+            x += self.bk.asarray(rng.standard_normal((c.shape[0], self.N)) if xi is None else xi) @ self.S
         return x
 
     def to_data_basis(self, W):

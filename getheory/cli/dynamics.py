@@ -59,6 +59,9 @@ def add_parser(subparsers):
     p.add_argument("--problem", metavar="FILE.npz",
                    help="exact problem: arrays A (N×D, activation from --activation), W0 (K×N), v0 (K), "
                         "W_teacher (M×D), v_teacher (M); every report writes its own problem.npz")
+    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                   help="where samples, the SGD kernel and the eigendecompositions run (default numpy; "
+                        "cupy: on the GPU, docs/theory.md §7.8)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -109,6 +112,7 @@ def run(args) -> int:
         batch_size=args.batch_size,
         progress=not args.quiet,
         sgd_seeds=args.sgd_seeds,
+        backend=args.backend,
         **problem,
     )
     command = None

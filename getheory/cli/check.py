@@ -1,60 +1,22 @@
-"""The `getheory` command line: argument parsing, printing and files only.
+"""`getheory check`: check one generator against the theorem (docs/theory.md §6).
 
-Subcommands
------------
-check
-    Check one generator against the theorem (docs/theory.md §6): prints a
-    table and optionally writes JSON (``--json``) or check.md and check.json
-    into a folder (``--out``).  The generator is a random single-layer one,
-    a user function (``--generator``) or a trained dense network
-    (``--weights FILE``, docs/theory.md §9).
-
-Further subcommands live in :mod:`getheory.commands` (one module each,
-listed in ``COMMAND_MODULES``): each has ``add_parser(subparsers)`` and
-``run(args) -> int``.
-
-All numerical work is delegated to the library; this module only turns
-arguments into calls and results into text and files.
+Prints a table and optionally writes JSON (``--json``) or check.md and check.json into a
+folder (``--out``).  The generator is a random single-layer one, a user function
+(``--generator``) or a trained dense network (``--weights FILE``, docs/theory.md §9).
+All numerical work is :func:`getheory.check.check_generator`'s.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 
-from .commands._args import add_weights_file, at_least, positive, samples_arg, weights_file_generator
-
-__all__ = ["build_parser", "main"]
-
-#: subcommand modules under getheory.commands, each with add_parser(sub) and run(args)
-COMMAND_MODULES = ("sweep", "report", "proofs", "dynamics", "ridge")
+from ._args import add_weights_file, at_least, positive, samples_arg, weights_file_generator
 
 
-def _command_modules():
-    import importlib
-
-    mods = {}
-    for name in COMMAND_MODULES:
-        try:
-            mods[name] = importlib.import_module(f"getheory.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"getheory.commands.{name}" and exc.name != "getheory.commands":
-                raise
-    return mods
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-    from .activations import ACTIVATIONS
-
-    parser = argparse.ArgumentParser(
-        prog="getheory",
-        description="Numerical verification of the Gaussian Equivalence Theorem (Goldt et al., MSML 2022).",
-    )
-    parser.add_argument("--version", action="version", version=f"getheory {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def add_parser(sub):
+    from ..activations import ACTIVATIONS
 
     chk = sub.add_parser("check", help="check one generator against the theorem (docs/theory.md §6)")
     g = chk.add_mutually_exclusive_group()
@@ -92,9 +54,6 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--out", metavar="DIR",
                      help="write check.md (the table and the command that regenerates it) and check.json to DIR")
     chk.add_argument("--quiet", action="store_true", help="no progress output")
-    for mod in _command_modules().values():
-        mod.add_parser(sub)
-    return parser
 
 
 def _write_text(path, text) -> None:
@@ -116,11 +75,11 @@ def _write_check_out(result, out, command) -> list:
     return [md, js]
 
 
-def _cmd_check(args, argv) -> int:
+def run(args) -> int:
     import shlex
 
-    from .check import check_generator
-    from .generators import load_generator
+    from ..check import check_generator
+    from ..generators import load_generator
 
     if args.weights in ("gaussian", "abs_gaussian"):
         raise ValueError(f"--weights takes a weights FILE (.npz or .safetensors); the student weight ensemble "
@@ -135,8 +94,8 @@ def _cmd_check(args, argv) -> int:
     progress = not args.quiet
     if progress:
         print("getheory check: computing moments, sampling, estimating d_MS ...", file=sys.stderr)
-    from .distances import DmsOptions, StreamOptions
-    from .plan import PlanOptions
+    from ..distances import DmsOptions, StreamOptions
+    from ..plan import PlanOptions
 
     result = check_generator(
         generator,
@@ -164,33 +123,6 @@ def _cmd_check(args, argv) -> int:
         os.replace(tmp, args.json)
         print(f"wrote {args.json}")
     if args.out:
-        for f in _write_check_out(result, args.out, "getheory " + shlex.join(argv)):
+        for f in _write_check_out(result, args.out, "getheory " + shlex.join(args.argv)):
             print(f"wrote {f}")
     return 0
-
-
-def main(argv=None) -> int:
-    parser = build_parser()
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    try:
-        if args.command == "check":
-            return _cmd_check(args, argv)
-        mods = _command_modules()
-        if args.command in mods:
-            return mods[args.command].run(args)
-    except (ValueError, TypeError, MemoryError, RuntimeError) as exc:
-        print(f"getheory {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into e.g. `head`: not an error
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
-    except KeyboardInterrupt:
-        print(f"\ngetheory {args.command}: interrupted", file=sys.stderr)
-        return 130
-    parser.error(f"unknown command {args.command!r}")
-    return 2

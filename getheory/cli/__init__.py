@@ -1,0 +1,13 @@
+"""The `getheory` command line: argument parsing, printing and files only.
+
+One module per subcommand (``check``, ``sweep``, ``report``, ``proofs``, ``dynamics``,
+``ridge``), each with ``add_parser(subparsers)`` and ``run(args) -> int``; the argument
+types they share are in ``_args``; ``_main`` builds the parser and dispatches.  All
+numerical work is delegated to the library, and the files are written by
+:mod:`getheory.reports` (or, for ``check --json/--out``, from the result's own
+``to_dict``): this package only turns arguments into calls and results into text.
+"""
+
+from ._main import COMMAND_MODULES, build_parser, main
+
+__all__ = ["COMMAND_MODULES", "build_parser", "main"]
