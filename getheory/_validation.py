@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numbers
 
+import math
+
 import numpy as np
 
 __all__ = [
@@ -54,6 +56,17 @@ def positive_int(value, name: str, *, minimum: int = 1) -> int:
     value = int(value)
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
+    return value
+
+
+def positive_float(value, name: str) -> float:
+    """Return ``value`` as a finite float > 0 or raise: TypeError for a non-number, ValueError otherwise."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
 
 

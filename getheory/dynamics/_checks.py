@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
+
+from .._validation import positive_float
 
 _G_NAMES = ("erf2", "linear", "relu")
 _ODE_G = ("erf2", "linear")
@@ -24,13 +25,7 @@ def _check_g(g, *, ode=False):
 
 
 def _check_eta(eta):
-    try:
-        eta = float(eta)
-    except (TypeError, ValueError):
-        raise TypeError(f"learning rate eta must be a number, got {eta!r}") from None
-    if not math.isfinite(eta) or eta <= 0:
-        raise ValueError(f"learning rate eta must be a finite number > 0, got {eta}")
-    return eta
+    return positive_float(eta, "learning rate eta")
 
 
 def _weights(W, name, cols=None):

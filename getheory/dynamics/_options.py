@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields
 
-from .._validation import check_level, positive_int
+from .._validation import check_level, positive_float, positive_int
 from ._checks import _check_eta, _check_g
 
 __all__ = ["DynamicsOptions"]
@@ -73,13 +72,13 @@ class DynamicsOptions:
         put("sgd_seeds", positive_int(self.sgd_seeds, "sgd_seeds"))
         put("level", check_level(self.level, "level"))
         put("n_test", positive_int(self.n_test, "n_test", minimum=2))
-        t_max = _positive_float(self.t_max, "t_max")
+        t_max = positive_float(self.t_max, "t_max")
         put("t_max", t_max)
-        put("ode_rtol", _positive_float(self.ode_rtol, "ode_rtol"))
+        put("ode_rtol", positive_float(self.ode_rtol, "ode_rtol"))
         if self.ode_method not in _ODE_METHODS:
             raise ValueError(f"ode_method must be one of {', '.join(_ODE_METHODS)}, got {self.ode_method!r}")
         if self.time_budget is not None:
-            put("time_budget", _positive_float(self.time_budget, "time_budget"))
+            put("time_budget", positive_float(self.time_budget, "time_budget"))
         for name in ("batch_size", "moment_samples"):
             value = getattr(self, name)
             if value is not None:
@@ -94,12 +93,3 @@ class DynamicsOptions:
         """The option names, for callers that pass them as keywords."""
         return tuple(f.name for f in fields(cls))
 
-
-def _positive_float(value, name):
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import sqlite3
 import time
 
 from .._version import __version__
 from ._record import TaskRecord
+from ._record import _finite as _num  # a finite float, or None (stored as NULL)
 from ._spec import SweepSpec, spec_from_dict
 
 __all__ = ["DB_FORMAT", "LEGACY_ESTIMATOR", "SCHEMA_VERSION", "ResultsDB", "SweepError"]
@@ -37,17 +37,6 @@ _COLUMNS = (
 )
 #: the estimator column of a record written before d_MS recorded its choice
 LEGACY_ESTIMATOR = "legacy"
-
-
-def _num(x):
-    """A finite float, or None (stored as NULL)."""
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 def _flag(x):
