@@ -14,9 +14,8 @@ so the same Σ cannot pass one and fail another.
 
 from __future__ import annotations
 
-import numbers
-
 import math
+import numbers
 
 import numpy as np
 
