@@ -120,7 +120,7 @@ def _theory_check(full):
     alphas = (0.1, 0.3, 1.0, 3.0, 10.0) if not full else (0.1, 0.2, 0.5, 0.8, 1.0, 1.25, 2.0, 5.0, 10.0)
     lambdas = (1e-4, 1e-2, 1.0)
     out = []
-    cases = (("linear", 0.1), ("sign", 0.0)) if full else (("sign", 0.0),)  # linear: tests/test_ridge.py
+    cases = (("linear", 0.1), ("sign", 0.0)) if full else (("sign", 0.0),)  # linear: tests/ridge/test_ridge.py
     for teacher, noise in cases:
         opts = RidgeOptions(alphas=alphas, lambdas=lambdas, seeds=S, teacher=teacher, noise=noise, n_test=4000,
                             sources=("gaussian",), solve_threads=1)

@@ -29,7 +29,7 @@ second-order part η² ρ v_k v_l E[g'(λ_k) g'(λ_l) Δ²] comes from
 E[dΓ_k dΓ_l] with E[x_τ² | fields] = ρ_τ + O(1/N).  dv/dt follows from
 E[g(λ_k) Δ].  We found no error in DYNAMICS §5 / docs/theory.md §7.5: the
 equations as written there are the ones implemented; every Gaussian
-integral is checked against Monte Carlo in tests/test_dynamics.py and the
+integral is checked against Monte Carlo in tests/dynamics/test_dynamics.py and the
 ODEs against SGD at several N (finite-size check).
 
 Compact form used by the integrator (same equations, regrouped): for

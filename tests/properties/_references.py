@@ -1,7 +1,7 @@
 """Independent references for the property tests (quadratures written here, not in getheory).
 
 ``bivariate_reference``, ``wrapped`` and ``kernel_1x1`` come from tests/test_activations.py,
-``quad_w1`` and ``quad_w2`` from tests/test_distances.py, with the @given tests that use
+``quad_w1`` and ``quad_w2`` from tests/distances/test_distances.py, with the @given tests that use
 them.
 """
 

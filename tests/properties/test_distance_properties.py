@@ -1,6 +1,6 @@
 """Property tests of the exact 1-D distances of docs/theory.md §4 step 1.
 
-Moved from tests/test_distances.py (same properties, same tolerances, the same number of
+Moved from tests/distances/test_distances.py (same properties, same tolerances, the same number of
 examples under the ``ci`` profile, scaled by the others: tests/properties/_profiles.py).
 """
 
