@@ -57,8 +57,9 @@ def add_parser(subparsers):
     p.add_argument("--sgd-seeds", type=positive(int), default=5,
                    help="independent SGD runs per data source; curves are their means with SEs (default 5)")
     p.add_argument("--problem", metavar="FILE.npz",
-                   help="exact problem: arrays A (N×D, activation from --activation), W0 (K×N), v0 (K), "
-                        "W_teacher (M×D), v_teacher (M); every report writes its own problem.npz")
+                   help="exact problem: arrays W0 (K×N), v0 (K), W_teacher (M×D), v_teacher (M), and A (N×D, "
+                        "activation from --activation) for a single-layer generator; a file without A takes its "
+                        "generator from --weights or --generator. Every report writes its own problem.npz")
     p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
                    help="where samples, the SGD kernel and the eigendecompositions run (default numpy; "
                         "cupy: on the GPU, docs/theory.md §7.8)")
@@ -80,12 +81,10 @@ def run(args) -> int:
         except ValueError:
             raise ValueError(f"--widths must be comma-separated integers, got {args.widths!r}") from None
     problem = {}
-    if args.problem:
-        if args.generator or args.weights:
-            raise ValueError("give either --problem or --generator/--weights, not both")
+    if args.problem:  # with --weights/--generator when the file holds no generator matrix A
         from ..dynamics import load_problem
 
-        problem = load_problem(args.problem, args.activation)
+        problem = load_problem(args.problem, args.activation, generator)
         generator = problem.pop("generator")
     # the sizes and layers of a random generator; a given generator (--generator, --weights,
     # --problem) has its own

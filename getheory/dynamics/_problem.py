@@ -57,16 +57,21 @@ def random_generator(activation="sign", N=1000, D=None, depth=1, widths=None, *,
     return random_deep(w, activation, seed=seed), None
 
 
-#: arrays of a problem file (``getheory dynamics --problem FILE.npz``)
+#: arrays of a problem file (``getheory dynamics --problem FILE.npz``); ``A`` only for a single-layer generator
 PROBLEM_KEYS = ("A", "W0", "v0", "W_teacher", "v_teacher")
+#: the weights every problem file holds
+WEIGHT_KEYS = PROBLEM_KEYS[1:]
 
 
-def load_problem(path, activation):
-    """Read a problem file: a single-layer generator σ(A c/√D) and the initial and teacher weights.
+def load_problem(path, activation, generator=None):
+    """Read a problem file: the initial and teacher weights, and a single-layer generator σ(A c/√D).
 
-    The ``.npz`` holds ``A`` (N, D), ``W0`` (K, N), ``v0`` (K,), ``W_teacher`` (M, D) and
-    ``v_teacher`` (M,) (docs/theory.md §7.1); σ is ``activation``.  Returns a dict with
-    ``generator``, ``W0``, ``v0``, ``W_teacher``, ``v_teacher`` for :func:`run_dynamics`.
+    The ``.npz`` holds ``W0`` (K, N), ``v0`` (K,), ``W_teacher`` (M, D) and ``v_teacher`` (M,)
+    (docs/theory.md §7.1), and ``A`` (N, D) when the generator was single-layer (σ is
+    ``activation``).  A file without ``A`` was written for a generator given otherwise (a
+    trained network, a user function): pass that ``generator``; its N and D must match the
+    weights.  Returns a dict with ``generator``, ``W0``, ``v0``, ``W_teacher``, ``v_teacher``
+    for :func:`run_dynamics`.
     """
     from ..generators import SingleLayerGenerator
 
@@ -77,23 +82,30 @@ def load_problem(path, activation):
     except (OSError, ValueError) as exc:
         raise ValueError(f"problem file {path!r} is not a readable .npz archive: {exc}") from None
     with data:
-        missing = [k for k in PROBLEM_KEYS if k not in data.files]
+        missing = [k for k in WEIGHT_KEYS if k not in data.files]
         if missing:
-            raise ValueError(f"problem file {path!r} lacks {missing}; it needs the arrays {list(PROBLEM_KEYS)} "
-                             f"(A: (N, D), W0: (K, N), v0: (K,), W_teacher: (M, D), v_teacher: (M,)); "
-                             f"it has {list(data.files)}")
-        arr = {k: np.asarray(data[k], dtype=np.float64) for k in PROBLEM_KEYS}
-    A = arr["A"]
-    if A.ndim != 2 or not np.all(np.isfinite(A)):
-        raise ValueError(f"problem file: A must be a finite (N, D) matrix, got shape {A.shape}")
-    N, D = A.shape
+            raise ValueError(f"problem file {path!r} lacks {missing}; it needs the arrays {list(WEIGHT_KEYS)} "
+                             f"(W0: (K, N), v0: (K,), W_teacher: (M, D), v_teacher: (M,)) and, for a "
+                             f"single-layer generator, A: (N, D); it has {list(data.files)}")
+        arr = {k: np.asarray(data[k], dtype=np.float64) for k in PROBLEM_KEYS if k in data.files}
+    if "A" in arr:
+        if generator is not None:
+            raise ValueError(f"problem file {path!r} holds its generator (A); give no other generator with it")
+        A = arr["A"]
+        if A.ndim != 2 or not np.all(np.isfinite(A)):
+            raise ValueError(f"problem file: A must be a finite (N, D) matrix, got shape {A.shape}")
+        generator = SingleLayerGenerator(A, activation)
+    elif generator is None:
+        raise ValueError(f"problem file {path!r} has no generator matrix A: it was written for a trained or "
+                         "user generator; give that generator too (--weights FILE or --generator MODULE:FUNCTION)")
+    N, D = generator.N, generator.D
     W0 = _weights(arr["W0"], "W0 (problem file)", N)
     v0 = _vector(arr["v0"], "v0 (problem file)", W0.shape[0])
     Wt = _weights(arr["W_teacher"], "W_teacher (problem file)", D)
     vt = _vector(arr["v_teacher"], "v_teacher (problem file)", Wt.shape[0])
-    return {"generator": SingleLayerGenerator(A, activation), "W0": W0, "v0": v0, "W_teacher": Wt, "v_teacher": vt}
+    return {"generator": generator, "W0": W0, "v0": v0, "W_teacher": Wt, "v_teacher": vt}
 
 
 def save_problem(path, problem: dict):
-    """Write ``problem`` (the arrays of :data:`PROBLEM_KEYS`) as an ``.npz`` for ``--problem``."""
-    np.savez(path, **{k: np.asarray(problem[k]) for k in PROBLEM_KEYS})
+    """Write ``problem`` as an ``.npz`` for ``--problem``: the weights, and ``A`` when it is not None."""
+    np.savez(path, **{k: np.asarray(problem[k]) for k in PROBLEM_KEYS if problem.get(k) is not None})

@@ -72,7 +72,7 @@ def write_dynamics_report(res: DynamicsResult, out, command=None):
         fig.savefig(p, dpi=120)
         plt.close(fig)
         files.append(p)
-    if res.problem.get("A") is not None:  # the exact problem, for `getheory dynamics --problem`
+    if res.problem.get("W0") is not None:  # the exact problem, for `getheory dynamics --problem`
         p = os.path.join(out, "problem.npz")
         save_problem(p, res.problem)
         files.append(p)

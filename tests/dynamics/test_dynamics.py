@@ -434,6 +434,31 @@ def test_problem_file_reruns_a_report_exactly(tmp_path):
             assert np.array_equal(pa[k], pb[k])
 
 
+def test_problem_file_of_a_trained_generator_reruns_with_its_weights_file(tmp_path):
+    """A generator without a matrix A: problem.npz holds the weights, the generator comes from --weights."""
+    from getheory.cli import main
+    from getheory.dynamics import load_problem
+    from getheory.trained import DenseGenerator, save_dense
+
+    rng = np.random.default_rng(0)
+    gen = DenseGenerator(weights=[rng.standard_normal((24, 6)) / 2, rng.standard_normal((30, 24)) / 5],
+                         biases=[rng.standard_normal(24) / 4, np.zeros(30)], activations=["tanh", "identity"])
+    wf = tmp_path / "g.npz"
+    save_dense(wf, gen)
+    a, b = tmp_path / "a", tmp_path / "b"
+    common = ["--t-max", "0.5", "--points", "3", "--n-test", "200", "--sgd-seeds", "2", "--moment-samples",
+              "20000", "--quiet"]
+    assert main(["dynamics", "--weights", str(wf), "--seed", "5", "--out", str(a)] + common) == 0
+    with np.load(a / "problem.npz") as pa:
+        assert "A" not in pa.files and pa["W0"].shape == (2, 30)
+    assert main(["dynamics", "--weights", str(wf), "--problem", str(a / "problem.npz"), "--seed", "5",
+                 "--out", str(b)] + common) == 0
+    ra, rb = (json.loads((d / "report.json").read_text()) for d in (a, b))
+    assert ra["eps_g"]["sgd_generator_order_parameters"] == rb["eps_g"]["sgd_generator_order_parameters"]
+    with pytest.raises(ValueError, match="has no generator matrix A"):
+        load_problem(a / "problem.npz", "sign")
+
+
 def test_problem_file_errors_name_the_fix(tmp_path):
     from getheory.dynamics import load_problem
 
