@@ -72,9 +72,9 @@ def _chaos_terms(rho, coeffs, tail, W, tol, need_matrices, bk=None):
     N = rho.shape[0]
     K = W.shape[0]
     eye = xp.eye(N, dtype=rho.dtype)
-    r = float(xp.max(xp.abs(rho - eye))) if N > 1 else 0.0
+    r = bk.scalar(xp.max(xp.abs(rho - eye))) if N > 1 else 0.0
     WWt = W @ W.T
-    w_op2 = float(np.linalg.norm(bk.to_numpy(W), 2) ** 2)
+    w_op2 = float(np.max(np.linalg.eigvalsh(bk.to_numpy(WWt))))  # ‖W‖²_op = λ_max(W Wᵀ), K × K on the host
     acc = {0: xp.zeros((K, K), dtype=rho.dtype), 1: xp.zeros((K, K), dtype=rho.dtype)}
     mats = {0: xp.zeros((N, N), dtype=rho.dtype), 1: xp.zeros((N, N), dtype=rho.dtype)} if need_matrices else None
     P = xp.asarray(rho, copy=True)  # ρ^∘1
@@ -93,7 +93,7 @@ def _chaos_terms(rho, coeffs, tail, W, tol, need_matrices, bk=None):
         # ‖W E Wᵀ‖_op / N ≤ ‖W‖²_op · N · max|E_ij| / N
         rest = float(np.sum(coeffs[k + 1 :])) + tail
         tail_bound = w_op2 * rest * r ** (k + 1)
-        scale = max(float(xp.max(xp.abs(acc[0]))), float(xp.max(xp.abs(acc[1]))), 1e-300) / N
+        scale = max(bk.scalar(xp.max(xp.abs(acc[0]))), bk.scalar(xp.max(xp.abs(acc[1]))), 1e-300) / N
         if tail_bound <= tol * scale or r == 0.0:
             break
     out = [bk.to_numpy(acc[0]), bk.to_numpy(acc[1])]
@@ -208,9 +208,7 @@ def bound_terms(generator: SingleLayerGenerator, W_student, W_teacher, *, tol=1e
         raise ValueError("A has an all-zero row; its correlation is undefined")
     U = bk.asarray(generator.A / norms[:, None])
     rho = U @ U.T  # §2: row correlations, computed on the backend (O(N² D))
-    rho = bk.xp.clip(rho, -1.0, 1.0)
-    idx = bk.xp.arange(N)
-    rho[idx, idx] = 1.0
+    rho = bk.xp.where(bk.xp.eye(N, dtype=bk.xp.bool), 1.0, bk.xp.clip(rho, -1.0, 1.0))
     coeffs, tail = chaos_coefficients(generator.activation, tol=tol)
     B1, B2, _, used, tail_bound, r = _chaos_terms(rho, np.asarray(coeffs, float), float(tail), bk.asarray(W), tol, False, bk)
 

@@ -27,6 +27,7 @@ from ._version import __version__
 from ._json import to_plain as _plain
 from ._validation import finite_matrix, positive_int
 from .activations import chaos_coefficients, get_activation, hermite_coefficients
+from .backend import Backend, get_backend
 from .bounds import BoundTerms, bound_terms
 from .distances import DmsOptions, FieldStream, MomentNoise, StreamOptions, estimate_dms
 from .fields import stream_fields
@@ -286,7 +287,7 @@ def check_generator(
     dms: DmsOptions | None = None,
     stream: StreamOptions | None = None,
     analytic: bool = True,
-    backend: str = "numpy",
+    backend: str | Backend = "numpy",
     dtype: str = "float64",
     progress: bool = False,
 ) -> CheckResult:
@@ -341,6 +342,7 @@ def check_generator(
         samples = positive_int(samples, "samples", minimum=1024)
     dms = dms or DmsOptions()
     stream = stream or StreamOptions()
+    bk = get_backend(backend)  # resolved once: the object travels below, never the name
     root = np.random.SeedSequence(seed)
     s_gen, s_w, s_mom, s_fields, s_dms, s_pilot = root.spawn(6)
     t0 = time.perf_counter()
@@ -366,10 +368,10 @@ def check_generator(
 
     noise = None
     if generator.exact_moments:
-        moments = exact_moments(generator, backend=backend)
+        moments = exact_moments(generator, backend=bk)
     else:
         nm = moment_samples or (100_000 if auto else max(samples, 20_000))
-        moments = monte_carlo_moments(generator, nm, seed=s_mom, backend=backend, dtype=dtype,
+        moments = monte_carlo_moments(generator, nm, seed=s_mom, backend=bk, dtype=dtype,
                                       weights=(W_student, W_teacher))
         noise = MomentNoise(n_samples=nm, n_groups=20, K=K)
     match = gaussian_match(moments, W_student, W_teacher)
@@ -385,14 +387,14 @@ def check_generator(
                              f"{plan_opt.time_budget:g} s; raise the budget or give a fixed number of samples")
         plan = plan_samples(generator, W_student, W_teacher, match,
                             options=dataclasses.replace(plan_opt, time_budget=budget),
-                            stream=stream, cumulant=dms.cumulant, seed=s_pilot, backend=backend, dtype=dtype,
+                            stream=stream, cumulant=dms.cumulant, seed=s_pilot, backend=bk, dtype=dtype,
                             progress=progress)
         samples = plan.n
         times["pilot"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    sink = FieldStream(match.mean, match.cov, options=stream, backend=backend)
-    stream_fields(generator, W_student, W_teacher, samples, sink, seed=s_fields, backend=backend, dtype=dtype,
+    sink = FieldStream(match.mean, match.cov, options=stream, backend=bk)
+    stream_fields(generator, W_student, W_teacher, samples, sink, seed=s_fields, backend=bk, dtype=dtype,
                   progress=progress)
     stats = sink.finish()
     times["sampling"] = time.perf_counter() - t0
@@ -403,7 +405,7 @@ def check_generator(
 
     t0 = time.perf_counter()
     if isinstance(generator, SingleLayerGenerator):
-        bounds = bound_terms(generator, W_student, W_teacher)
+        bounds = bound_terms(generator, W_student, W_teacher, backend=bk)
         note = "single-layer generator: all terms of docs/theory.md §5"
         conditions = _conditions_single_layer(generator, W_student, bounds)
     else:
@@ -417,7 +419,7 @@ def check_generator(
     analytic_d = None
     if analytic and isinstance(generator, SingleLayerGenerator):
         t0 = time.perf_counter()
-        analytic_d = _analytic_beside_sampled(generator, W_student, W_teacher, stats, match.cov, backend)
+        analytic_d = _analytic_beside_sampled(generator, W_student, W_teacher, stats, match.cov, bk)
         times["analytic"] = time.perf_counter() - t0
 
     match_d = {"mean": match.mean, "cov": match.cov, "exact": match.exact, "clipped_eigenvalues": match.clipped_eigenvalues}
@@ -434,13 +436,13 @@ def check_generator(
         conditions=conditions,
         timings=times,
         settings={"seed": seed, "samples": "auto" if auto else samples, "plan": plan_opt if auto else None,
-                  "dms": dms, "stream": stream, "backend": backend, "dtype": dtype, "weights": weights},
+                  "dms": dms, "stream": stream, "backend": bk.name, "dtype": dtype, "weights": weights},
         plan=plan,
         analytic=analytic_d,
     )
 
 
-def _analytic_beside_sampled(generator, W_student, W_teacher, stats, cov, backend) -> dict:
+def _analytic_beside_sampled(generator, W_student, W_teacher, stats, cov, bk) -> dict:
     """The analytic leading-order cumulants (§4.2) and the sampled ones along the same direction.
 
     The analytic direction does not depend on the samples, so every group evaluates it
@@ -450,7 +452,7 @@ def _analytic_beside_sampled(generator, W_student, W_teacher, stats, cov, backen
     from .analytic import analytic_dms
     from .distances import kappas_along
 
-    a = analytic_dms(generator, W_student, W_teacher, backend=backend)
+    a = analytic_dms(generator, W_student, W_teacher, backend=bk)
     smp = kappas_along(stats, cov, a.direction)
     out = {"analytic": a.to_dict(), "sampled_along_analytic_direction": smp}
     for k, t in (("kappa3", a.kappa3_truncation), ("kappa4", a.kappa4_truncation)):

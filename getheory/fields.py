@@ -33,14 +33,13 @@ def auto_batch_size(N: int, D: int, *, dtype="float64", backend="numpy", budget_
 
     A batch holds c (b × D), the pre-activations and the inputs (b × N each,
     counted twice for temporaries).  The default budget is a quarter of the
-    device's free memory, capped at 256 MiB on the CPU (larger batches do not
-    speed up BLAS there) and 4 GiB on a GPU.
+    device's free memory, capped at the backend's ``batch_cap_bytes`` (256 MiB on
+    the CPU, where larger batches do not speed up BLAS, and 4 GiB on a GPU).
     """
     bk = get_backend(backend)
     item = np.dtype(dtype).itemsize
     if budget_bytes is None:
-        cap = DEFAULT_BATCH_BYTES if bk.name == "numpy" else 16 * DEFAULT_BATCH_BYTES
-        budget_bytes = min(cap, bk.free_memory_bytes() // 4)
+        budget_bytes = min(bk.batch_cap_bytes, bk.free_memory_bytes() // 4)
     per_row = item * (D + 3 * N + 16)
     b = int(budget_bytes // per_row)
     if b >= 2 * LATENT_BLOCK:
@@ -103,11 +102,12 @@ def _thread_pool():
 class LatentStream:
     """A reproducible stream of latents c ~ N(0, I_D), filled batch by batch.
 
-    On the CPU the rows come in blocks of :data:`LATENT_BLOCK`; block j has
-    its own SFC64 generator, seeded by the j-th child of ``seed``'s SeedSequence,
-    so blocks are drawn in parallel threads (NumPy releases the GIL while
-    filling) and the stream does not depend on the batch size.  On a GPU one
-    device generator fills each batch (the stream then depends on the batch
+    On backends with ``host_normals`` (NumPy, and the simulated device, whose
+    normals are NumPy's) the rows come in blocks of :data:`LATENT_BLOCK`; block j
+    has its own SFC64 generator, seeded by the j-th child of ``seed``'s
+    SeedSequence, so blocks are drawn in parallel threads (NumPy releases the GIL
+    while filling) and the stream does not depend on the batch size.  On a GPU
+    one device generator fills each batch (the stream then depends on the batch
     size; it is equally random).
     """
 
@@ -116,7 +116,7 @@ class LatentStream:
         self.bk = get_backend(backend)
         self.dtype = np.dtype(dtype)
         self.pos = 0
-        if self.bk.name == "numpy":
+        if self.bk.host_normals:
             self.root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
             self._partial = None  # (block index, full block array)
         else:
@@ -133,11 +133,16 @@ class LatentStream:
 
     def fill(self, out):
         """Fill ``out`` (b, D) with the next b rows of the stream; returns ``out``."""
-        b = out.shape[0]
-        if self.bk.name != "numpy":
+        b = int(out.shape[0])
+        if not self.bk.host_normals:
             self.rng.standard_normal(out=out, dtype=self.dtype.type)
             self.pos += b
             return out
+        self._fill_host(self.bk.host_view(out))
+        return out
+
+    def _fill_host(self, out):
+        b = out.shape[0]
         B = LATENT_BLOCK
         start, stop = self.pos, self.pos + b
         jobs = []
@@ -157,7 +162,6 @@ class LatentStream:
         elif jobs:
             self._block_rng(jobs[0][0]).standard_normal(out=jobs[0][1], dtype=self.dtype.type)
         self.pos = stop
-        return out
 
 
 def iter_latent_batches(n: int, D: int, *, batch_size: int, seed=None, backend="numpy", dtype="float64"):
@@ -171,7 +175,7 @@ def iter_latent_batches(n: int, D: int, *, batch_size: int, seed=None, backend="
     done = 0
     while done < n:
         b = min(batch_size, n - done)
-        yield stream.fill(bk.raw.empty((b, D), dtype=np.dtype(dtype)))
+        yield stream.fill(bk.empty((b, D), dtype))
         done += b
 
 
@@ -206,7 +210,7 @@ def sample_fields(
         Seed of the latent stream.
     batch_size : int, optional
         Rows per batch; default from :func:`auto_batch_size`.
-    backend : {"numpy", "cupy"}
+    backend : {"numpy", "cupy"} or Backend
     dtype : {"float64", "float32"}
     progress : bool
         Show a progress line on stderr for runs longer than 2 s.
@@ -222,8 +226,8 @@ def sample_fields(
     xp = bk.xp
     K, M = W_student.shape[0], W_teacher.shape[0]
     check_memory(n, generator.N, generator.D, K, M, dtype=dtype, backend=bk)
-    lam = xp.empty((n, K), dtype=dtype)
-    nu = xp.empty((n, M), dtype=dtype)
+    lam = bk.empty((n, K), dtype)
+    nu = bk.empty((n, M), dtype)
     for start, z in _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress):
         b = int(z.shape[0])
         lam[start : start + b, :] = z[:, :K]
@@ -260,24 +264,23 @@ def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dty
     Ws = bk.asarray(W_student.T / math.sqrt(N), dtype=dtype)  # (N, K)
     Wt = bk.asarray(W_teacher.T / math.sqrt(D), dtype=dtype)  # (D, M)
     b0 = min(batch_size, n)
-    z_buf = xp.empty((b0, K + M), dtype=dtype)
+    z_buf = bk.empty((b0, K + M), dtype)
     prog = Progress(n, "sampling (λ, ν)", progress)
-    fast = isinstance(generator, SingleLayerGenerator) and generator.activation.builtin
+    fast = isinstance(generator, SingleLayerGenerator) and generator.activation.inplace_fn is not None
     start = 0
     if fast:
         # preallocated buffers and in-place σ: no per-batch allocation of b×N arrays
-        raw = bk.raw
         At = generator._cache.get(bk, "At", generator.A.T / math.sqrt(D), dtype)
-        h_buf = raw.empty((b0, N), dtype=dtype)
-        c_buf = raw.empty((b0, D), dtype=dtype)
+        h_buf = bk.empty((b0, N), dtype)
+        c_buf = bk.empty((b0, D), dtype)
         stream = LatentStream(D, seed=seed, backend=bk, dtype=dtype)
         while start < n:
             b = min(b0, n - start)
-            c = stream.fill(c_buf[:b])
-            h = h_buf[:b]
-            raw.matmul(c, At, out=h)
-            bk.inplace(generator.activation.name, h)
-            z = z_buf[:b]
+            c = stream.fill(c_buf[:b, ...])
+            h = h_buf[:b, ...]
+            bk.matmul_into(c, At, h)
+            generator.activation.apply_(h, bk)
+            z = z_buf[:b, ...]
             z[:, :K] = h @ Ws
             z[:, K:] = c @ Wt
             yield start, z
@@ -285,9 +288,9 @@ def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dty
             prog.update(start)
     else:
         for c in iter_latent_batches(n, D, batch_size=b0, seed=seed, backend=bk, dtype=dtype):
-            b = c.shape[0]
+            b = int(c.shape[0])
             x = generator.sample(c)
-            z = z_buf[:b]
+            z = z_buf[:b, ...]
             z[:, :K] = x @ Ws
             z[:, K:] = c @ Wt
             yield start, z

@@ -45,7 +45,7 @@ class _DeviceCache:
         self._copies = {}
 
     def get(self, bk, key, host, dtype):
-        k = (bk.name, key, np.dtype(dtype).str)
+        k = (id(bk), key, np.dtype(dtype).str)
         if k not in self._copies:
             self._copies[k] = bk.asarray(host, dtype=dtype)
         return self._copies[k]
@@ -109,7 +109,7 @@ class SingleLayerGenerator(Generator):
         """h = c Aᵀ/√D, shape (n, N), on the backend of ``c``."""
         self._check_latents(c)
         bk = backend_of(c)
-        At = self._cache.get(bk, "At", self.A.T / math.sqrt(self.D), c.dtype)
+        At = self._cache.get(bk, "At", self.A.T / math.sqrt(self.D), bk.dtype_name(c))
         return c @ At
 
     def sample(self, c):
@@ -158,7 +158,7 @@ class DeepGenerator(Generator):
         bk = backend_of(c)
         x = c
         for l, (A, act) in enumerate(self.layers):
-            At = self._cache.get(bk, l, A.T / math.sqrt(A.shape[1]), c.dtype)
+            At = self._cache.get(bk, l, A.T / math.sqrt(A.shape[1]), bk.dtype_name(c))
             x = act(x @ At)
         return x
 
@@ -241,8 +241,8 @@ class CallableGenerator(Generator):
                 f"{tuple(c.shape)}; expected ({c.shape[0]}, {self.N})"
             )
         bk = backend_of(c)
-        x = bk.from_foreign(x, dtype=c.dtype, what=self._what)
-        if not bool(bk.xp.all(bk.xp.isfinite(x))):
+        x = bk.from_foreign(x, dtype=bk.dtype_name(c), what=self._what)
+        if not bk.to_bool(bk.xp.all(bk.xp.isfinite(x))):
             raise ValueError(f"user generator {self.name!r} returned NaN or infinite values")
         return x
 

@@ -199,10 +199,14 @@ def monte_carlo_moments(
     acc = {k: None for k in ("m", "m2", "O", "O2", "P", "P2")}
     group_covs = [] if weights is not None else None
     rng_seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    dt = bk.dtype(dtype)
+    f64 = xp.float64
+    if weights is not None:
+        W_d, Wt_d = bk.asarray(weights[0], dtype=f64), bk.asarray(weights[1], dtype=f64)
     for g, ng in enumerate(sizes):
-        sx = xp.zeros((N,), dtype=dtype)
-        sxx = xp.zeros((N, N), dtype=dtype)
-        sxc = xp.zeros((N, D), dtype=dtype)
+        sx = xp.zeros((N,), dtype=dt)
+        sxx = xp.zeros((N, N), dtype=dt)
+        sxc = xp.zeros((N, D), dtype=dt)
         for c in iter_latent_batches(ng, D, batch_size=batch_size, seed=rng_seq.spawn(1)[0], backend=bk, dtype=dtype):
             x = generator.sample(c)
             sx += xp.sum(x, axis=0)
@@ -211,22 +215,22 @@ def monte_carlo_moments(
         mg = sx / ng
         Og = (sxx - ng * (mg[:, None] * mg[None, :])) / (ng - 1)
         Pg = sxc / ng  # E[x cᵀ] = E[(x − Ex) cᵀ] since E c = 0
-        if weights is not None:
-            mom_g = Moments(bk.to_numpy(mg), bk.to_numpy(Og), bk.to_numpy(Pg), False, "group")
-            group_covs.append(_match_cov(mom_g, *weights))
+        if weights is not None:  # the group's match covariance, formed on the device: (K+M)² numbers move
+            group_covs.append(bk.to_numpy(_match_cov_xp(xp, xp.astype(Og, f64), xp.astype(Pg, f64), W_d, Wt_d)))
         for key, val in (("m", mg), ("O", Og), ("P", Pg)):
-            val = bk.to_numpy(val).astype(np.float64)
+            val = xp.astype(val, f64)
             if acc[key] is None:
-                acc[key], acc[key + "2"] = val.copy(), val**2
+                acc[key], acc[key + "2"] = xp.asarray(val, copy=True), val**2
             else:
                 acc[key] += val
                 acc[key + "2"] += val**2
     G = n_groups
 
     def mean_se(key):
+        # batch means on the device; only the estimate and its standard error move to the host
         mu = acc[key] / G
-        var = np.maximum(acc[key + "2"] / G - mu**2, 0) * G / (G - 1)
-        return mu, np.sqrt(var / G)
+        var = xp.clip(acc[key + "2"] / G - mu**2, min=0.0) * (G / (G - 1))
+        return bk.to_numpy(mu), bk.to_numpy(xp.sqrt(var / G))
 
     mean, se_m = mean_se("m")
     Omega, se_O = mean_se("O")
@@ -247,11 +251,18 @@ def monte_carlo_moments(
 
 
 def _match_cov(moments, W, Wt):
-    N, D = moments.N, moments.D
-    Q = W @ moments.Omega @ W.T / N  # §2
-    R = W @ moments.Phi @ Wt.T / math.sqrt(N * D)
+    import array_api_compat.numpy as npx
+
+    return _match_cov_xp(npx, moments.Omega, moments.Phi, W, Wt)
+
+
+def _match_cov_xp(xp, Omega, Phi, W, Wt):
+    """Σ = [[Q, R], [Rᵀ, T]] of the Gaussian match (§2) on any backend."""
+    N, D = int(Omega.shape[0]), int(Phi.shape[1])
+    Q = W @ Omega @ W.T / N  # §2
+    R = W @ Phi @ Wt.T / math.sqrt(N * D)
     T = Wt @ Wt.T / D
-    return np.block([[Q, R], [R.T, T]])
+    return xp.concat([xp.concat([Q, R], axis=1), xp.concat([R.T, T], axis=1)], axis=0)
 
 
 def gaussian_match(moments: Moments, W_student, W_teacher) -> GaussianMatch:

@@ -153,11 +153,12 @@ class DenseGenerator(Generator):
         bk = backend_of(c)
         x = c
         for l, act in enumerate(self._acts):
-            Wt = self._cache.get(bk, ("W", l), self.weights[l].T, c.dtype)
-            b = self._cache.get(bk, ("b", l), self.biases[l], c.dtype)
+            dt = bk.dtype_name(c)
+            Wt = self._cache.get(bk, ("W", l), self.weights[l].T, dt)
+            b = self._cache.get(bk, ("b", l), self.biases[l], dt)
             h = x @ Wt
             h += b
-            x = h if bk.inplace(act.name, h) else act(h)
+            x = h if act.apply_(h, bk) else act(h)
         return x
 
     def describe(self) -> dict:

@@ -7,6 +7,7 @@ functions alike), so a lazy import of a higher layer is caught too.
 
 import ast
 import pathlib
+import re
 
 import pytest
 
@@ -94,3 +95,25 @@ def test_the_checker_sees_every_form_of_a_violation():
     # "from . import check" inside distances/ is distances.check, not getheory.check
     assert not _violations("from . import check\n", ["distances"], LAYERS["distances"])
     assert _violations("from . import check\n", [], LAYERS["fields"]) == [(1, "check")]
+
+
+#: a backend's name tested in code: ``bk.name == "cupy"``, ``backend in ("numpy", "cupy")``, ...
+_NAME_TEST = re.compile(r"""(\.name\s*[!=]=\s*["'](numpy|cupy|strict)["'])|(in\s*\(\s*["']numpy["']\s*,\s*["']cupy["'])|"""
+                        r"""(\b(backend|bk)\s*[!=]=\s*["'](numpy|cupy|strict)["'])""")
+
+
+@pytest.mark.parametrize("path", [p for p in FILES if "backend" not in p.relative_to(ROOT).parts],
+                         ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_code_outside_the_backend_classes_tests_a_backend_name(path):
+    # a backend is an object: what differs between array libraries is a method or a capability of
+    # its class (getheory/backend/), never a branch on its name below the workflow entry
+    hits = [f"{i}: {line.strip()}" for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+            if _NAME_TEST.search(line)]
+    assert not hits, f"{path.relative_to(ROOT)} tests a backend's name: {hits}"
+
+
+def test_the_name_test_detector_sees_each_form():
+    for line in ('if bk.name == "cupy":', "if self.bk.name != 'numpy':", 'if backend in ("numpy", "cupy"):',
+                 'if backend == "cupy":'):
+        assert _NAME_TEST.search(line), line
+    assert not _NAME_TEST.search('if exc.name != "hypothesis":')

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from getheory import CallableGenerator, check_generator, load_generator
-from getheory.backend import Backend, available_backends, get_backend
+from getheory.backend import CupyBackend, available_backends, get_backend
 
 xs = pytest.importorskip("array_api_strict")
 
@@ -122,7 +122,7 @@ def test_a_gpu_array_in_a_numpy_run_is_refused_naming_both_fixes():
 
 def test_a_cpu_array_in_a_cupy_run_is_refused_naming_both_fixes():
     # the device rule runs before CuPy is imported, so it is checked on any machine
-    cupy_rule = Backend("cupy", None)
+    cupy_rule = CupyBackend(check_env=False)
     with pytest.raises(ValueError) as info:
         cupy_rule.from_foreign(strict_generator(LATENTS), what="x")
     msg = str(info.value)

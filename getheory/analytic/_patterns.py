@@ -153,7 +153,7 @@ class PatternSums:
         ell = xp.zeros((D, d), dtype=xp.float64)
         Pm = bk.asarray(P * (c["mu1"] * inv)[:, None])
         for a0, a1 in _row_blocks(N, b):
-            ell = ell + Ad[a0:a1].T @ Pm[a0:a1]
+            ell = ell + Ad[a0:a1, ...].T @ Pm[a0:a1, ...]
         ell_h = bk.to_numpy(ell).copy()
         ell_h[:, K:] += Wt.T / math.sqrt(D)
         ell = bk.asarray(ell_h)
@@ -161,7 +161,7 @@ class PatternSums:
         # γ_i(e_a) = â_i·ℓ(e_a)
         G = np.empty((N, d))
         for a0, a1 in _row_blocks(N, b):
-            G[a0:a1] = bk.to_numpy(Ad[a0:a1] @ ell) * inv[a0:a1, None]
+            G[a0:a1] = bk.to_numpy(Ad[a0:a1, ...] @ ell) * inv[a0:a1, None]
         self.G = G
         # features and the two-site forms, Σ by Ω in blocks
         F = self.features()
@@ -175,7 +175,7 @@ class PatternSums:
         r2max = 0.0
         r2sum = 0.0
         for a0, a1 in _row_blocks(N, b):
-            C = Ad[a0:a1] @ Ad.T / D
+            C = Ad[a0:a1, ...] @ Ad.T / D
             Om = omega_kernel(self.activation, C, s_d[a0:a1], s_d)
             Q += bk.to_numpy(Wd[:, a0:a1] @ (Om @ Wd.T)) / N
             rho = C * (inv_d[a0:a1, None] * math.sqrt(D)) * (inv_d[None, :] * math.sqrt(D))
@@ -226,7 +226,7 @@ class PatternSums:
         Vd = bk.asarray(V)
         invd = bk.asarray(inv)
         for a0, a1 in _row_blocks(N, b):
-            Ah = Ad[a0:a1] * invd[a0:a1, None]
+            Ah = Ad[a0:a1, ...] * invd[a0:a1, None]
             for a in range(K):
                 M1[a] = M1[a] + Ah.T @ (Vd[a0:a1, a : a + 1] * Ah)
             for (a, c) in pairs:

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 
+from ..backend import USER_BACKENDS
 from ._args import add_weights_file, at_least, positive, samples_arg, weights_file_generator
 
 
@@ -48,7 +49,7 @@ def add_parser(sub):
                      help="also compute the rigorous certified upper bound (slow: hundreds of full-sample sorts)")
     chk.add_argument("--moment-samples", type=positive(int), default=None,
                      help="Monte Carlo samples for the moments of non-single-layer generators")
-    chk.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
+    chk.add_argument("--backend", choices=USER_BACKENDS, default="numpy")
     chk.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     chk.add_argument("--json", metavar="FILE", help="write every number to this JSON file")
     chk.add_argument("--out", metavar="DIR",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 import sys
 
+from ..backend import USER_BACKENDS
 from ._args import add_weights_file, positive, user_generator, weights_file_generator
 
 
@@ -60,7 +61,7 @@ def add_parser(subparsers):
                    help="exact problem: arrays W0 (K×N), v0 (K), W_teacher (M×D), v_teacher (M), and A (N×D, "
                         "activation from --activation) for a single-layer generator; a file without A takes its "
                         "generator from --weights or --generator. Every report writes its own problem.npz")
-    p.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+    p.add_argument("--backend", choices=USER_BACKENDS, default="numpy",
                    help="where samples, the SGD kernel and the eigendecompositions run (default numpy; "
                         "cupy: on the GPU, docs/theory.md §7.8)")
     p.add_argument("--quiet", action="store_true", help="no progress output")

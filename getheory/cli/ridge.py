@@ -9,6 +9,7 @@ import argparse
 import shlex
 import sys
 
+from ..backend import USER_BACKENDS
 from ._args import positive, user_generator
 
 
@@ -73,6 +74,9 @@ def add_parser(subparsers):
     p.add_argument("--batch-size", type=positive(int), default=None, help="rows per streamed batch")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--out", default="reports/ridge", help="output folder (default reports/ridge)")
+    p.add_argument("--backend", choices=USER_BACKENDS, default="numpy",
+                   help="where the samples, XᵀX, Xᵀy and the test errors live (default numpy; cupy: on the GPU); "
+                        "the solves run on the host")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -83,8 +87,8 @@ def run(args) -> int:
     sources = tuple(s for s, off in (("generator", args.no_generator), ("gaussian", args.no_gaussian)) if not off)
     if not sources:
         raise ValueError("--no-generator and --no-gaussian leave nothing to simulate")
-    opts = RidgeOptions(alphas=args.alphas, lambdas=args.lambdas, seeds=args.seeds, teacher=args.teacher,
-                        noise=args.noise, n_test=args.n_test, sources=sources, solver=args.solver,
+    opts = RidgeOptions(backend=args.backend, alphas=args.alphas, lambdas=args.lambdas, seeds=args.seeds,
+                        teacher=args.teacher, noise=args.noise, n_test=args.n_test, sources=sources, solver=args.solver,
                         batch_size=args.batch_size, solve_threads=args.solve_threads)
     generator = user_generator(args.generator, args.D)
     if generator is not None:

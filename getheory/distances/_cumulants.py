@@ -145,7 +145,7 @@ def _moment_tensors(bk, X, chunk_rows=1 << 15):
     M3 = xp.zeros((d * d, d), dtype=xp.float64)
     M4 = xp.zeros((d * d, d * d), dtype=xp.float64)
     for s in range(0, n, chunk_rows):
-        Xc = X[s : s + chunk_rows]
+        Xc = X[s : min(s + chunk_rows, n), ...]
         Y = xp.reshape(Xc[:, :, None] * Xc[:, None, :], (-1, d * d))
         M2 = M2 + xp.matmul(Xc.T, Xc)
         M3 = M3 + xp.matmul(Y.T, Xc)

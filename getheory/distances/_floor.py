@@ -86,13 +86,14 @@ def _mc_match(rng, mean, L, C, noise: MomentNoise):
 
 
 def _gaussian_rows(bk, ss, n, d):
-    """n × d standard normals; on the CPU filled by independently seeded SFC64 streams in the
-    sampler's thread pool (NumPy releases the GIL while filling)."""
-    if bk.name != "numpy":
-        return bk.xp.asarray(bk.rng(ss).standard_normal((n, d)), dtype=bk.xp.float64)
+    """n × d standard normals on the backend; with ``host_normals`` filled by independently
+    seeded SFC64 streams in the sampler's thread pool (NumPy releases the GIL while filling)."""
+    if not bk.host_normals:
+        return bk.xp.astype(bk.rng(ss).standard_normal((n, d)), bk.xp.float64)
     from ..fields import _thread_pool
 
-    out = np.empty((n, d))
+    dev = bk.empty((n, d), "float64")
+    out = bk.host_view(dev)
     k = 8 if n >= 8 * 4096 else 1
     edges = np.cumsum([0] + [n // k + (1 if i < n % k else 0) for i in range(k)])  # np.array_split's blocks
     seeds = ss.spawn(k)
@@ -101,7 +102,7 @@ def _gaussian_rows(bk, ss, n, d):
         np.random.Generator(np.random.SFC64(seeds[i])).standard_normal(out=out[edges[i]:edges[i + 1]])
 
     list(_thread_pool().map(fill, range(k)))
-    return out
+    return dev
 
 
 @dataclass

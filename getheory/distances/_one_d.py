@@ -14,11 +14,11 @@ from .._validation import check_p
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 #: Float64 elements in one (directions x samples) block of projections: cache-sized on the
 #: CPU (the elementwise passes then run from cache), large on a GPU (fewer, bigger kernels).
-_BLOCK_ELEMS = {"numpy": 1 << 17, "cupy": 1 << 24}
+#: (the backend's ``block_elems``).
 
 
 def _block_rows(bk, n: int) -> int:
-    return max(1, _BLOCK_ELEMS.get(bk.name, 1 << 20) // max(int(n), 1))
+    return max(1, bk.block_elems // max(int(n), 1))
 
 
 # ----------------------------------------------------------------------------------------
@@ -64,7 +64,7 @@ _CELLS: dict = {}
 
 
 def _normal_cells(bk: Backend, n: int) -> _NormalCells:
-    key = (bk.name, int(n))
+    key = (id(bk), int(n))
     c = _CELLS.get(key)
     if c is None:
         if len(_CELLS) >= 8:
@@ -103,7 +103,7 @@ def _wp_rows(bk: Backend, ys, sigma, p: int, cells: _NormalCells | None = None, 
         return xp.where(pos, sigma * wstd, val0)
     adev = xp.abs(dev)
     base = xp.sum(adev, axis=1)
-    if bk.name == "numpy":
+    if bk.sparse_gathers:
         # sparse: x can only lie inside its cell when |x - e_j| < b_j - a_j, which holds for
         # ~ n^{1/2} entries per row; gather those and apply the exact in-cell formula.
         (idx,) = xp.nonzero(xp.reshape(adev < cells.w, (-1,)))

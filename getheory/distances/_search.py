@@ -35,8 +35,9 @@ class _NormalObjective:
         chunk = _block_rows(self.bk, self.n)
         out = []
         for s in range(0, k, chunk):
-            P = xp.sort(xp.matmul(U[s : s + chunk], self.zc.T), axis=1, stable=False)
-            out.append(_wp_rows(self.bk, P, sig[s : s + chunk], self.p, self.cells))
+            e = min(s + chunk, k)
+            P = xp.sort(xp.matmul(U[s:e, ...], self.zc.T), axis=1, stable=False)
+            out.append(_wp_rows(self.bk, P, sig[s:e], self.p, self.cells))
         self.count += k
         return out[0] if len(out) == 1 else xp.concat(out)
 
@@ -55,7 +56,7 @@ class _TwoSampleObjective:
         chunk = _block_rows(self.bk, 2 * max(int(self.X.shape[0]), int(self.Y.shape[0])))
         out = []
         for s in range(0, k, chunk):
-            Uc = U[s : s + chunk]
+            Uc = U[s : min(s + chunk, k), ...]
             PX = xp.sort(xp.matmul(Uc, self.X.T), axis=1, stable=False)
             PY = xp.sort(xp.matmul(Uc, self.Y.T), axis=1, stable=False)
             out.append(_wp_two_rows(self.bk, PX, PY, self.p))
@@ -349,7 +350,7 @@ def _guided_only(bk, prep, p, ss, opt: SearchOptions, zc):
     ``n_candidates`` evaluated exactly on the full sample."""
     xp, n, d = bk.xp, prep.n, prep.d
     Sigma = bk.asarray(prep.cov, dtype=xp.float64)
-    sub = zc[: min(n, opt.subsample)]  # rows are i.i.d.: the first ones are a uniform subsample
+    sub = zc[: min(n, opt.subsample), ...]  # rows are i.i.d.: the first ones are a uniform subsample
     g = _guided_directions(bk, sub, prep.cov, ss) if d >= 2 else None
     cands = [bk.asarray(np.eye(d), dtype=xp.float64) if g is None else g]
     U = xp.concat(cands, axis=0)
@@ -363,7 +364,7 @@ def _guided_only(bk, prep, p, ss, opt: SearchOptions, zc):
         U = xp.take(U, top, axis=0)
     f = full(U)
     kb = int(bk.to_numpy(xp.argmax(f)))
-    u = bk.to_numpy(U[kb])
+    u = bk.to_numpy(U[kb, ...])
     info = {"mode": "guided", "n_candidates_ranked": n_ranked, "evaluations_full": full.count,
             "evaluations_subsample": n_ranked if subsampled else 0, "subsample": int(sub.shape[0]),
             "subsample_iterations": 0, "full_iterations": 0, "clipped_eigenvalues": prep.clipped}

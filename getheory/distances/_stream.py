@@ -156,12 +156,12 @@ class FieldStream:
             raise ValueError(f"batch has {int(z.shape[1])} columns, the stream expects d = {d}")
         keep = min(b, self.options.n_plugin - self._n_res)
         if keep > 0:
-            self._res.append(xp.astype(z[:keep], xp.float64, copy=True))
+            self._res.append(xp.astype(z[:keep, ...], xp.float64, copy=True))
             self._n_res += keep
         zt = (xp.astype(z, xp.float64) - self._m) * self._inv_s
         r = b // G
         if r > 0:
-            Z = xp.reshape(zt[: G * r], (G, r, d))
+            Z = xp.reshape(zt[: G * r, ...], (G, r, d))
             Y = xp.reshape(Z[:, :, :, None] * Z[:, :, None, :], (G, r, d * d))
             self._S1 += xp.sum(Z, axis=1)
             self._S2 += xp.matmul(xp.matrix_transpose(Z), Z)
@@ -172,13 +172,17 @@ class FieldStream:
         rem = b - G * r
         if rem:
             g = (self._next + np.arange(rem)) % G  # distinct groups: no index repeats
-            gi = self.bk.asarray(g)
-            R = zt[G * r:]
+            # row i goes to group g_i through a one-hot (G, rem) matrix: each sum has one
+            # non-zero term, so the products are exact (no scatter-add, which the array API lacks)
+            Et = self.bk.asarray(np.eye(G)[:, g])
+            R = zt[G * r:, ...]
             Y = xp.reshape(R[:, :, None] * R[:, None, :], (rem, d * d))
-            self._S1[gi] += R
-            self._S2[gi] += xp.reshape(Y, (rem, d, d))
-            self._S3[gi] += Y[:, :, None] * R[:, None, :]
-            self._S4[gi] += Y[:, :, None] * Y[:, None, :]
+            Y3 = xp.reshape(Y[:, :, None] * R[:, None, :], (rem, d * d * d))
+            Y4 = xp.reshape(Y[:, :, None] * Y[:, None, :], (rem, d**4))
+            self._S1 += Et @ R
+            self._S2 += xp.reshape(Et @ Y, (G, d, d))
+            self._S3 += xp.reshape(Et @ Y3, (G, d * d, d))
+            self._S4 += xp.reshape(Et @ Y4, (G, d * d, d * d))
             self._counts[g] += 1
             self._next = int((self._next + rem) % G)
 

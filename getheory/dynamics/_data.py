@@ -28,23 +28,25 @@ class NormalStream:
     A batch of shape (n, N) is cut into ``NORMAL_BLOCKS`` row blocks and each
     block is filled from its own child stream of ``seed`` (NumPy's generators
     release the GIL while filling ``out=``), so the numbers depend only on the
-    seed and the batch shapes, never on the thread count.  On the CuPy backend
-    one device generator is used instead (:meth:`getheory.backend.Backend.rng`).
+    seed and the batch shapes, never on the thread count.  On backends without
+    ``host_normals`` (CuPy) one device generator is used instead
+    (:meth:`getheory.backend.Backend.rng`).
     """
 
     def __init__(self, seed, backend="numpy"):
         self.bk = get_backend(backend)
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        if self.bk.name == "numpy":
+        if self.bk.host_normals:
             self._rngs = [np.random.default_rng(s) for s in ss.spawn(NORMAL_BLOCKS)]
         else:
             self._rngs = [self.bk.rng(ss)]
 
     def standard_normal(self, shape):
         """An array of i.i.d. N(0, 1) of ``shape`` (n, N) on the stream's backend."""
-        if self.bk.name != "numpy":
+        if not self.bk.host_normals:
             return self._rngs[0].standard_normal(shape, dtype=np.float64)
-        out = np.empty(shape)
+        dev = self.bk.empty(shape, "float64")
+        out = self.bk.host_view(dev)
         edges = np.linspace(0, shape[0], NORMAL_BLOCKS + 1).astype(int)
         jobs = [(r, out[a:b]) for r, a, b in zip(self._rngs, edges[:-1], edges[1:]) if b > a]
         pool = _normal_pool()
@@ -53,7 +55,7 @@ class NormalStream:
                 r.standard_normal(out=o)
         else:
             list(pool.map(lambda job: job[0].standard_normal(out=job[1]), jobs))
-        return out
+        return dev
 
 
 _POOL = []
@@ -95,7 +97,7 @@ class GeneratorData:
         """Inputs x − E x, shape (n, N), for latents c (n, D) on the backend of c."""
         if self._fast:
             h = self.generator.preactivations(c)
-            if not backend_of(h).inplace(self.generator.activation.name, h):
+            if not self.generator.activation.apply_(h, self.bk):
                 h = self.generator.activation(h)
         else:
             h = self.generator.sample(c)

@@ -164,7 +164,7 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
     y_test = _teacher_labels(c_test, Wt, vt, opts.g)
     X_test = [bk.to_numpy(src.inputs(bk.asarray(c_test), test_rng)) for src in sources]
     status(f"getheory dynamics: SGD to t = {t_eval[-1]:g} (N = {N}, {opts.sgd_seeds} seeds) ...", progress)
-    runs, sgd_info = _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, progress)
+    runs, sgd_info = _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, bk, progress)
     timings["sgd"] = sgd_info["seconds"]
     nrec = min(len(r[0][0].t) for r in runs)
     t_rec = runs[0][0][0].t[:nrec]
@@ -273,14 +273,14 @@ def _sources(generator, moments, opts, bk, notes, progress):
     return sources
 
 
-def _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, progress):
+def _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, bk, progress):
     """``sgd_seeds`` independent runs of :func:`run_sgd`, the time budget split evenly; (runs, summed info)."""
     S = opts.sgd_seeds
     seed_states = np.random.SeedSequence(opts.seed).spawn(4)[3].generate_state(S, dtype=np.uint64)
     budget = None if opts.time_budget is None else opts.time_budget / S
     runs = [run_sgd(sources, W0, v0, Wt, vt, eta=opts.eta, t_points=t_eval, g=opts.g,
                     train_second_layer=opts.train_second_layer, seed=int(seed_states[k]),
-                    batch_size=opts.batch_size, time_budget=budget, progress=progress, backend=opts.backend)
+                    batch_size=opts.batch_size, time_budget=budget, progress=progress, backend=bk)
             for k in range(S)]
     info = dict(runs[0][1])
     for key in ("steps", "seconds", "seconds_sampling", "seconds_kernel"):
@@ -316,7 +316,7 @@ def _evaluate(sources, runs, nrec, X_test, y_test, Omega, Phi, Wt, T, vt, g):
                 Qs.append(Q)
                 Rs.append(R)
                 eo.append(generalisation_error(Q, R, T, v, vt, g))
-                m_, s_ = _heldout_eps(_host(src.to_data_basis(src.bk.asarray(W))), v, Xt, y_test, g)
+                m_, s_ = _heldout_eps(src.bk.to_numpy(src.to_data_basis(src.bk.asarray(W))), v, Xt, y_test, g)
                 eh.append(m_)
                 es.append(s_)
             if k == 0:
@@ -326,10 +326,6 @@ def _evaluate(sources, runs, nrec, X_test, y_test, Omega, Phi, Wt, T, vt, g):
             es_s.append(es)
         per_seed[src.name] = (np.array(eo_s), np.array(eh_s), np.array(es_s))
     return per_seed, Qd, Rd, vd
-
-
-def _host(a):
-    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
 
 
 def _gaps(go, go_se, gh, gs, ga, eps_ode, per_seed, t, opts):
@@ -357,7 +353,7 @@ def _settings(generator, moments, opts, N, D, K, M, T, vt, t_eval, t_rec, sgd_in
         "t_max_requested": float(t_eval[-1]), "t_reached": float(t_rec[-1]),
         "stopped_by_time_budget": sgd_info["stopped_by_time_budget"], "time_budget_s": opts.time_budget,
         "n_test": opts.n_test, "sgd_seeds": opts.sgd_seeds, "level": opts.level, "moments": moments.source,
-        "backend": opts.backend, "T": T.tolist(), "v_teacher": vt.tolist(),
+        "backend": opts.backend if isinstance(opts.backend, str) else opts.backend.name, "T": T.tolist(), "v_teacher": vt.tolist(),
     }
 
 

@@ -35,14 +35,11 @@ def _check_omega(Omega, N=None, *, name="Omega", rtol=1e-8):
 def _eigh_psd(S, name, rtol=1e-8, *, backend=None):
     """Eigen-decomposition of a symmetric matrix that must be PSD; clip round-off.
 
-    With ``backend="cupy"`` the decomposition runs on the GPU; (w, U) come back as host arrays.
+    The decomposition runs on ``backend`` (a GPU's: CuPy); (w, U) come back as host arrays.
     """
-    if backend is not None and get_backend(backend).name != "numpy":
-        bk = get_backend(backend)
-        w, U = bk.xp.linalg.eigh(bk.asarray(S))
-        w, U = bk.to_numpy(w), bk.to_numpy(U)
-    else:
-        w, U = np.linalg.eigh(S)
+    bk = get_backend(backend)
+    w, U = bk.xp.linalg.eigh(bk.asarray(S))
+    w, U = bk.to_numpy(w), bk.to_numpy(U)
     top = max(float(w[-1]), 0.0)
     if w[0] < -rtol * max(top, 1e-300) - 1e-300:
         raise ValueError(

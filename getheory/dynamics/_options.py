@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from ..backend import BACKEND_NAMES, USER_BACKENDS, Backend
 from .._validation import check_level, positive_float, positive_int
 from ._checks import _check_eta, _check_g
 
@@ -83,8 +84,8 @@ class DynamicsOptions:
             value = getattr(self, name)
             if value is not None:
                 put(name, positive_int(value, name))
-        if self.backend not in ("numpy", "cupy"):
-            raise ValueError(f"backend must be 'numpy' or 'cupy', got {self.backend!r}")
+        if not isinstance(self.backend, Backend) and self.backend not in BACKEND_NAMES:
+            raise ValueError(f"backend must be {' or '.join(map(repr, USER_BACKENDS))}, got {self.backend!r}")
         for name in ("train_second_layer", "gaussian", "ode", "step_check"):
             put(name, bool(getattr(self, name)))
 

@@ -15,6 +15,27 @@ from ._checks import _check_eta, _check_g, _vector, _weights
 from ._data import _teacher_labels
 
 
+def segment_kernel(bk):
+    """The per-step SGD kernel of backend ``bk``: ``kernel(W, v, X, y, eta, code, train_v, start, stop)``.
+
+    The compiled loop the backend names in ``compiled_kernels`` ("cpu": numba, "cuda": a
+    CuPy RawKernel), otherwise the array-API reference step bound to ``bk``.
+    """
+    if bk.compiled_kernels == "cpu":
+        from ._kernel_cpu import sgd_segment
+
+        return sgd_segment
+    if bk.compiled_kernels == "cuda":
+        from ._kernel_cuda import sgd_segment_cuda
+
+        return sgd_segment_cuda
+    from functools import partial
+
+    from ._kernel_xp import sgd_segment_xp
+
+    return partial(sgd_segment_xp, bk)
+
+
 @dataclass
 class SGDTrajectory:
     """Checkpoints of one SGD run: weights in the original input basis."""
@@ -51,11 +72,12 @@ def run_sgd(
     every step and start from the same weights; sources that need extra
     noise (the Gaussian equivalent's ξ) draw it from a separate stream.
     Samples are made a batch at a time with BLAS-3 products on ``backend``,
-    and the sequential updates run in a compiled kernel: the numba loop
-    :func:`getheory.dynamics._kernel_cpu.sgd_segment` on NumPy, the CUDA
-    kernel :func:`getheory.dynamics._kernel_cuda.sgd_segment_cuda` (one launch
-    per segment of steps) on CuPy, where samples and weights stay on the
-    device and only the checkpoints are copied to the host.  The sources must
+    and the sequential updates run in the backend's kernel (:func:`segment_kernel`):
+    the numba loop :func:`getheory.dynamics._kernel_cpu.sgd_segment` on NumPy,
+    the CUDA kernel :func:`getheory.dynamics._kernel_cuda.sgd_segment_cuda` (one
+    launch per segment of steps) on CuPy, and the array-API reference step
+    :func:`getheory.dynamics._kernel_xp.sgd_segment_xp` elsewhere.  Samples and
+    weights stay on the device; only the checkpoints are copied to the host.  The sources must
     have been built for the same backend.
 
     ``t_points``: increasing times t = steps/N at which W and v are recorded.
@@ -65,11 +87,10 @@ def run_sgd(
     Returns (list of SGDTrajectory, info dict with timings and steps/s).
     """
     from ._data import NormalStream
-    from ._kernel_cpu import G_CODES, sgd_segment
+    from ._kernel_cpu import G_CODES
 
     bk = get_backend(backend)
-    if bk.name == "cupy":
-        from ._kernel_cuda import sgd_segment_cuda as sgd_segment
+    sgd_segment = segment_kernel(bk)
     eta = _check_eta(eta)
     g = _check_g(g)
     if not sources:
@@ -96,7 +117,7 @@ def run_sgd(
     xi_rngs = [NormalStream(s, bk) for s in xi_seed.spawn(len(sources))]
     xp = bk.xp
     Wt_d, vt_d = bk.asarray(Wt), bk.asarray(vt)
-    Ws = [bk.raw.ascontiguousarray(src.to_data_basis(bk.asarray(W0))).copy() for src in sources]
+    Ws = [bk.contiguous(src.to_data_basis(bk.asarray(W0))) for src in sources]
     vs = [bk.asarray(v0.copy()) for _ in sources]
     recW = [[] for _ in sources]
     recv = [[] for _ in sources]
@@ -132,7 +153,7 @@ def run_sgd(
         tg = time.perf_counter()
         c = c_rng.standard_normal((b, D), dtype=np.float64)
         y = _teacher_labels(c, Wt_d, vt_d, g)
-        Xs = [bk.raw.ascontiguousarray(src.inputs(c, xi_rngs[i])) for i, src in enumerate(sources)]
+        Xs = [bk.contiguous(src.inputs(c, xi_rngs[i])) for i, src in enumerate(sources)]
         tk = time.perf_counter()
         gen_time += tk - tg
         pos = 0
@@ -140,7 +161,7 @@ def run_sgd(
             nxt = int(min(b, pos + steps_at[ci] - done)) if ci < len(steps_at) else b
             for i in range(len(sources)):
                 got = sgd_segment(Ws[i], vs[i], Xs[i], y, eta, code, bool(train_second_layer), pos, nxt)
-                if got < nxt - pos or not bool(xp.all(xp.isfinite(Ws[i]))):
+                if got < nxt - pos or not bk.to_bool(xp.all(xp.isfinite(Ws[i]))):
                     diverged = True
             done += nxt - pos
             pos = nxt

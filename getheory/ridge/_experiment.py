@@ -8,6 +8,7 @@ labels y, so their difference is paired seed by seed.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import time
@@ -18,6 +19,7 @@ import numpy as np
 from .._json import to_plain
 from .._progress import Progress
 from .._validation import positive_int, seedseq
+from ..backend import BACKEND_NAMES, USER_BACKENDS, Backend, get_backend
 from ._solve import SOLVERS
 from ._stream import (GaussianEquivalentSource, GeneratorSource, check_ridge_memory, stream_ridge,
                       stream_test_error)
@@ -49,14 +51,33 @@ def _positive_floats(values, name):
 class RidgeOptions:
     """What a ridge learning curve computes (docs/theory.md §8).
 
-    alphas, lambdas : sample ratios α = n/N and ridge penalties λ (> 0)
-    seeds : number of data seeds (training and test sets); the generator and θ are fixed
-    teacher : ``linear``, ``erf2`` or ``sign``; noise : label-noise variance Δ ≥ 0
-    n_test : fresh test samples per seed; sources : subset of ("generator", "gaussian")
-    theory : compute the deterministic equivalent; solver : "auto", "eigh" or "cholesky"
-    batch_size : rows per streamed batch (default from the memory budget)
-    solve_threads : BLAS threads of the ridge solves (None: as configured; 1 avoids OpenBLAS's
-        synchronisation cost on a busy machine, see :func:`getheory.ridge.ridge_predictors`)
+    Parameters
+    ----------
+    alphas, lambdas : tuple of float
+        Sample ratios α = n/N and ridge penalties λ (> 0).
+    seeds : int
+        Number of data seeds (training and test sets); the generator and θ are fixed.
+    teacher : str
+        ``linear``, ``erf2`` or ``sign``.
+    noise : float
+        Label-noise variance Δ ≥ 0.
+    n_test : int
+        Fresh test samples per seed.
+    sources : tuple of str
+        Subset of ("generator", "gaussian").
+    theory : bool
+        Compute the deterministic equivalent.
+    solver : str
+        "auto", "eigh" or "cholesky".
+    batch_size : int, optional
+        Rows per streamed batch (default from the device's memory budget).
+    solve_threads : int, optional
+        BLAS threads of the ridge solves (None: as configured; 1 avoids OpenBLAS's
+        synchronisation cost on a busy machine, see :func:`getheory.ridge.ridge_predictors`).
+    backend : str or Backend
+        ``"numpy"`` or ``"cupy"`` (or a :class:`getheory.backend.Backend`): where the
+        samples, XᵀX, Xᵀy and the test errors live (resolved once by
+        :func:`ridge_curves`).  The per-size solves and the theory run on the host.
     """
 
     alphas: tuple = DEFAULT_ALPHAS
@@ -70,6 +91,7 @@ class RidgeOptions:
     solver: str = "auto"
     batch_size: int | None = None
     solve_threads: int | None = None
+    backend: str = "numpy"
 
     def __post_init__(self):
         object.__setattr__(self, "alphas", tuple(sorted(_positive_floats(self.alphas, "alphas (α)"))))
@@ -91,6 +113,15 @@ class RidgeOptions:
             object.__setattr__(self, "batch_size", positive_int(self.batch_size, "batch_size"))
         if self.solve_threads is not None:
             object.__setattr__(self, "solve_threads", positive_int(self.solve_threads, "solve_threads"))
+        if not isinstance(self.backend, Backend) and self.backend not in BACKEND_NAMES:
+            raise ValueError(f"backend must be {' or '.join(map(repr, USER_BACKENDS))}, got {self.backend!r}")
+
+
+def _recorded(opts: RidgeOptions) -> RidgeOptions:
+    """``opts`` with a backend object replaced by its label, for the JSON settings."""
+    if isinstance(opts.backend, Backend):
+        return dataclasses.replace(opts, backend=opts.backend.name)
+    return opts
 
 
 def _summary(a):
@@ -195,8 +226,15 @@ def ridge_curves(generator=None, *, activation="sign", N=None, D=None, options: 
     moment_samples : Monte Carlo samples for (E x, Ω, Φ) of generators without closed forms
     theta : teacher vector (D,), rescaled to ‖θ‖² = D; default N(0, I_D)
     moments : precomputed :class:`getheory.moments.Moments` (skips their computation)
+
+    Notes
+    -----
+    The backend of ``options.backend`` is resolved here, once; the sources, the latent
+    and noise streams, XᵀX, Xᵀy and the test errors live on its device, the moments, the
+    theory and the per-size solves on the host (see :mod:`getheory.ridge._stream`).
     """
     opts = options if options is not None else RidgeOptions()
+    bk = get_backend(opts.backend)
     root = seedseq(seed)
     ss_build, ss_data = root.spawn(2)
     if generator is None:
@@ -210,7 +248,7 @@ def ridge_curves(generator=None, *, activation="sign", N=None, D=None, options: 
     if len(set(sizes)) != len(sizes):
         raise ValueError(f"two values of α give the same n = round(α N) at N = {N}; use fewer α or a larger N")
     n_pred = len(opts.alphas) * len(opts.lambdas)
-    check_ridge_memory(N, D, len(opts.sources), n_pred, opts.batch_size or 4096)
+    check_ridge_memory(N, D, len(opts.sources), n_pred, opts.batch_size or 4096, backend=bk)
     teacher = get_teacher(opts.teacher)
     timings = {"moments": 0.0, "theory": 0.0, "gaussian_setup": 0.0, "sampling": 0.0, "accumulate": 0.0,
                "solve": 0.0, "evaluation": 0.0}
@@ -219,11 +257,11 @@ def ridge_curves(generator=None, *, activation="sign", N=None, D=None, options: 
     timings["moments"] = time.perf_counter() - t0
     sources = []
     if "generator" in opts.sources:
-        sources.append(GeneratorSource(generator, mom.mean))
+        sources.append(GeneratorSource(generator, mom.mean, backend=bk))
     notes = []
     if "gaussian" in opts.sources:
         t0 = time.perf_counter()
-        ge = GaussianEquivalentSource(mom.Omega, mom.Phi)
+        ge = GaussianEquivalentSource(mom.Omega, mom.Phi, backend=bk)
         sources.append(ge)
         timings["gaussian_setup"] = time.perf_counter() - t0
         if ge.clipped:
@@ -255,7 +293,7 @@ def ridge_curves(generator=None, *, activation="sign", N=None, D=None, options: 
         for name, (m, se) in te.items():
             eps[name][i], tse[name][i] = m, se
     gdesc = generator.describe()
-    settings = {"generator": gdesc, "N": N, "D": D, "delta": D / N, "options": opts, "seed": seed,
+    settings = {"generator": gdesc, "N": N, "D": D, "delta": D / N, "options": _recorded(opts), "seed": seed,
                 "moments": mom.source, "sample_sizes": sizes}
     return RidgeResult(settings=to_plain(settings), alphas=np.array(opts.alphas), lambdas=np.array(opts.lambdas),
                        eps=eps, test_se=tse, theory=theory, decomposition=dec, timings=timings, notes=notes,
@@ -282,8 +320,13 @@ class FiniteSizeGap:
 
 def ridge_finite_size(Ns, *, activation="sign", delta=0.5, options: RidgeOptions | None = None, seed=0,
                       progress=False) -> FiniteSizeGap:
-    """Relative gaps generator − Gaussian, generator − theory and Gaussian − theory versus N (§8.4)."""
+    """Relative gaps generator − Gaussian, generator − theory and Gaussian − theory versus N (§8.4).
+
+    The backend of ``options.backend`` is resolved once, here, and the object handed to
+    every :func:`ridge_curves` run.
+    """
     opts = options if options is not None else RidgeOptions()
+    opts = dataclasses.replace(opts, backend=get_backend(opts.backend))
     Ns = [positive_int(n, "N") for n in Ns]
     gaps, ses = {}, {}
     for N in Ns:
@@ -294,4 +337,4 @@ def ridge_finite_size(Ns, *, activation="sign", delta=0.5, options: RidgeOptions
             gaps.setdefault(k, []).append(float(np.mean(np.abs(c["gap"]) / ref)))
             ses.setdefault(k, []).append(float(np.sqrt(np.mean((c["se"] / ref) ** 2) / c["se"].size)))
     return FiniteSizeGap(Ns=Ns, gaps=gaps, se=ses, settings=to_plain({"activation": activation, "delta": delta,
-                                                                       "options": opts, "seed": seed}))
+                                                                       "options": _recorded(opts), "seed": seed}))

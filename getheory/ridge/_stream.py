@@ -10,6 +10,15 @@ running sums, so one pass over n_max samples gives the whole learning curve.
 
 Memory: per source XᵀX and one N × N work buffer, plus one batch
 (O(batch·(N + D))).  Test errors are measured on fresh samples, also streamed.
+
+Devices: the sources carry their backend (:mod:`getheory.backend`), resolved once by
+the workflow (:func:`getheory.ridge.ridge_curves`).  Latents, label noise, ξ, the
+inputs, the running XᵀX and Xᵀy and the test-error sums live on that backend's
+device.  Only the per-size solve runs on the host (SciPy's LAPACK): XᵀX and Xᵀy come
+over once per sample size and source (N² + N numbers, whatever n is) and the
+predictors go back once per test stream.  On backends with ``host_normals`` (NumPy
+and the simulated device) every random number is NumPy's, so a run gives the same
+numbers there as on NumPy.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import warnings
 
 import numpy as np
 
+from ..backend import get_backend
 from ..dynamics._data import GeneratorData
 from ..fields import LatentStream, auto_batch_size
 from ._solve import ridge_predictors
@@ -30,7 +40,18 @@ __all__ = ["GeneratorSource", "GaussianEquivalentSource", "RidgeStatistics", "st
 
 class GeneratorSource(GeneratorData):
     """Centred generator inputs x − E x (docs/theory.md §8.1): the dynamics' data source
-    (:class:`getheory.dynamics.GeneratorData`); it needs no ξ."""
+    (:class:`getheory.dynamics.GeneratorData`); it needs no ξ.
+
+    Parameters
+    ----------
+    generator : Generator
+        The generator G; its weights are copied once to the backend's device.
+    mean : array_like (N,)
+        E x, on the host; kept on the device.
+    backend : str or Backend, default "numpy"
+        Where the inputs are made: ``inputs(c)`` takes latents c (n, D) on that
+        device and returns x − E x (n, N) there.
+    """
 
     needs_xi = False
 
@@ -38,20 +59,43 @@ class GeneratorSource(GeneratorData):
 class GaussianEquivalentSource:
     """x̂ = Φc + (Ω − ΦΦᵀ)^{1/2}ξ, generated in the eigenbasis U of S² = Ω − ΦΦᵀ.
 
-    As in :class:`getheory.dynamics.GaussianEquivalentData` (docs/theory.md §7.2): the
-    rotated inputs x' = Uᵀx̂ = (UᵀΦ)c + diag(s)ξ cost one N × D product per sample
+    As in :class:`getheory.dynamics.GaussianEquivalentData` (docs/theory.md §7.2, §8.1):
+    the rotated inputs x' = Uᵀx̂ = (UᵀΦ)c + diag(s)ξ cost one N × D product per sample
     instead of an N × N one.  Ridge is equivariant under the rotation (ŵ' = Uᵀŵ, same
     predictions, same test error), so learning curves are computed in that basis
     directly.  Negative eigenvalues of S² from rounding (or Monte Carlo error) are
     clipped to 0 and counted.
+
+    Parameters
+    ----------
+    Omega : array_like (N, N)
+        Ω = E[(x − E x)(x − E x)ᵀ], on the host.
+    Phi : array_like (N, D)
+        Φ = E[(x − E x) cᵀ], on the host.
+    rtol : float, default 1e-6
+        Eigenvalues of S² below −rtol·max diag Ω are warned about (then clipped).
+    backend : str or Backend, default "numpy"
+        The device of the per-batch matrices.
+
+    Attributes
+    ----------
+    U : numpy.ndarray (N, N)
+        Eigenvectors of S², on the host (the eigendecomposition is done once, there).
+    PhiT : array (D, N)
+        (UᵀΦ)ᵀ, on the backend's device.
+    s : array (N,)
+        The square roots of the clipped eigenvalues of S², on the backend's device.
+    clipped : int
+        Number of negative eigenvalues clipped to 0.
     """
 
     name = "gaussian"
     needs_xi = True
 
-    def __init__(self, Omega, Phi, *, rtol=1e-6):
+    def __init__(self, Omega, Phi, *, rtol=1e-6, backend="numpy"):
         from scipy.linalg import eigh
 
+        self.bk = bk = get_backend(backend)
         Omega = np.asarray(Omega, dtype=np.float64)
         Phi = np.asarray(Phi, dtype=np.float64)
         if Omega.ndim != 2 or Omega.shape[0] != Omega.shape[1] or Phi.ndim != 2 or Phi.shape[0] != Omega.shape[0]:
@@ -65,112 +109,246 @@ class GaussianEquivalentSource:
         if w[0] < -rtol * top:
             warnings.warn(f"Ω − ΦΦᵀ has {self.clipped} negative eigenvalue(s) down to {w[0]:.3g}; clipped to 0",
                           RuntimeWarning, stacklevel=2)
-        self.s = np.sqrt(np.clip(w, 0, None))
         self.U = U
-        self.PhiT = np.ascontiguousarray((U.T @ Phi).T)  # (D, N)
+        self.s = bk.asarray(np.sqrt(np.clip(w, 0, None)))
+        self.PhiT = bk.asarray(np.ascontiguousarray((U.T @ Phi).T))  # (D, N)
 
     def inputs(self, c, xi):
+        """Rotated inputs x' = c (UᵀΦ)ᵀ + ξ diag(s) (docs/theory.md §7.2), shape (n, N).
+
+        Parameters
+        ----------
+        c : array (n, D)
+            Latents, on the backend's device.
+        xi : array (n, N)
+            Standard normals on the device; overwritten (scaled by s in place).
+
+        Returns
+        -------
+        array (n, N)
+            The inputs, a new array on the device.
+        """
         x = c @ self.PhiT
         xi *= self.s
         x += xi
         return x
 
 
-def _random_streams(seed, D, N, batch_size):
-    """Latents, label noise and ξ from three children of ``seed``; the batch size."""
+class _Normals:
+    """A stream of i.i.d. N(0, 1) device arrays from one child seed.
+
+    On backends with ``host_normals`` (NumPy, the simulated device) the numbers are
+    those of NumPy's SFC64 generator seeded by ``seed``, written straight into the
+    device array's memory (:meth:`getheory.backend.Backend.host_view`), so NumPy and
+    the simulated device draw the same numbers (and NumPy the ones it always drew).
+    Elsewhere (CuPy) the backend's own generator draws them on the device.  Rows come
+    in order, so the stream does not depend on the batch sizes.
+    """
+
+    def __init__(self, seed, bk):
+        self.bk = bk
+        if bk.host_normals:
+            self._rng = np.random.Generator(np.random.SFC64(seed))
+        else:
+            self._rng = bk.rng(seed)
+
+    def standard_normal(self, shape):
+        """A new device array of ``shape`` filled with the stream's next normals."""
+        if not self.bk.host_normals:
+            return self._rng.standard_normal(shape, dtype=np.float64)
+        out = self.bk.empty(shape, "float64")
+        self._rng.standard_normal(out=self.bk.host_view(out))
+        return out
+
+
+def _random_streams(seed, D, N, batch_size, bk):
+    """Latents, label noise and ξ from three children of ``seed``, on ``bk``; the batch size."""
     ss_c, ss_eps, ss_xi = seed.spawn(3)
-    rng_eps = np.random.Generator(np.random.SFC64(ss_eps))
-    rng_xi = np.random.Generator(np.random.SFC64(ss_xi))
-    return LatentStream(D, seed=ss_c), rng_eps, rng_xi, (auto_batch_size(N, D) if batch_size is None else batch_size)
+    batch = auto_batch_size(N, D, backend=bk) if batch_size is None else batch_size
+    return LatentStream(D, seed=ss_c, backend=bk), _Normals(ss_eps, bk), _Normals(ss_xi, bk), batch
+
+
+def _sources_backend(sources):
+    """The one backend that all ``sources`` live on."""
+    bk = sources[0].bk
+    if any(s.bk is not bk for s in sources[1:]):
+        raise ValueError("the ridge sources live on different backends; make them all with the same backend")
+    return bk
 
 
 def ridge_memory_bytes(N: int, D: int, n_sources: int, n_predictors: int, batch: int) -> int:
-    """Bytes held by :func:`stream_ridge`: XᵀX per source, a work matrix, eigenvectors of the
-    moments (Ω's and S²'s), the batch and the predictors."""
+    """Bytes held by :func:`stream_ridge` on a host backend (docs/theory.md §8.1).
+
+    XᵀX per source, a work matrix, eigenvectors of the moments (Ω's and S²'s), the batch
+    and the predictors.
+    """
     return 8 * ((n_sources + 3) * N * N + 2 * N * D + batch * (D + 3 * N) + n_sources * n_predictors * N)
 
 
-def check_ridge_memory(N: int, D: int, n_sources: int, n_predictors: int, batch: int) -> int:
-    """Refuse, before any work, sizes whose XᵀX (and the rest) do not fit in memory."""
-    from ..backend import get_backend
+def _device_and_host_bytes(N, D, n_sources, n_predictors, batch):
+    """(device, host) bytes of a run on a device backend: XᵀX per source, (UᵀΦ)ᵀ, s, the
+    batch and the uploaded predictors on the device; the work matrix, the eigenvectors,
+    one downloaded XᵀX, Φ and the predictors on the host."""
+    device = 8 * (n_sources * N * N + N * D + N + batch * (D + 3 * N) + n_sources * n_predictors * N)
+    host = 8 * (3 * N * N + N * D + n_sources * n_predictors * N)
+    return device, host
 
-    need = ridge_memory_bytes(N, D, n_sources, n_predictors, batch)
-    free = get_backend("numpy").free_memory_bytes()
-    if need > free:
-        raise MemoryError(
-            f"ridge at N={N}, D={D} with {n_sources} source(s) holds {n_sources} + 3 matrices of N×N "
-            f"({need / 2**30:.2f} GiB in all) but only {free / 2**30:.2f} GiB is free; lower N"
-        )
-    return need
+
+def check_ridge_memory(N: int, D: int, n_sources: int, n_predictors: int, batch: int, *, backend="numpy") -> int:
+    """Refuse, before any work, sizes whose XᵀX (and the rest) do not fit in memory.
+
+    Parameters
+    ----------
+    N, D : int
+        Input and latent dimensions.
+    n_sources : int
+        Simulated sources (one XᵀX each).
+    n_predictors : int
+        Predictors per source (len(α) · len(λ)).
+    batch : int
+        Rows per streamed batch.
+    backend : str or Backend, default "numpy"
+        On a host backend everything is checked against host memory; on a device
+        backend the device's part against the device's free memory and the host's
+        part (the solve) against the host's.
+
+    Returns
+    -------
+    int
+        The bytes needed (both parts on a device backend).
+
+    Raises
+    ------
+    MemoryError
+        Naming the N × N matrices and the free memory, when a part does not fit.
+    """
+    bk = get_backend(backend)
+    if bk.host:
+        parts = [("", ridge_memory_bytes(N, D, n_sources, n_predictors, batch), bk.free_memory_bytes())]
+    else:
+        device, host = _device_and_host_bytes(N, D, n_sources, n_predictors, batch)
+        parts = [(f" on the {bk.name} device", device, bk.free_memory_bytes()),
+                 (" on the host (the solves)", host, get_backend("numpy").free_memory_bytes())]
+    for where, need, free in parts:
+        if need > free:
+            raise MemoryError(
+                f"ridge at N={N}, D={D} with {n_sources} source(s) holds {n_sources} + 3 matrices of N×N "
+                f"({need / 2**30:.2f} GiB{where}) but only {free / 2**30:.2f} GiB is free; lower N"
+            )
+    return sum(p[1] for p in parts)
 
 
 class RidgeStatistics:
-    """Running XᵀX (N × N) and Xᵀy (N) of one source."""
+    """Running XᵀX (N × N) and Xᵀy (N) of one source (docs/theory.md §8.1).
 
-    def __init__(self, N: int):
-        self.G = np.zeros((N, N))
-        self.r = np.zeros(N)
+    Parameters
+    ----------
+    N : int
+        Input dimension.
+    backend : str or Backend, default "numpy"
+        The device holding ``G`` = XᵀX and ``r`` = Xᵀy; :meth:`update` takes a batch
+        there and adds to them in place.
+    """
+
+    def __init__(self, N: int, *, backend="numpy"):
+        bk = get_backend(backend)
+        self.G = bk.xp.zeros((N, N), dtype=bk.xp.float64)
+        self.r = bk.xp.zeros((N,), dtype=bk.xp.float64)
         self.n = 0
 
     def update(self, x, y):
+        """Add a batch: G += xᵀx, r += xᵀy for inputs x (b, N) and labels y (b,) on the device."""
         self.G += x.T @ x
         self.r += x.T @ y
         self.n += x.shape[0]
 
 
-def _labels(c, theta_scaled, teacher, noise_sd, rng):
+def _labels(c, theta_scaled, teacher, noise_sd, normals):
+    """y = f(ν) + √Δ ε with ν = c θ/√D (docs/theory.md §8), on the device of c."""
     nu = c @ theta_scaled
     y = teacher(nu)
     if noise_sd > 0:
-        y = y + noise_sd * rng.standard_normal(y.shape[0])
+        y = y + noise_sd * normals.standard_normal((c.shape[0],))
     return y
 
 
 def stream_ridge(sources, theta, teacher, noise: float, sizes, lambdas, *, seed, batch_size=None,
                  solver="auto", solve_threads=None, progress=None, timings=None):
-    """Predictors at every sample size in ``sizes`` (increasing) and every λ, per source.
+    """Predictors at every sample size in ``sizes`` (increasing) and every λ, per source (§8.1).
 
-    Returns ``{source.name: array (len(sizes), len(λ), N)}`` of predictors v (ŷ = v·x).
-    ``seed`` is a SeedSequence: children give the latents, the label noise and ξ.
-    ``timings`` (a dict) receives seconds of ``sampling``, ``accumulate`` (XᵀX, Xᵀy) and ``solve``.
+    Parameters
+    ----------
+    sources : list of GeneratorSource / GaussianEquivalentSource
+        The sources, all on one backend: sampling and the running XᵀX, Xᵀy stay on its
+        device.
+    theta : numpy.ndarray (D,)
+        Teacher vector (host); uploaded once.
+    teacher : Teacher
+        f of y = f(ν) + √Δ ε.
+    noise : float
+        Label-noise variance Δ.
+    sizes : sequence of int
+        Increasing sample sizes n_1 < n_2 < ...
+    lambdas : sequence of float
+        Ridge penalties λ.
+    seed : numpy.random.SeedSequence
+        Its three children give the latents, the label noise and ξ.
+    batch_size : int, optional
+        Rows per batch (default from the device's memory).
+    solver, solve_threads
+        Passed to :func:`getheory.ridge.ridge_predictors`, which runs on the host on
+        XᵀX and Xᵀy brought over once per size and source (:meth:`Backend.to_numpy`).
+    progress : callable, optional
+        Called with the number of samples done after each batch.
+    timings : dict, optional
+        Receives seconds of ``sampling``, ``accumulate`` (XᵀX, Xᵀy) and ``solve``.
+
+    Returns
+    -------
+    dict
+        ``{source.name: numpy.ndarray (len(sizes), len(λ), N)}`` of predictors v
+        (ŷ = v·x), on the host.
     """
+    bk = _sources_backend(sources)
     D = theta.shape[0]
     N = sources[0].N
     sizes = [int(s) for s in sizes]
     if any(b <= a for a, b in zip(sizes, sizes[1:])):
         raise ValueError("sample sizes must increase")
     n_max = sizes[-1]
-    stream, rng_eps, rng_xi, batch_size = _random_streams(seed, D, N, batch_size)
-    theta_scaled = theta / math.sqrt(D)
+    stream, normals_eps, normals_xi, batch_size = _random_streams(seed, D, N, batch_size, bk)
+    theta_scaled = bk.asarray(np.asarray(theta, dtype=np.float64) / math.sqrt(D))
     noise_sd = math.sqrt(noise)
-    stats = {s.name: RidgeStatistics(N) for s in sources}
+    stats = {s.name: RidgeStatistics(N, backend=bk) for s in sources}
     out = {s.name: np.empty((len(sizes), len(lambdas), N)) for s in sources}
-    work = np.empty((N, N))
+    work = np.empty((N, N))  # host: the solve's Cholesky factor
     timings = timings if timings is not None else {}
     for key in ("sampling", "accumulate", "solve"):
         timings.setdefault(key, 0.0)
-    c_buf = np.empty((min(batch_size, n_max), D))
+    c_buf = bk.empty((min(batch_size, n_max), D), "float64")
     done, k = 0, 0
     while done < n_max:
         b = min(batch_size, sizes[k] - done)
         t0 = time.perf_counter()
-        c = stream.fill(c_buf[:b])
-        y = _labels(c, theta_scaled, teacher, noise_sd, rng_eps)
+        c = stream.fill(c_buf[:b, ...])
+        y = _labels(c, theta_scaled, teacher, noise_sd, normals_eps)
         xs = []
         for s in sources:
-            xi = rng_xi.standard_normal((b, N)) if s.needs_xi else None
+            xi = normals_xi.standard_normal((b, N)) if s.needs_xi else None
             xs.append(s.inputs(c, xi))
+        bk.synchronize()
         t1 = time.perf_counter()
         for s, x in zip(sources, xs):
             stats[s.name].update(x, y)
         del xs
         done += b
+        bk.synchronize()
         t2 = time.perf_counter()
         if done == sizes[k]:
             for s in sources:
                 st = stats[s.name]
-                out[s.name][k] = ridge_predictors(st.G, st.r, lambdas, N, solver=solver, work=work,
-                                                   threads=solve_threads)
+                out[s.name][k] = ridge_predictors(bk.to_numpy(st.G), bk.to_numpy(st.r), lambdas, N, solver=solver,
+                                                   work=work, threads=solve_threads)
             k += 1
         timings["sampling"] += t1 - t0
         timings["accumulate"] += t2 - t1
@@ -181,37 +359,64 @@ def stream_ridge(sources, theta, teacher, noise: float, sizes, lambdas, *, seed,
 
 
 def stream_test_error(sources, predictors, theta, teacher, noise: float, n_test: int, *, seed, batch_size=None):
-    """Test error of every predictor on n_test fresh samples, with its standard error.
+    """Test error of every predictor on n_test fresh samples, with its standard error (§8.1).
 
-    ``predictors[name]`` has shape (..., N); returns ``{name: (mean, se)}`` of that leading
-    shape: mean of (y − v·x)² and its standard error sd/√n_test over the fresh samples.
-    The same fresh latents and labels serve every source.
+    The same fresh latents and labels serve every source.  Sampling and the sums of the
+    squared residuals stay on the sources' device; the predictors are uploaded once and
+    only the sums (one number per predictor, twice) come back.
+
+    Parameters
+    ----------
+    sources : list of GeneratorSource / GaussianEquivalentSource
+        The sources, all on one backend.
+    predictors : dict
+        ``predictors[name]``: host array of shape (..., N), as :func:`stream_ridge` returns.
+    theta, teacher, noise
+        As for :func:`stream_ridge`.
+    n_test : int
+        Fresh samples.
+    seed : numpy.random.SeedSequence
+        Its three children give the latents, the label noise and ξ.
+    batch_size : int, optional
+        Rows per batch.
+
+    Returns
+    -------
+    dict
+        ``{name: (mean, se)}``, host arrays of the predictors' leading shape: the mean of
+        (y − v·x)² and its standard error sd/√n_test over the fresh samples.
     """
+    bk = _sources_backend(sources)
+    xp = bk.xp
     D = theta.shape[0]
     N = sources[0].N
-    stream, rng_eps, rng_xi, batch_size = _random_streams(seed, D, N, batch_size)
-    theta_scaled = theta / math.sqrt(D)
+    stream, normals_eps, normals_xi, batch_size = _random_streams(seed, D, N, batch_size, bk)
+    theta_scaled = bk.asarray(np.asarray(theta, dtype=np.float64) / math.sqrt(D))
     noise_sd = math.sqrt(noise)
-    flat = {s.name: predictors[s.name].reshape(-1, N) for s in sources}
-    s1 = {k: np.zeros(v.shape[0]) for k, v in flat.items()}
-    s2 = {k: np.zeros(v.shape[0]) for k, v in flat.items()}
-    c_buf = np.empty((min(batch_size, n_test), D))
+    flat = {s.name: bk.asarray(np.asarray(predictors[s.name]).reshape(-1, N)) for s in sources}
+    s1 = {k: xp.zeros((v.shape[0],), dtype=xp.float64) for k, v in flat.items()}
+    s2 = {k: xp.zeros((v.shape[0],), dtype=xp.float64) for k, v in flat.items()}
+    c_buf = bk.empty((min(batch_size, n_test), D), "float64")
     done = 0
     while done < n_test:
         b = min(batch_size, n_test - done)
-        c = stream.fill(c_buf[:b])
-        y = _labels(c, theta_scaled, teacher, noise_sd, rng_eps)
+        c = stream.fill(c_buf[:b, ...])
+        y = _labels(c, theta_scaled, teacher, noise_sd, normals_eps)
         for s in sources:
-            xi = rng_xi.standard_normal((b, N)) if s.needs_xi else None
+            xi = normals_xi.standard_normal((b, N)) if s.needs_xi else None
             x = s.inputs(c, xi)
-            res = (x @ flat[s.name].T - y[:, None]) ** 2  # (b, P)
-            s1[s.name] += res.sum(axis=0)
-            s2[s.name] += (res**2).sum(axis=0)
+            res = x @ flat[s.name].T  # (b, P)
+            del x
+            res -= y[:, None]
+            res *= res  # squared residuals, in place
+            s1[s.name] += xp.sum(res, axis=0)
+            res *= res
+            s2[s.name] += xp.sum(res, axis=0)
         done += b
     out = {}
     for s in sources:
-        shape = predictors[s.name].shape[:-1]
-        m = s1[s.name] / n_test
-        var = np.maximum(s2[s.name] / n_test - m**2, 0.0) * n_test / max(n_test - 1, 1)
+        shape = np.asarray(predictors[s.name]).shape[:-1]
+        m = bk.to_numpy(s1[s.name]) / n_test
+        var = np.maximum(bk.to_numpy(s2[s.name]) / n_test - m**2, 0.0) * n_test / max(n_test - 1, 1)
         out[s.name] = (m.reshape(shape), np.sqrt(var / n_test).reshape(shape))
     return out

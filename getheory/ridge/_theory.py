@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..backend import backend_of
+
 __all__ = ["TEACHERS", "Teacher", "get_teacher", "LabelDecomposition", "label_decomposition",
            "RidgeSpectrum", "ridge_spectrum", "solve_kappa", "ridge_theory"]
 
@@ -53,13 +55,25 @@ class Teacher:
     variance: float
 
     def __call__(self, nu):
+        """f(ν), elementwise, on the backend holding ``nu`` (docs/theory.md §8).
+
+        Parameters
+        ----------
+        nu : array or float
+            Pre-labels ν = θ·c/√D: a host NumPy array (or float) or an array on a
+            device backend (:func:`getheory.backend.backend_of` finds which).
+
+        Returns
+        -------
+        array
+            f(ν) on the same device as ``nu``; nothing comes to the host.
+        """
         if self.name == "linear":
             return nu
+        bk = backend_of(nu)
         if self.name == "sign":
-            return np.sign(nu)
-        from scipy.special import erf
-
-        return erf(nu / math.sqrt(2.0))
+            return bk.xp.sign(bk.xp.asarray(nu))
+        return bk.erf(bk.xp.asarray(nu) / math.sqrt(2.0))
 
 
 def get_teacher(name) -> Teacher:

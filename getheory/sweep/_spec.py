@@ -11,6 +11,7 @@ import math
 import tomllib
 from dataclasses import asdict, dataclass, field
 
+from ..backend import BACKEND_NAMES, USER_BACKENDS
 from ._tasks import BUILTIN_WEIGHTS, DEFAULT_TIME_BUDGET, Task, derive_seed
 
 __all__ = ["GeneratorSpec", "SampleSpec", "SpecError", "SweepSpec", "load_spec", "spec_from_dict"]
@@ -395,8 +396,8 @@ def _run(r) -> dict:
     """[run]: backend and dtype."""
     _unknown(r, "run", "run")
     backend = r.get("backend", "numpy")
-    if backend not in ("numpy", "cupy"):
-        raise SpecError(f"spec key 'run.backend': must be 'numpy' or 'cupy', got {backend!r}")
+    if backend not in BACKEND_NAMES:
+        raise SpecError(f"spec key 'run.backend': must be {' or '.join(map(repr, USER_BACKENDS))}, got {backend!r}")
     dtype = r.get("dtype", "float64")
     if dtype not in ("float64", "float32"):
         raise SpecError(f"spec key 'run.dtype': must be 'float64' or 'float32', got {dtype!r}")

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .._version import __version__
+from ..backend import get_backend
 from ._record import TaskRecord
 
 __all__ = ["BUILTIN_WEIGHTS", "DEFAULT_TIME_BUDGET", "Task", "build_generator", "build_weights", "derive_seed",
@@ -127,7 +128,7 @@ def build_weights(task: Task | dict, seed: int):
     return Ws, Wt
 
 
-def _moment_errors(gen, Ws, Wt, exact_match: dict | None, samples: dict, seed: int, backend: str, dtype: str):
+def _moment_errors(gen, Ws, Wt, exact_match: dict | None, samples: dict, seed: int, bk, dtype: str):
     """Monte Carlo Q, R against the exact ones (docs/theory.md §2)."""
     from ..moments import gaussian_match, monte_carlo_moments
 
@@ -142,7 +143,7 @@ def _moment_errors(gen, Ws, Wt, exact_match: dict | None, samples: dict, seed: i
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mom = monte_carlo_moments(gen, n, seed=seed, weights=(Ws, Wt), backend=backend, dtype=dtype, n_groups=20)
+        mom = monte_carlo_moments(gen, n, seed=seed, weights=(Ws, Wt), backend=bk, dtype=dtype, n_groups=20)
         mc = gaussian_match(mom, Ws, Wt)
     out = {"n": n, "seconds": time.perf_counter() - t0}
     se = mc.stderr_cov
@@ -214,13 +215,14 @@ def run_task(task: Task | dict) -> TaskRecord:
     gen = build_generator(t["generator"], t["N"], t["D"], s_gen)
     Ws, Wt = build_weights(t, s_w)
     samples = t["samples"]
+    bk = get_backend(t["backend"])  # resolved once, at the task's entry
     if samples["mode"] == "analytic":
-        return _run_analytic_task(t, gen, Ws, Wt, t_all)
+        return _run_analytic_task(t, gen, Ws, Wt, t_all, bk)
     n_arg, plan_opt, dms_opt = _check_options(t)
     timings = {}
     t0 = time.perf_counter()
     res = check_generator(gen, samples=n_arg, plan=plan_opt, seed=s_main, W_student=Ws, W_teacher=Wt,
-                          dms=dms_opt, backend=t["backend"], dtype=t["dtype"], progress=False)
+                          dms=dms_opt, backend=bk, dtype=t["dtype"], progress=False)
     rd = res.to_dict()
     timings["check"] = time.perf_counter() - t0
     timings.update({f"check.{k}": v for k, v in rd.get("timings_s", {}).items()})
@@ -229,14 +231,14 @@ def run_task(task: Task | dict) -> TaskRecord:
         plan = rd["plan"]
     else:
         plan = {"mode": "fixed", "n": n, "limited_by": "fixed", "statement": f"fixed n = {n:,} (samples.mode = 'fixed')."}
-    mom = _moment_errors(gen, Ws, Wt, rd.get("gaussian_match"), samples, s_mom, t["backend"], t["dtype"])
+    mom = _moment_errors(gen, Ws, Wt, rd.get("gaussian_match"), samples, s_mom, bk, t["dtype"])
     if "seconds" in mom:
         timings["moment_check"] = mom["seconds"]
     timings["total"] = time.perf_counter() - t_all
     return TaskRecord(task=t, odd_activation=_is_odd(t["generator"]), plan=plan, samples=n, d_MS=rd["d_MS"], bound_terms=rd.get("bound_terms"), bound_terms_note=rd.get("bound_terms_note"), gaussian_match=rd.get("gaussian_match"), moments_source=rd.get("moments_source"), moment_errors=mom, conditions=rd.get("conditions"), check_settings=rd.get("settings"), timings_s=timings, getheory_version=__version__, numpy_version=np.__version__, python=platform.python_version(), host=socket.gethostname())
 
 
-def _run_analytic_task(t, gen, Ws, Wt, t_all) -> TaskRecord:
+def _run_analytic_task(t, gen, Ws, Wt, t_all, bk) -> TaskRecord:
     """An analytic-only point (samples.mode = "analytic"): the leading-order κ3, κ4 and
     Edgeworth d_MS without sampling (docs/theory.md §4.2) and every bound term (§5).
 
@@ -248,10 +250,10 @@ def _run_analytic_task(t, gen, Ws, Wt, t_all) -> TaskRecord:
     from ..bounds import bound_terms
 
     t0 = time.perf_counter()
-    a = analytic_dms(gen, Ws, Wt, backend=t["backend"])
+    a = analytic_dms(gen, Ws, Wt, backend=bk)
     t_an = time.perf_counter() - t0
     t0 = time.perf_counter()
-    bt = bound_terms(gen, Ws, Wt)
+    bt = bound_terms(gen, Ws, Wt, backend=bk)
     t_bt = time.perf_counter() - t0
     ad = a.to_dict()
     dms = {

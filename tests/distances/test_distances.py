@@ -93,6 +93,7 @@ def test_dense_path_equals_sparse_path():
 
     class DenseBackend:
         name = "dense-test"
+        sparse_gathers = False
         xp = bk.xp
         ndtr = staticmethod(bk.ndtr)
 

@@ -111,6 +111,7 @@ def test_label_decomposition_parts():
     ({"noise": -0.1}, "noise"),
     ({"sources": ("gen",)}, "unknown source"),
     ({"solver": "qr"}, "solver"),
+    ({"backend": "torch"}, "backend"),
 ])
 def test_bad_options(kw, msg):
     with pytest.raises(ValueError, match=msg):
@@ -198,6 +199,43 @@ def test_deterministic_equivalent_sign_teacher_gaussian_inputs():
     opts = R.RidgeOptions(alphas=VAL_ALPHAS, lambdas=VAL_LAMBDAS, seeds=8, teacher="sign", noise=0.0,
                           n_test=4000, sources=("gaussian",), solve_threads=1)
     _check_validation(R.ridge_curves(activation="sign", N=1000, D=500, options=opts, seed=12))
+
+
+# ---------------------------------------------------------------------------
+# Backends: the simulated device (array-api-strict on a non-host device)
+# ---------------------------------------------------------------------------
+def test_ridge_curves_on_the_strict_device_equal_numpy():
+    """The whole workflow on the simulated device: generator and Gaussian-equivalent curves
+    equal NumPy's (same seeds, same random numbers), and only XᵀX, Xᵀy (once per sample size
+    and source) and the test-error sums cross to the host, whatever the number of samples."""
+    from getheory.backend import get_backend
+
+    N, D, seeds = 30, 15, 2
+    alphas, lambdas = (0.5, 1.0, 2.0), (1e-3, 0.1)
+    res = {}
+    strict = get_backend("strict")
+    for name in ("numpy", "strict"):
+        # small batches: several per size, the last one cut by the sample size
+        opts = R.RidgeOptions(alphas=alphas, lambdas=lambdas, seeds=seeds, n_test=300, teacher="erf2", noise=0.2,
+                              batch_size=13, backend=name)
+        strict.reset_transfers()
+        res[name] = R.ridge_curves(activation="sign", N=N, D=D, options=opts, seed=3)
+    moved = strict.reset_transfers()
+    assert res["strict"].settings["options"]["backend"] == "strict"
+    for src in ("generator", "gaussian"):
+        np.testing.assert_allclose(res["strict"].eps[src], res["numpy"].eps[src], rtol=1e-12)
+        np.testing.assert_allclose(res["strict"].test_se[src], res["numpy"].test_se[src], rtol=1e-12)
+    per_solve = (N * N + N) * 8
+    sums = 2 * len(alphas) * len(lambdas) * 8
+    assert moved == seeds * 2 * (len(alphas) * per_solve + sums)
+
+
+def test_ridge_sources_on_different_backends_refused():
+    gen = random_single_layer(12, 6, "sign", seed=1)
+    mom = exact_moments(gen)
+    srcs = [R.GeneratorSource(gen, mom.mean), R.GaussianEquivalentSource(mom.Omega, mom.Phi, backend="strict")]
+    with pytest.raises(ValueError, match="different backends"):
+        R.stream_ridge(srcs, np.ones(6), R.get_teacher("linear"), 0.0, [10], [1.0], seed=np.random.SeedSequence(0))
 
 
 def test_result_to_dict_is_json():
