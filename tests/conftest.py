@@ -1,6 +1,8 @@
 """Shared fixtures: the backend fixture runs a test on every installed backend.
 
-CuPy cases are skipped with a reason where CuPy or a GPU is missing.
+"strict" is the simulated device (array-api-strict on Device("device1"), a stand-in GPU
+that fails loudly on host copies), so every backend-parametrised test also checks device
+hygiene in CI.  CuPy cases are skipped with a reason where CuPy or a GPU is missing.
 """
 
 import numpy as np
@@ -8,12 +10,14 @@ import pytest
 
 from getheory.backend import available_backends
 
-BACKENDS = ["numpy", "cupy"]
+BACKENDS = ["numpy", "strict", "cupy"]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request):
-    if request.param not in available_backends():
+    if request.param == "strict":
+        pytest.importorskip("array_api_strict")
+    elif request.param not in available_backends():
         pytest.skip(f"backend {request.param!r} unavailable here (needs CuPy and a CUDA GPU)")
     return request.param
 

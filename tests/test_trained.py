@@ -14,7 +14,7 @@ from getheory.trained import DenseGenerator, load_dense, save_dense
 
 needs_cupy = pytest.mark.skipif("cupy" not in available_backends(),
                                 reason="needs CuPy and a CUDA GPU (backend='cupy')")
-BACKENDS = ["numpy", pytest.param("cupy", marks=[pytest.mark.gpu, needs_cupy])]
+BACKENDS = ["numpy", "strict", pytest.param("cupy", marks=[pytest.mark.gpu, needs_cupy])]
 
 
 def _decoder(seed=0, widths=(6, 20, 16), acts=("tanh", "identity")):
