@@ -15,6 +15,12 @@ For each available backend it measures, in the same run:
 
 Every figure is measured here; nothing is extrapolated.  Timings synchronise
 the device before reading the clock.
+
+The functions are shared with ``benchmarks/device_run.py`` (the prepared GPU script):
+``gemm_gflops``, ``sampling``, ``streaming`` (sampling into the streamed statistics),
+``estimation`` (d_MS from streamed statistics), ``readme_command`` (the README's main
+command through the API) and ``peak_memory`` (device memory of sampling + streaming).
+They take any backend, the test backend ``"strict"`` included.
 """
 
 from __future__ import annotations
@@ -57,6 +63,143 @@ def sampling(bk, N, D, n, dtype):
     bk.synchronize()
     el = time.perf_counter() - t
     return 2 * n * D * N / el / 1e9, n / el
+
+
+def streaming(bk, N, D, n, dtype="float64", K=2, M=2):
+    """Sampling into the streamed statistics (``FieldStream``: power sums in groups + reservoir).
+
+    Returns a dict: GFLOP/s (counting 2·n·D·N), samples/s, seconds, and the finished
+    statistics with the Gaussian match (``stats``, ``match``) for :func:`estimation`.
+    """
+    from getheory.distances import FieldStream
+    from getheory.fields import stream_fields
+
+    gen = gt.random_single_layer(N, D, "sign", seed=0)
+    Ws, Wt = gt.draw_weights(N, D, K, M, seed=1)
+    match = gt.gaussian_match(gt.exact_moments(gen, backend=bk), Ws, Wt)
+    warm = FieldStream(match.mean, match.cov, backend=bk)
+    stream_fields(gen, Ws, Wt, min(n, 4096), warm, seed=2, backend=bk, dtype=dtype)
+    sink = FieldStream(match.mean, match.cov, backend=bk)
+    bk.synchronize()
+    t = time.perf_counter()
+    stream_fields(gen, Ws, Wt, n, sink, seed=3, backend=bk, dtype=dtype)
+    stats = sink.finish()
+    bk.synchronize()
+    el = time.perf_counter() - t
+    return {"gflops": 2 * n * D * N / el / 1e9, "samples_per_s": n / el, "seconds": el, "n": n,
+            "stats": stats, "match": match}
+
+
+def estimation(stats, match, seed=4):
+    """Seconds of ``estimate_dms`` (plug-in with its floor replicates + held-out cumulants) on streamed stats."""
+    t = time.perf_counter()
+    est = gt.estimate_dms(stats, match.mean, match.cov, seed=seed)
+    el = time.perf_counter() - t
+    return {"seconds": el, "d_MS": est.value, "se": est.se, "estimator": est.estimator, "n": est.n}
+
+
+def readme_command(bk, N=256, D=128, time_budget=60.0):
+    """The README's main command, ``getheory check --activation sign --N 256 --D 128``, through the API.
+
+    Same defaults as the command line (K = M = 2, samples planned by a pilot within
+    ``time_budget`` seconds, seed 0); the time excludes starting Python and importing.
+    """
+    from getheory.plan import PlanOptions
+
+    t = time.perf_counter()
+    res = gt.check_generator(activation="sign", N=N, D=D, K=2, M=2, seed=0, backend=bk,
+                             plan=PlanOptions(time_budget=time_budget))
+    bk.synchronize()
+    el = time.perf_counter() - t
+    cond = next(c for c in res.conditions if c.name == "d_MS resolved")
+    return {"N": N, "D": D, "time_budget_s": time_budget, "seconds": el, "timings_s": dict(res.timings),
+            "n": res.sizes["samples"], "d_MS": res.dms.value, "se": res.dms.se, "estimator": res.dms.estimator,
+            "z_max": cond.numbers.get("z_max"), "resolved_5_sigma": cond.verdict == "pass", "resolution": cond.detail}
+
+
+class MemoryMeter:
+    """Peak memory of the work inside ``with``: device memory on CuPy, traced host memory elsewhere.
+
+    On CuPy a memory hook follows the bytes handed out by the memory pool (current and
+    peak) and the pool's size after the work is read too (it keeps freed blocks, so it
+    is the pool's high-water mark).  On the CPU backends (NumPy, and the strict test
+    device, whose arrays live in NumPy memory) ``tracemalloc`` traces the allocations.
+    """
+
+    def __init__(self, bk):
+        self.bk = bk
+        self.figures = {}
+
+    def __enter__(self):
+        self._cupy = None
+        if self.bk.name == "cupy":  # a benchmark may choose by backend; getheory code does not
+            import cupy
+
+            self._cupy = cupy
+            self._pool = cupy.get_default_memory_pool()
+            self._pool.free_all_blocks()
+            self._base_total = self._pool.total_bytes()
+            self._used0 = self._pool.used_bytes()
+
+            class _Hook(cupy.cuda.MemoryHook):
+                name = "getheory_peak"
+
+                def __init__(self):
+                    super().__init__()
+                    self.used = self.peak = 0
+
+                def malloc_postprocess(self, **kw):
+                    self.used += int(kw.get("mem_size", 0))
+                    self.peak = max(self.peak, self.used)
+
+                def free_postprocess(self, **kw):
+                    self.used -= int(kw.get("mem_size", 0))
+
+            self._hook = _Hook()
+            self._hook.__enter__()
+        else:
+            import tracemalloc
+
+            self._tm = tracemalloc
+            tracemalloc.start()
+            tracemalloc.reset_peak()
+            self._tm0 = tracemalloc.get_traced_memory()[0]
+        return self
+
+    def __exit__(self, *exc):
+        self.bk.synchronize()
+        if self._cupy is not None:
+            self._hook.__exit__(*exc)
+            self.figures = {
+                "method": "CuPy memory pool: hook on pool allocations (peak of bytes in use) and the pool's size after",
+                "peak_bytes": self._hook.peak + self._used0,
+                "peak_bytes_during": self._hook.peak,
+                "pool_total_bytes_after": self._pool.total_bytes() - self._base_total,
+            }
+        else:
+            cur, peak = self._tm.get_traced_memory()
+            self._tm.stop()
+            self.figures = {"method": "tracemalloc (host allocations, NumPy buffers included)",
+                            "peak_bytes": peak, "peak_bytes_during": peak - self._tm0}
+        return False
+
+
+def peak_memory(bk, N, D, n, K=1, M=1):
+    """Peak memory of sampling n rows into the streamed statistics (N, D, K = M = 1), with the rate."""
+    from getheory.distances import FieldStream
+    from getheory.fields import stream_fields
+
+    gen = gt.random_single_layer(N, D, "sign", seed=0)
+    Ws, Wt = gt.draw_weights(N, D, K, M, seed=1)
+    match = gt.gaussian_match(gt.exact_moments(gen, backend=bk), Ws, Wt)
+    meter = MemoryMeter(bk)
+    t = time.perf_counter()
+    with meter:
+        sink = FieldStream(match.mean, match.cov, backend=bk)
+        stream_fields(gen, Ws, Wt, n, sink, seed=2, backend=bk)
+        sink.finish()
+    el = time.perf_counter() - t
+    return {"N": N, "D": D, "K": K, "M": M, "n": n, "seconds": el, "rows_per_s": n / el, **meter.figures}
 
 
 def dms_time(bk, n):
