@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+from contextlib import contextmanager
 
 import numpy as np
 
 __all__ = [
     "InputTypeError",
+    "UserCodeError",
+    "user_code",
+    "check_output_dir",
     "PSD_RTOL",
     "positive_int",
     "check_int",
@@ -40,6 +45,52 @@ SYM_RTOL = 1e-8
 
 class InputTypeError(TypeError, ValueError):
     """A value of the wrong type (both a TypeError and a ValueError)."""
+
+
+class UserCodeError(RuntimeError, ValueError):
+    """User code (a generator function, the module that holds it) raised.
+
+    Both a :class:`RuntimeError` and a :class:`ValueError`; the user's own exception is
+    its ``__cause__``, so its traceback is kept (``getheory --traceback`` prints it).
+    """
+
+
+@contextmanager
+def user_code(what: str, during: str = ""):
+    """Run user code (``with user_code("user generator 'm:f'"): ...``); what it raises becomes a
+    :class:`UserCodeError` naming ``what``, with the user's exception as its cause.
+
+    getheory's own exception classes pass unchanged: a :class:`UserCodeError` of nested user
+    code, or a time-budget error raised inside the call by a deadline's timer.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if type(exc).__module__.partition(".")[0] == "getheory":
+            raise
+        raise UserCodeError(f"{what} raised {type(exc).__name__}{during}: {exc}") from exc
+
+
+def check_output_dir(path, name: str = "--out") -> str:
+    """``path`` as an output folder that exists or can be created, or a :class:`ValueError`.
+
+    Refused: an existing file, a path under a file, a folder without write permission.
+    Checked before any work, so nothing is computed for a folder that cannot be written.
+    ``name`` (the option, or "" for none) starts the message.
+    """
+    path = os.fspath(path)
+    what = f"{name} {path!r}".strip()
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise ValueError(f"{what} is an existing file, not a folder: give a folder path (it is created if missing)")
+    parent = os.path.abspath(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise ValueError(f"{what} cannot be created: {parent!r} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} is not writable (no write permission on {parent!r}): "
+                         "give a folder you can write to")
+    return path
 
 
 def positive_int(value, name: str, *, minimum: int = 1) -> int:

@@ -16,6 +16,7 @@ command line (:mod:`getheory.cli`).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._deadline import Deadline
 from ._version import __version__
 from ._json import to_plain as _plain
 from ._validation import finite_matrix, positive_int
@@ -343,6 +345,10 @@ def check_generator(
     dms = dms or DmsOptions()
     stream = stream or StreamOptions()
     bk = get_backend(backend)  # resolved once: the object travels below, never the name
+    plan_opt = plan or PlanOptions()
+    # with samples="auto" the budget bounds the moments, the pilot and the sampling (checked between
+    # batches, a blocked batch stopped at 1.1 × the budget)
+    deadline = Deadline(plan_opt.time_budget, "--time-budget") if auto else None
     root = np.random.SeedSequence(seed)
     s_gen, s_w, s_mom, s_fields, s_dms, s_pilot = root.spawn(6)
     t0 = time.perf_counter()
@@ -366,38 +372,39 @@ def check_generator(
     if K + M > 8:
         raise ValueError(f"K + M = {K + M} fields; the streaming estimator takes at most 8 (lower K or M)")
 
-    noise = None
-    if generator.exact_moments:
-        moments = exact_moments(generator, backend=bk)
-    else:
-        nm = moment_samples or (100_000 if auto else max(samples, 20_000))
-        moments = monte_carlo_moments(generator, nm, seed=s_mom, backend=bk, dtype=dtype,
-                                      weights=(W_student, W_teacher))
-        noise = MomentNoise(n_samples=nm, n_groups=20, K=K)
-    match = gaussian_match(moments, W_student, W_teacher)
-    times["moments"] = time.perf_counter() - t0
+    guard = deadline.guard("the moments, the pilot and the sampling") if auto else contextlib.nullcontext()
+    with guard:
+        noise = None
+        if generator.exact_moments:
+            moments = exact_moments(generator, backend=bk)
+        else:
+            nm = moment_samples or (100_000 if auto else max(samples, 20_000))
+            moments = monte_carlo_moments(generator, nm, seed=s_mom, backend=bk, dtype=dtype,
+                                          weights=(W_student, W_teacher), deadline=deadline)
+            noise = MomentNoise(n_samples=nm, n_groups=20, K=K)
+        match = gaussian_match(moments, W_student, W_teacher)
+        times["moments"] = time.perf_counter() - t0
 
-    plan_opt = plan or PlanOptions()
-    plan = None
-    if auto:
+        plan = None
+        if auto:
+            t0 = time.perf_counter()
+            budget = plan_opt.time_budget - times["moments"]
+            if budget <= 0:
+                raise ValueError(f"the moments alone took {times['moments']:.1f} s, the whole time budget of "
+                                 f"{plan_opt.time_budget:g} s; raise the budget or give a fixed number of samples")
+            plan = plan_samples(generator, W_student, W_teacher, match,
+                                options=dataclasses.replace(plan_opt, time_budget=budget),
+                                stream=stream, cumulant=dms.cumulant, seed=s_pilot, backend=bk, dtype=dtype,
+                                progress=progress, deadline=deadline)
+            samples = plan.n
+            times["pilot"] = time.perf_counter() - t0
+
         t0 = time.perf_counter()
-        budget = plan_opt.time_budget - times["moments"]
-        if budget <= 0:
-            raise ValueError(f"the moments alone took {times['moments']:.1f} s, the whole time budget of "
-                             f"{plan_opt.time_budget:g} s; raise the budget or give a fixed number of samples")
-        plan = plan_samples(generator, W_student, W_teacher, match,
-                            options=dataclasses.replace(plan_opt, time_budget=budget),
-                            stream=stream, cumulant=dms.cumulant, seed=s_pilot, backend=bk, dtype=dtype,
-                            progress=progress)
-        samples = plan.n
-        times["pilot"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    sink = FieldStream(match.mean, match.cov, options=stream, backend=bk)
-    stream_fields(generator, W_student, W_teacher, samples, sink, seed=s_fields, backend=bk, dtype=dtype,
-                  progress=progress)
-    stats = sink.finish()
-    times["sampling"] = time.perf_counter() - t0
+        sink = FieldStream(match.mean, match.cov, options=stream, backend=bk)
+        stream_fields(generator, W_student, W_teacher, samples, sink, seed=s_fields, backend=bk, dtype=dtype,
+                      progress=progress, deadline=deadline, stage="the measured run's sampling")
+        stats = sink.finish()
+        times["sampling"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     est = estimate_dms(stats, match.mean, match.cov, options=dms, seed=s_dms, moment_noise=noise)

@@ -164,16 +164,21 @@ class LatentStream:
         self.pos = stop
 
 
-def iter_latent_batches(n: int, D: int, *, batch_size: int, seed=None, backend="numpy", dtype="float64"):
+def iter_latent_batches(n: int, D: int, *, batch_size: int, seed=None, backend="numpy", dtype="float64",
+                        deadline=None, stage="sampling"):
     """Yield latent batches c ~ N(0, I_D), shape (b, D), totalling n rows.
 
     The rows come from one :class:`LatentStream`, so on the CPU they do not
-    depend on ``batch_size``.  Each batch is a fresh array.
+    depend on ``batch_size``.  Each batch is a fresh array.  With a
+    :class:`getheory._deadline.Deadline` the loop stops between batches once it is
+    spent, naming ``stage``.
     """
     bk = get_backend(backend)
     stream = LatentStream(D, seed=seed, backend=bk, dtype=dtype)
     done = 0
     while done < n:
+        if deadline is not None:
+            deadline.check(stage)
         b = min(batch_size, n - done)
         yield stream.fill(bk.empty((b, D), dtype))
         done += b
@@ -247,7 +252,8 @@ def _sampling_args(generator, W_student, W_teacher, n, dtype, backend):
     return n, W_student, W_teacher, dtype, get_backend(backend)
 
 
-def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress, multiple=1):
+def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress, multiple=1,
+                   deadline=None, stage="sampling (λ, ν)"):
     """Yield (start, z) with z = (λ, ν) of the next rows, shape (b, K + M), on the backend.
 
     z is a view of a reused buffer: consume it before the next iteration.  Batches hold
@@ -275,6 +281,8 @@ def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dty
         c_buf = bk.empty((b0, D), dtype)
         stream = LatentStream(D, seed=seed, backend=bk, dtype=dtype)
         while start < n:
+            if deadline is not None:
+                deadline.check(stage)
             b = min(b0, n - start)
             c = stream.fill(c_buf[:b, ...])
             h = h_buf[:b, ...]
@@ -287,7 +295,8 @@ def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dty
             start += b
             prog.update(start)
     else:
-        for c in iter_latent_batches(n, D, batch_size=b0, seed=seed, backend=bk, dtype=dtype):
+        for c in iter_latent_batches(n, D, batch_size=b0, seed=seed, backend=bk, dtype=dtype, deadline=deadline,
+                                     stage=stage):
             b = int(c.shape[0])
             x = generator.sample(c)
             z = z_buf[:b, ...]
@@ -299,7 +308,8 @@ def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dty
 
 
 def stream_fields(generator: Generator, W_student, W_teacher, n: int, sink, *, seed=None,
-                  batch_size: int | None = None, backend="numpy", dtype="float64", progress: bool = False):
+                  batch_size: int | None = None, backend="numpy", dtype="float64", progress: bool = False,
+                  deadline=None, stage: str = "sampling (λ, ν)"):
     """Draw n samples of z = (λ, ν) batch by batch and hand each batch to ``sink.update``.
 
     Nothing of size n is kept here: memory is one batch (O(batch_size·(N + D))) plus what
@@ -313,6 +323,9 @@ def stream_fields(generator: Generator, W_student, W_teacher, n: int, sink, *, s
     sink : object with ``update(z)``
         Receives each batch z, shape (b, K + M), on the backend (a view: copy what you keep).
         Batch sizes are multiples of ``sink.options.groups`` when the sink has one.
+    deadline : getheory._deadline.Deadline, optional
+        Checked between batches: a spent budget stops the stream with
+        :class:`getheory._deadline.TimeBudgetExceeded` naming ``stage``.
 
     Returns
     -------
@@ -322,6 +335,6 @@ def stream_fields(generator: Generator, W_student, W_teacher, n: int, sink, *, s
     n, W_student, W_teacher, dtype, bk = _sampling_args(generator, W_student, W_teacher, n, dtype, backend)
     multiple = int(getattr(getattr(sink, "options", None), "groups", 1))
     for _start, z in _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress,
-                                    multiple):
+                                    multiple, deadline, stage):
         sink.update(z)
     return n

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import finite_matrix, positive_int
+from ._validation import UserCodeError, finite_matrix, positive_int, user_code
 from .activations import Activation, get_activation
 from .backend import backend_of, check_foreign
 
@@ -195,24 +195,32 @@ class CallableGenerator(Generator):
     precision dtypes, and layouts DLPack cannot export (sparse tensors) are
     refused with an error that names the fix.
 
-    ``N`` is found by calling ``fn`` on two NumPy latents (zeros) unless given;
-    that probe checks the dtype, not the device, so a function that moves
-    its input to a GPU passes it.  Every batch ``fn`` returns is checked for
-    shape and finiteness, so a wrong generator fails with a message instead
-    of a silent wrong answer.
+    ``N`` is found by calling ``fn`` on two NumPy latents (standard normal,
+    seed 0) unless given; that probe checks the dtype, not the device, so a
+    function that moves its input to a GPU passes it.  Every batch ``fn``
+    returns is checked for shape and finiteness, so a wrong generator fails
+    with a message instead of a silent wrong answer.  The probe's latents and
+    the first batch of a run are compared with a copy after the call, so a
+    function that modifies its latents in place is refused.  An exception
+    raised by ``fn`` becomes a :class:`getheory._validation.UserCodeError`
+    (a RuntimeError and a ValueError) naming the generator, with the user's
+    exception as its cause.
     """
 
     fn: Callable
     D: int
     N: int | None = None
     name: str | None = None
+    _watched: bool = field(default=False, init=False, repr=False)  # first batch of sample() checked
 
     def __post_init__(self):
         if not callable(self.fn):
             raise TypeError(f"generator must be callable, got {type(self.fn).__name__}")
         self.D = positive_int(self.D, "D")
         self.name = self.name or getattr(self.fn, "__name__", "user generator")
-        probe = self.fn(np.zeros((2, self.D)))
+        c = np.random.default_rng(0).standard_normal((2, self.D))
+        with np.errstate(all="ignore"):  # a shape probe: the values are not used
+            probe = self._call(c, c.copy(), np.array_equal)
         check_foreign(probe, what=self._what)
         shape = tuple(probe.shape)
         if len(shape) != 2 or shape[0] != 2:
@@ -230,9 +238,24 @@ class CallableGenerator(Generator):
     def _what(self):
         return f"the output of user generator {self.name!r}"
 
+    def _call(self, c, before=None, same=None):
+        """``fn(c)``; its exception as a :class:`UserCodeError`; with ``before``, refuse a change of ``c``."""
+        with user_code(f"user generator {self.name!r}", f" on latents of shape {tuple(c.shape)}"):
+            x = self.fn(c)
+        if before is not None and not same(c, before):
+            raise ValueError(f"user generator {self.name!r} modified its latents in place: a generator must "
+                             "not modify its latents in place (the teacher's fields are computed from the same "
+                             "array); copy them first, e.g. c = c.copy()")
+        return x
+
     def sample(self, c):
         self._check_latents(c)
-        x = self.fn(c)
+        if self._watched:
+            x = self._call(c)
+        else:  # the first batch on this backend is compared with a copy after the call
+            bk = backend_of(c)
+            x = self._call(c, bk.contiguous(c), lambda a, b: bk.to_bool(bk.xp.all(a == b)))
+            self._watched = True
         check_foreign(x, what=self._what)
         shape = tuple(x.shape)
         if shape != (c.shape[0], self.N):
@@ -283,14 +306,29 @@ def load_generator(spec: str, D: int, N: int | None = None) -> CallableGenerator
     :class:`CallableGenerator` for what it receives and what is accepted).
     The module is imported normally, so it must be importable (on
     ``sys.path``; the current directory is added by the CLI).
+
+    Raises
+    ------
+    ValueError
+        A malformed spec, a module that is not found, a missing function.
+    getheory._validation.UserCodeError
+        The module raised while it was imported, or the function raised on the
+        probe latents (the user's exception is the ``__cause__``).
     """
     if not isinstance(spec, str) or spec.count(":") != 1:
         raise ValueError(f"generator must be given as 'module:function', got {spec!r}")
     mod_name, fn_name = spec.split(":")
+    if not mod_name or not fn_name:
+        raise ValueError(f"generator must be given as 'module:function', got {spec!r}")
     try:
-        module = importlib.import_module(mod_name)
-    except ImportError as exc:
-        raise ValueError(f"cannot import module {mod_name!r} for generator {spec!r}: {exc}") from None
+        with user_code(f"module {mod_name!r} of generator {spec!r}", " at import"):
+            module = importlib.import_module(mod_name)
+    except UserCodeError as exc:
+        missing = getattr(exc.__cause__, "name", None) if isinstance(exc.__cause__, ModuleNotFoundError) else None
+        if missing is not None and (mod_name == missing or mod_name.startswith(missing + ".")):
+            raise ValueError(f"cannot import module {mod_name!r} for generator {spec!r}: {exc.__cause__} (is it "
+                             "on sys.path? the command line adds the working directory)") from exc.__cause__
+        raise
     try:
         fn = getattr(module, fn_name)
     except AttributeError:

@@ -17,6 +17,7 @@ weights into the mean m and covariance Σ = [[Q, R], [Rᵀ, T]] of P̂.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -172,6 +173,7 @@ def monte_carlo_moments(
     backend="numpy",
     dtype="float64",
     weights=None,
+    deadline=None,
 ) -> Moments:
     """Streaming Monte Carlo estimate of (E x, Ω, Φ) for any generator (§2).
 
@@ -184,6 +186,10 @@ def monte_carlo_moments(
     match is also recorded for each group, so that :func:`gaussian_match`
     reports batch-means standard errors of Q and R that account for the
     correlations between entries of Ω̂.
+
+    With a :class:`getheory._deadline.Deadline` the first group measures the rate and the
+    run is refused when the rest would not fit in half of what is left of the budget
+    (the other half is the sampling's); every batch checks the deadline.
     """
     n = positive_int(n, "n")
     n_groups = positive_int(n_groups, "n_groups", minimum=2)
@@ -207,7 +213,9 @@ def monte_carlo_moments(
         sx = xp.zeros((N,), dtype=dt)
         sxx = xp.zeros((N, N), dtype=dt)
         sxc = xp.zeros((N, D), dtype=dt)
-        for c in iter_latent_batches(ng, D, batch_size=batch_size, seed=rng_seq.spawn(1)[0], backend=bk, dtype=dtype):
+        t_group = time.perf_counter()
+        for c in iter_latent_batches(ng, D, batch_size=batch_size, seed=rng_seq.spawn(1)[0], backend=bk, dtype=dtype,
+                                     deadline=deadline, stage="Monte Carlo moments"):
             x = generator.sample(c)
             sx += xp.sum(x, axis=0)
             sxx += x.T @ x
@@ -215,6 +223,11 @@ def monte_carlo_moments(
         mg = sx / ng
         Og = (sxx - ng * (mg[:, None] * mg[None, :])) / (ng - 1)
         Pg = sxc / ng  # E[x cᵀ] = E[(x − Ex) cᵀ] since E c = 0
+        if deadline is not None and g == 0:
+            bk.synchronize()
+            need = (time.perf_counter() - t_group) * (n - ng) / ng
+            deadline.refuse(f"Monte Carlo moments (n = {n:,} in {n_groups} groups)", need, share=0.5,
+                            fix=", or lower --moment-samples (moment_samples=)")
         if weights is not None:  # the group's match covariance, formed on the device: (K+M)² numbers move
             group_covs.append(bk.to_numpy(_match_cov_xp(xp, xp.astype(Og, f64), xp.astype(Pg, f64), W_d, Wt_d)))
         for key, val in (("m", mg), ("O", Og), ("P", Pg)):

@@ -6,14 +6,25 @@ pilot (its own seed; none of its rows are reused), which measures
 * the throughput of sampling plus streaming statistics (rows per second), and
 * the held-out cumulants and their standard errors along the pilot's worst direction,
 
-and fixes n **before** the measured run: the n at which the expected |z| of the larger
-cumulant reaches ``z_plan`` (default 6, one above the 5σ target, for the pilot's own
-error), and never less than the pilot's own n (a smaller run also chooses a noisier
-direction), capped by what the time budget allows.  The measured run then happens once at
+and fixes n **before** the measured run: the n at which the measured run's |z| reaches the
+5σ target with probability ``confidence`` (default 0.98) given the pilot's, and at least the
+n at which its expected |z| is ``z_plan`` (default 6), and never less than the pilot's own n
+(a smaller run also chooses a noisier direction), capped by what the time budget allows.  The measured run then happens once at
 that n.  Nothing stops early when z first crosses a threshold: that would inflate the
 false-positive rate of the verdict.
 
-With z_p the pilot's |z| on n_p rows, n_needed = n_p (z_plan / z_p)².  The budget allows
+The pilot's |z| is noisy, and not only by the ±1 of a z-score: each run chooses its most
+non-Gaussian direction on a quarter of its groups, so |z| moves between independent runs
+at the same n with a spread s = :data:`Z_SPREAD` (measured by benchmarks/bench_plan.py).
+With z_p the pilot's |z| on n_p rows and r² = n/n_p, the measured run's |z| is about
+r·z − r·e_p + e_m with z the pilot's expectation and e_p, e_m independent spreads s, so it
+reaches z_target with probability ``confidence`` when
+
+.. math:: r z_p − q s \\sqrt{r^2 + 1} \\ge z_{target},\\qquad q = Φ^{-1}(\\text{confidence}),
+
+whose smallest root is r = [z_p t + q s √(z_p² + t² − q² s²)] / (z_p² − q² s²), t = z_target
+(none when z_p ≤ q s: the pilot saw no usable signal).  n_needed = n_p · max(r², (z_plan /
+z_p)²).  The budget allows
 n_budget rows: sampling at the pilot's rate plus a reserve for the estimation (the plug-in
 floor, :data:`ESTIMATE_SECONDS_PER_ROW` per reservoir row on the CPU).
 """
@@ -35,6 +46,12 @@ __all__ = ["PlanOptions", "Plan", "plan_samples", "samples_for_z"]
 #: measured on the development CPU by benchmarks/bench_estimation.py; a GPU is faster
 ESTIMATE_SECONDS_PER_ROW = 5e-6
 
+#: run-to-run spread (SD) of the held-out |z| at a fixed n, from the direction chosen on a
+#: quarter of the groups and the z-score's own noise: measured by benchmarks/bench_plan.py
+#: (sign, N = 256, D = 128, K = M = 2, n = 6·10^5, 24 problems, two runs each: s = 1.94,
+#: 90 % interval 1.57–2.55, no trend with |z|)
+Z_SPREAD = 2.0
+
 
 @dataclass(frozen=True)
 class PlanOptions:
@@ -47,7 +64,10 @@ class PlanOptions:
     z_target : float
         The z the statement is about (default 5).
     z_plan : float
-        Expected |z| the planned n aims at (default 6 = target + 1 for the pilot's error).
+        Expected |z| the planned n aims at, at least (default 6).
+    confidence : float
+        Probability, over the pilot's and the measured run's noise, that the measured run
+        reaches ``z_target`` (default 0.98, so that 19 of 20 seeds resolve with room to spare).
     pilot_fraction : float
         Largest share of the budget the pilot may take (default 0.1).
     min_pilot : int
@@ -60,6 +80,7 @@ class PlanOptions:
     z_target: float = 5.0
     z_plan: float = 6.0
     pilot_fraction: float = 0.1
+    confidence: float = 0.98
     min_pilot: int = 20_000
     min_samples: int = 20_000
     max_samples: int = 10**10
@@ -72,6 +93,8 @@ class PlanOptions:
             raise ValueError(f"need 0 < z_target <= z_plan; got {self.z_target}, {self.z_plan}")
         if not 0 < self.pilot_fraction < 1:
             raise ValueError(f"pilot_fraction must be in (0, 1); got {self.pilot_fraction}")
+        if not 0.5 <= self.confidence < 1:
+            raise ValueError(f"confidence must be in [0.5, 1); got {self.confidence}")
         check_int(self.min_pilot, "min_pilot", 1024)
         check_int(self.min_samples, "min_samples", 1024)
         check_int(self.max_samples, "max_samples", self.min_samples)
@@ -81,8 +104,10 @@ class PlanOptions:
 class Plan:
     """The pilot's findings and the planned n.
 
-    ``n`` is what the measured run uses; ``n_needed`` the n for an expected |z| of
-    ``z_plan`` (inf when the pilot saw no signal); ``n_budget`` what the budget allows.
+    ``n`` is what the measured run uses; ``n_needed`` the n at which the measured run
+    reaches ``z_target`` with probability ``confidence`` given the pilot's |z| and its
+    run-to-run spread ``z_spread`` (inf when the pilot saw no usable signal); ``n_budget``
+    what the budget allows.
     """
 
     n: int
@@ -96,6 +121,7 @@ class Plan:
     pilot_kappa3: float
     limited_by: str
     options: PlanOptions
+    z_spread: float = Z_SPREAD
 
     def seconds_for(self, n) -> float:
         """Sampling seconds for n rows at the pilot's rate."""
@@ -104,22 +130,39 @@ class Plan:
     def statement(self) -> str:
         o = self.options
         s = (f"pilot: {self.n_pilot:,} rows in {self.pilot_seconds:.1f} s ({self.rate:,.0f} rows/s), |z| = "
-             f"{self.pilot_z:.2f}; ")
+             f"{self.pilot_z:.2f} ± {self.z_spread:g} run to run; ")
+        goal = f"|z| >= {o.z_target:g} with probability {o.confidence:.0%}"
         if self.limited_by == "target":
-            s += f"planned n = {self.n:,} for an expected |z| of at least {o.z_plan:g}"
+            s += f"planned n = {self.n:,} for {goal}"
         elif math.isfinite(self.n_needed):
-            s += (f"the {o.time_budget:g} s budget allows n = {self.n:,}; an expected |z| of {o.z_plan:g} needs "
+            s += (f"the {o.time_budget:g} s budget allows n = {self.n:,}; {goal} needs "
                   f"n = {self.n_needed:,.0f} (about {self.seconds_for(self.n_needed):,.0f} s of sampling)")
         else:
-            s += f"no signal in the pilot: n = {self.n:,} fills the {o.time_budget:g} s budget"
+            s += f"no usable signal in the pilot: n = {self.n:,} fills the {o.time_budget:g} s budget"
         return s + "."
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("n", "n_needed", "n_budget", "n_pilot", "rate", "pilot_seconds",
-                                           "pilot_z", "pilot_kappa4", "pilot_kappa3", "limited_by")}
+                                           "pilot_z", "pilot_kappa4", "pilot_kappa3", "limited_by", "z_spread")}
         d["options"] = dict(self.options.__dict__)
         d["statement"] = self.statement()
         return _plain(d)
+
+
+def resolving_ratio(z_pilot: float, options: PlanOptions, spread: float = None) -> float:
+    """r² = n/n_p at which the measured run reaches z_target with probability ``confidence``.
+
+    Solves r z_p − q s √(r² + 1) = z_target (module docstring, docs/theory.md §4.1) and
+    takes at least (z_plan / z_p)²; inf when z_p ≤ q s (no usable signal in the pilot).
+    """
+    from scipy.stats import norm
+
+    s = Z_SPREAD if spread is None else spread
+    a, b, t = abs(z_pilot), norm.ppf(options.confidence) * s, options.z_target
+    if not a > b:
+        return math.inf
+    r = (a * t + b * math.sqrt(a * a + t * t - b * b)) / (a * a - b * b)
+    return max(r * r, (options.z_plan / a) ** 2)
 
 
 def samples_for_z(n: int, z: float, z_goal: float) -> float:
@@ -140,7 +183,7 @@ def _budget_rows(seconds, rate, n_plugin):
 
 def plan_samples(generator, W_student, W_teacher, match, *, options: PlanOptions | None = None,
                  stream: StreamOptions | None = None, cumulant: CumulantOptions | None = None, seed=None,
-                 backend="numpy", dtype="float64", progress=False) -> Plan:
+                 backend="numpy", dtype="float64", progress=False, deadline=None) -> Plan:
     """Run a pilot and fix the sample size of the measured run (see the module docstring).
 
     Parameters
@@ -169,7 +212,8 @@ def plan_samples(generator, W_student, W_teacher, match, *, options: PlanOptions
     probe = FieldStream(match.mean, match.cov, options=StreamOptions(groups=st_opt.groups, n_plugin=0),
                         backend=backend)
     t0 = time.perf_counter()
-    stream_fields(generator, W_student, W_teacher, 4096, probe, seed=s_probe, backend=backend, dtype=dtype)
+    stream_fields(generator, W_student, W_teacher, 4096, probe, seed=s_probe, backend=backend, dtype=dtype,
+                  deadline=deadline, stage="the planner's rate probe")
     rate0 = 4096 / max(time.perf_counter() - t0, 1e-9)
     pilot_min_s = opt.min_pilot / rate0
     if pilot_min_s > 0.25 * opt.time_budget:
@@ -183,12 +227,12 @@ def plan_samples(generator, W_student, W_teacher, match, *, options: PlanOptions
                         backend=backend)
     t0 = time.perf_counter()
     stream_fields(generator, W_student, W_teacher, n_pilot, pilot, seed=s_pilot, backend=backend, dtype=dtype,
-                  progress=progress)
+                  progress=progress, deadline=deadline, stage="the pilot")
     pilot_s = time.perf_counter() - t0
     rate = n_pilot / max(pilot_s, 1e-9)
     cum = cumulants_from_stats(pilot.finish(), match.cov, options=cumulant, seed=s_cum)
     z = cum.z_max
-    n_needed = samples_for_z(cum.n_eval, z, opt.z_plan) * n_pilot / cum.n_eval if z >= 1.0 else math.inf
+    n_needed = n_pilot * resolving_ratio(z, opt)
     remaining = opt.time_budget - pilot_s - 4096 / rate0
     n_budget = min(opt.max_samples, _budget_rows(remaining, rate, st_opt.n_plugin))
     if n_needed <= n_budget:

@@ -38,14 +38,16 @@ A PyTorch ``nn.Linear`` stores ``weight`` with the same (out, in) shape, so
 from __future__ import annotations
 
 import json
+import math
 import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .activations import ACTIVATIONS, get_activation
-from .backend import backend_of
+from .backend import backend_of, get_backend
 from .generators import Generator, _DeviceCache
 
 __all__ = ["DENSE_ACTIVATIONS", "DenseGenerator", "load_dense", "save_dense"]
@@ -60,10 +62,18 @@ _SUFFIXES = (".npz", ".safetensors")
 
 def _real_array(x, key: str, ndim: int) -> np.ndarray:
     """``x`` as a finite float64 array of ``ndim`` dimensions, or an error naming ``key``."""
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "fiu":
-        raise ValueError(f"{key} has dtype {arr.dtype}; expected real numbers (float32 or float64)")
-    arr = arr.astype(np.float64)
+    src = np.asarray(x)
+    if src.dtype.kind not in "fiu":
+        raise ValueError(f"{key} has dtype {src.dtype}; expected real numbers (float32 or float64)")
+    with np.errstate(over="ignore"):
+        arr = src.astype(np.float64)
+    if src.dtype.itemsize > 8 and src.dtype.kind == "f":
+        over = np.isfinite(src) & ~np.isfinite(arr)
+        if over.any():
+            first = tuple(int(i) for i in np.argwhere(over)[0])
+            raise ValueError(f"{key} has {int(over.sum())} entries beyond the float64 range (first at index "
+                             f"{first}: {str(src[first])}), which overflow to infinity in float64: export the "
+                             "weights in float32 or float64 with finite values")
     if arr.ndim != ndim:
         want = "a matrix (out, in)" if ndim == 2 else "a vector (out,)"
         raise ValueError(f"{key} has shape {arr.shape}, expected {want}")
@@ -104,7 +114,10 @@ class DenseGenerator(Generator):
     ------
     ValueError
         Mis-shaped, non-finite or missing arrays (the message names the key ``W{l}``
-        or ``b{l}`` and the expected shape), an unknown activation, or counts that differ.
+        or ``b{l}`` and the expected shape), entries beyond the float64 range, weights
+        whose pre-activations overflow float64 on a few standard normal latents (the
+        layer is named), an unknown activation, or counts that differ; and, from
+        :meth:`sample`, outputs that are not finite in the run's dtype.
     """
 
     weights: Sequence
@@ -141,6 +154,20 @@ class DenseGenerator(Generator):
         self._acts = tuple(get_activation("linear" if a == "identity" else a) for a in self.activations)
         self.D = Ws[0].shape[1]
         self.N = Ws[-1].shape[0]
+        self._check_finite_outputs()
+
+    def _check_finite_outputs(self, rows: int = 8):
+        """Refuse weights whose pre-activations overflow float64 on a few standard normal latents."""
+        x = np.random.default_rng(0).standard_normal((rows, self.D))
+        with np.errstate(over="ignore", invalid="ignore"):
+            for l, (W, b, act) in enumerate(zip(self.weights, self.biases, self._acts)):
+                h = x @ W.T + b
+                if not np.all(np.isfinite(h)):
+                    top = float(np.max(np.abs(W)))
+                    raise ValueError(f"layer {l} (W{l}, b{l}) produces NaN or infinite pre-activations in "
+                                     f"float64 on standard normal latents (largest |W{l}| = {top:.3g}): the "
+                                     "weights are far too large; export the trained weights, not damaged ones")
+                x = act(h)
 
     @property
     def widths(self) -> list[int]:
@@ -159,6 +186,10 @@ class DenseGenerator(Generator):
             h = x @ Wt
             h += b
             x = h if act.apply_(h, bk) else act(h)
+        if not bk.to_bool(bk.xp.all(bk.xp.isfinite(x))):
+            raise ValueError(f"trained generator {self.name or 'DenseGenerator'!r} produced NaN or infinite "
+                             f"outputs in {bk.dtype_name(c)} on latents of shape {tuple(c.shape)}: its weights "
+                             "overflow this dtype; run in float64 or rescale the weights")
         return x
 
     def describe(self) -> dict:
@@ -179,17 +210,63 @@ def _suffix(path) -> str:
     return suffix
 
 
+def _npz_headers(path) -> dict:
+    """{key: (shape, dtype, bytes the file holds for its data)} read from the .npy headers; nothing allocated."""
+    from numpy.lib import format as npy
+
+    out = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            with zf.open(info) as fh:
+                try:
+                    version = npy.read_magic(fh)
+                    read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+                    shape, _fortran, dtype = read(fh)
+                except ValueError as exc:
+                    raise ValueError(f"member {info.filename!r} is not a .npy array ({exc})") from exc
+                out[key] = (tuple(shape), dtype, info.file_size - fh.tell())
+    return out
+
+
+def _check_sizes(path, arrays) -> None:
+    """Refuse, before reading, arrays the file cannot hold or memory cannot take.
+
+    ``arrays``: {key: (shape, dtype, bytes held or None)}.
+    """
+    need = 0
+    for key, (shape, dtype, held) in arrays.items():
+        count = math.prod(int(d) for d in shape)
+        size = count * dtype.itemsize
+        if held is not None and not dtype.hasobject and size > held:
+            raise ValueError(f"weights file {path!r}: {key} declares shape {shape} of {dtype}, which needs "
+                             f"{size / 2**30:.3g} GiB, but the file holds only {held} bytes of it: the file is "
+                             "truncated or damaged; write it again (getheory.trained.save_dense)")
+        need += count * (dtype.itemsize + 8)  # as read, then as float64
+    free = get_backend("numpy").free_memory_bytes()
+    if need > free:
+        key, (shape, _d, _h) = max(arrays.items(), key=lambda kv: math.prod(kv[1][0]))
+        raise ValueError(f"weights file {path!r} declares arrays that need {need / 2**30:.3g} GiB to load "
+                         f"(the largest, {key}, has shape {shape}), but only {free / 2**30:.3g} GiB of memory "
+                         "is free: the file is damaged, or the network is too large for this machine")
+
+
 def _read(path, suffix):
     """(arrays, activation names or None) from a weights file."""
     if suffix == ".npz":
         try:
+            _check_sizes(path, _npz_headers(path))
             with np.load(path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
-        except ValueError as exc:  # object arrays (pickles) or a damaged archive
+        except ValueError as exc:
+            if str(exc).startswith(f"weights file {path!r}"):
+                raise
             raise ValueError(f"weights file {path!r} is not a plain .npz archive ({exc}); store numeric arrays "
-                             "and 'activations' as a string array (numpy.savez without object arrays)") from None
-        except OSError as exc:
-            raise ValueError(f"weights file {path!r} is not a readable .npz archive: {exc}") from None
+                             "and 'activations' as a string array (numpy.savez without object arrays)") from exc
+        except (OSError, EOFError, zipfile.BadZipFile) as exc:  # empty, truncated, not a zip
+            raise ValueError(f"weights file {path!r} is not a readable .npz archive ({type(exc).__name__}: "
+                             f"{exc}): the file is empty, truncated or not an .npz; write it again "
+                             "(numpy.savez or getheory.trained.save_dense)") from exc
         acts = arrays.pop("activations", None)
         if acts is not None:
             if acts.dtype.kind not in "US" or acts.ndim != 1:
@@ -201,11 +278,15 @@ def _read(path, suffix):
     from safetensors.numpy import load_file
 
     try:
-        arrays = load_file(path)
         with safetensors.safe_open(path, framework="np") as fh:
             meta = fh.metadata() or {}
+            shapes = {k: fh.get_slice(k).get_shape() for k in fh.keys()}
+        _check_sizes(path, {k: (tuple(v), np.dtype(np.float64), None) for k, v in shapes.items()})
+        arrays = load_file(path)
     except (safetensors.SafetensorError, OSError) as exc:
-        raise ValueError(f"weights file {path!r} is not a readable .safetensors file: {exc}") from None
+        raise ValueError(f"weights file {path!r} is not a readable .safetensors file ({exc}): the file is "
+                         "empty, truncated or damaged; write it again (safetensors.numpy.save_file or "
+                         "getheory.trained.save_dense)") from exc
     acts = meta.get("activations")
     if acts is not None:
         try:
@@ -237,12 +318,18 @@ def load_dense(path, *, N: int | None = None, D: int | None = None) -> DenseGene
     Raises
     ------
     ValueError
-        An unknown extension, a missing file, a missing array (named), a mis-shaped
-        or non-finite array (named, with the shape expected), an unknown or missing
-        activation, unexpected arrays, or sizes other than ``N``, ``D``.
+        An unknown extension, a missing file or a directory, an empty, truncated or
+        damaged file, a declared shape the file cannot hold or memory cannot take
+        (refused before reading: "needs X GiB"), a missing array (named), a mis-shaped
+        or non-finite array (named, with the shape expected), entries that overflow
+        float64, weights whose outputs overflow on standard normal latents, an unknown
+        or missing activation, unexpected arrays, or sizes other than ``N``, ``D``.
+        Every message names the file.
     """
     path = os.fspath(path)
     suffix = _suffix(path)
+    if os.path.isdir(path):
+        raise ValueError(f"weights file {path!r} is a directory: give the {suffix} file itself")
     if not os.path.isfile(path):
         raise ValueError(f"weights file {path!r} does not exist")
     arrays, acts = _read(path, suffix)

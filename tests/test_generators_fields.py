@@ -96,6 +96,71 @@ def test_load_generator_from_module_function(tmp_path, monkeypatch):
     sys.modules.pop("mygen", None)
 
 
+def test_generator_that_raises_is_named_with_the_users_exception_as_cause():
+    from getheory._validation import UserCodeError
+
+    def broken(c):
+        raise KeyError("missing weights")
+
+    with pytest.raises(UserCodeError, match=r"user generator 'broken' raised KeyError on latents of shape \(2, 4\): "
+                                            "'missing weights'") as info:
+        CallableGenerator(broken, D=4)
+    assert isinstance(info.value.__cause__, KeyError)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, RuntimeError)
+
+    calls = []
+
+    def fails_later(c):
+        calls.append(len(c))
+        if len(calls) > 1:
+            raise FloatingPointError("diverged")
+        return np.tanh(c)
+
+    gen = CallableGenerator(fails_later, D=3, name="mine")
+    with pytest.raises(UserCodeError, match=r"'mine' raised FloatingPointError on latents of shape \(5, 3\): diverged"):
+        gen.sample(np.ones((5, 3)))
+
+
+def test_generator_module_that_raises_at_import_is_named_with_the_cause(tmp_path, monkeypatch):
+    from getheory._validation import UserCodeError
+
+    (tmp_path / "gen_fails_at_import.py").write_text("import numpy as np\nW = np.load('no-such-file.npy')\n")
+    (tmp_path / "gen_lacks_dependency.py").write_text("import no_such_dependency_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(UserCodeError, match="module 'gen_fails_at_import' of generator 'gen_fails_at_import:g' "
+                                            "raised FileNotFoundError at import") as info:
+        load_generator("gen_fails_at_import:g", D=2)
+    assert isinstance(info.value.__cause__, FileNotFoundError)
+    with pytest.raises(UserCodeError, match="raised ModuleNotFoundError at import: No module named "
+                                            "'no_such_dependency_xyz'"):
+        load_generator("gen_lacks_dependency:g", D=2)
+
+
+def test_generator_that_modifies_its_latents_in_place_is_refused():
+    def scales(c):
+        c *= 2.0
+        return np.tanh(c)
+
+    with pytest.raises(ValueError, match="user generator 'scales' modified its latents in place: a generator must "
+                                         "not modify its latents in place .* copy them first"):
+        CallableGenerator(scales, D=3)
+
+    calls = []
+
+    def shifts_later(c):  # passes the probe, modifies the run's first batch
+        calls.append(1)
+        if len(calls) > 1:
+            c += 1.0
+        return np.tanh(c)
+
+    gen = CallableGenerator(shifts_later, D=3, name="shifts")
+    c = np.random.default_rng(0).standard_normal((6, 3))
+    with pytest.raises(ValueError, match="'shifts' modified its latents in place"):
+        gen.sample(c)
+    ok = CallableGenerator(lambda c: np.tanh(c.copy() * 2), D=3)
+    np.testing.assert_array_equal(ok.sample(c.copy()), np.tanh(2 * c))
+
+
 @pytest.mark.parametrize("bad", [0, -3])
 def test_sizes_must_be_positive(bad):
     with pytest.raises(ValueError, match="N must be"):

@@ -124,6 +124,96 @@ def test_non_finite_weights_are_refused_with_the_key(tmp_path, bad):
         load_dense(_write_npz(tmp_path / "w.npz", **arrays))
 
 
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+@pytest.mark.parametrize("damage", ["empty", "truncated"])
+def test_empty_or_truncated_file_is_refused_naming_it(tmp_path, suffix, damage):
+    good = tmp_path / f"good{suffix}"
+    save_dense(good, _decoder())
+    data = good.read_bytes()
+    path = tmp_path / f"{damage}{suffix}"
+    path.write_bytes(b"" if damage == "empty" else data[: len(data) // 2])
+    msg = rf"weights file '{path}' is not a readable \{suffix} .*write it again"
+    with pytest.raises(ValueError, match=msg) as info:
+        load_dense(path)
+    assert info.value.__cause__ is not None  # the reader's own error is kept
+
+
+def test_a_directory_is_refused_as_a_directory(tmp_path):
+    (tmp_path / "weights.npz").mkdir()
+    with pytest.raises(ValueError, match=r"weights file '.*weights.npz' is a directory: give the .npz file"):
+        load_dense(tmp_path / "weights.npz")
+
+
+def _npz_declaring(path, shape):
+    """An .npz whose W0 header declares ``shape`` but holds 16 bytes of data."""
+    import io
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    def member(arr):
+        buf = io.BytesIO()
+        np.save(buf, arr)
+        return buf.getvalue()
+
+    head = io.BytesIO()
+    npy.write_array_header_1_0(head, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("W0.npy", head.getvalue() + bytes(16))
+        zf.writestr("b0.npy", member(np.zeros(3)))
+        zf.writestr("activations.npy", member(np.array(["identity"])))
+    return str(path)
+
+
+def test_absurd_declared_shape_is_refused_before_allocating(tmp_path):
+    path = _npz_declaring(tmp_path / "huge.npz", (10**6, 10**6))
+    with pytest.raises(ValueError, match=r"'.*huge.npz': W0 declares shape \(1000000, 1000000\) of float64, which "
+                                         r"needs 7.45e\+03 GiB, but the file holds only 16 bytes"):
+        load_dense(path)
+
+
+def test_arrays_larger_than_free_memory_are_refused_before_reading(tmp_path, monkeypatch):
+    from getheory import backend
+
+    path = tmp_path / "w.safetensors"
+    save_dense(path, _decoder())
+    monkeypatch.setattr(backend.Backend, "free_memory_bytes", lambda self: 1000, raising=False)
+    for p in (path, tmp_path / "w.npz"):
+        save_dense(p, _decoder())
+        with pytest.raises(ValueError, match=r"'.*w\.(npz|safetensors)' declares arrays that need .* GiB to load "
+                                             r"\(the largest, W1, has shape \(16, 20\)\), but only .* GiB"):
+            load_dense(p)
+
+
+def test_entries_beyond_the_float64_range_are_refused(tmp_path):
+    if np.finfo(np.longdouble).max <= np.finfo(np.float64).max:
+        pytest.skip("no extended precision on this platform")
+    arrays = _good_arrays(_decoder())
+    arrays["W0"] = arrays["W0"].astype(np.longdouble)
+    arrays["W0"][1, 2] = np.longdouble("1e400")
+    with pytest.raises(ValueError, match=r"'.*w.npz': W0 has 1 entries beyond the float64 range \(first at index "
+                                         r"\(1, 2\): 1e\+400\), which overflow to infinity in float64"):
+        load_dense(_write_npz(tmp_path / "w.npz", **arrays))
+
+
+def test_weights_whose_outputs_overflow_are_refused_naming_the_layer(tmp_path):
+    arrays = _good_arrays(_decoder(acts=("identity", "tanh")))
+    arrays["W0"] = np.full_like(arrays["W0"], 1e200)
+    arrays["W1"] = np.full_like(arrays["W1"], 1e200)
+    with pytest.raises(ValueError, match=r"'.*w.npz': layer 1 \(W1, b1\) produces NaN or infinite pre-activations "
+                                         r"in float64 .*largest \|W1\| = 1e\+200"):
+        load_dense(_write_npz(tmp_path / "w.npz", **arrays))
+
+
+def test_outputs_that_overflow_the_run_dtype_are_refused_when_sampled():
+    gen = _decoder(acts=("identity", "identity"))
+    big = DenseGenerator([W * 1e25 for W in gen.weights], gen.biases, gen.activations, name="big.npz")
+    assert np.all(np.isfinite(big.sample(np.ones((4, 6)))))  # fine in float64
+    with pytest.raises(ValueError, match="trained generator 'big.npz' produced NaN or infinite outputs in float32"), \
+            np.errstate(over="ignore"):
+        big.sample(np.ones((4, 6), dtype=np.float32))
+
+
 def test_unknown_activation_is_refused(tmp_path):
     arrays = _good_arrays(_decoder())
     arrays["activations"] = np.array(["tanh", "sigmoid"])

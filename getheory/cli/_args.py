@@ -8,6 +8,7 @@ __all__ = [
     "add_weights_file",
     "at_least",
     "open_unit",
+    "output_dir",
     "positive",
     "samples_arg",
     "user_generator",
@@ -54,6 +55,17 @@ def open_unit(text):
     if not 0 < v < 1:
         raise argparse.ArgumentTypeError(f"must be in (0, 1), got {v}")
     return v
+
+
+def output_dir(text):
+    """An output folder (``--out DIR``): refused at parse time, before any work, when it is an
+    existing file, lies under a file, or cannot be written (:func:`getheory._validation.check_output_dir`)."""
+    from .._validation import check_output_dir
+
+    try:
+        return check_output_dir(text, name="")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def samples_arg(text):

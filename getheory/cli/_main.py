@@ -1,16 +1,30 @@
-"""The `getheory` parser and the dispatch to one module per subcommand (:data:`COMMAND_MODULES`)."""
+"""The `getheory` parser and the dispatch to one module per subcommand (:data:`COMMAND_MODULES`).
+
+Errors: bad input, files that cannot be read or written (the whole ``OSError`` family,
+``sqlite3.Error``, ``zipfile.BadZipFile``, ``EOFError``) and exceptions raised by user code
+(wrapped where it is called, :class:`getheory._validation.UserCodeError`, which names it)
+print one line ``getheory COMMAND: error: ...`` and return 2; ``--traceback`` (before or
+after the command) prints the full traceback, the user's own included, instead.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
-
+import zipfile
 
 __all__ = ["build_parser", "main"]
 
 #: subcommand modules of getheory.cli, each with add_parser(sub) and run(args)
 COMMAND_MODULES = ("check", "sweep", "report", "proofs", "dynamics", "ridge")
+
+#: what main reports in one line (the rest are bugs, with their traceback)
+REPORTED = (ValueError, TypeError, MemoryError, RuntimeError, OSError, sqlite3.Error, zipfile.BadZipFile,
+            EOFError)
+
+_TRACEBACK_HELP = "on an error, print the full traceback (the cause's too) instead of one line"
 
 
 def _command_modules():
@@ -34,11 +48,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="Numerical verification of the Gaussian Equivalence Theorem (Goldt et al., MSML 2022).",
     )
     parser.add_argument("--version", action="version", version=f"getheory {__version__}")
+    parser.add_argument("--traceback", action="store_true", help=_TRACEBACK_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     for mod in _command_modules().values():
         mod.add_parser(sub)
+    for p in sub.choices.values():  # also accepted after the command; SUPPRESS keeps the global value
+        p.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=_TRACEBACK_HELP)
     return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    from .._validation import UserCodeError
+
+    msg = str(exc) or type(exc).__name__
+    if isinstance(exc, (OSError, sqlite3.Error, zipfile.BadZipFile, EOFError)) and type(exc).__name__ not in msg:
+        msg = f"{type(exc).__name__}: {msg}"
+    if isinstance(exc, UserCodeError):
+        msg += " (rerun with --traceback for its traceback)"
+    return " ".join(msg.split("\n"))
 
 
 def main(argv=None) -> int:
@@ -53,9 +81,6 @@ def main(argv=None) -> int:
         mods = _command_modules()
         if args.command in mods:
             return mods[args.command].run(args)
-    except (ValueError, TypeError, MemoryError, RuntimeError) as exc:
-        print(f"getheory {args.command}: error: {exc}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # output piped into e.g. `head`: not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -63,5 +88,13 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"\ngetheory {args.command}: interrupted", file=sys.stderr)
         return 130
+    except REPORTED as exc:
+        if args.traceback:
+            import traceback
+
+            traceback.print_exc()
+        else:
+            print(f"getheory {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     parser.error(f"unknown command {args.command!r}")
     return 2

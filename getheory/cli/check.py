@@ -13,7 +13,7 @@ import os
 import sys
 
 from ..backend import USER_BACKENDS
-from ._args import add_weights_file, at_least, positive, samples_arg, weights_file_generator
+from ._args import add_weights_file, at_least, output_dir, positive, samples_arg, weights_file_generator
 
 
 def add_parser(sub):
@@ -36,7 +36,9 @@ def add_parser(sub):
                      help="samples of (λ, ν), streamed, or 'auto' (default): a pilot plans n to resolve the "
                           "cumulants at 5σ or to fill --time-budget")
     chk.add_argument("--time-budget", type=positive(float), default=60.0, metavar="SECONDS",
-                     help="with --samples auto: seconds for pilot, sampling and estimation (default 60)")
+                     help="with --samples auto: seconds for the moments, pilot, sampling and estimation (default 60); "
+                          "the moments, pilot and sampling stop at the budget (a blocked generator at 1.1×) or "
+                          "are refused up front, naming the budget they need")
     chk.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     chk.add_argument("--student-weights", choices=("gaussian", "abs_gaussian"), default="gaussian",
                      help="student weight ensemble (default gaussian)")
@@ -52,7 +54,7 @@ def add_parser(sub):
     chk.add_argument("--backend", choices=USER_BACKENDS, default="numpy")
     chk.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     chk.add_argument("--json", metavar="FILE", help="write every number to this JSON file")
-    chk.add_argument("--out", metavar="DIR",
+    chk.add_argument("--out", metavar="DIR", type=output_dir,
                      help="write check.md (the table and the command that regenerates it) and check.json to DIR")
     chk.add_argument("--quiet", action="store_true", help="no progress output")
 

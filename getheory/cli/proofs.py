@@ -13,6 +13,8 @@ from __future__ import annotations
 import sys
 import time
 
+from ._args import output_dir
+
 
 def add_parser(subparsers):
     from getheory._claims import CLAIM_MODULES
@@ -23,7 +25,8 @@ def add_parser(subparsers):
         description="Check each identity and rate of docs/theory.md §2-§5 numerically (mpmath references, "
         "statistical tests with derived error bars) and write report.md and report.json.",
     )
-    p.add_argument("--out", metavar="DIR", default="reports/proofs", help="output folder (default reports/proofs)")
+    p.add_argument("--out", metavar="DIR", default="reports/proofs", type=output_dir,
+                   help="output folder (default reports/proofs; an existing file is refused before any work)")
     p.add_argument("--full", action="store_true",
                    help="full sizes (claim 8 over N = 16..8192; minutes to an hour on a CPU)")
     p.add_argument("--only", nargs="+", choices=CLAIM_MODULES, metavar="CLAIM",

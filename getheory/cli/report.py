@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from ._args import at_least, open_unit
+from ._args import at_least, open_unit, output_dir
 
 __all__ = ["add_parser", "run"]
 
@@ -19,7 +19,8 @@ def add_parser(subparsers):
         description="Fit log d_MS and log of each bound term against log N (bootstrap intervals over seeds) "
                     "and write report.md, report.json and PNG plots into the output folder.")
     p.add_argument("db", metavar="RESULTS.db", help="results database written by `getheory sweep`")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    p.add_argument("--out", required=True, metavar="DIR", type=output_dir,
+                   help="output folder (created if missing; an existing file is refused)")
     p.add_argument("--level", type=open_unit, default=0.95, help="confidence level of the intervals (default 0.95)")
     p.add_argument("--n-boot", type=at_least(int, 10), default=2000, help="bootstrap replicates (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")

@@ -10,7 +10,7 @@ import shlex
 import sys
 
 from ..backend import USER_BACKENDS
-from ._args import positive, user_generator
+from ._args import output_dir, positive, user_generator
 
 
 def _floats(text):
@@ -73,7 +73,8 @@ def add_parser(subparsers):
                    help="Monte Carlo samples for (E x, Ω, Φ) of user generators (default 50 N)")
     p.add_argument("--batch-size", type=positive(int), default=None, help="rows per streamed batch")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
-    p.add_argument("--out", default="reports/ridge", help="output folder (default reports/ridge)")
+    p.add_argument("--out", default="reports/ridge", type=output_dir,
+                   help="output folder (default reports/ridge; an existing file is refused before any work)")
     p.add_argument("--backend", choices=USER_BACKENDS, default="numpy",
                    help="where the samples, XᵀX, Xᵀy and the test errors live (default numpy; cupy: on the GPU); "
                         "the solves run on the host")

@@ -64,7 +64,7 @@ class RidgeOptions:
     n_test : int
         Fresh test samples per seed.
     sources : tuple of str
-        Subset of ("generator", "gaussian").
+        A non-empty subset of ("generator", "gaussian") (a single name is taken as one source).
     theory : bool
         Compute the deterministic equivalent.
     solver : str
@@ -102,10 +102,13 @@ class RidgeOptions:
         if not isinstance(self.noise, numbers.Real) or not (math.isfinite(self.noise) and self.noise >= 0):
             raise ValueError(f"noise (label-noise variance Δ) must be a finite number >= 0, got {self.noise!r}")
         object.__setattr__(self, "n_test", positive_int(self.n_test, "n_test", minimum=2))
-        src = tuple(self.sources)
+        src = (self.sources,) if isinstance(self.sources, str) else tuple(self.sources)
         bad = [s for s in src if s not in SOURCES]
         if bad:
             raise ValueError(f"unknown source {bad[0]!r}: choose from {', '.join(SOURCES)}")
+        if not src or len(set(src)) != len(src):
+            raise ValueError(f"sources must name each simulated source at most once and at least one of "
+                             f"{', '.join(SOURCES)}; got {src!r}")
         object.__setattr__(self, "sources", src)
         if self.solver not in SOLVERS:
             raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")

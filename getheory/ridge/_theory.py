@@ -105,8 +105,18 @@ class RidgeSpectrum:
         return float(np.sum(self.g2 / self.rho))
 
 
+#: relative tolerance of ‖θ‖² = D (docs/theory.md §8.1)
+THETA_RTOL = 1e-6
+
+
 def ridge_spectrum(Omega=None, Phi=None, theta=None, *, eig=None, rtol=1e-10) -> RidgeSpectrum:
-    """Eigen-decompose Ω (or take ``eig=(rho, U)``) and project Φθ/√D on it."""
+    """Eigen-decompose Ω (or take ``eig=(rho, U)``) and project Φθ/√D on it.
+
+    θ must have ‖θ‖² = D (docs/theory.md §8.1: T = Var ν = 1, which the label
+    decomposition and the deterministic equivalent assume); any other norm is
+    refused rather than giving a wrong curve.  :func:`getheory.ridge.ridge_curves`
+    rescales its θ to that norm itself.
+    """
     from scipy.linalg import eigh
 
     Phi = np.asarray(Phi, dtype=np.float64)
@@ -114,6 +124,11 @@ def ridge_spectrum(Omega=None, Phi=None, theta=None, *, eig=None, rtol=1e-10) ->
     N, D = Phi.shape
     if theta.shape[0] != D:
         raise ValueError(f"theta has {theta.shape[0]} entries but Φ has D = {D} columns")
+    norm2 = float(theta @ theta)
+    if not (math.isfinite(norm2) and abs(norm2 / D - 1.0) <= THETA_RTOL):
+        raise ValueError(f"theta has ‖θ‖² = {norm2:.6g}, but the deterministic equivalent takes ‖θ‖² = D = {D} "
+                         "(docs/theory.md §8.1: Var ν = 1); rescale it, theta * sqrt(D) / norm(theta) "
+                         "(ridge_curves does this for you)")
     if eig is None:
         Omega = np.asarray(Omega, dtype=np.float64)
         if Omega.shape != (N, N):

@@ -110,12 +110,35 @@ def test_label_decomposition_parts():
     ({"teacher": "relu"}, "unknown teacher"),
     ({"noise": -0.1}, "noise"),
     ({"sources": ("gen",)}, "unknown source"),
+    ({"sources": ()}, "at least one of generator, gaussian"),
+    ({"sources": ("gaussian", "gaussian")}, "at most once"),
     ({"solver": "qr"}, "solver"),
     ({"backend": "torch"}, "backend"),
 ])
 def test_bad_options(kw, msg):
     with pytest.raises(ValueError, match=msg):
         R.RidgeOptions(**kw)
+
+
+def test_empty_sources_refused_at_construction_and_a_single_name_is_one_source():
+    with pytest.raises(ValueError, match=r"sources must name .* at least one of generator, gaussian; got \(\)"):
+        R.RidgeOptions(sources=())
+    assert R.RidgeOptions(sources="gaussian").sources == ("gaussian",)
+
+
+@pytest.mark.parametrize("scale", [0.1, 10.0])
+def test_teacher_with_norm_other_than_sqrt_D_is_refused(scale):
+    gen = random_single_layer(30, 15, "sign", seed=1)
+    mom = exact_moments(gen)
+    theta = np.random.default_rng(2).standard_normal(15)
+    theta *= math.sqrt(15) / np.linalg.norm(theta)
+    spec = R.ridge_spectrum(mom.Omega, mom.Phi, theta)  # ‖θ‖² = D: accepted
+    assert 0 < spec.q < 1
+    with pytest.raises(ValueError, match=r"theta has ‖θ‖² = .* but the deterministic equivalent takes ‖θ‖² = D = 15 "
+                                         r".*rescale it, theta \* sqrt\(D\) / norm\(theta\)"):
+        R.ridge_spectrum(mom.Omega, mom.Phi, scale * theta)
+    with pytest.raises(ValueError, match="‖θ‖²"):
+        R.ridge_spectrum(mom.Omega, mom.Phi, np.full(15, np.nan))
 
 
 def test_too_large_n_refused_before_work(monkeypatch):
