@@ -320,17 +320,27 @@ def load_generator(spec: str, D: int, N: int | None = None) -> CallableGenerator
     mod_name, fn_name = spec.split(":")
     if not mod_name or not fn_name:
         raise ValueError(f"generator must be given as 'module:function', got {spec!r}")
+    return CallableGenerator(import_user_object(spec, "generator"), D=D, N=N, name=spec)
+
+
+def import_user_object(spec: str, kind: str):
+    """The object ``function`` of ``"module:function"``, imported as user code.
+
+    A module that is not found is a :class:`ValueError` ("is it on sys.path?"); a module that
+    raises while it is imported is a :class:`~getheory._validation.UserCodeError` naming the
+    ``kind`` (generator, factory, weights) with the user's exception as its cause.
+    """
+    mod_name, fn_name = spec.split(":")
     try:
-        with user_code(f"module {mod_name!r} of generator {spec!r}", " at import"):
+        with user_code(f"module {mod_name!r} of {kind} {spec!r}", " at import"):
             module = importlib.import_module(mod_name)
     except UserCodeError as exc:
         missing = getattr(exc.__cause__, "name", None) if isinstance(exc.__cause__, ModuleNotFoundError) else None
         if missing is not None and (mod_name == missing or mod_name.startswith(missing + ".")):
-            raise ValueError(f"cannot import module {mod_name!r} for generator {spec!r}: {exc.__cause__} (is it "
+            raise ValueError(f"cannot import module {mod_name!r} for {kind} {spec!r}: {exc.__cause__} (is it "
                              "on sys.path? the command line adds the working directory)") from exc.__cause__
         raise
     try:
-        fn = getattr(module, fn_name)
+        return getattr(module, fn_name)
     except AttributeError:
         raise ValueError(f"module {mod_name!r} has no attribute {fn_name!r}") from None
-    return CallableGenerator(fn, D=D, N=N, name=spec)

@@ -19,13 +19,18 @@ def add_parser(subparsers):
         "sweep", help="run a sweep over N and D into an SQLite database (resumable)",
         description="Run every unfinished task (grid point x seed) of a TOML sweep specification and write one "
                     "row per finished task to an SQLite database. Re-running the same command skips finished "
-                    "tasks, so an interrupted sweep loses only the tasks in flight.")
+                    "tasks, so an interrupted sweep loses only the tasks in flight. A database or folder that "
+                    "cannot be written, and a --scheduler address where no Dask scheduler answers, are refused "
+                    "before any task runs.")
     p.add_argument("spec", metavar="SPEC.toml", help="sweep specification (see getheory.sweep)")
     p.add_argument("--db", required=True, metavar="RESULTS.db", help="results database (created if missing)")
     p.add_argument("--workers", type=at_least(int, 1), default=None,
                    help="local worker processes (default: number of CPUs; 1 runs in this process)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="run the tasks on a dask.distributed scheduler, e.g. tcp://host:8786")
+    p.add_argument("--worker-timeout", type=at_least(float, 1.0), default=None, metavar="SECONDS",
+                   help="with --scheduler: stop (keeping every finished row) when the scheduler has had no worker, "
+                        "or this process no contact with it, for this long (default 20 s); rerun to resume")
     p.add_argument("--max-tasks", type=at_least(int, 1), default=None, help="run at most this many remaining tasks, then stop")
     p.add_argument("--order", choices=("cheap-first", "costly-first", "grid"), default="cheap-first",
                    help="task order (default cheap-first: small N first, so a partial run covers every group)")
@@ -57,7 +62,7 @@ def run(args) -> int:
     try:
         summary = sw.run_sweep(spec, args.db, workers=args.workers, scheduler=args.scheduler,
                                progress=not args.quiet, max_tasks=args.max_tasks,
-                               order=args.order)
+                               order=args.order, worker_timeout=args.worker_timeout)
     except sw.SweepError as exc:
         print(f"getheory sweep: error: {exc}", file=sys.stderr)
         return 2

@@ -19,6 +19,14 @@ A sweep measures how fast the local fields (λ, ν) become Gaussian
   Dask cluster and writes one row per finished task into an SQLite database
   (:class:`ResultsDB`), in its own transaction.  Re-running skips finished
   tasks, so an interrupted sweep loses only the tasks in flight.
+* Faults: a database or folder that cannot be written, and a scheduler
+  address where no Dask scheduler answers (within :data:`CONNECT_TIMEOUT_S`),
+  are refused before anything is created or computed; a Dask sweep whose
+  scheduler has no worker for :data:`WORKER_TIMEOUT_S` seconds, or whose
+  scheduler is lost, stops with a :class:`SweepError` and keeps its finished
+  rows; Dask keys carry a hash of the whole task (:func:`task_key`), so sweeps
+  sharing a scheduler never share results; pool workers die with the sweep
+  process, even under ``kill -9``.
 
 The TOML format (every key optional unless marked)::
 
@@ -81,7 +89,17 @@ from ._database import _COLUMNS, _flat  # noqa: F401 (tests read the stored colu
 from ._database import DB_FORMAT, LEGACY_ESTIMATOR, SCHEMA_VERSION, ResultsDB, SweepError
 from ._record import BOUND_TERMS, ESTIMATORS, LEGACY, RECORD_VERSION, TaskRecord
 from ._runner import _make_pool  # noqa: F401 (tests check the pool's thread limits)
-from ._runner import DaskRunner, PoolRunner, SerialRunner, SweepSummary, choose_runner, run_sweep
+from ._runner import (
+    CONNECT_TIMEOUT_S,
+    WORKER_TIMEOUT_S,
+    DaskRunner,
+    PoolRunner,
+    SerialRunner,
+    SweepSummary,
+    choose_runner,
+    run_sweep,
+    task_key,
+)
 from ._spec import (
     FLOOR_LEVEL,
     MIN_FLOOR_REPLICATES,
@@ -97,10 +115,11 @@ from ._tasks import _check_options, _sample_cap  # noqa: F401 (tests check the p
 from ._tasks import BUILTIN_WEIGHTS, DEFAULT_TIME_BUDGET, Task, build_generator, build_weights, derive_seed, run_task
 
 __all__ = [
-    "BOUND_TERMS", "BUILTIN_WEIGHTS", "DB_FORMAT", "DEFAULT_TIME_BUDGET", "ESTIMATORS", "FLOOR_LEVEL", "LEGACY",
-    "LEGACY_ESTIMATOR", "MIN_FLOOR_REPLICATES", "MIN_ROWS", "RECORD_VERSION", "SCHEMA_VERSION",
+    "BOUND_TERMS", "BUILTIN_WEIGHTS", "CONNECT_TIMEOUT_S", "DB_FORMAT", "DEFAULT_TIME_BUDGET", "ESTIMATORS",
+    "FLOOR_LEVEL", "LEGACY", "LEGACY_ESTIMATOR", "MIN_FLOOR_REPLICATES", "MIN_ROWS", "RECORD_VERSION",
+    "SCHEMA_VERSION", "WORKER_TIMEOUT_S",
     "DaskRunner", "GeneratorSpec", "PoolRunner", "ResultsDB", "SampleSpec", "SerialRunner", "SpecError",
     "SweepError", "SweepSpec", "SweepSummary", "Task", "TaskRecord",
     "build_generator", "build_weights", "choose_runner", "derive_seed", "load_spec", "run_sweep", "run_task",
-    "spec_from_dict",
+    "spec_from_dict", "task_key",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import tempfile
 import time
 
 from .._version import __version__
@@ -69,6 +70,44 @@ def _flat(rec: dict) -> dict:
     }
 
 
+def _check_writable(path: str, exists: bool):
+    """Refuse, before any task runs, a results database that this process cannot write.
+
+    Tried, not inferred from permission bits (``os.access`` says yes to root on a read-only
+    mount): a probe file is created in, and removed from, the database's folder (SQLite
+    writes its journal there on every commit), and an existing database is opened for
+    writing (nothing is written to it).
+
+    Raises
+    ------
+    SweepError
+        Naming the path that cannot be written and what to do.
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise SweepError(f"the folder {folder!r} of the results database {path!r} does not exist; "
+                         "create it or give a --db in an existing folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".getheory-write-probe-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        what = "resume the sweep in" if exists else "create the results database"
+        raise SweepError(
+            f"cannot {what} {path!r}: its folder {folder!r} cannot be written ({exc.strerror or exc}), "
+            "and SQLite writes a journal file next to the database on every commit. Nothing was run. "
+            + ("Make the folder writable, or copy the database to a writable folder and give that --db"
+               if exists else "Make the folder writable, or give a --db in a writable folder")) from None
+    if exists:
+        try:
+            os.close(os.open(path, os.O_RDWR))
+        except OSError as exc:
+            raise SweepError(
+                f"cannot resume the sweep in {path!r}: the database cannot be written ({exc.strerror or exc}). "
+                "Nothing was run. Make it writable (chmod u+w), or copy it to a writable place and give that "
+                "--db") from None
+
+
 class ResultsDB:
     """The SQLite results database of one sweep: one row per finished task.
 
@@ -78,7 +117,9 @@ class ResultsDB:
     task is written in its own transaction, with ``synchronous=FULL``.
 
     Opening never creates or changes anything unless ``create=True``, and
-    never overwrites an existing database.
+    never overwrites an existing database.  ``create=True`` means "to write":
+    a database, or a folder, that cannot be written is refused at once
+    (:class:`SweepError` naming the path), before any task runs.
     """
 
     def __init__(self, path, *, create: bool = False):
@@ -88,6 +129,8 @@ class ResultsDB:
             raise SweepError(f"results database {self.path!r} does not exist")
         if exists and os.path.isdir(self.path):
             raise SweepError(f"results database {self.path!r} is a directory")
+        if create:
+            _check_writable(self.path, exists)
         try:
             self.conn = sqlite3.connect(self.path, timeout=30)
             self.conn.execute("PRAGMA synchronous=FULL")
@@ -192,11 +235,21 @@ class ResultsDB:
                 self.conn.execute("DELETE FROM failures WHERE task_id = ?", (vals[0],))
         except sqlite3.IntegrityError:
             return False
+        except sqlite3.Error as exc:
+            raise self._write_error(vals[0], exc) from None
         return True
 
     def record_failure(self, task_id: str, error: str, tb: str):
-        with self.conn:
-            self.conn.execute("INSERT INTO failures VALUES (?, ?, ?, ?)", (task_id, error, tb, time.time()))
+        try:
+            with self.conn:
+                self.conn.execute("INSERT INTO failures VALUES (?, ?, ?, ?)", (task_id, error, tb, time.time()))
+        except sqlite3.Error as exc:
+            raise self._write_error(task_id, exc) from None
+
+    def _write_error(self, task_id: str, exc: Exception) -> SweepError:
+        return SweepError(f"cannot write task {task_id} to the results database {self.path!r} ({exc}); the rows "
+                          "already written are kept. Free the disk or make the database writable and rerun: "
+                          "the sweep resumes from them")
 
     def failures(self) -> list:
         return [dict(zip(("task_id", "error", "traceback", "time"), r))

@@ -3,19 +3,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import hashlib
+import json
 import os
+import queue
 import socket
+import sys
+import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from concurrent.futures import CancelledError
+from dataclasses import asdict, dataclass, field, replace
 
 from .._progress import Progress
 from ._database import ResultsDB, SweepError
 from ._spec import SweepSpec
 from ._tasks import Task, run_task
 
-__all__ = ["DaskRunner", "PoolRunner", "SerialRunner", "SweepSummary", "choose_runner", "run_sweep"]
+__all__ = ["CONNECT_TIMEOUT_S", "WORKER_TIMEOUT_S", "DaskRunner", "PoolRunner", "SerialRunner", "SweepSummary",
+           "choose_runner", "run_sweep", "task_key"]
 
 
 @dataclass
@@ -49,6 +57,41 @@ def _limit_worker_threads():
     threadpool_limits(limits=1)
 
 
+def _die_with_parent(parent_pid: int):
+    """End this pool worker as soon as the process that started it (``parent_pid``) dies.
+
+    A ``kill -9`` of ``getheory sweep`` must not leave its pool behind: the
+    workers would otherwise run their task to the end and then wait forever
+    on the call queue.  On Linux the kernel sends SIGKILL at the parent's death
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere, a daemon thread checks
+    ``os.getppid()`` every second.  A parent that died before this ran is
+    caught by the first check.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="getheory-parent-watch", daemon=True).start()
+
+
+def _pool_worker_init(parent_pid: int):
+    """The pool initializer: die with the parent, then one BLAS/OpenMP thread."""
+    _die_with_parent(parent_pid)
+    _limit_worker_threads()
+
+
 def _make_pool(workers: int):
     """A process pool of ``workers`` spawned processes, each with one BLAS/OpenMP thread.
 
@@ -60,13 +103,14 @@ def _make_pool(workers: int):
     Returns
     -------
     concurrent.futures.ProcessPoolExecutor
-        Its workers run :func:`_limit_worker_threads` before their first task.
+        Its workers run :func:`_limit_worker_threads` before their first task, and
+        end when this process dies (:func:`_die_with_parent`), even by ``kill -9``.
     """
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                               initializer=_limit_worker_threads)
+                               initializer=_pool_worker_init, initargs=(os.getpid(),))
 
 
 def _process_id() -> str:
@@ -97,7 +141,7 @@ def _run_task_on_worker(task: Task, caller: str) -> dict:
 
 def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler: str | None = None,
               client=None, progress: bool = True, max_tasks: int | None = None,
-              order: str = "cheap-first") -> SweepSummary:
+              order: str = "cheap-first", worker_timeout: float | None = None) -> SweepSummary:
     """Run every unfinished task of ``spec``, writing one row per task to ``db_path``.
 
     Parameters
@@ -106,14 +150,19 @@ def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler
     db_path : path
         Created when missing; an existing database must hold the same spec
         (otherwise :class:`SweepError`, nothing is touched).  Finished tasks
-        are skipped.
+        are skipped.  A database (or its folder) that cannot be written is
+        refused before any task runs.
     workers : int, optional
         Local process-pool size (default: the number of CPUs).  ``1`` runs in
-        this process.  Pool workers use one BLAS thread each.
+        this process.  Pool workers use one BLAS thread each, and end when
+        this process ends, even by ``kill -9``.
     scheduler : str, optional
         Address of a dask.distributed scheduler (``tcp://host:8786``); tasks
-        run there instead of locally.  Workers in other processes use one
-        BLAS thread each; the calling process is left as it is.
+        run there instead of locally.  The address is checked (within
+        :data:`CONNECT_TIMEOUT_S` seconds) before the database is opened: an
+        address where nothing listens, or where something other than a Dask
+        scheduler answers, is a :class:`SweepError`.  Workers in other
+        processes use one BLAS thread each; the calling process is left as it is.
     client : distributed.Client, optional
         An existing Dask client (used by the tests with an in-process LocalCluster).
     progress : bool
@@ -124,14 +173,35 @@ def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler
         Task order.  The default runs the cheapest tasks (small N) first, so
         that a partial database already covers the small-N end of every
         group; ``costly-first`` shortens the makespan on a pool.
+    worker_timeout : float, optional
+        Dask only: seconds the scheduler may have no worker (or this process no
+        contact with the scheduler) before the sweep stops with a
+        :class:`SweepError` (default :data:`WORKER_TIMEOUT_S`).  Rows already
+        written stay; rerunning the command resumes.
 
     Tasks are written by this process as they finish (one transaction each);
     Ctrl-C or a kill loses only the tasks in flight.
     """
     if not isinstance(spec, SweepSpec):
         raise TypeError(f"spec must be a SweepSpec (use load_spec for a TOML file), got {type(spec).__name__}")
+    if order not in ("cheap-first", "costly-first", "grid"):
+        raise ValueError(f"order must be 'cheap-first', 'costly-first' or 'grid', got {order!r}")
     t_start = time.perf_counter()
-    db = ResultsDB(db_path, create=True)
+    own_client = None
+    if client is None and scheduler is not None:
+        # the address is checked before the database is created: a wrong address leaves no file behind
+        client = own_client = _connect(scheduler)
+    try:
+        return _run_sweep(spec, db_path, t_start, workers=workers, scheduler=scheduler, client=client,
+                          progress=progress, max_tasks=max_tasks, order=order, worker_timeout=worker_timeout)
+    finally:
+        if own_client is not None:
+            with contextlib.suppress(Exception):
+                own_client.close(timeout=CONNECT_TIMEOUT_S)
+
+
+def _run_sweep(spec, db_path, t_start, *, workers, scheduler, client, progress, max_tasks, order, worker_timeout):
+    db = ResultsDB(db_path, create=True)  # refuses a database or folder it cannot write
     try:
         db.init(spec)
         tasks = spec.tasks()
@@ -141,8 +211,6 @@ def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler
             todo.sort(key=lambda t: t.cost)
         elif order == "costly-first":
             todo.sort(key=lambda t: -t.cost)
-        elif order != "grid":
-            raise ValueError(f"order must be 'cheap-first', 'costly-first' or 'grid', got {order!r}")
         if max_tasks is not None:
             todo = todo[:max_tasks]
         prog = Progress(len(todo), "sweep tasks", progress, delay=0.0, log_every=0.0)
@@ -166,7 +234,10 @@ def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler
                         note=task.task_id + ("" if exc is None else " FAILED"))
 
         if todo:
-            choose_runner(len(todo), workers=workers, scheduler=scheduler, client=client).run(todo, finish)
+            runner = choose_runner(len(todo), workers=workers, scheduler=scheduler, client=client)
+            if isinstance(runner, DaskRunner) and worker_timeout is not None:
+                runner = replace(runner, worker_timeout=float(worker_timeout))
+            runner.run(todo, finish)
         summary.elapsed_s = time.perf_counter() - t_start
         return summary
     finally:
@@ -198,15 +269,29 @@ class PoolRunner:
         _run_pool(todo, finish, self.workers)
 
 
+#: seconds to check a scheduler address (TCP connection and Dask handshake) before giving up
+CONNECT_TIMEOUT_S = 6.0
+#: seconds a Dask scheduler may have no worker, or this process no contact with it, before a sweep stops
+WORKER_TIMEOUT_S = 20.0
+#: seconds between checks of the scheduler's workers while tasks are pending
+_POLL_S = 1.0
+
+
 @dataclass(frozen=True)
 class DaskRunner:
-    """Runs the tasks on a dask.distributed cluster: an existing ``client`` or a ``scheduler`` address."""
+    """Runs the tasks on a dask.distributed cluster: an existing ``client`` or a ``scheduler`` address.
+
+    Each task's key carries the SHA-256 of the task's canonical JSON (:func:`task_key`), so
+    sweeps that share a scheduler never share results.  With no worker on the scheduler (or
+    no contact with it) for ``worker_timeout`` seconds the run stops with a :class:`SweepError`.
+    """
 
     client: object = None
     scheduler: str | None = None
+    worker_timeout: float = WORKER_TIMEOUT_S
 
     def run(self, todo, finish):
-        _run_dask(todo, finish, self.client, self.scheduler)
+        _run_dask(todo, finish, self.client, self.scheduler, self.worker_timeout)
 
 
 def choose_runner(n_tasks: int, *, workers=None, scheduler=None, client=None):
@@ -246,39 +331,203 @@ def _run_pool(todo, finish, workers):
         ex.shutdown(wait=True)
 
 
-def _run_dask(todo, finish, client, scheduler):
+def task_key(task: Task) -> str:
+    """The Dask key of ``task``: ``getheory-task-N{N}-D{D}-`` and the first 32 hex digits of the
+    SHA-256 of the task's canonical JSON (every field: spec settings such as the sample size
+    included).  Two sweeps on one scheduler share a key only for identical tasks."""
+    text = json.dumps(asdict(task), sort_keys=True, separators=(",", ":"))
+    return f"getheory-task-N{task.N}-D{task.D}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+
+
+def _scheduler_hint(address) -> str:
+    return (f"start one with `dask scheduler` and workers with `dask worker {address}`, or run without "
+            "--scheduler (local processes)")
+
+
+async def _identity(address: str, timeout: float) -> dict:
+    """The scheduler's answer to ``identity`` (its type, workers), over one comm."""
+    from distributed.comm import connect
+    from distributed.security import Security
+
+    comm = await connect(address, timeout=timeout, **Security().get_connection_args("client"))
     try:
-        from distributed import Client, as_completed
+        await comm.write({"op": "identity", "reply": True})
+        return await comm.read()
+    finally:
+        comm.abort()
+
+
+def _check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> dict:
+    """Check that a Dask scheduler answers at ``address`` within ``timeout`` seconds (total).
+
+    A TCP address where nothing listens fails at once; a server that is not a Dask
+    scheduler (an HTTP server, say) is given ``timeout`` seconds to complete Dask's
+    handshake and ``identity`` call, which it never does.  The call runs in its own event
+    loop in a helper thread, so that it works from inside a running loop too.
+
+    Returns
+    -------
+    dict
+        The scheduler's identity.
+
+    Raises
+    ------
+    SweepError
+        Naming the address and what was found there.
+    """
+    from distributed.comm import parse_address
+    from distributed.comm.addressing import parse_host_port
+
+    t0 = time.monotonic()
+    try:
+        scheme, loc = parse_address(address)
+    except Exception as exc:
+        raise SweepError(f"--scheduler {address!r} is not a Dask address such as tcp://host:8786 ({exc})") from None
+    if scheme in ("tcp", "tls"):
+        try:
+            host, port = parse_host_port(loc, default_port=8786)
+        except Exception as exc:
+            raise SweepError(f"--scheduler {address!r} is not a Dask address such as tcp://host:8786 ({exc})") from None
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+        except OSError as exc:
+            why = "nothing is listening there" if isinstance(exc, ConnectionRefusedError) else str(exc) or type(exc).__name__
+            raise SweepError(f"cannot connect to the Dask scheduler {address!r}: {why}; "
+                             f"{_scheduler_hint(address)}") from None
+    left = max(0.5, timeout - (time.monotonic() - t0))
+    out: dict = {}
+
+    def probe():
+        try:
+            out["info"] = asyncio.run(asyncio.wait_for(_identity(address, left), left))
+        except BaseException as exc:  # reported below
+            out["exc"] = exc
+
+    th = threading.Thread(target=probe, name="getheory-scheduler-check", daemon=True)
+    th.start()
+    th.join(left + 1.0)
+    info = out.get("info")
+    if isinstance(info, dict) and info.get("type") == "Scheduler":
+        return info
+    if "info" in out:
+        why = f"it answered {str(info)[:80]!r}, not as a Dask scheduler"
+    elif isinstance(out.get("exc"), (asyncio.TimeoutError, TimeoutError)) or th.is_alive():
+        why = f"something listens there but did not answer as a Dask scheduler within {timeout:g} s"
+    else:
+        exc = out.get("exc")
+        if isinstance(exc, ValueError):  # an unknown scheme, a malformed location
+            raise SweepError(f"--scheduler {address!r} is not a Dask address such as tcp://host:8786 ({exc})")
+        why = f"{type(exc).__name__}: {exc}"
+    raise SweepError(f"cannot connect to the Dask scheduler {address!r}: {why}; {_scheduler_hint(address)}")
+
+
+def _connect(scheduler: str):
+    """A :class:`distributed.Client` on ``scheduler``, after :func:`_check_scheduler`."""
+    try:
+        from distributed import Client
     except ImportError:
         raise SweepError("--scheduler needs dask.distributed: pip install 'getheory[dask]'") from None
+    _check_scheduler(scheduler)
+    try:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+    except Exception as exc:  # OSError, TimeoutError...
+        raise SweepError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
+
+
+class _WorkerWatch:
+    """Whether the scheduler has workers (and this process contact with it), checked at most
+    every :data:`_POLL_S` seconds; :meth:`check` raises :class:`SweepError` once it has had
+    none for ``timeout`` seconds."""
+
+    def __init__(self, client, address, timeout):
+        self.client, self.address, self.timeout = client, address, float(timeout)
+        self.last_check = -float("inf")
+        self.since = None  # when the workers (or the contact) were first seen missing
+        self.seen = False  # whether a worker was ever seen
+        self.why = ""
+
+    def check(self, n_finished: int, n_pending: int):
+        now = time.monotonic()
+        if now - self.last_check < _POLL_S:
+            return
+        self.last_check = now
+        status = getattr(self.client, "status", "running")
+        n_workers = None
+        if status == "running":
+            with contextlib.suppress(Exception):
+                info = self.client.scheduler_info(n_workers=0)
+                n_workers = info.get("n_workers", len(info.get("workers") or {}))
+        if status == "running" and n_workers:
+            self.since, self.seen = None, True
+            return
+        if status != "running":
+            self.why = f"lost the connection to the Dask scheduler {self.address!r} (client status {status!r})"
+        elif n_workers is None:
+            self.why = f"the Dask scheduler {self.address!r} does not answer"
+        elif self.seen:
+            self.why = f"every worker of the Dask scheduler {self.address!r} is gone (died or left)"
+        else:
+            self.why = f"the Dask scheduler {self.address!r} has no workers"
+        if self.since is None:
+            self.since = now
+        elif now - self.since >= self.timeout:
+            raise SweepError(
+                f"{self.why}, for {self.timeout:g} s: the sweep stopped. {n_finished} tasks of this run finished "
+                f"and are in the database; {n_pending} did not run. Start workers (`dask worker {self.address}`) "
+                "and rerun the same command: it resumes with the tasks not yet in the database")
+
+
+def _run_dask(todo, finish, client, scheduler, worker_timeout=WORKER_TIMEOUT_S):
     own = client is None
     if own:
-        try:
-            client = Client(scheduler, timeout=30)
-        except Exception as exc:  # OSError, TimeoutError...
-            raise SweepError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
+        client = _connect(scheduler)
+    address = scheduler
+    with contextlib.suppress(Exception):
+        address = client.scheduler.address
+    futs = {}
     try:
-        futs = {}
         caller = _process_id()
+        ended = queue.SimpleQueue()
         for t in todo:
-            f = client.submit(_run_task_on_worker, t, caller,
-                              key=f"getheory-task-{t.seed:x}-{t.seed_index}-{t.N}-{t.D}", pure=False)
+            f = client.submit(_run_task_on_worker, t, caller, key=task_key(t), pure=False)
             futs[f.key] = (f, t)
-        for f in as_completed([f for f, _ in futs.values()]):
+        for f, _ in futs.values():
+            f.add_done_callback(ended.put)  # called in a Dask thread as each future ends
+        watch = _WorkerWatch(client, address, worker_timeout)
+        n_left, n_finished = len(futs), 0
+        while n_left:
+            try:
+                f = ended.get(timeout=_POLL_S)
+            except queue.Empty:
+                watch.check(n_finished, n_left)
+                continue
+            n_left -= 1
             t = futs[f.key][1]
             try:
                 rec = f.result()
             except KeyboardInterrupt:
                 raise
+            except CancelledError as exc:  # not by us: the scheduler dropped it, or this client lost the scheduler
+                lost = getattr(client, "status", "running") != "running"
+                what = (f"lost the connection to the Dask scheduler {address!r}" if lost
+                        else f"the Dask scheduler {address!r} cancelled task {t.task_id}")
+                raise SweepError(f"{what} ({str(exc).splitlines()[0]}): the sweep stopped. {n_finished} tasks of "
+                                 f"this run finished and are in the database; {n_left + 1} did not finish. Rerun "
+                                 "the same command (with a scheduler and workers up): it resumes with the tasks "
+                                 "not yet in the database") from None
             except Exception as exc:
                 finish(t, exc=exc)
             else:
                 finish(t, rec)
+            n_finished += 1
+            if n_left:
+                watch.check(n_finished, n_left)
     except BaseException:
-        for f, _ in futs.values():
-            with contextlib.suppress(Exception):
-                f.cancel()
+        if futs and getattr(client, "status", "running") == "running":
+            with contextlib.suppress(Exception):  # one call: each would wait for a lost scheduler
+                client.cancel([f for f, _ in futs.values()])
         raise
     finally:
         if own:
-            client.close()
+            with contextlib.suppress(Exception):
+                client.close(timeout=CONNECT_TIMEOUT_S)

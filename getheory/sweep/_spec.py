@@ -411,6 +411,10 @@ def load_spec(path) -> SweepSpec:
             raw = tomllib.load(fh)
     except FileNotFoundError:
         raise SpecError(f"sweep specification {str(path)!r} not found") from None
+    except IsADirectoryError:
+        raise SpecError(f"sweep specification {str(path)!r} is a directory; give the TOML file itself") from None
+    except OSError as exc:
+        raise SpecError(f"sweep specification {str(path)!r} cannot be read ({exc.strerror or exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"sweep specification {str(path)!r} is not valid TOML: {exc}") from None
     return spec_from_dict(raw)

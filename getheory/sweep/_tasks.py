@@ -74,16 +74,12 @@ def _sample_cap(samples: dict, N: int, D: int) -> int:
     return int(max(samples["min"], cap))
 
 
-def _import(modfn: str):
-    import importlib
+def _import(modfn: str, kind: str = "factory"):
+    from ..generators import import_user_object
 
-    mod, fn = modfn.split(":")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
-    try:
-        return getattr(importlib.import_module(mod), fn)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"cannot load {modfn!r}: {exc}") from None
+    return import_user_object(modfn, kind)
 
 
 def build_generator(gspec: dict, N: int, D: int, seed: int):
@@ -91,7 +87,11 @@ def build_generator(gspec: dict, N: int, D: int, seed: int):
     from ..generators import CallableGenerator, Generator, random_deep, random_single_layer
 
     if gspec.get("factory"):
-        obj = _import(gspec["factory"])(N, D, seed)
+        from .._validation import user_code
+
+        factory = _import(gspec["factory"])
+        with user_code(f"generator factory {gspec['factory']!r}", f" for N={N}, D={D}"):
+            obj = factory(N, D, seed)
         if isinstance(obj, Generator):
             gen = obj
         elif callable(obj):
@@ -120,11 +120,11 @@ def build_weights(task: Task | dict, seed: int):
     if w in BUILTIN_WEIGHTS:
         Ws, _ = draw_weights(N, D, K, M, rng, ensemble=w)
     else:
-        Ws = np.asarray(_import(w)(K, N, rng), dtype=np.float64)
+        Ws = np.asarray(_import(w, "student weights")(K, N, rng), dtype=np.float64)
     if tw == "gaussian":
         Wt = rng.standard_normal((M, D))
     else:
-        Wt = np.asarray(_import(tw)(M, D, rng), dtype=np.float64)
+        Wt = np.asarray(_import(tw, "teacher weights")(M, D, rng), dtype=np.float64)
     return Ws, Wt
 
 
