@@ -31,7 +31,7 @@ import numpy as np
 
 from ._foreign import _DL_HOST, _DL_NAMES, _advice, _describe, _dlpack_device, array_library, check_foreign
 
-__all__ = ["Backend", "NumpyBackend"]
+__all__ = ["Backend", "NumpyBackend", "UfuncBackend"]
 
 
 class Backend:
@@ -271,7 +271,51 @@ def _seed_int(seed):
     return seed
 
 
-class NumpyBackend(Backend):
+class UfuncBackend(Backend):
+    """A NumPy-like library with ``out=`` arguments: ``_mod`` (numpy or cupy) and its SciPy-like
+    ``_special`` module; the in-place products and maps are single ufunc calls."""
+
+    _mod = np
+
+    @property
+    def _special(self):
+        import scipy.special
+
+        return scipy.special
+
+    def dtype(self, dtype):
+        return np_dtype(dtype)
+
+    def dtype_name(self, x) -> str:
+        return np.dtype(x.dtype).name
+
+    def matmul_into(self, a, b, out):
+        return self._mod.matmul(a, b, out=out)
+
+    def contiguous(self, x):
+        return self._mod.ascontiguousarray(x).copy()
+
+    def ndtr(self, x):
+        return self._special.ndtr(x)
+
+    def ndtri(self, p):
+        return self._special.ndtri(p)
+
+    def erf(self, x, out=None):
+        return self._special.erf(x, out=out) if out is not None else self._special.erf(x)
+
+    def copysign_(self, h):
+        # copysign is a plain SIMD bit operation, 5x faster than sign
+        self._mod.copysign(1.0, h, out=h)
+
+    def maximum0_(self, h):
+        self._mod.maximum(h, 0, out=h)
+
+    def tanh_(self, h):
+        self._mod.tanh(h, out=h)
+
+
+class NumpyBackend(UfuncBackend):
     """NumPy on the host: BLAS products with ``out=``, SciPy's special functions."""
 
     name = "numpy"
@@ -285,47 +329,10 @@ class NumpyBackend(Backend):
     def owns(self, x) -> bool:
         return isinstance(x, np.ndarray)
 
-    def dtype(self, dtype):
-        return np_dtype(dtype)
-
-    def dtype_name(self, x) -> str:
-        return np.dtype(x.dtype).name
-
     def asarray(self, x, dtype=None):
         if type(x).__module__.startswith("cupy"):
             raise TypeError("a CuPy array was given to the NumPy backend: pass x.get(), or use backend='cupy'")
         return np.asarray(x, dtype=None if dtype is None else np_dtype(dtype))
-
-    def matmul_into(self, a, b, out):
-        return np.matmul(a, b, out=out)
-
-    def contiguous(self, x):
-        return np.ascontiguousarray(x).copy()
-
-    def ndtr(self, x):
-        from scipy.special import ndtr
-
-        return ndtr(x)
-
-    def ndtri(self, p):
-        from scipy.special import ndtri
-
-        return ndtri(p)
-
-    def erf(self, x, out=None):
-        from scipy.special import erf
-
-        return erf(x, out=out) if out is not None else erf(x)
-
-    def copysign_(self, h):
-        # copysign is a plain SIMD bit operation, 5x faster than sign
-        np.copysign(1.0, h, out=h)
-
-    def maximum0_(self, h):
-        np.maximum(h, 0, out=h)
-
-    def tanh_(self, h):
-        np.tanh(h, out=h)
 
     def rng(self, seed=None):
         return np.random.default_rng(_seed_int(seed))

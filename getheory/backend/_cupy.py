@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ._base import Backend, _seed_int, np_dtype
+from ._base import UfuncBackend, _seed_int, np_dtype
 from ._foreign import _DL_NAMES, _advice
 
 __all__ = ["CupyBackend"]
@@ -15,7 +15,7 @@ __all__ = ["CupyBackend"]
 _DL_GPU = (2, 10, 13)
 
 
-class CupyBackend(Backend):
+class CupyBackend(UfuncBackend):
     """CuPy on the current CUDA device.
 
     Creation functions of CuPy place arrays on the current device, so ``xp`` needs
@@ -49,52 +49,26 @@ class CupyBackend(Backend):
 
         return cupy
 
+    @property
+    def _mod(self):
+        return self._cupy
+
+    @property
+    def _special(self):
+        import cupyx.scipy.special
+
+        return cupyx.scipy.special
+
     def owns(self, x) -> bool:
         return type(x).__module__.startswith("cupy") and type(x).__name__ == "ndarray"
 
-    def dtype(self, dtype):
-        return np_dtype(dtype)
-
-    def dtype_name(self, x) -> str:
-        return np.dtype(x.dtype).name
-
     def asarray(self, x, dtype=None):
         return self._cupy.asarray(x, dtype=None if dtype is None else np_dtype(dtype))
-
-    def matmul_into(self, a, b, out):
-        return self._cupy.matmul(a, b, out=out)
-
-    def contiguous(self, x):
-        return self._cupy.ascontiguousarray(x).copy()
 
     def _to_host(self, x):
         if self.owns(x):
             return x.get()
         return np.asarray(x)
-
-    def ndtr(self, x):
-        from cupyx.scipy.special import ndtr
-
-        return ndtr(x)
-
-    def ndtri(self, p):
-        from cupyx.scipy.special import ndtri
-
-        return ndtri(p)
-
-    def erf(self, x, out=None):
-        from cupyx.scipy.special import erf
-
-        return erf(x, out=out) if out is not None else erf(x)
-
-    def copysign_(self, h):
-        self._cupy.copysign(1.0, h, out=h)
-
-    def maximum0_(self, h):
-        self._cupy.maximum(h, 0, out=h)
-
-    def tanh_(self, h):
-        self._cupy.tanh(h, out=h)
 
     def rng(self, seed=None):
         return self._cupy.random.default_rng(_seed_int(seed))
