@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 
 from ..backend import USER_BACKENDS
-from ._args import add_weights_file, positive, user_generator, weights_file_generator
+from ._args import add_weights_file, output_dir, positive, user_generator, weights_file_generator
 
 
 def add_parser(subparsers):
@@ -35,8 +36,10 @@ def add_parser(subparsers):
     p.add_argument("--depth", type=positive(int), default=1, help="layers L of a random generator (default 1)")
     p.add_argument("--widths", type=str, default=None,
                    help="comma-separated widths D,N_1,...,N_L of a deep generator (default D,N,...,N)")
-    p.add_argument("--K", type=positive(int), default=2, help="student hidden units (default 2)")
-    p.add_argument("--M", type=positive(int), default=2, help="teacher hidden units (default 2)")
+    p.add_argument("--K", type=positive(int), default=None,
+                   help="student hidden units (default 2; with --problem the file's, which a given K must match)")
+    p.add_argument("--M", type=positive(int), default=None,
+                   help="teacher hidden units (default 2; with --problem the file's, which a given M must match)")
     p.add_argument("--eta", type=positive(float), default=0.2, help="learning rate η (default 0.2)")
     p.add_argument("--t-max", type=positive(float), default=10.0, help="final time t = steps/N (default 10)")
     p.add_argument("--points", type=positive(int), default=40, help="log-spaced checkpoints (default 40)")
@@ -54,7 +57,8 @@ def add_parser(subparsers):
     p.add_argument("--time-budget", type=positive(float), default=None,
                    help="seconds for SGD; it stops at a checkpoint when exceeded and the report says where")
     p.add_argument("--batch-size", type=positive(int), default=None, help="samples generated per batch")
-    p.add_argument("--out", default="reports/dynamics", help="output folder (default reports/dynamics)")
+    p.add_argument("--out", default="reports/dynamics", type=output_dir,
+                   help="output folder (default reports/dynamics)")
     p.add_argument("--sgd-seeds", type=positive(int), default=5,
                    help="independent SGD runs per data source; curves are their means with SEs (default 5)")
     p.add_argument("--problem", metavar="FILE.npz",
@@ -64,6 +68,19 @@ def add_parser(subparsers):
     p.add_argument("--backend", choices=USER_BACKENDS, default="numpy",
                    help="where samples, the SGD kernel and the eigendecompositions run (default numpy; "
                         "cupy: on the GPU, docs/theory.md §7.8)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted (or time-budget-stopped) run whose checkpoint is in the "
+                        "checkpoint folder, with the same settings (a difference is refused, naming it); "
+                        "starts the run when there is no checkpoint yet. Without --resume an existing "
+                        "checkpoint is refused, so that nothing is overwritten")
+    p.add_argument("--checkpoint", metavar="DIR", default=None,
+                   help="folder of the SGD checkpoint (default OUT/checkpoint); it is removed once the report "
+                        "of a run whose seeds all finished is written")
+    p.add_argument("--keep-checkpoint", action="store_true",
+                   help="keep the checkpoint after a finished run, so that seeds can be added later "
+                        "(--sgd-seeds S+1 --resume replays the S finished seeds and runs the new one)")
+    p.add_argument("--checkpoint-every", type=float, default=5.0, metavar="SECONDS",
+                   help="seconds between two saves of a seed's state (default 5; 0: every batch)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -85,8 +102,21 @@ def run(args) -> int:
     if args.problem:  # with --weights/--generator when the file holds no generator matrix A
         from ..dynamics import load_problem
 
-        problem = load_problem(args.problem, args.activation, generator)
+        problem = load_problem(args.problem, args.activation, generator, N=args.N, D=args.D)
         generator = problem.pop("generator")
+        sizes = (("K", args.K, problem["W0"].shape[0]), ("M", args.M, problem["W_teacher"].shape[0]))
+        for flag, asked, has in sizes:
+            if asked is not None and asked != has:
+                raise ValueError(f"problem file {args.problem!r} has {flag} = {has} units, but --{flag} {asked} was "
+                                 f"given: leave out --{flag} (the file sets it) or give --{flag} {has}")
+    checkpoint = args.checkpoint or os.path.join(args.out, "checkpoint")
+    if os.path.exists(os.path.join(checkpoint, "run.json")):
+        if not args.resume:
+            raise ValueError(f"{checkpoint} holds the checkpoint of an earlier run (one that did not finish, or "
+                             f"kept with --keep-checkpoint): rerun with --resume to continue it (same settings), "
+                             f"or delete {checkpoint} to start over")
+    elif args.resume:
+        print(f"getheory dynamics: no checkpoint in {checkpoint} yet: starting the run", file=sys.stderr)
     # the sizes and layers of a random generator; a given generator (--generator, --weights,
     # --problem) has its own
     random_kw = {} if generator is not None else {
@@ -95,8 +125,8 @@ def run(args) -> int:
     res = run_dynamics(
         generator,
         **random_kw,
-        K=args.K,
-        M=args.M,
+        K=args.K if args.K is not None else 2,
+        M=args.M if args.M is not None else 2,
         eta=args.eta,
         t_max=args.t_max,
         points=args.points,
@@ -113,6 +143,8 @@ def run(args) -> int:
         progress=not args.quiet,
         sgd_seeds=args.sgd_seeds,
         backend=args.backend,
+        checkpoint=checkpoint,
+        checkpoint_every=args.checkpoint_every,
         **problem,
     )
     command = None
@@ -123,8 +155,20 @@ def run(args) -> int:
     files = write_dynamics_report(res, args.out, command=command)
     print(f"t reached {res.settings['t_reached']:.4g} (requested {res.settings['t_max_requested']:g})")
     for k, gp in res.gaps.items():
-        print(f"  largest gap {k}: {gp['max_abs']:.3g} at t = {gp['at_t']:.3g}")
+        print(f"  largest gap {k}: {gp['max_abs']:.3g} at t = {gp['at_t']:.3g} ({gp.get('verdict', '-')})")
     print(f"  SGD: {res.sgd['steps_per_second_per_source']:,.0f} steps/s per source end to end")
     for f in files:
         print(f"wrote {f}")
+    if res.settings["stopped_by_time_budget"]:
+        print(f"checkpoint kept in {checkpoint}: the same command with --resume continues the run")
+    elif args.keep_checkpoint:
+        print(f"checkpoint kept in {checkpoint} (--keep-checkpoint): --resume with more --sgd-seeds adds seeds")
+    else:  # every seed finished (or diverged): the report holds everything the checkpoint did
+        from ..dynamics._checkpoint import remove_checkpoint
+
+        remove_checkpoint(checkpoint)
+    if res.settings["diverged"]:
+        print("getheory dynamics: SGD DIVERGED (see the report's notes); every verdict says 'diverged'",
+              file=sys.stderr)
+        return 1
     return 0

@@ -49,8 +49,8 @@ and Ā = η diag(v) A, b̄ = η diag(v) b.  Then, per eigenvalue ρ,
 
 Layout: private modules re-exported here (``_checks``, ``_options`` (:class:`DynamicsOptions`),
 ``_problem`` (generators, weights, problem files), ``_integrals`` §7.1/§7.4, ``_odes`` §7.3–§7.5,
-``_data`` §7.2, ``_kernel_cpu``/``_kernel_cuda`` and ``_sgd`` §7.1, ``_compare`` §7.7,
-``_experiment`` §7, ``_finite_size``); report writing lives in the
+``_data`` §7.2, ``_kernel_cpu``/``_kernel_cuda`` and ``_sgd`` §7.1, ``_checkpoint`` (resumable
+SGD state), ``_compare`` §7.7, ``_experiment`` §7, ``_finite_size``); report writing lives in the
 presentation layer (:func:`getheory.reports.write_dynamics_report`).
 """
 

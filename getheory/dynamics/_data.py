@@ -41,6 +41,12 @@ class NormalStream:
         else:
             self._rngs = [self.bk.rng(ss)]
 
+    @property
+    def generators(self) -> tuple:
+        """The underlying generators (``NORMAL_BLOCKS`` NumPy ones, or one device generator), whose
+        states a checkpoint saves (:mod:`getheory.dynamics._checkpoint`)."""
+        return tuple(self._rngs)
+
     def standard_normal(self, shape):
         """An array of i.i.d. N(0, 1) of ``shape`` (n, N) on the stream's backend."""
         if not self.bk.host_normals:
@@ -110,6 +116,10 @@ class GeneratorData:
 
     def from_data_basis(self, W):
         return W
+
+    def basis_digest(self) -> str:
+        """A fingerprint of the data basis (checkpoints store weights in it): the input basis."""
+        return "input"
 
 
 class GaussianEquivalentData:
@@ -184,6 +194,17 @@ class GaussianEquivalentData:
 
     def from_data_basis(self, W):
         return W @ self.U.T if self.basis == "eigen" else W
+
+    def basis_digest(self) -> str:
+        """A fingerprint of the data basis (checkpoints store weights in it): SHA-256 of the column
+        sums and the first row of U, which change with any column's sign or order (the eigenbasis
+        can differ between machines and linear-algebra libraries)."""
+        if self.basis != "eigen":
+            return "input"
+        from ._checkpoint import array_digest
+
+        xp = self.bk.xp
+        return array_digest(self.bk.to_numpy(xp.concat([xp.sum(self.U, axis=0), self.U[0, :]])))
 
 
 def _teacher_labels(c, W_teacher, v_teacher, g):

@@ -131,6 +131,16 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
     nominal level ``level`` (docs/theory.md §7.7).  With ``time_budget`` SGD stops at a
     checkpoint when the budget (shared by the seeds) is spent, and the result says
     where (``settings['t_reached']``).
+
+    Divergence: a seed whose SGD diverges (non-finite weights, or an error on its latest
+    samples above 10⁶ times its initial one: :func:`getheory.dynamics.run_sgd`) stops there;
+    ``settings['diverged']`` and ``settings['divergence']`` (per seed) say where and why, a note
+    says so, the curves end at the last checkpoint every seed reached, and every comparison's
+    verdict is ``"diverged"``, never ``"consistent"``.
+
+    Checkpoints: with ``checkpoint=FOLDER`` SGD saves its state there as it goes, and a run that
+    finds its own checkpoint there continues from it (``settings['resumed']``); see
+    :class:`DynamicsOptions` and :mod:`getheory.dynamics._checkpoint`.
     """
     opts, gen_kw = _split_keywords(options, keywords, generator)
     timings, notes = {}, []
@@ -148,6 +158,7 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
         raise ValueError(f"moments have Ω {Omega.shape}, Φ {Phi.shape}; the generator has N={N}, D={D}")
     W0, v0, Wt, vt = _initial_weights(opts, N, D, W0, v0, W_teacher, v_teacher)
     T = Wt @ Wt.T / D
+    ck, resumed = _open_checkpoint(generator, moments, opts, bk, N, D, W0, v0, Wt, vt, notes, progress)
     # checkpoints on whole SGD steps, so that the ODE is read at exactly the same times
     t_eval = np.unique(np.round(_log_times(opts.t_max, opts.points) * N)) / N
 
@@ -164,8 +175,9 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
     y_test = _teacher_labels(c_test, Wt, vt, opts.g)
     X_test = [bk.to_numpy(src.inputs(bk.asarray(c_test), test_rng)) for src in sources]
     status(f"getheory dynamics: SGD to t = {t_eval[-1]:g} (N = {N}, {opts.sgd_seeds} seeds) ...", progress)
-    runs, sgd_info = _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, bk, progress)
+    runs, sgd_info = _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, bk, progress, ck)
     timings["sgd"] = sgd_info["seconds"]
+    notes.extend(sgd_info.pop("notes"))
     nrec = min(len(r[0][0].t) for r in runs)
     t_rec = runs[0][0][0].t[:nrec]
 
@@ -173,8 +185,10 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
     if opts.ode and opts.g in _ODE_G:
         t1 = time.perf_counter()
         status("getheory dynamics: integrating the ODEs ...", progress)
-        # read at the checkpoint times SGD reached, and on the whole requested grid
-        ode_res = _integrate(Omega, Phi, W0, Wt, v0, vt, T, D, (rho, U), np.union1d(t_eval, t_rec), opts)
+        # read at the checkpoint times SGD reached, and on the whole requested grid (up to where SGD
+        # diverged, if it did: beyond, there is nothing to compare, and the ODE may blow up too)
+        t_ode = t_rec if sgd_info["diverged"] else np.union1d(t_eval, t_rec)
+        ode_res = _integrate(Omega, Phi, W0, Wt, v0, vt, T, D, (rho, U), t_ode, opts)
         timings["ode"] = time.perf_counter() - t1
         ode_info = {"run": True, "method": ode_res.method, "tolerance": ode_res.tolerance,
                     "step_error_eps": ode_res.step_error, "step_error_QR": ode_res.step_error_QR,
@@ -194,9 +208,18 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
         eps_ode = ode_res.eps[at]
     go, go_se, gh, gs = curve_summary(*per_seed["generator"])
     ga = curve_summary(*per_seed["gaussian"]) if "gaussian" in per_seed else (None,) * 4
-    gaps = _gaps(go, go_se, gh, gs, ga, eps_ode, per_seed, t_rec, opts)
+    gaps = _gaps(go, go_se, gh, gs, ga, eps_ode, per_seed, t_rec, opts, diverged=sgd_info["diverged"])
 
     settings = _settings(generator, moments, opts, N, D, W0.shape[0], Wt.shape[0], T, vt, t_eval, t_rec, sgd_info)
+    settings["checkpoint"] = opts.checkpoint
+    settings["resumed"] = resumed
+    if sgd_info["diverged"]:
+        for k, dv in enumerate(sgd_info["divergence"]):
+            if dv is not None:
+                notes.append(f"SGD DIVERGED on seed {k} at t ≈ {dv['t']:.4g} (step {dv['step']}) on {dv['source']} "
+                             f"data: {dv['reason']}; that seed stopped there")
+        notes.append(f"the curves end at t = {t_rec[-1]:.4g}, the last checkpoint every seed reached, and every "
+                     "comparison's verdict is 'diverged': a comparison over a diverged run is no evidence either way")
     if sgd_info["stopped_by_time_budget"]:
         notes.append(f"SGD stopped by the time budget of {opts.time_budget} s at t = {t_rec[-1]:.4g} "
                      f"(requested {t_eval[-1]:g}); the ODE ran to the end and is compared up to there")
@@ -273,22 +296,62 @@ def _sources(generator, moments, opts, bk, notes, progress):
     return sources
 
 
-def _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, bk, progress):
-    """``sgd_seeds`` independent runs of :func:`run_sgd`, the time budget split evenly; (runs, summed info)."""
+def _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, bk, progress, ck=None):
+    """``sgd_seeds`` independent runs of :func:`run_sgd`, the time budget split evenly over the seeds
+    still to run; (runs, summed info).  ``ck``: the run's :class:`RunCheckpoint` or None."""
     S = opts.sgd_seeds
     seed_states = np.random.SeedSequence(opts.seed).spawn(4)[3].generate_state(S, dtype=np.uint64)
-    budget = None if opts.time_budget is None else opts.time_budget / S
-    runs = [run_sgd(sources, W0, v0, Wt, vt, eta=opts.eta, t_points=t_eval, g=opts.g,
-                    train_second_layer=opts.train_second_layer, seed=int(seed_states[k]),
-                    batch_size=opts.batch_size, time_budget=budget, progress=progress, backend=bk)
-            for k in range(S)]
+    finished = [ck is not None and ck.seed_status(k) in ("complete", "diverged") for k in range(S)]
+    budget = None if opts.time_budget is None else opts.time_budget / max(1, S - sum(finished))
+    with warnings.catch_warnings():  # a divergence is in the result (settings, notes, verdicts) instead
+        warnings.filterwarnings("ignore", message="SGD diverged", category=RuntimeWarning)
+        runs = [run_sgd(sources, W0, v0, Wt, vt, eta=opts.eta, t_points=t_eval, g=opts.g,
+                        train_second_layer=opts.train_second_layer, seed=int(seed_states[k]),
+                        batch_size=opts.batch_size, time_budget=budget, progress=progress, backend=bk,
+                        checkpoint=None if ck is None else ck.seed(k, seed_states[k]))
+                for k in range(S)]
     info = dict(runs[0][1])
-    for key in ("steps", "seconds", "seconds_sampling", "seconds_kernel"):
+    for key in ("steps", "seconds", "seconds_sampling", "seconds_kernel", "checkpoint_saves"):
         info[key] = sum(r[1][key] for r in runs)
     info["steps_per_second_per_source"] = info["steps"] / max(info["seconds"], 1e-300)
     info["stopped_by_time_budget"] = any(r[1]["stopped_by_time_budget"] for r in runs)
+    info["diverged"] = any(r[1]["diverged"] for r in runs)
+    for key in ("divergence", "status", "resumed_from_step"):
+        info[key] = [r[1][key] for r in runs]
+    info["notes"] = list(dict.fromkeys(n for r in runs for n in r[1]["notes"]))
     info["seeds"] = S
     return runs, info
+
+
+def _open_checkpoint(generator, moments, opts, bk, N, D, W0, v0, Wt, vt, notes, progress):
+    """The run's :class:`RunCheckpoint` (None without ``opts.checkpoint``) and whether it continues one.
+
+    ``run.json`` holds what fixes the SGD's numbers (see :mod:`getheory.dynamics._checkpoint`);
+    a checkpoint of a run with other settings is refused before any long computation.
+    """
+    from ._checkpoint import RunCheckpoint, array_digest
+    from ._sgd import default_batch_size
+
+    if opts.checkpoint is None:
+        return None, False
+    desc = generator.describe() if hasattr(generator, "describe") else {"kind": type(generator).__name__}
+    settings = {
+        "N": N, "D": D, "K": int(W0.shape[0]), "M": int(Wt.shape[0]), "eta": opts.eta, "g": opts.g,
+        "train_second_layer": opts.train_second_layer, "t_max": opts.t_max, "points": opts.points,
+        "seed": opts.seed, "sgd_seeds": opts.sgd_seeds, "gaussian": opts.gaussian,
+        "batch_size": opts.batch_size or default_batch_size(N), "backend": bk.name, "generator": desc,
+        "moments": moments.source,
+    }
+    for name, a in (("W0", W0), ("v0", v0), ("W_teacher", Wt), ("v_teacher", vt), ("E x", moments.mean),
+                    ("Omega", moments.Omega), ("Phi", moments.Phi)):
+        settings[f"{name} (SHA-256)"] = array_digest(np.asarray(a, dtype=np.float64))[:20]
+    ck = RunCheckpoint(opts.checkpoint, every=opts.checkpoint_every)
+    resumed = ck.open(settings)
+    if resumed:
+        status(f"getheory dynamics: continuing the run checkpointed in {opts.checkpoint}", progress)
+        notes.append(f"resumed from the checkpoint in {opts.checkpoint}: each SGD seed continued from its last "
+                     "saved state, which gives the same numbers as an uninterrupted run")
+    return ck, resumed
 
 
 def _integrate(Omega, Phi, W0, Wt, v0, vt, T, D, eig, t_ode, opts):
@@ -328,8 +391,8 @@ def _evaluate(sources, runs, nrec, X_test, y_test, Omega, Phi, Wt, T, vt, g):
     return per_seed, Qd, Rd, vd
 
 
-def _gaps(go, go_se, gh, gs, ga, eps_ode, per_seed, t, opts):
-    """Every comparison's largest gap and verdict (docs/theory.md §7.7)."""
+def _gaps(go, go_se, gh, gs, ga, eps_ode, per_seed, t, opts, diverged=False):
+    """Every comparison's largest gap and verdict (docs/theory.md §7.7); ``"diverged"`` when a seed diverged."""
     S, level = opts.sgd_seeds, opts.level
     pg, pa = per_seed.get("generator"), per_seed.get("gaussian")
     gaps = {
@@ -342,7 +405,12 @@ def _gaps(go, go_se, gh, gs, ga, eps_ode, per_seed, t, opts):
         "sgd_generator_vs_sgd_gaussian_heldout": largest_gap(
             gh, ga[2], None, t, seeds=S, level=level, paired=None if pa is None else pg[1] - pa[1]),
     }
-    return {k: v for k, v in gaps.items() if v is not None}
+    gaps = {k: v for k, v in gaps.items() if v is not None}
+    if diverged:  # the curves end where SGD blew up: whatever the numbers say, no comparison passes
+        for v in gaps.values():
+            v["verdict_up_to_divergence"] = v.get("verdict")
+            v["verdict"] = "diverged"
+    return gaps
 
 
 def _settings(generator, moments, opts, N, D, K, M, T, vt, t_eval, t_rec, sgd_info):
@@ -352,6 +420,7 @@ def _settings(generator, moments, opts, N, D, K, M, T, vt, t_eval, t_rec, sgd_in
         "train_second_layer": opts.train_second_layer, "seed": opts.seed,
         "t_max_requested": float(t_eval[-1]), "t_reached": float(t_rec[-1]),
         "stopped_by_time_budget": sgd_info["stopped_by_time_budget"], "time_budget_s": opts.time_budget,
+        "diverged": sgd_info["diverged"], "divergence": sgd_info["divergence"],
         "n_test": opts.n_test, "sgd_seeds": opts.sgd_seeds, "level": opts.level, "moments": moments.source,
         "backend": opts.backend if isinstance(opts.backend, str) else opts.backend.name, "T": T.tolist(), "v_teacher": vt.tolist(),
     }

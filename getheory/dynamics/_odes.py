@@ -287,6 +287,8 @@ def integrate_odes(
     y0 = np.concatenate([q0.ravel(), r0.ravel(), v0])
 
     def solve(tight):
+        if t_eval[-1] == 0.0:  # only the start (e.g. SGD diverged before its first checkpoint)
+            return y0[None, :].copy()
         if method == "rk4":
             return _rk4(sys_, y0, t_eval, dt / 2 if tight else dt)
         from scipy.integrate import solve_ivp

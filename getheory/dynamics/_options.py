@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, fields
 
 from ..backend import BACKEND_NAMES, USER_BACKENDS, Backend
@@ -37,6 +38,13 @@ class DynamicsOptions:
         ``moment_samples`` for Monte Carlo moments of generators without exact
         ones (None: max(10^5, 50 N)), ``backend`` ``"numpy"`` or ``"cupy"``
         (samples, the SGD kernel and the eigendecompositions on the GPU).
+    Checkpoints (:mod:`getheory.dynamics._checkpoint`)
+        ``checkpoint``: a folder where SGD saves each seed's state (weights, random states,
+        step count, the curve recorded so far) every ``checkpoint_every`` seconds and at every
+        checkpoint of the curve; when it already holds this run, the run continues from it and
+        ends with the same numbers as an uninterrupted one.  A folder holding a run with other
+        settings is refused, naming the differences (``sgd_seeds`` may grow).  None: no
+        checkpoints.
     ``seed``: master seed of the generator, the weights, the SGD streams and the test set.
     """
 
@@ -60,6 +68,8 @@ class DynamicsOptions:
     moment_samples: int | None = None
     seed: int = 0
     backend: str = "numpy"
+    checkpoint: str | None = None
+    checkpoint_every: float = 5.0
 
     def __post_init__(self):
         def put(name, value):
@@ -80,6 +90,14 @@ class DynamicsOptions:
             raise ValueError(f"ode_method must be one of {', '.join(_ODE_METHODS)}, got {self.ode_method!r}")
         if self.time_budget is not None:
             put("time_budget", positive_float(self.time_budget, "time_budget"))
+        if self.checkpoint is not None:
+            if not isinstance(self.checkpoint, (str, os.PathLike)) or not os.fspath(self.checkpoint):
+                raise ValueError(f"checkpoint must be a folder path, got {self.checkpoint!r}")
+            put("checkpoint", os.fspath(self.checkpoint))
+        every = float(self.checkpoint_every)
+        if not every >= 0 or every == float("inf"):
+            raise ValueError(f"checkpoint_every must be seconds >= 0, got {self.checkpoint_every!r}")
+        put("checkpoint_every", every)
         for name in ("batch_size", "moment_samples"):
             value = getattr(self, name)
             if value is not None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from .._validation import positive_int
@@ -63,7 +65,7 @@ PROBLEM_KEYS = ("A", "W0", "v0", "W_teacher", "v_teacher")
 WEIGHT_KEYS = PROBLEM_KEYS[1:]
 
 
-def load_problem(path, activation, generator=None):
+def load_problem(path, activation, generator=None, *, N=None, D=None):
     """Read a problem file: the initial and teacher weights, and a single-layer generator σ(A c/√D).
 
     The ``.npz`` holds ``W0`` (K, N), ``v0`` (K,), ``W_teacher`` (M, D) and ``v_teacher`` (M,)
@@ -72,22 +74,36 @@ def load_problem(path, activation, generator=None):
     trained network, a user function): pass that ``generator``; its N and D must match the
     weights.  Returns a dict with ``generator``, ``W0``, ``v0``, ``W_teacher``, ``v_teacher``
     for :func:`run_dynamics`.
+
+    ``N``, ``D``: sizes the caller asked for (``--N``, ``--D``); a problem of other sizes is
+    refused, naming both.  An empty, truncated or otherwise unreadable file is refused with
+    its name.
     """
     from ..generators import SingleLayerGenerator
 
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ValueError(f"problem file {path!r} does not exist")
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise ValueError(f"problem file {path!r} is empty (0 bytes): it was not written completely; write it "
+                         "again (every `getheory dynamics` report writes its problem.npz)")
+    files, missing, arr = [], [], {}
     try:
         data = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise ValueError(f"problem file {path!r} does not exist") from None
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"problem file {path!r} is not a readable .npz archive: {exc}") from None
-    with data:
-        missing = [k for k in WEIGHT_KEYS if k not in data.files]
-        if missing:
-            raise ValueError(f"problem file {path!r} lacks {missing}; it needs the arrays {list(WEIGHT_KEYS)} "
-                             f"(W0: (K, N), v0: (K,), W_teacher: (M, D), v_teacher: (M,)) and, for a "
-                             f"single-layer generator, A: (N, D); it has {list(data.files)}")
-        arr = {k: np.asarray(data[k], dtype=np.float64) for k in PROBLEM_KEYS if k in data.files}
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not an .npz archive of named arrays")
+        with data:
+            files = list(data.files)
+            missing = [k for k in WEIGHT_KEYS if k not in files]
+            if not missing:
+                arr = {k: np.asarray(data[k], dtype=np.float64) for k in PROBLEM_KEYS if k in files}
+    except Exception as exc:  # noqa: BLE001 - a truncated zip raises BadZipFile, EOFError, zlib.error, ...
+        raise ValueError(f"problem file {path!r} is not a readable .npz archive (truncated or damaged? "
+                         f"{type(exc).__name__}: {exc}); write it again") from None
+    if missing:
+        raise ValueError(f"problem file {path!r} lacks {missing}; it needs the arrays {list(WEIGHT_KEYS)} "
+                         f"(W0: (K, N), v0: (K,), W_teacher: (M, D), v_teacher: (M,)) and, for a "
+                         f"single-layer generator, A: (N, D); it has {files}")
     if "A" in arr:
         if generator is not None:
             raise ValueError(f"problem file {path!r} holds its generator (A); give no other generator with it")
@@ -98,6 +114,10 @@ def load_problem(path, activation, generator=None):
     elif generator is None:
         raise ValueError(f"problem file {path!r} has no generator matrix A: it was written for a trained or "
                          "user generator; give that generator too (--weights FILE or --generator MODULE:FUNCTION)")
+    for name, asked, has in (("N", N, generator.N), ("D", D, generator.D)):
+        if asked is not None and int(asked) != int(has):
+            raise ValueError(f"problem file {path!r} is a problem with {name} = {has}, but {name} = {asked} was "
+                             f"asked for: leave out --{name} (the file sets it) or give {name} = {has}")
     N, D = generator.N, generator.D
     W0 = _weights(arr["W0"], "W0 (problem file)", N)
     v0 = _vector(arr["v0"], "v0 (problem file)", W0.shape[0])

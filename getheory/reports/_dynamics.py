@@ -49,7 +49,7 @@ def write_dynamics_report(res: DynamicsResult, out, command=None):
     gk = s["generator"].get("kind", "")
     ax.set_title(f"{gk} {s['generator'].get('activation', '')}, N={s['N']}, D={s['D']}, K={s['K']}, "
                  f"M={s['M']}, η={s['eta']}", fontsize=9)
-    if s["stopped_by_time_budget"]:
+    if s["stopped_by_time_budget"] or s.get("diverged"):
         ax.axvline(s["t_reached"], color="grey", ls=":", lw=1)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -79,14 +79,34 @@ def write_dynamics_report(res: DynamicsResult, out, command=None):
     d = res.to_dict()
     if command:
         d["command"] = command
-    with open(os.path.join(out, "report.json"), "w") as fh:
-        json.dump(d, fh, indent=1)
-    files.append(os.path.join(out, "report.json"))
+    p = os.path.join(out, "report.json")
+    _write_text(p, json.dumps(d, indent=1))
+    files.append(p)
     p = os.path.join(out, "report.md")
-    with open(p, "w") as fh:
-        fh.write(_markdown(res, command))
+    _write_text(p, _markdown(res, command))
     files.append(p)
     return files
+
+
+def _write_text(path, text):
+    """Write ``text`` through a temporary file in the same folder and os.replace: never a half file."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _divergence_text(s):
+    parts = [f"seed {k} at t ≈ {d['t']:.4g} on {d['source']} data ({d['reason']})"
+             for k, d in enumerate(s.get("divergence") or []) if d is not None]
+    return "; ".join(parts) or "see the notes"
 
 
 def _fmt(x, nd=4):
@@ -102,20 +122,34 @@ def _markdown(res: DynamicsResult, command=None):
              "(§7.1) on generator data and on Gaussian-equivalent data (§7.2) from the same initial weights "
              "and latents, and the ODEs over the spectrum of Ω (§7.3–§7.5).")
     L.append("")
+    diverged = s.get("diverged", False)
+    if diverged:
+        L += [f"> **SGD DIVERGED** ({_divergence_text(s)}). The curves end at t = {s['t_reached']:.4g} and "
+              "every verdict below is **diverged**: a comparison over a diverged run is no evidence for or "
+              "against Gaussian equivalence. Rerun with a smaller learning rate η.", ""]
     if command:
         L += ["Regenerate with:", "", "```", command, "```", ""]
     L += ["## Settings", "", "| quantity | value |", "|---|---|"]
     for k in ("generator", "N", "D", "delta", "K", "M", "eta", "g", "train_second_layer", "seed", "sgd_seeds",
-              "t_max_requested", "t_reached", "stopped_by_time_budget", "n_test", "moments"):
+              "t_max_requested", "t_reached", "stopped_by_time_budget", "diverged", "n_test", "moments"):
         L.append(f"| {k} | {s.get(k, '—')} |")
     L.append("")
     sgd = res.sgd
     L += ["## Where the run stopped", ""]
-    if s["stopped_by_time_budget"]:
+    if diverged:
+        L.append(f"SGD **diverged**: {_divergence_text(s)}. A diverged seed stops where its error exploded "
+                 f"(the rule: non-finite weights, or an error on the latest samples above 10⁶ times the "
+                 f"initial one); the curves end at **t = {s['t_reached']:.4g}**, the last checkpoint every seed "
+                 f"reached (requested t = {s['t_max_requested']:g}).")
+    elif s["stopped_by_time_budget"]:
         L.append(f"SGD was stopped by the time budget ({s['time_budget_s']} s) at **t = {s['t_reached']:.4g}** "
                  f"(requested t = {s['t_max_requested']:g}); all comparisons are up to that time.")
     else:
         L.append(f"SGD ran to the requested t = {s['t_reached']:.4g}.")
+    if s.get("resumed"):
+        L.append("")
+        L.append("The run was resumed from its checkpoint; each seed continued from its last saved state, which "
+                 "gives the same numbers as an uninterrupted run.")
     L.append("")
     L += ["## Largest gaps over time", "",
           f"Curves are means over {s.get('sgd_seeds', 1)} SGD seeds; standard errors are over the seeds "
