@@ -89,18 +89,10 @@ def write_dynamics_report(res: DynamicsResult, out, command=None):
 
 
 def _write_text(path, text):
-    """Write ``text`` through a temporary file in the same folder and os.replace: never a half file."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``text`` whole or not at all (the checkpoints' atomic write: temporary file, fsync, rename)."""
+    from ..dynamics._checkpoint import atomic_write
+
+    atomic_write(path, text.encode("utf-8"))
 
 
 def _divergence_text(s):
