@@ -105,7 +105,7 @@ _VARYING = [
 
 
 def _md_lines(text: str, folder: pathlib.Path) -> list[str]:
-    text = text.replace(str(folder), "OUT")
+    text = text.replace(str(folder), "OUT").replace(str(ROOT), "ROOT")
     for pattern, placeholder in _VARYING:
         text = pattern.sub(placeholder, text)
     return text.splitlines()

@@ -30,7 +30,7 @@ Checks (§6)
     :func:`check_generator`
 Sweeps and rates (§4-5)
     :func:`load_spec`, :func:`run_sweep`, :func:`fit_loglog`,
-    :func:`fit_rates`, :func:`write_report`
+    :func:`fit_rates` (the report writers are in :mod:`getheory.reports`)
 Learning dynamics (§7)
     :func:`run_dynamics`, :func:`integrate_odes`, :func:`run_sgd`,
     :func:`generalisation_error`, :func:`finite_size_check`
@@ -80,7 +80,6 @@ from .moments import GaussianMatch, Moments, exact_moments, gaussian_match, mont
 from .trained import DenseGenerator, load_dense, save_dense
 from .sweep import ResultsDB, SpecError, SweepError, SweepSpec, load_spec, run_sweep, spec_from_dict
 from .rates import SlopeFit, fit_loglog, fit_rates
-from .reports import write_report
 from .proofs import run_proofs
 from .ridge import RidgeOptions, RidgeResult, ridge_curves, ridge_finite_size, ridge_spectrum, ridge_theory
 from .dynamics import (
@@ -160,7 +159,6 @@ __all__ = [
     "SlopeFit",
     "fit_loglog",
     "fit_rates",
-    "write_report",
     "DynamicsResult",
     "ODEResult",
     "SGDTrajectory",

@@ -1,8 +1,9 @@
 """One converter from NumPy-laden results to JSON-ready plain Python.
 
-Used by every ``to_dict()`` and by the sweep database, so that all JSON
-getheory writes follows one rule: arrays become lists, NumPy scalars become
-Python scalars, non-finite floats become ``None`` (strict JSON has no NaN),
+Used by every ``to_dict()``, the sweep database, the reports and the numerical
+proofs, so that all JSON getheory writes follows one rule: arrays become lists,
+NumPy scalars become Python scalars, mpmath numbers become floats, non-finite
+floats become ``None`` (strict JSON has no NaN: a missing number is ``null``),
 objects with a ``to_dict()`` are converted through it, other dataclass instances
 (the frozen options) field by field.
 """
@@ -34,6 +35,8 @@ def to_plain(x):
         return x if math.isfinite(x) else None
     if isinstance(x, np.generic):
         return x.item()
+    if type(x).__module__.startswith("mpmath"):  # mpf from the proofs' references
+        return to_plain(float(x))
     if hasattr(x, "to_dict"):
         return x.to_dict()
     if dataclasses.is_dataclass(x) and not isinstance(x, type):  # options dataclasses

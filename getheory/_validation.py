@@ -32,7 +32,6 @@ __all__ = [
     "check_level",
     "check_p",
     "check_cov",
-    "seedseq",
     "finite_matrix",
     "check_finite",
 ]
@@ -144,16 +143,6 @@ def check_p(p) -> int:
         )
     return int(p)
 
-
-def seedseq(seed) -> np.random.SeedSequence:
-    """Normalise an int / None / SeedSequence / Generator seed to a SeedSequence."""
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if isinstance(seed, np.random.Generator):
-        return np.random.SeedSequence(int(seed.integers(2**63)))
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise InputTypeError(f"seed must be an int, None or numpy.random.SeedSequence; got {seed!r}")
-    return np.random.SeedSequence(seed)
 
 
 def check_cov(cov, d: int | None = None, name: str = "cov"):

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._seeds import CHECK
 from ._deadline import Deadline
 from ._version import __version__
 from ._json import to_plain as _plain
@@ -349,8 +350,7 @@ def check_generator(
     # with samples="auto" the budget bounds the moments, the pilot and the sampling (checked between
     # batches, a blocked batch stopped at 1.1 × the budget)
     deadline = Deadline(plan_opt.time_budget, "--time-budget") if auto else None
-    root = np.random.SeedSequence(seed)
-    s_gen, s_w, s_mom, s_fields, s_dms, s_pilot = root.spawn(6)
+    s_gen, s_w, s_mom, s_fields, s_dms, s_pilot = CHECK.streams(seed)
     t0 = time.perf_counter()
     if generator is None:
         N = positive_int(N, "N")

@@ -36,7 +36,8 @@ import time
 from dataclasses import dataclass
 
 from ._json import to_plain as _plain
-from ._validation import check_int, seedseq
+from ._seeds import seedseq
+from ._validation import check_int
 from .distances import CumulantOptions, FieldStream, StreamOptions, cumulants_from_stats
 from .fields import stream_fields
 

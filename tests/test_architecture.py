@@ -18,7 +18,7 @@ ROOT = pathlib.Path(getheory.__file__).parent
 #: top-level module or subpackage of getheory -> layer (0: foundations ... 3: presentation)
 LAYERS = {
     # foundations: shared plumbing every layer may use
-    "_version": 0, "_validation": 0, "_json": 0, "_progress": 0, "_deadline": 0, "backend": 0,
+    "_version": 0, "_validation": 0, "_json": 0, "_progress": 0, "_deadline": 0, "_seeds": 0, "backend": 0,
     # maths: activations -> generators -> fields, moments -> distances, bounds; learning dynamics
     "activations": 1, "generators": 1, "trained": 1, "fields": 1, "moments": 1, "distances": 1,
     "bounds": 1, "analytic": 1, "dynamics": 1, "ridge": 1,
@@ -47,20 +47,26 @@ def _imported_tops(source: str, pkg: list):
                 if parts:
                     yield node.lineno, parts[0]
                 else:  # "from . import x" at the package root
-                    for alias in node.names:
-                        yield node.lineno, alias.name
+                    yield from _root_names(node)
             elif node.module and node.module.split(".")[0] == "getheory":
                 parts = node.module.split(".")[1:]
                 if parts:
                     yield node.lineno, parts[0]
-                else:
-                    for alias in node.names:
-                        yield node.lineno, alias.name
+                else:  # "from getheory import x"
+                    yield from _root_names(node)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
-                if parts[0] == "getheory" and len(parts) > 1:
-                    yield node.lineno, parts[1]
+                if parts[0] == "getheory":  # "import getheory" loads the root and with it every layer
+                    yield node.lineno, parts[1] if len(parts) > 1 else "__init__"
+
+
+def _root_names(node: ast.ImportFrom):
+    """A name imported from the package root: a submodule (``from getheory import sweep``) is that
+    module; anything else (``from getheory import exact_moments``) is the root itself, which
+    imports every layer, so a lower layer doing it hides a cycle."""
+    for alias in node.names:
+        yield node.lineno, alias.name if alias.name in LAYERS else "__init__"
 
 
 FILES = sorted(p for p in ROOT.rglob("*.py") if "__pycache__" not in p.parts)
@@ -95,6 +101,22 @@ def test_the_checker_sees_every_form_of_a_violation():
     # "from . import check" inside distances/ is distances.check, not getheory.check
     assert not _violations("from . import check\n", ["distances"], LAYERS["distances"])
     assert _violations("from . import check\n", [], LAYERS["fields"]) == [(1, "check")]
+
+
+def test_the_checker_sees_an_import_from_the_package_root():
+    """``from getheory import X`` inside a lower layer imports the whole package: a hidden cycle."""
+    for source in ("def f():\n    from getheory import SingleLayerGenerator\n", "import getheory as gt\n",
+                   "from .. import exact_moments\n"):
+        assert [t for _, t in _violations(source, ["_claims"], LAYERS["_claims"])] == ["__init__"], source
+    # a submodule named through the root is that submodule
+    assert not _violations("from getheory import moments\n", ["_claims"], LAYERS["_claims"])
+
+
+def test_the_package_root_re_exports_no_presentation():
+    """``import getheory`` (which every ``import getheory.x`` runs) loads no report writer or CLI."""
+    tree = ast.parse((ROOT / "__init__.py").read_text(encoding="utf-8"))
+    tops = {t for _, t in _imported_tops(ast.unparse(tree), [])} & set(LAYERS)
+    assert not [t for t in tops if LAYERS[t] == 3], sorted(t for t in tops if LAYERS[t] == 3)
 
 
 #: a backend's name tested in code: ``bk.name == "cupy"``, ``backend in ("numpy", "cupy")``, ...

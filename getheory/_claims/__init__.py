@@ -46,10 +46,11 @@ distribution (never tuned) for rates and limits.
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
+
+from .._json import to_plain
 
 __all__ = ["Result", "CLAIM_MODULES", "load_claim", "run_claims", "full_requested", "assert_no_failure"]
 
@@ -127,7 +128,7 @@ class Result:
         return f"[{self.status}] {self.claim}: {self.name}: {self.precision_kind} {self.precision:.3e}{tol}"
 
     def to_dict(self) -> dict:
-        return _plain(asdict(self))
+        return to_plain(asdict(self))
 
 
 def verdict(precision: float, tolerance: float) -> str:
@@ -146,23 +147,6 @@ class Timer:
         self.seconds = time.perf_counter() - self._t0
         return False
 
-
-def _plain(obj):
-    import numpy as np
-
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return _plain(obj.tolist())
-    if isinstance(obj, np.generic):
-        return _plain(obj.item())
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return str(obj)
-    if type(obj).__module__.startswith("mpmath"):
-        return float(obj)
-    return obj
 
 
 def full_requested() -> bool:

@@ -79,7 +79,7 @@ def _two_rows(eps):
 
 
 def check_exact(full=False):
-    from getheory import SingleLayerGenerator
+    from ..generators import SingleLayerGenerator
     from getheory.analytic import leading_cumulants
 
     out = []
@@ -129,7 +129,9 @@ def check_exact(full=False):
 
 def mc_points(acts=("sign", "erf2"), Ns=(64, 128), n=1_000_000, seed=0):
     """Analytic vs Monte Carlo κ4 along the analytic direction (K = M = 1, δ = 1/2)."""
-    import getheory as gt
+    from ..check import draw_weights
+    from ..generators import random_single_layer
+    from ..fields import sample_fields
     from getheory.analytic import analytic_dms
     from getheory.distances import k_statistics
 
@@ -137,10 +139,10 @@ def mc_points(acts=("sign", "erf2"), Ns=(64, 128), n=1_000_000, seed=0):
     for act in acts:
         for N in Ns:
             D = N // 2
-            gen = gt.random_single_layer(N, D, act, seed=seed + N)
-            W, Wt = gt.draw_weights(N, D, 1, 1, seed=seed + N + 1)
+            gen = random_single_layer(N, D, act, seed=seed + N)
+            W, Wt = draw_weights(N, D, 1, 1, seed=seed + N + 1)
             r = analytic_dms(gen, W, Wt)
-            lam, nu = gt.sample_fields(gen, W, Wt, n, seed=seed + N + 2)
+            lam, nu = sample_fields(gen, W, Wt, n, seed=seed + N + 2)
             y = np.concatenate([lam, nu], axis=1) @ r.direction
             ks = k_statistics(y)
             s4 = r.sigma_u**4
@@ -174,14 +176,15 @@ def check_mc(full=False):
 
 def slope_points(act, Ns, seeds=(0, 1, 2)):
     """Analytic |κ4| at each N for each seed (K = M = 1, δ = 1/2): array (len(Ns), len(seeds))."""
-    import getheory as gt
+    from ..check import draw_weights
+    from ..generators import random_single_layer
     from getheory.analytic import analytic_dms
 
     out = np.empty((len(Ns), len(seeds)))
     for a, N in enumerate(Ns):
         for b, sd in enumerate(seeds):
-            gen = gt.random_single_layer(N, N // 2, act, seed=1000 * sd + N)
-            W, Wt = gt.draw_weights(N, N // 2, 1, 1, seed=1000 * sd + N + 1)
+            gen = random_single_layer(N, N // 2, act, seed=1000 * sd + N)
+            W, Wt = draw_weights(N, N // 2, 1, 1, seed=1000 * sd + N + 1)
             out[a, b] = abs(analytic_dms(gen, W, Wt).kappa4)
     return out
 

@@ -40,7 +40,8 @@ SECTION = "docs/theory.md §8"
 def _decomposition_checks(full):
     from scipy.stats import norm
 
-    from getheory import exact_moments, random_single_layer
+    from getheory.generators import random_single_layer
+    from getheory.moments import exact_moments
     from getheory.fields import LatentStream
     from getheory.ridge import GaussianEquivalentSource, GeneratorSource, get_teacher, label_decomposition, \
         ridge_spectrum

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._json import to_plain
 from ..backend import get_backend
-from .._validation import seedseq
+from .._seeds import seedseq
 from ..distances._cumulants import _edgeworth_exact, _EdgeworthGrid
 from ..distances._sphere import _canonical_sign, _es_refine, _half_sphere_spacing, quasi_uniform_directions
 from ._kappa import LeadingCumulants, leading_cumulants

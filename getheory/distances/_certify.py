@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._json import to_plain as _plain
-from .._validation import check_int, check_level, check_p, seedseq
+from .._seeds import seedseq
+from .._validation import check_int, check_level, check_p
 from ._floor import sampling_floor
 from ._inputs import _prepare
 from ._search import SearchOptions, _as_search, _max_sliced_prepared, _NormalObjective

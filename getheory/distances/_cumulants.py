@@ -10,7 +10,8 @@ import numpy as np
 
 from .._json import to_plain as _plain
 from ..backend import backend_of
-from .._validation import check_cov, check_int, check_level, seedseq
+from .._seeds import seedseq
+from .._validation import check_cov, check_int, check_level
 from ._inputs import _prepare
 from ._one_d import _SQRT_2PI
 from ._sphere import _canonical_sign, _default_n_directions, _es_refine, _half_sphere_spacing, quasi_uniform_directions

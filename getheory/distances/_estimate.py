@@ -17,7 +17,8 @@ import math
 from dataclasses import dataclass, field
 
 from .._json import to_plain as _plain
-from .._validation import check_cov, check_level, check_p, seedseq
+from .._seeds import seedseq
+from .._validation import check_cov, check_level, check_p
 from ._certify import CertifiedBound, certified_upper_bound
 from ._cumulants import CumulantOptions, CumulantResult, cumulants_from_stats
 from ._floor import FloorResult, MomentNoise, sampling_floor

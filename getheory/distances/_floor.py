@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._json import to_plain as _plain
-from .._validation import check_cov, check_int, check_level, check_p, seedseq
+from .._seeds import seedseq
+from .._validation import check_cov, check_int, check_level, check_p
 from ..backend import get_backend
 from ._inputs import _Prepared
 from ._search import SearchOptions, _as_search, _max_sliced_prepared

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._json import to_plain as _plain
-from .._validation import check_int, check_p, seedseq
+from .._seeds import seedseq
+from .._validation import check_int, check_p
 from ..backend import backend_of
 from ._inputs import _as_samples, _prepare
 from ._cumulants import _EdgeworthObjective

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from .._validation import check_int, seedseq
+from .._seeds import seedseq
+from .._validation import check_int
 
 __all__ = ["quasi_uniform_directions"]
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .._seeds import DYNAMICS, child_seed
 from .._progress import status
 from ..backend import get_backend
 from ._checks import _ODE_G, _vector, _weights
@@ -146,9 +147,9 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
     timings, notes = {}, []
     t0 = time.perf_counter()
     bk = get_backend(opts.backend)
-    rng = np.random.default_rng(np.random.SeedSequence(opts.seed).spawn(3)[0].generate_state(2))
+    rng = np.random.default_rng(DYNAMICS.streams(opts.seed).problem.generate_state(2))
     if generator is None:
-        generator, known = random_generator(**gen_kw, seed=rng.integers(2**63))
+        generator, known = random_generator(**gen_kw, seed=child_seed(rng))
         moments = known if moments is None else moments
     N, D = generator.N, generator.D
     moments = _moments(generator, moments, opts, rng, notes, progress)
@@ -170,7 +171,7 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
     sources = _sources(generator, moments, opts, bk, notes, progress)
     timings["gaussian_setup"] = time.perf_counter() - t1
 
-    test_rng = np.random.default_rng(np.random.SeedSequence(opts.seed).spawn(3)[2])
+    test_rng = np.random.default_rng(DYNAMICS.streams(opts.seed).test)
     c_test = test_rng.standard_normal((opts.n_test, D))
     y_test = _teacher_labels(c_test, Wt, vt, opts.g)
     X_test = [bk.to_numpy(src.inputs(bk.asarray(c_test), test_rng)) for src in sources]
@@ -271,12 +272,12 @@ def _moments(generator, moments, opts, rng, notes, progress):
         f"(E x, Ω, Φ) are Monte Carlo estimates from {ns} samples (N/n = {generator.N / ns:.3g}); the sampling "
         "error of Ω biases tr(Ω²)/N, which enters the η² term, by about that fraction"
     )
-    return monte_carlo_moments(generator, ns, seed=rng.integers(2**63))
+    return monte_carlo_moments(generator, ns, seed=child_seed(rng))
 
 
 def _initial_weights(opts, N, D, W0, v0, W_teacher, v_teacher):
     """W0 (K, N), v0 (K,), W̃ (M, D), ṽ (M,): given ones checked, the others drawn (docs/theory.md §7.1)."""
-    wr = np.random.default_rng(np.random.SeedSequence(opts.seed).spawn(3)[1])
+    wr = np.random.default_rng(DYNAMICS.streams(opts.seed).weights)
     W0 = _weights(W0, "W0", N) if W0 is not None else wr.standard_normal((opts.K, N))
     v0 = _vector(v0, "v0", W0.shape[0]) if v0 is not None else wr.standard_normal(W0.shape[0])
     Wt = _weights(W_teacher, "W_teacher", D) if W_teacher is not None else wr.standard_normal((opts.M, D))
@@ -300,7 +301,7 @@ def _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, bk, progress, ck=None
     """``sgd_seeds`` independent runs of :func:`run_sgd`, the time budget split evenly over the seeds
     still to run; (runs, summed info).  ``ck``: the run's :class:`RunCheckpoint` or None."""
     S = opts.sgd_seeds
-    seed_states = np.random.SeedSequence(opts.seed).spawn(4)[3].generate_state(S, dtype=np.uint64)
+    seed_states = DYNAMICS.streams(opts.seed).sgd.generate_state(S, dtype=np.uint64)
     finished = [ck is not None and ck.seed_status(k) in ("complete", "diverged") for k in range(S)]
     budget = None if opts.time_budget is None else opts.time_budget / max(1, S - sum(finished))
     with warnings.catch_warnings():  # a divergence is in the result (settings, notes, verdicts) instead

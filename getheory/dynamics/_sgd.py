@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._seeds import SGD
 from .._progress import Progress
 from ..backend import get_backend
 from ._checks import _check_eta, _check_g, _vector, _weights
@@ -154,10 +155,9 @@ def run_sgd(
     steps_at = np.unique(np.round(t_points * N).astype(np.int64))
     if batch_size is None:
         batch_size = default_batch_size(N)
-    ss = np.random.SeedSequence(seed)
-    c_seed, xi_seed = ss.spawn(2)
-    c_rng = bk.rng(c_seed)
-    xi_rngs = [NormalStream(s, bk) for s in xi_seed.spawn(len(sources))]
+    streams = SGD.streams(seed)
+    c_rng = bk.rng(streams.latents)
+    xi_rngs = [NormalStream(s, bk) for s in streams.noise.spawn(len(sources))]
     xp = bk.xp
     Wt_d, vt_d = bk.asarray(Wt), bk.asarray(vt)
     Ws = [bk.contiguous(src.to_data_basis(bk.asarray(W0))) for src in sources]

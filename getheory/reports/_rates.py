@@ -35,6 +35,7 @@ import time
 
 import numpy as np
 
+from .._json import to_plain
 from ..rates import BOUND_TERMS, ESTIMATORS, LEGACY, fit_rates, group_records
 from ..sweep import ResultsDB, SweepError
 
@@ -477,7 +478,7 @@ def write_report(db_path, out_dir, *, level: float = 0.95, n_boot: int = 2000, s
     if command:
         data["command"] = command
     md = _markdown(data, groups, plots, command)
-    for name, text in (("report.md", md), ("report.json", json.dumps(_clean(data), indent=1, allow_nan=False))):
+    for name, text in (("report.md", md), ("report.json", json.dumps(to_plain(data), indent=1, allow_nan=False))):
         tmp = os.path.join(out_dir, f".{name}.tmp")
         with open(tmp, "w") as fh:
             fh.write(text)
@@ -486,14 +487,3 @@ def write_report(db_path, out_dir, *, level: float = 0.95, n_boot: int = 2000, s
     data["files"] = files
     return data
 
-
-def _clean(obj):
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._seeds import RIDGE, RIDGE_DATA, RIDGE_PROBLEM
 from .._json import to_plain
 from .._progress import Progress
-from .._validation import positive_int, seedseq
+from .._validation import positive_int
 from ..backend import BACKEND_NAMES, USER_BACKENDS, Backend, get_backend
 from ._solve import SOLVERS
 from ._stream import (GaussianEquivalentSource, GeneratorSource, check_ridge_memory, stream_ridge,
@@ -194,7 +195,7 @@ def _build(generator, activation, N, D, seed, moment_samples, theta, moments):
     from ..generators import SingleLayerGenerator, random_single_layer
     from ..moments import exact_moments, monte_carlo_moments
 
-    ss_gen, ss_theta, ss_mom = seed.spawn(3)
+    ss_gen, ss_theta, ss_mom = RIDGE_PROBLEM.streams(seed)
     if generator is None:
         generator = random_single_layer(N, D, activation, seed=ss_gen)
     if moments is not None:
@@ -238,8 +239,7 @@ def ridge_curves(generator=None, *, activation="sign", N=None, D=None, options: 
     """
     opts = options if options is not None else RidgeOptions()
     bk = get_backend(opts.backend)
-    root = seedseq(seed)
-    ss_build, ss_data = root.spawn(2)
+    ss_build, ss_data = RIDGE.streams(seed)
     if generator is None:
         N = positive_int(N if N is not None else 1000, "N")
         D = positive_int(D if D is not None else max(1, N // 2), "D")
@@ -284,7 +284,7 @@ def ridge_curves(generator=None, *, activation="sign", N=None, D=None, options: 
     prog = Progress(S * sizes[-1], "ridge samples", progress)
     data_seeds = ss_data.spawn(S)
     for i, ss in enumerate(data_seeds):
-        ss_train, ss_test = ss.spawn(2)
+        ss_train, ss_test = RIDGE_DATA.streams(ss)
         preds = stream_ridge(sources, theta, teacher, opts.noise, sizes, opts.lambdas, seed=ss_train,
                              batch_size=opts.batch_size, solver=opts.solver, solve_threads=opts.solve_threads,
                              timings=timings,

@@ -29,6 +29,7 @@ import warnings
 
 import numpy as np
 
+from .._seeds import RIDGE_SAMPLES
 from ..backend import get_backend
 from ..dynamics._data import GeneratorData
 from ..fields import LatentStream, auto_batch_size
@@ -163,7 +164,7 @@ class _Normals:
 
 def _random_streams(seed, D, N, batch_size, bk):
     """Latents, label noise and ξ from three children of ``seed``, on ``bk``; the batch size."""
-    ss_c, ss_eps, ss_xi = seed.spawn(3)
+    ss_c, ss_eps, ss_xi = RIDGE_SAMPLES.streams(seed)
     batch = auto_batch_size(N, D, backend=bk) if batch_size is None else batch_size
     return LatentStream(D, seed=ss_c, backend=bk), _Normals(ss_eps, bk), _Normals(ss_xi, bk), batch
 

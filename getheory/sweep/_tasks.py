@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import platform
 import socket
@@ -14,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .._seeds import SWEEP_TASK, derive_seed
 from .._version import __version__
 from ..backend import get_backend
 from ._record import TaskRecord
@@ -60,12 +59,6 @@ class Task:
         if self.samples["mode"] == "fixed":
             n = self.samples["n"]
         return float(n) * (self.N * self.D + 1e6) + 1.5 * self.N**2 * self.D + 5e9
-
-
-def derive_seed(master: int, *parts) -> int:
-    """A 63-bit seed from (master seed, point, seed index) via SHA-256: reproducible reruns."""
-    text = json.dumps([int(master), *parts], sort_keys=True)
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
 
 
 def _sample_cap(samples: dict, N: int, D: int) -> int:
@@ -211,7 +204,7 @@ def run_task(task: Task | dict) -> TaskRecord:
     t = task if isinstance(task, dict) else asdict(task)
     t_all = time.perf_counter()
     seed = t["seed"]
-    s_gen, s_w, s_main, s_mom = (derive_seed(seed, lab) for lab in ("generator", "weights", "main", "moments"))
+    s_gen, s_w, s_main, s_mom = (derive_seed(seed, label) for label in SWEEP_TASK)
     gen = build_generator(t["generator"], t["N"], t["D"], s_gen)
     Ws, Wt = build_weights(t, s_w)
     samples = t["samples"]

@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_level, finite_matrix, positive_int, seedseq
+from .._seeds import seedseq
+from .._validation import check_level, finite_matrix, positive_int
 from ..backend import backend_of
 from ..bounds import bound_terms, teacher_term
 from ..check import draw_weights
