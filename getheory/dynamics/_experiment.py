@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .._seeds import DYNAMICS, child_seed
 from .._progress import status
+from .._seeds import DYNAMICS, child_seed
 from ..backend import get_backend
 from ._checks import _ODE_G, _vector, _weights
 from ._compare import curve_summary, largest_gap

@@ -6,12 +6,12 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._seeds import SGD
 from .._progress import Progress
+from .._seeds import SGD
 from ..backend import get_backend
 from ._checks import _check_eta, _check_g, _vector, _weights
 from ._data import _g_xp, _teacher_labels
@@ -125,18 +125,81 @@ def run_sgd(
     ``checkpoint``: a :class:`getheory.dynamics._checkpoint.SeedCheckpoint`.  When it holds a
     state of this seed the run continues from it -- weights, random states, step count and the
     checkpoints recorded so far -- and ends with the same numbers as an uninterrupted run; the
-    state is written at the end of a batch every ``checkpoint_every`` seconds, whenever a
-    checkpoint of the curve was recorded, and when the run ends.
+    state is written (into the checkpoint's folder, by :meth:`SeedCheckpoint.save`) at the end of
+    a batch every ``checkpoint_every`` seconds, whenever a checkpoint of the curve was recorded,
+    and when the run ends.
     Returns (list of SGDTrajectory, info dict with timings and steps/s).
     """
-    from ._checkpoint import CheckpointUnsupported, rng_state, set_rng_state
-    from ._data import NormalStream
+    setup = _set_up(sources, W0, v0, W_teacher, v_teacher, t_points, backend,
+                    _Controls(eta, g, train_second_layer, batch_size, time_budget))
+    st = _start(setup, seed)
+    saver = _Saver(checkpoint, setup)
+    saver.resume(setup, st)
+    st.t_start = time.perf_counter()
+    prog = Progress(setup.steps_final - st.done, "SGD steps", progress, delay=5.0)
+    _run_batches(setup, st, saver, prog)
+    if st.resumed_from is None or st.status == "running" or st.resumed_from != st.done:
+        saver.save(setup, st, "stopped" if st.stopped_early else st.status, stacklevel=3)
+    if st.stopped_early and (not st.rec_steps or st.rec_steps[-1] != st.done):
+        _record(setup, st)  # out of time between checkpoints: record where we are (this run's result only)
+    if st.status == "diverged":
+        dv = st.divergence
+        warnings.warn(f"SGD diverged at t ≈ {dv['t']:.3g} on {dv['source']} data "
+                      f"({dv['reason']}; η = {setup.eta} too large?); trajectories end at the checkpoint before",
+                      RuntimeWarning, stacklevel=2)
+    return _trajectories(setup, st), _info(setup, st, checkpoint)
+
+
+@dataclass(frozen=True)
+class _Controls:
+    """The learning rule and run controls of :func:`run_sgd`, as given."""
+
+    eta: float
+    g: str
+    train_second_layer: bool
+    batch_size: int | None
+    time_budget: float | None
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What fixes a :func:`run_sgd` run: the checked inputs, the backend's kernel and the schedule."""
+
+    bk: object
+    kernel: object
+    sources: list
+    N: int
+    K: int
+    D: int
+    W0: np.ndarray
+    v0: np.ndarray
+    Wt_d: object  # teacher weights on the device
+    vt_d: object
+    eta: float
+    g: str
+    code: int  # the kernel's code of g
+    train_v: bool
+    steps_at: np.ndarray  # the steps at which W and v are recorded, the last one the run's end
+    batch_size: int
+    time_budget: float | None
+
+    @property
+    def names(self) -> list:
+        return [src.name for src in self.sources]
+
+    @property
+    def steps_final(self) -> int:
+        return int(self.steps_at[-1])
+
+
+def _set_up(sources, W0, v0, W_teacher, v_teacher, t_points, backend, ctl: _Controls) -> _Setup:
+    """Check the inputs of :func:`run_sgd` (in its order of messages) and fix its :class:`_Setup`."""
     from ._kernel_cpu import G_CODES
 
     bk = get_backend(backend)
     sgd_segment = segment_kernel(bk)
-    eta = _check_eta(eta)
-    g = _check_g(g)
+    eta = _check_eta(ctl.eta)
+    g = _check_g(ctl.g)
     if not sources:
         raise ValueError("give at least one data source")
     N = sources[0].N
@@ -153,202 +216,290 @@ def run_sgd(
     if t_points.size == 0 or np.any(np.diff(t_points) <= 0) or t_points[0] < 0:
         raise ValueError("t_points must be a non-empty increasing sequence of times >= 0")
     steps_at = np.unique(np.round(t_points * N).astype(np.int64))
-    if batch_size is None:
-        batch_size = default_batch_size(N)
+    batch_size = ctl.batch_size if ctl.batch_size is not None else default_batch_size(N)
+    code = G_CODES[g]
+    return _Setup(bk, sgd_segment, list(sources), N, K, D, W0, v0, bk.asarray(Wt), bk.asarray(vt), eta, g, code,
+                  bool(ctl.train_second_layer), steps_at, batch_size, ctl.time_budget)
+
+
+@dataclass
+class _State:
+    """Where a :func:`run_sgd` run stands: weights, random streams, step count, the curve recorded so far."""
+
+    c_rng: object  # the latents' generator
+    xi_rngs: list  # each source's noise stream
+    Ws: list  # each source's W in its data basis, on the device
+    vs: list
+    recW: list  # each source's recorded W (input basis, host)
+    recv: list
+    rec_steps: list = field(default_factory=list)
+    done: int = 0  # steps made
+    ci: int = 0  # index of the next checkpoint of the curve in steps_at
+    eps0: list | None = None  # the divergence rule's starting error per source
+    status: str = "running"
+    divergence: dict | None = None
+    stopped_early: bool = False
+    resumed_from: int | None = None
+    prior: dict = field(default_factory=lambda: {"seconds": 0.0, "seconds_sampling": 0.0, "seconds_kernel": 0.0})
+    notes: list = field(default_factory=list)
+    t_start: float = 0.0
+    gen_time: float = 0.0
+    kern_time: float = 0.0
+
+
+def _start(setup: _Setup, seed) -> _State:
+    """The state at step 0: the seed's random streams (latents, then each source's noise) and W0, v0."""
+    from ._data import NormalStream
+
+    bk, sources = setup.bk, setup.sources
     streams = SGD.streams(seed)
     c_rng = bk.rng(streams.latents)
     xi_rngs = [NormalStream(s, bk) for s in streams.noise.spawn(len(sources))]
-    xp = bk.xp
-    Wt_d, vt_d = bk.asarray(Wt), bk.asarray(vt)
-    Ws = [bk.contiguous(src.to_data_basis(bk.asarray(W0))) for src in sources]
-    vs = [bk.asarray(v0.copy()) for _ in sources]
-    recW = [[] for _ in sources]
-    recv = [[] for _ in sources]
-    rec_steps = []
-    names = [src.name for src in sources]
-    code = G_CODES[g]
-    done = 0
-    ci = 0
-    eps0 = None
-    status = "running"
-    divergence = None
-    prior = {"seconds": 0.0, "seconds_sampling": 0.0, "seconds_kernel": 0.0}
-    notes = []
-    resumed_from = None
-    saved_n_rec = 0
-    ck_on = checkpoint is not None
-    digests = [src.basis_digest() for src in sources] if ck_on else None
+    Ws = [bk.contiguous(src.to_data_basis(bk.asarray(setup.W0))) for src in sources]
+    vs = [bk.asarray(setup.v0.copy()) for _ in sources]
+    return _State(c_rng, xi_rngs, Ws, vs, [[] for _ in sources], [[] for _ in sources])
 
-    state = checkpoint.load() if ck_on else None
-    if state is not None:
+
+def _record(setup: _Setup, st: _State) -> None:
+    """Record W (in the input basis) and v of every source at the current step."""
+    st.rec_steps.append(st.done)
+    for i, src in enumerate(setup.sources):
+        st.recW[i].append(setup.bk.to_numpy(src.from_data_basis(st.Ws[i])).copy())
+        st.recv[i].append(setup.bk.to_numpy(st.vs[i]).copy())
+
+
+def _record_due(setup: _Setup, st: _State) -> None:
+    """Record the checkpoints of the curve that fall on the current step."""
+    while st.ci < len(setup.steps_at) and setup.steps_at[st.ci] == st.done:
+        _record(setup, st)
+        st.ci += 1
+
+
+def _run_batches(setup: _Setup, st: _State, saver, prog) -> None:
+    """Batch after batch until the last checkpoint, a divergence or the time budget; the state saved as it goes."""
+    done_start = st.done
+    while st.status == "running":
+        # the top of the loop is the end of a batch: record the checkpoints due here
+        _record_due(setup, st)
+        if st.ci >= len(setup.steps_at):
+            st.status = "complete"
+            break
+        if setup.time_budget is not None and time.perf_counter() - st.t_start > setup.time_budget:
+            st.stopped_early = True
+            break
+        _batch(setup, st)
+        if st.status == "diverged":
+            break
+        prog.update(st.done - done_start)
+        if saver.due(st):
+            saver.save(setup, st, "running", stacklevel=4)
+
+
+def _batch(setup: _Setup, st: _State) -> None:
+    """One batch: its samples (BLAS-3 on the device), then the kernel segment by segment, recording the
+    checkpoints of the curve inside it; stops at a divergence (``st.status``)."""
+    bk = setup.bk
+    b = int(min(setup.batch_size, setup.steps_at[-1] - st.done))
+    tg = time.perf_counter()
+    c = st.c_rng.standard_normal((b, setup.D), dtype=np.float64)
+    y = _teacher_labels(c, setup.Wt_d, setup.vt_d, setup.g)
+    Xs = [bk.contiguous(src.inputs(c, st.xi_rngs[i])) for i, src in enumerate(setup.sources)]
+    tk = time.perf_counter()
+    st.gen_time += tk - tg
+    if st.eps0 is None:  # the divergence rule's starting error: the initial weights on the first batch
+        st.eps0 = [_health(bk, Xs[i], y, st.Ws[i], st.vs[i], setup.g, 0, b)[0] for i in range(len(setup.sources))]
+    pos = 0
+    while pos < b:
+        nxt = int(min(b, pos + setup.steps_at[st.ci] - st.done))
+        got = _segment(setup, st, Xs, y, pos, nxt)
+        if st.divergence is not None:
+            st.done += got
+            st.status = "diverged"
+            break
+        st.done += nxt - pos
+        pos = nxt
+        _record_due(setup, st)
+    bk.synchronize()
+    st.kern_time += time.perf_counter() - tk
+
+
+def _segment(setup: _Setup, st: _State, Xs, y, pos, nxt):
+    """Steps pos:nxt of the batch on every source; returns the steps every source made before any diverged
+    (and notes the first divergence in ``st.divergence``)."""
+    got = nxt - pos
+    for i in range(len(setup.sources)):
+        n_i = setup.kernel(st.Ws[i], st.vs[i], Xs[i], y, setup.eta, setup.code, setup.train_v, pos, nxt)
+        reason = _divergence_reason(setup, st, i, Xs[i], y, n_i, pos, nxt)
+        if reason is None:
+            continue
+        got = min(got, n_i)
+        if st.divergence is None:
+            st.divergence = {"source": setup.sources[i].name, "step": int(st.done + n_i),
+                             "t": float((st.done + n_i) / setup.N), "reason": reason}
+    return got
+
+
+def _divergence_reason(setup: _Setup, st: _State, i, X, y, n_i, pos, nxt):
+    """Why source ``i`` diverged in the segment pos:nxt (its kernel made ``n_i`` steps), or None."""
+    err, finite = _health(setup.bk, X, y, st.Ws[i], st.vs[i], setup.g, pos, nxt)
+    limit = DIVERGENCE_FACTOR * max(st.eps0[i], DIVERGENCE_FLOOR)
+    if n_i < nxt - pos or not finite or not math.isfinite(err):
+        return "the weights or the output became non-finite"
+    if err > limit:
+        return (f"its error on the latest samples, {err:.3g}, exceeded {DIVERGENCE_FACTOR:g} × its "
+                f"initial error {st.eps0[i]:.3g}")
+    return None
+
+
+class _Saver:
+    """Reads and writes a run's :class:`~getheory.dynamics._checkpoint.SeedCheckpoint` (None: no checkpoint).
+
+    Its :meth:`save` writes files (through ``SeedCheckpoint.save``: the seed's state and records
+    in the checkpoint folder) -- the one place of the SGD that does.
+    """
+
+    def __init__(self, checkpoint, setup: _Setup):
+        self.checkpoint = checkpoint
+        self.on = checkpoint is not None
+        self.digests = [src.basis_digest() for src in setup.sources] if self.on else None
+        self.saved_n_rec = 0  # records in the checkpoint's records file
+
+    def due(self, st: _State) -> bool:
+        """A save is due: ``checkpoint_every`` seconds passed, or a checkpoint of the curve was recorded."""
+        return self.on and (self.checkpoint.due() or len(st.rec_steps) != self.saved_n_rec)
+
+    def resume(self, setup: _Setup, st: _State) -> None:
+        """Continue ``st`` from the checkpoint's state of this seed, when it holds one."""
+        from ._checkpoint import set_rng_state
+
+        state = self.checkpoint.load() if self.on else None
+        if state is None:
+            return
         meta, arrays, records = state["meta"], state["arrays"], state["records"]
-        where = checkpoint.state_file
-        if meta["sources"] != names or meta["batch_size"] != batch_size or meta["N"] != N \
-                or meta["steps_final"] != int(steps_at[-1]):
-            raise ValueError(f"checkpoint {where!r} is of a run with sources {meta['sources']}, batch size "
-                             f"{meta['batch_size']}, N = {meta['N']} and {meta['steps_final']} steps; this run has "
-                             f"{names}, {batch_size}, {N} and {int(steps_at[-1])}")
-        rec_steps = [int(x) for x in records["steps"]]
-        if rec_steps != [int(x) for x in steps_at[:len(rec_steps)]]:
-            raise ValueError(f"checkpoint {where!r} recorded steps {rec_steps}, not this run's schedule")
-        for i, src in enumerate(sources):
-            if meta["basis"][i] == digests[i]:
-                Ws[i] = bk.contiguous(bk.asarray(arrays[f"W{i}"]))
-            else:  # another eigenbasis of Ω − ΦΦᵀ (another machine or library): rotate into this one
-                Ws[i] = bk.contiguous(src.to_data_basis(bk.asarray(arrays[f"Win{i}"])))
-                notes.append(f"the {src.name} source's eigenbasis differs from the checkpoint's (another machine "
-                             "or linear-algebra library): its weights were rotated into this one, so the resumed "
-                             "run equals an uninterrupted one to round-off, not bit for bit")
-            vs[i] = bk.contiguous(bk.asarray(arrays[f"v{i}"]))
-            recW[i] = list(records["W"][i]) if rec_steps else []
-            recv[i] = list(records["v"][i]) if rec_steps else []
-        set_rng_state(c_rng, meta["rng"]["c"], bk, arrays)
-        for i, stream in enumerate(xi_rngs):
+        bk = setup.bk
+        st.rec_steps = _check_resumable(setup, meta, records, self.checkpoint.state_file)
+        for i, src in enumerate(setup.sources):
+            st.Ws[i] = self._stored_weights(setup, src, i, meta, arrays, st.notes)
+            st.vs[i] = bk.contiguous(bk.asarray(arrays[f"v{i}"]))
+            st.recW[i] = list(records["W"][i]) if st.rec_steps else []
+            st.recv[i] = list(records["v"][i]) if st.rec_steps else []
+        set_rng_state(st.c_rng, meta["rng"]["c"], bk, arrays)
+        for i, stream in enumerate(st.xi_rngs):
             for j, r in enumerate(stream.generators):
                 set_rng_state(r, meta["rng"]["xi"][i][j], bk, arrays)
-        done = resumed_from = int(meta["done"])
-        ci = len(rec_steps)
-        eps0 = meta["eps0"]
-        status = "running" if meta["status"] == "stopped" else meta["status"]
-        divergence = meta.get("divergence")
-        prior = {k: float(meta[k]) for k in prior}
-        saved_n_rec = len(rec_steps)
+        st.done = st.resumed_from = int(meta["done"])
+        st.ci = len(st.rec_steps)
+        st.eps0 = meta["eps0"]
+        st.status = "running" if meta["status"] == "stopped" else meta["status"]
+        st.divergence = meta.get("divergence")
+        st.prior = {k: float(meta[k]) for k in st.prior}
+        self.saved_n_rec = len(st.rec_steps)
 
-    t_start = time.perf_counter()
-    gen_time = kern_time = 0.0
-    prog = Progress(int(steps_at[-1]) - done, "SGD steps", progress, delay=5.0)
-    done_start = done
-    stopped_early = False
+    def _stored_weights(self, setup: _Setup, src, i, meta, arrays, notes):
+        """Source ``i``'s stored W, in this run's data basis."""
+        bk = setup.bk
+        if meta["basis"][i] == self.digests[i]:
+            return bk.contiguous(bk.asarray(arrays[f"W{i}"]))
+        # another eigenbasis of Ω − ΦΦᵀ (another machine or library): rotate into this one
+        W = bk.contiguous(src.to_data_basis(bk.asarray(arrays[f"Win{i}"])))
+        notes.append(f"the {src.name} source's eigenbasis differs from the checkpoint's (another machine "
+                     "or linear-algebra library): its weights were rotated into this one, so the resumed "
+                     "run equals an uninterrupted one to round-off, not bit for bit")
+        return W
 
-    def record():
-        rec_steps.append(done)
-        for i, src in enumerate(sources):
-            recW[i].append(bk.to_numpy(src.from_data_basis(Ws[i])).copy())
-            recv[i].append(bk.to_numpy(vs[i]).copy())
+    def save(self, setup: _Setup, st: _State, final_status, *, stacklevel) -> None:
+        """Write the state (and the records when new ones came) with status ``final_status``.
 
-    def save(final_status):
-        nonlocal ck_on, saved_n_rec
-        if not ck_on:
+        ``stacklevel``: that of the warning when the backend's generators cannot be saved, so
+        that it names the caller of :func:`run_sgd`.
+        """
+        from ._checkpoint import CheckpointUnsupported
+
+        if not self.on:
             return
         arrays = {}
         try:
-            rng = {"c": rng_state(c_rng, bk, "rng_c", arrays),
-                   "xi": [[rng_state(r, bk, f"rng_xi{i}_{j}", arrays) for j, r in enumerate(stream.generators)]
-                          for i, stream in enumerate(xi_rngs)]}
+            rng = _rng_states(setup.bk, st, arrays)
         except CheckpointUnsupported as exc:
-            ck_on = False
-            notes.append(f"no checkpoint written: {exc}")
-            warnings.warn(f"SGD checkpoints are off for this run: {exc}", RuntimeWarning, stacklevel=3)
+            self.on = False
+            st.notes.append(f"no checkpoint written: {exc}")
+            warnings.warn(f"SGD checkpoints are off for this run: {exc}", RuntimeWarning, stacklevel=stacklevel)
             return
-        for i, src in enumerate(sources):
-            arrays[f"W{i}"] = bk.to_numpy(Ws[i])
-            if digests[i] != "input":  # the input basis too, for a resume where the data basis differs
-                arrays[f"Win{i}"] = bk.to_numpy(src.from_data_basis(Ws[i]))
-            arrays[f"v{i}"] = bk.to_numpy(vs[i])
-        elapsed = time.perf_counter() - t_start
-        meta = {"done": int(done), "n_rec": len(rec_steps), "rec_steps": [int(x) for x in rec_steps],
-                "status": final_status, "divergence": divergence, "eps0": eps0, "sources": names,
-                "basis": digests, "batch_size": int(batch_size), "N": int(N), "steps_final": int(steps_at[-1]),
-                "rng": rng, "seconds": prior["seconds"] + elapsed,
-                "seconds_sampling": prior["seconds_sampling"] + gen_time,
-                "seconds_kernel": prior["seconds_kernel"] + kern_time}
+        for i, src in enumerate(setup.sources):
+            arrays[f"W{i}"] = setup.bk.to_numpy(st.Ws[i])
+            if self.digests[i] != "input":  # the input basis too, for a resume where the data basis differs
+                arrays[f"Win{i}"] = setup.bk.to_numpy(src.from_data_basis(st.Ws[i]))
+            arrays[f"v{i}"] = setup.bk.to_numpy(st.vs[i])
+        meta = self._meta(setup, st, final_status, rng, time.perf_counter() - st.t_start)
         records = None
-        if len(rec_steps) != saved_n_rec:
-            records = {"steps": rec_steps, "W": [np.array(r) for r in recW], "v": [np.array(r) for r in recv]}
-        checkpoint.save(meta, arrays, records)
-        saved_n_rec = len(rec_steps)
+        if len(st.rec_steps) != self.saved_n_rec:
+            records = {"steps": st.rec_steps, "W": [np.array(r) for r in st.recW],
+                       "v": [np.array(r) for r in st.recv]}
+        self.checkpoint.save(meta, arrays, records)
+        self.saved_n_rec = len(st.rec_steps)
 
-    def out_of_time():
-        return time_budget is not None and time.perf_counter() - t_start > time_budget
+    def _meta(self, setup: _Setup, st: _State, final_status, rng, elapsed) -> dict:
+        return {"done": int(st.done), "n_rec": len(st.rec_steps), "rec_steps": [int(x) for x in st.rec_steps],
+                "status": final_status, "divergence": st.divergence, "eps0": st.eps0, "sources": setup.names,
+                "basis": self.digests, "batch_size": int(setup.batch_size), "N": int(setup.N),
+                "steps_final": setup.steps_final, "rng": rng, "seconds": st.prior["seconds"] + elapsed,
+                "seconds_sampling": st.prior["seconds_sampling"] + st.gen_time,
+                "seconds_kernel": st.prior["seconds_kernel"] + st.kern_time}
 
-    while status == "running":
-        # the top of the loop is the end of a batch: record the checkpoints due here
-        while ci < len(steps_at) and steps_at[ci] == done:
-            record()
-            ci += 1
-        if ci >= len(steps_at):
-            status = "complete"
-            break
-        if out_of_time():
-            stopped_early = True
-            break
-        b = int(min(batch_size, steps_at[-1] - done))
-        tg = time.perf_counter()
-        c = c_rng.standard_normal((b, D), dtype=np.float64)
-        y = _teacher_labels(c, Wt_d, vt_d, g)
-        Xs = [bk.contiguous(src.inputs(c, xi_rngs[i])) for i, src in enumerate(sources)]
-        tk = time.perf_counter()
-        gen_time += tk - tg
-        if eps0 is None:  # the divergence rule's starting error: the initial weights on the first batch
-            eps0 = [_health(bk, Xs[i], y, Ws[i], vs[i], g, 0, b)[0] for i in range(len(sources))]
-        pos = 0
-        while pos < b:
-            nxt = int(min(b, pos + steps_at[ci] - done))
-            got = nxt - pos
-            for i in range(len(sources)):
-                n_i = sgd_segment(Ws[i], vs[i], Xs[i], y, eta, code, bool(train_second_layer), pos, nxt)
-                err, finite = _health(bk, Xs[i], y, Ws[i], vs[i], g, pos, nxt)
-                limit = DIVERGENCE_FACTOR * max(eps0[i], DIVERGENCE_FLOOR)
-                if n_i < nxt - pos or not finite or not math.isfinite(err):
-                    reason = "the weights or the output became non-finite"
-                elif err > limit:
-                    reason = (f"its error on the latest samples, {err:.3g}, exceeded {DIVERGENCE_FACTOR:g} × its "
-                              f"initial error {eps0[i]:.3g}")
-                else:
-                    continue
-                got = min(got, n_i)
-                if divergence is None:
-                    divergence = {"source": sources[i].name, "step": int(done + n_i),
-                                  "t": float((done + n_i) / N), "reason": reason}
-            if divergence is not None:
-                done += got
-                status = "diverged"
-                break
-            done += nxt - pos
-            pos = nxt
-            while ci < len(steps_at) and steps_at[ci] == done:
-                record()
-                ci += 1
-        bk.synchronize()
-        kern_time += time.perf_counter() - tk
-        if status == "diverged":
-            break
-        prog.update(done - done_start)
-        if ck_on and (checkpoint.due() or len(rec_steps) != saved_n_rec):
-            save("running")
-    if state is None or status == "running" or resumed_from != done:
-        save("stopped" if stopped_early else status)
-    if stopped_early and (not rec_steps or rec_steps[-1] != done):
-        record()  # out of time between checkpoints: record where we are (this run's result only)
-    if status == "diverged":
-        warnings.warn(f"SGD diverged at t ≈ {divergence['t']:.3g} on {divergence['source']} data "
-                      f"({divergence['reason']}; η = {eta} too large?); trajectories end at the checkpoint before",
-                      RuntimeWarning, stacklevel=2)
-    elapsed = time.perf_counter() - t_start
-    seconds = prior["seconds"] + elapsed
-    steps_rec = np.array(rec_steps, dtype=np.int64)
-    empty_W, empty_v = np.zeros((0, K, N)), np.zeros((0, K))
-    trajs = [SGDTrajectory(src.name, steps_rec, steps_rec / N, np.array(recW[i]) if rec_steps else empty_W,
-                           np.array(recv[i]) if rec_steps else empty_v, status == "diverged")
-             for i, src in enumerate(sources)]
-    this_kernel = prior["seconds_kernel"] + kern_time
-    info = {
+
+def _check_resumable(setup: _Setup, meta, records, where) -> list:
+    """The recorded steps of a stored state, after checking that it belongs to this run's schedule."""
+    names, batch_size, N, final = setup.names, setup.batch_size, setup.N, setup.steps_final
+    if meta["sources"] != names or meta["batch_size"] != batch_size or meta["N"] != N \
+            or meta["steps_final"] != final:
+        raise ValueError(f"checkpoint {where!r} is of a run with sources {meta['sources']}, batch size "
+                         f"{meta['batch_size']}, N = {meta['N']} and {meta['steps_final']} steps; this run has "
+                         f"{names}, {batch_size}, {N} and {final}")
+    rec_steps = [int(x) for x in records["steps"]]
+    if rec_steps != [int(x) for x in setup.steps_at[:len(rec_steps)]]:
+        raise ValueError(f"checkpoint {where!r} recorded steps {rec_steps}, not this run's schedule")
+    return rec_steps
+
+
+def _rng_states(bk, st: _State, arrays) -> dict:
+    """The states of the latents' and the noise generators (device buffers into ``arrays``)."""
+    from ._checkpoint import rng_state
+
+    return {"c": rng_state(st.c_rng, bk, "rng_c", arrays),
+            "xi": [[rng_state(r, bk, f"rng_xi{i}_{j}", arrays) for j, r in enumerate(stream.generators)]
+                   for i, stream in enumerate(st.xi_rngs)]}
+
+
+def _trajectories(setup: _Setup, st: _State) -> list:
+    steps_rec = np.array(st.rec_steps, dtype=np.int64)
+    empty_W, empty_v = np.zeros((0, setup.K, setup.N)), np.zeros((0, setup.K))
+    return [SGDTrajectory(src.name, steps_rec, steps_rec / setup.N,
+                          np.array(st.recW[i]) if st.rec_steps else empty_W,
+                          np.array(st.recv[i]) if st.rec_steps else empty_v, st.status == "diverged")
+            for i, src in enumerate(setup.sources)]
+
+
+def _info(setup: _Setup, st: _State, checkpoint) -> dict:
+    """The info dict of :func:`run_sgd`: steps, where it stopped and why, timings and rates."""
+    seconds = st.prior["seconds"] + (time.perf_counter() - st.t_start)
+    this_kernel = st.prior["seconds_kernel"] + st.kern_time
+    done, N = st.done, setup.N
+    return {
         "steps": int(done),
-        "t_reached": float(steps_rec[-1] / N) if rec_steps else 0.0,
-        "t_requested": float(steps_at[-1] / N),
-        "stopped_by_time_budget": bool(stopped_early),
+        "t_reached": float(st.rec_steps[-1] / N) if st.rec_steps else 0.0,
+        "t_requested": float(setup.steps_at[-1] / N),
+        "stopped_by_time_budget": bool(st.stopped_early),
         "seconds": seconds,
-        "seconds_sampling": prior["seconds_sampling"] + gen_time,
+        "seconds_sampling": st.prior["seconds_sampling"] + st.gen_time,
         "seconds_kernel": this_kernel,
         "steps_per_second_per_source": done / seconds if seconds > 0 else float("nan"),
-        "kernel_steps_per_second": done * len(sources) / this_kernel if this_kernel > 0 else float("nan"),
-        "batch_size": batch_size,
-        "backend": bk.name,
-        "diverged": status == "diverged",
-        "divergence": divergence,
-        "status": "stopped" if stopped_early else status,
-        "resumed_from_step": resumed_from,
+        "kernel_steps_per_second": done * len(setup.sources) / this_kernel if this_kernel > 0 else float("nan"),
+        "batch_size": setup.batch_size,
+        "backend": setup.bk.name,
+        "diverged": st.status == "diverged",
+        "divergence": st.divergence,
+        "status": "stopped" if st.stopped_early else st.status,
+        "resumed_from_step": st.resumed_from,
         "checkpoint_saves": checkpoint.saves if checkpoint is not None else 0,
-        "notes": notes,
+        "notes": st.notes,
     }
-    return trajs, info
