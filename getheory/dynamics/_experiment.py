@@ -144,64 +144,134 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
     :class:`DynamicsOptions` and :mod:`getheory.dynamics._checkpoint`.
     """
     opts, gen_kw = _split_keywords(options, keywords, generator)
-    timings, notes = {}, []
     t0 = time.perf_counter()
-    bk = get_backend(opts.backend)
+    cx = _Context(opts, get_backend(opts.backend), progress, t0)
+    pb = _problem(cx, generator, moments, gen_kw, (W0, v0, W_teacher, v_teacher))
+    ck, resumed = _open_checkpoint(pb, cx)
+    # checkpoints on whole SGD steps, so that the ODE is read at exactly the same times
+    t_eval = np.unique(np.round(_log_times(opts.t_max, opts.points) * pb.N)) / pb.N
+    eig = _eigh_omega(pb, cx)
+    sources = _sources(pb, cx)
+    test = _test_set(pb, sources, cx)
+    runs, sgd_info = _sgd_over_seeds(pb, sources, t_eval, cx, ck)
+    t_rec = runs[0][0][0].t[:min(len(r[0][0].t) for r in runs)]  # the checkpoints every seed reached
+    ode_res, ode_info = _ode(pb, eig, t_eval, t_rec, sgd_info["diverged"], cx)
+    curves = _curves(pb, sources, runs, t_rec, test, ode_res, sgd_info["diverged"], cx)
+    settings = _settings(pb, opts, t_eval, t_rec, sgd_info)
+    settings["checkpoint"] = opts.checkpoint
+    settings["resumed"] = resumed
+    cx.notes.extend(_stop_notes(sgd_info, opts, t_eval, t_rec))
+    if opts.gaussian:
+        ode_info["gaussian_sampler_clipped_eigenvalues"] = sources[1].clipped
+        ode_info["gaussian_sampler_clipped_mass"] = sources[1].clipped_mass
+    cx.timings["total"] = time.perf_counter() - t0
+    return _result(pb, cx, settings, t_rec, curves, sgd_info, ode_res, ode_info)
+
+
+@dataclass
+class _Context:
+    """The options, backend and progress switch of one :func:`run_dynamics` call, and the notes and
+    timings it collects."""
+
+    opts: DynamicsOptions
+    bk: object
+    progress: bool
+    t0: float
+    notes: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """The generator, its moments (E x, Ω, Φ), the initial student and the teacher weights and
+    T = W̃W̃ᵀ/D (docs/theory.md §7.1)."""
+
+    generator: object
+    moments: object
+    W0: np.ndarray
+    v0: np.ndarray
+    Wt: np.ndarray
+    vt: np.ndarray
+    T: np.ndarray
+
+    @property
+    def N(self) -> int:
+        return self.generator.N
+
+    @property
+    def D(self) -> int:
+        return self.generator.D
+
+
+def _problem(cx: _Context, generator, moments, gen_kw, weights) -> _Problem:
+    """The generator (a random one from ``gen_kw`` when None), its moments and the weights, checked;
+    ``weights``: the given (W0, v0, W_teacher, v_teacher), None for those to draw."""
+    opts = cx.opts
     rng = np.random.default_rng(DYNAMICS.streams(opts.seed).problem.generate_state(2))
     if generator is None:
         generator, known = random_generator(**gen_kw, seed=child_seed(rng))
         moments = known if moments is None else moments
     N, D = generator.N, generator.D
-    moments = _moments(generator, moments, opts, rng, notes, progress)
-    timings["moments"] = time.perf_counter() - t0
+    moments = _moments(generator, moments, opts, rng, cx.notes, cx.progress)
+    cx.timings["moments"] = time.perf_counter() - cx.t0
     Omega, Phi = moments.Omega, moments.Phi
     if Omega.shape != (N, N) or Phi.shape != (N, D):
         raise ValueError(f"moments have Ω {Omega.shape}, Φ {Phi.shape}; the generator has N={N}, D={D}")
-    W0, v0, Wt, vt = _initial_weights(opts, N, D, W0, v0, W_teacher, v_teacher)
-    T = Wt @ Wt.T / D
-    ck, resumed = _open_checkpoint(generator, moments, opts, bk, N, D, W0, v0, Wt, vt, notes, progress)
-    # checkpoints on whole SGD steps, so that the ODE is read at exactly the same times
-    t_eval = np.unique(np.round(_log_times(opts.t_max, opts.points) * N)) / N
+    W0, v0, Wt, vt = _initial_weights(opts, N, D, *weights)
+    return _Problem(generator, moments, W0, v0, Wt, vt, Wt @ Wt.T / D)
 
-    t1 = time.perf_counter()
-    status(f"getheory dynamics: eigen-decomposition of Ω ({N}×{N}) on {bk.name} ...", progress)
-    rho, U, clipped = _eigh_psd(_check_omega(Omega, N), "Omega", backend=bk)
-    timings["eigh_Omega"] = time.perf_counter() - t1
-    t1 = time.perf_counter()
-    sources = _sources(generator, moments, opts, bk, notes, progress)
-    timings["gaussian_setup"] = time.perf_counter() - t1
 
+def _eigh_omega(pb: _Problem, cx: _Context):
+    """(ρ, U, clipped): the eigen-decomposition of Ω on the run's backend (docs/theory.md §7.3)."""
+    N, bk = pb.N, cx.bk
+    t1 = time.perf_counter()
+    status(f"getheory dynamics: eigen-decomposition of Ω ({N}×{N}) on {bk.name} ...", cx.progress)
+    rho, U, clipped = _eigh_psd(_check_omega(pb.moments.Omega, N), "Omega", backend=bk)
+    cx.timings["eigh_Omega"] = time.perf_counter() - t1
+    return rho, U, clipped
+
+
+def _test_set(pb: _Problem, sources, cx: _Context):
+    """(X_test per source on the host, y_test): held-out samples from the same latents for every source."""
+    opts, bk = cx.opts, cx.bk
     test_rng = np.random.default_rng(DYNAMICS.streams(opts.seed).test)
-    c_test = test_rng.standard_normal((opts.n_test, D))
-    y_test = _teacher_labels(c_test, Wt, vt, opts.g)
+    c_test = test_rng.standard_normal((opts.n_test, pb.D))
+    y_test = _teacher_labels(c_test, pb.Wt, pb.vt, opts.g)
     X_test = [bk.to_numpy(src.inputs(bk.asarray(c_test), test_rng)) for src in sources]
-    status(f"getheory dynamics: SGD to t = {t_eval[-1]:g} (N = {N}, {opts.sgd_seeds} seeds) ...", progress)
-    runs, sgd_info = _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, bk, progress, ck)
-    timings["sgd"] = sgd_info["seconds"]
-    notes.extend(sgd_info.pop("notes"))
-    nrec = min(len(r[0][0].t) for r in runs)
-    t_rec = runs[0][0][0].t[:nrec]
+    return X_test, y_test
 
-    ode_res, ode_info = None, {"run": False}
-    if opts.ode and opts.g in _ODE_G:
-        t1 = time.perf_counter()
-        status("getheory dynamics: integrating the ODEs ...", progress)
-        # read at the checkpoint times SGD reached, and on the whole requested grid (up to where SGD
-        # diverged, if it did: beyond, there is nothing to compare, and the ODE may blow up too)
-        t_ode = t_rec if sgd_info["diverged"] else np.union1d(t_eval, t_rec)
-        ode_res = _integrate(Omega, Phi, W0, Wt, v0, vt, T, D, (rho, U), t_ode, opts)
-        timings["ode"] = time.perf_counter() - t1
-        ode_info = {"run": True, "method": ode_res.method, "tolerance": ode_res.tolerance,
-                    "step_error_eps": ode_res.step_error, "step_error_QR": ode_res.step_error_QR,
-                    "rhs_evaluations": ode_res.nfev, "seconds": ode_res.seconds,
-                    "clipped_negative_eigenvalues": clipped, "rho_min": float(rho.min()),
-                    "rho_max": float(rho.max())}
-    elif opts.ode:
-        notes.append(f"no ODE for g={opts.g}: closed-form integrals exist for erf2 and linear only")
 
+def _ode(pb: _Problem, eig, t_eval, t_rec, diverged, cx: _Context):
+    """(ODEResult or None, the report's ODE info): the ODEs of §7.5 when asked for and g has them."""
+    opts = cx.opts
+    if not opts.ode:
+        return None, {"run": False}
+    if opts.g not in _ODE_G:
+        cx.notes.append(f"no ODE for g={opts.g}: closed-form integrals exist for erf2 and linear only")
+        return None, {"run": False}
+    rho, U, clipped = eig
     t1 = time.perf_counter()
-    per_seed, Qd, Rd, vd = _evaluate(sources, runs, nrec, X_test, y_test, Omega, Phi, Wt, T, vt, opts.g)
-    timings["evaluation"] = time.perf_counter() - t1
+    status("getheory dynamics: integrating the ODEs ...", cx.progress)
+    # read at the checkpoint times SGD reached, and on the whole requested grid (up to where SGD
+    # diverged, if it did: beyond, there is nothing to compare, and the ODE may blow up too)
+    t_ode = t_rec if diverged else np.union1d(t_eval, t_rec)
+    ode_res = _integrate(pb, (rho, U), t_ode, opts)
+    cx.timings["ode"] = time.perf_counter() - t1
+    ode_info = {"run": True, "method": ode_res.method, "tolerance": ode_res.tolerance,
+                "step_error_eps": ode_res.step_error, "step_error_QR": ode_res.step_error_QR,
+                "rhs_evaluations": ode_res.nfev, "seconds": ode_res.seconds,
+                "clipped_negative_eigenvalues": clipped, "rho_min": float(rho.min()),
+                "rho_max": float(rho.max())}
+    return ode_res, ode_info
+
+
+def _curves(pb: _Problem, sources, runs, t_rec, test, ode_res, diverged, cx: _Context) -> dict:
+    """The curves at the checkpoints ``t_rec`` every seed reached: per seed and summed over the seeds,
+    Q, R, v per source (and the ODE's), the ODE's ε_g, and every comparison's largest gap."""
+    opts = cx.opts
+    t1 = time.perf_counter()
+    per_seed, Qd, Rd, vd = _evaluate(sources, runs, len(t_rec), test, pb, opts.g)
+    cx.timings["evaluation"] = time.perf_counter() - t1
     eps_ode = None
     if ode_res is not None:
         at = np.searchsorted(ode_res.t, t_rec)
@@ -209,11 +279,14 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
         eps_ode = ode_res.eps[at]
     go, go_se, gh, gs = curve_summary(*per_seed["generator"])
     ga = curve_summary(*per_seed["gaussian"]) if "gaussian" in per_seed else (None,) * 4
-    gaps = _gaps(go, go_se, gh, gs, ga, eps_ode, per_seed, t_rec, opts, diverged=sgd_info["diverged"])
+    gaps = _gaps(go, go_se, gh, gs, ga, eps_ode, per_seed, t_rec, opts, diverged=diverged)
+    return {"per_seed": per_seed, "Q": Qd, "R": Rd, "v": vd, "eps_ode": eps_ode, "generator": (go, go_se, gh, gs),
+            "gaussian": ga, "gaps": gaps}
 
-    settings = _settings(generator, moments, opts, N, D, W0.shape[0], Wt.shape[0], T, vt, t_eval, t_rec, sgd_info)
-    settings["checkpoint"] = opts.checkpoint
-    settings["resumed"] = resumed
+
+def _stop_notes(sgd_info, opts, t_eval, t_rec) -> list:
+    """The notes on where SGD stopped early: a divergence, or the time budget."""
+    notes = []
     if sgd_info["diverged"]:
         for k, dv in enumerate(sgd_info["divergence"]):
             if dv is not None:
@@ -224,21 +297,23 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
     if sgd_info["stopped_by_time_budget"]:
         notes.append(f"SGD stopped by the time budget of {opts.time_budget} s at t = {t_rec[-1]:.4g} "
                      f"(requested {t_eval[-1]:g}); the ODE ran to the end and is compared up to there")
-    if opts.gaussian:
-        ode_info["gaussian_sampler_clipped_eigenvalues"] = sources[1].clipped
-        ode_info["gaussian_sampler_clipped_mass"] = sources[1].clipped_mass
-    timings["total"] = time.perf_counter() - t0
+    return notes
+
+
+def _result(pb: _Problem, cx: _Context, settings, t_rec, curves, sgd_info, ode_res, ode_info) -> DynamicsResult:
+    go, go_se, gh, gs = curves["generator"]
+    ga = curves["gaussian"]
     return DynamicsResult(
-        settings=settings, t=t_rec, eps_ode=eps_ode,
+        settings=settings, t=t_rec, eps_ode=curves["eps_ode"],
         eps_gen_order=go, eps_gen_heldout=gh, eps_gen_heldout_se=gs,
         eps_gauss_order=ga[0], eps_gauss_heldout=ga[2], eps_gauss_heldout_se=ga[3],
         eps_gen_order_se=go_se, eps_gauss_order_se=ga[1],
-        eps_per_seed={k: {"order_parameters": v[0], "heldout": v[1]} for k, v in per_seed.items()},
-        Q=Qd, R=Rd, v=vd,
+        eps_per_seed={k: {"order_parameters": v[0], "heldout": v[1]} for k, v in curves["per_seed"].items()},
+        Q=curves["Q"], R=curves["R"], v=curves["v"],
         ode={**ode_info, "t": ode_res.t.tolist() if ode_res is not None else None,
              "eps_full": ode_res.eps.tolist() if ode_res is not None else None},
-        sgd=sgd_info, gaps=gaps, timings=timings, notes=notes,
-        problem=_problem_arrays(generator, W0, v0, Wt, vt),
+        sgd=sgd_info, gaps=curves["gaps"], timings=cx.timings, notes=cx.notes,
+        problem=_problem_arrays(pb.generator, pb.W0, pb.v0, pb.Wt, pb.vt),
     )
 
 
@@ -285,32 +360,46 @@ def _initial_weights(opts, N, D, W0, v0, W_teacher, v_teacher):
     return W0, v0, Wt, vt
 
 
-def _sources(generator, moments, opts, bk, notes, progress):
+def _sources(pb: _Problem, cx: _Context):
     """The data sources on the backend: generator data, and its Gaussian equivalent (§7.2) if asked."""
-    sources = [GeneratorData(generator, moments.mean, backend=bk)]
-    if opts.gaussian:
-        status("getheory dynamics: Gaussian-equivalent sampler (eigh of Ω − ΦΦᵀ) ...", progress)
+    bk, moments = cx.bk, pb.moments
+    t1 = time.perf_counter()
+    sources = [GeneratorData(pb.generator, moments.mean, backend=bk)]
+    if cx.opts.gaussian:
+        status("getheory dynamics: Gaussian-equivalent sampler (eigh of Ω − ΦΦᵀ) ...", cx.progress)
         with warnings.catch_warnings(record=True) as wlist:
             warnings.simplefilter("always")
             sources.append(GaussianEquivalentData(moments.Omega, moments.Phi, backend=bk))
-        notes.extend(str(w_.message) for w_ in wlist)
+        cx.notes.extend(str(w_.message) for w_ in wlist)
+    cx.timings["gaussian_setup"] = time.perf_counter() - t1
     return sources
 
 
-def _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, bk, progress, ck=None):
+def _sgd_over_seeds(pb: _Problem, sources, t_eval, cx: _Context, ck=None):
     """``sgd_seeds`` independent runs of :func:`run_sgd`, the time budget split evenly over the seeds
-    still to run; (runs, summed info).  ``ck``: the run's :class:`RunCheckpoint` or None."""
+    still to run; (runs, summed info; its notes go to the run's).  ``ck``: the run's
+    :class:`RunCheckpoint` or None."""
+    opts, progress = cx.opts, cx.progress
     S = opts.sgd_seeds
+    status(f"getheory dynamics: SGD to t = {t_eval[-1]:g} (N = {pb.N}, {S} seeds) ...", progress)
     seed_states = DYNAMICS.streams(opts.seed).sgd.generate_state(S, dtype=np.uint64)
     finished = [ck is not None and ck.seed_status(k) in ("complete", "diverged") for k in range(S)]
     budget = None if opts.time_budget is None else opts.time_budget / max(1, S - sum(finished))
     with warnings.catch_warnings():  # a divergence is in the result (settings, notes, verdicts) instead
         warnings.filterwarnings("ignore", message="SGD diverged", category=RuntimeWarning)
-        runs = [run_sgd(sources, W0, v0, Wt, vt, eta=opts.eta, t_points=t_eval, g=opts.g,
+        runs = [run_sgd(sources, pb.W0, pb.v0, pb.Wt, pb.vt, eta=opts.eta, t_points=t_eval, g=opts.g,
                         train_second_layer=opts.train_second_layer, seed=int(seed_states[k]),
-                        batch_size=opts.batch_size, time_budget=budget, progress=progress, backend=bk,
+                        batch_size=opts.batch_size, time_budget=budget, progress=progress, backend=cx.bk,
                         checkpoint=None if ck is None else ck.seed(k, seed_states[k]))
                 for k in range(S)]
+    info = _summed_info(runs, S)
+    cx.timings["sgd"] = info["seconds"]
+    cx.notes.extend(info.pop("notes"))
+    return runs, info
+
+
+def _summed_info(runs, S) -> dict:
+    """The seeds' :func:`run_sgd` infos in one: sums, any-of, and per-seed lists."""
     info = dict(runs[0][1])
     for key in ("steps", "seconds", "seconds_sampling", "seconds_kernel", "checkpoint_saves"):
         info[key] = sum(r[1][key] for r in runs)
@@ -321,21 +410,24 @@ def _sgd_over_seeds(sources, W0, v0, Wt, vt, t_eval, opts, bk, progress, ck=None
         info[key] = [r[1][key] for r in runs]
     info["notes"] = list(dict.fromkeys(n for r in runs for n in r[1]["notes"]))
     info["seeds"] = S
-    return runs, info
+    return info
 
 
-def _open_checkpoint(generator, moments, opts, bk, N, D, W0, v0, Wt, vt, notes, progress):
+def _open_checkpoint(pb: _Problem, cx: _Context):
     """The run's :class:`RunCheckpoint` (None without ``opts.checkpoint``) and whether it continues one.
 
     ``run.json`` holds what fixes the SGD's numbers (see :mod:`getheory.dynamics._checkpoint`);
-    a checkpoint of a run with other settings is refused before any long computation.
+    a checkpoint of a run with other settings is refused before any long computation.  Opening a
+    new checkpoint writes its folder and ``run.json`` (:meth:`RunCheckpoint.open`).
     """
     from ._checkpoint import RunCheckpoint, array_digest
     from ._sgd import default_batch_size
 
+    opts, bk, moments = cx.opts, cx.bk, pb.moments
+    N, D, W0, v0, Wt, vt = pb.N, pb.D, pb.W0, pb.v0, pb.Wt, pb.vt
     if opts.checkpoint is None:
         return None, False
-    desc = generator.describe() if hasattr(generator, "describe") else {"kind": type(generator).__name__}
+    desc = _describe(pb.generator)
     settings = {
         "N": N, "D": D, "K": int(W0.shape[0]), "M": int(Wt.shape[0]), "eta": opts.eta, "g": opts.g,
         "train_second_layer": opts.train_second_layer, "t_max": opts.t_max, "points": opts.points,
@@ -349,26 +441,28 @@ def _open_checkpoint(generator, moments, opts, bk, N, D, W0, v0, Wt, vt, notes, 
     ck = RunCheckpoint(opts.checkpoint, every=opts.checkpoint_every)
     resumed = ck.open(settings)
     if resumed:
-        status(f"getheory dynamics: continuing the run checkpointed in {opts.checkpoint}", progress)
-        notes.append(f"resumed from the checkpoint in {opts.checkpoint}: each SGD seed continued from its last "
+        status(f"getheory dynamics: continuing the run checkpointed in {opts.checkpoint}", cx.progress)
+        cx.notes.append(f"resumed from the checkpoint in {opts.checkpoint}: each SGD seed continued from its last "
                      "saved state, which gives the same numbers as an uninterrupted run")
     return ck, resumed
 
 
-def _integrate(Omega, Phi, W0, Wt, v0, vt, T, D, eig, t_ode, opts):
+def _integrate(pb: _Problem, eig, t_ode, opts):
     """The ODEs of §7.5 from the spectral projections of the initial weights (§7.3)."""
-    rho, Gamma, B = spectral_projections(Omega, Phi, W0, Wt, eig=eig)
-    return integrate_odes(rho, Gamma, B, v0, vt, D=D, eta=opts.eta, t_eval=t_ode, T=T, g=opts.g,
+    rho, Gamma, B = spectral_projections(pb.moments.Omega, pb.moments.Phi, pb.W0, pb.Wt, eig=eig)
+    return integrate_odes(rho, Gamma, B, pb.v0, pb.vt, D=pb.D, eta=opts.eta, t_eval=t_ode, T=pb.T, g=opts.g,
                           train_second_layer=opts.train_second_layer, method=opts.ode_method, rtol=opts.ode_rtol,
                           step_check=opts.step_check)
 
 
-def _evaluate(sources, runs, nrec, X_test, y_test, Omega, Phi, Wt, T, vt, g):
+def _evaluate(sources, runs, nrec, test, pb: _Problem, g):
     """Per source and seed, ε_g from the order parameters (§7.1) and held out, at every checkpoint.
 
-    Returns ``per_seed[name] = (order (S, n_t), held-out (S, n_t), held-out SE (S, n_t))`` and
-    the first seed's Q, R, v per source.
+    ``test``: (X_test per source, y_test).  Returns ``per_seed[name] = (order (S, n_t), held-out
+    (S, n_t), held-out SE (S, n_t))`` and the first seed's Q, R, v per source.
     """
+    X_test, y_test = test
+    Omega, Phi, Wt, T, vt = pb.moments.Omega, pb.moments.Phi, pb.Wt, pb.T, pb.vt
     Qd, Rd, vd, per_seed = {}, {}, {}, {}
     for i, (src, Xt) in enumerate(zip(sources, X_test)):
         eo_s, eh_s, es_s = [], [], []
@@ -414,16 +508,22 @@ def _gaps(go, go_se, gh, gs, ga, eps_ode, per_seed, t, opts, diverged=False):
     return gaps
 
 
-def _settings(generator, moments, opts, N, D, K, M, T, vt, t_eval, t_rec, sgd_info):
-    desc = generator.describe() if hasattr(generator, "describe") else {"kind": type(generator).__name__}
+def _describe(generator) -> dict:
+    return generator.describe() if hasattr(generator, "describe") else {"kind": type(generator).__name__}
+
+
+def _settings(pb: _Problem, opts, t_eval, t_rec, sgd_info):
+    N, D, K, M = pb.N, pb.D, int(pb.W0.shape[0]), int(pb.Wt.shape[0])
     return {
-        "generator": desc, "N": N, "D": D, "delta": D / N, "K": K, "M": M, "eta": opts.eta, "g": opts.g,
+        "generator": _describe(pb.generator), "N": N, "D": D, "delta": D / N, "K": K, "M": M, "eta": opts.eta,
+        "g": opts.g,
         "train_second_layer": opts.train_second_layer, "seed": opts.seed,
         "t_max_requested": float(t_eval[-1]), "t_reached": float(t_rec[-1]),
         "stopped_by_time_budget": sgd_info["stopped_by_time_budget"], "time_budget_s": opts.time_budget,
         "diverged": sgd_info["diverged"], "divergence": sgd_info["divergence"],
-        "n_test": opts.n_test, "sgd_seeds": opts.sgd_seeds, "level": opts.level, "moments": moments.source,
-        "backend": opts.backend if isinstance(opts.backend, str) else opts.backend.name, "T": T.tolist(), "v_teacher": vt.tolist(),
+        "n_test": opts.n_test, "sgd_seeds": opts.sgd_seeds, "level": opts.level, "moments": pb.moments.source,
+        "backend": opts.backend if isinstance(opts.backend, str) else opts.backend.name, "T": pb.T.tolist(),
+        "v_teacher": pb.vt.tolist(),
     }
 
 
