@@ -15,7 +15,7 @@ from ._checks import _check_eta, _check_g, _vector, _weights
 from ._integrals import generalisation_error, integral_tables
 
 
-def _check_omega(Omega, N=None, *, name="Omega", rtol=1e-8):
+def _check_omega(Omega, N=None, *, name="Omega"):
     Omega = np.asarray(Omega, dtype=np.float64)
     if Omega.ndim != 2 or Omega.shape[0] != Omega.shape[1]:
         raise ValueError(f"{name} must be a square (N, N) matrix, got shape {Omega.shape}")
@@ -252,6 +252,55 @@ def integrate_odes(
     t0 = time.perf_counter()
     eta = _check_eta(eta)
     g = _check_g(g, ode=True)
+    rho, Gamma, B = _check_spectrum(rho, Gamma, B)
+    N = rho.shape[0]
+    K, M = Gamma.shape[0], B.shape[0]
+    v0 = _vector(v0, "v0", K)
+    vt = _vector(v_teacher, "v_teacher", M)
+    D = positive_int(D, "D")
+    T = _teacher_covariance(T, W_teacher, D, M)
+    t_eval = np.asarray(t_eval, dtype=np.float64).reshape(-1)
+    if t_eval.size == 0 or np.any(np.diff(t_eval) <= 0) or t_eval[0] < 0:
+        raise ValueError("t_eval must be a non-empty increasing sequence of times >= 0")
+    if form not in ("stein", "spec"):
+        raise ValueError(f"form must be 'stein' or 'spec', got {form!r}")
+    tt, y0 = _initial_state(Gamma, B, v0)
+    sys_ = _ODESystem(rho, tt, T, vt, D / N, eta, g, bool(train_second_layer), K, M, form)
+    integ = _Integrator(method, rtol, atol, dt)
+    with np.errstate(invalid="raise", divide="raise"):
+        try:
+            Y = integ.solve(sys_, y0, t_eval, tight=False)
+        except FloatingPointError as exc:
+            raise RuntimeError(f"ODE integration broke down ({exc}): the order parameters became singular") from None
+    Q, R, v, eps = _observe(sys_, Y)
+    step_err = step_err_qr = None
+    nfev = sys_.nfev
+    if step_check:
+        step_err, step_err_qr = _step_errors(integ, sys_, y0, t_eval, (Q, R, eps))
+    return ODEResult(t=t_eval, Q=Q, R=R, v=v, eps=eps, T=T, method=method, tolerance=integ.tolerance,
+                     step_error=step_err, step_error_QR=step_err_qr, nfev=nfev,
+                     seconds=time.perf_counter() - t0)
+
+
+def _initial_state(Gamma, B, v0):
+    """(t̃ (M, M, N), the state y at t = 0): the densities of §7.3 from the projections, and v0."""
+    q0 = np.einsum("kp,lp->klp", Gamma, Gamma)
+    r0 = np.einsum("kp,mp->kmp", Gamma, B)
+    tt = np.einsum("np,mp->nmp", B, B)
+    return tt, np.concatenate([q0.ravel(), r0.ravel(), v0])
+
+
+def _step_errors(integ, sys_, y0, t_eval, solution):
+    """The largest |Δε_g| and |ΔQ|, |ΔR| between ``solution`` (Q, R, ε_g) and one integrated tighter."""
+    Q, R, eps = solution
+    with np.errstate(invalid="raise", divide="raise"):
+        Y2 = integ.solve(sys_, y0, t_eval, tight=True)
+    Q2, R2, _, eps2 = _observe(sys_, Y2)
+    return float(np.max(np.abs(eps2 - eps))), float(max(np.max(np.abs(Q2 - Q)), np.max(np.abs(R2 - R))))
+
+
+def _check_spectrum(rho, Gamma, B):
+    """ρ (the N eigenvalues of Ω, round-off below 0 clipped), Γ (K, N) and B (M, N), checked."""
     rho = np.asarray(rho, dtype=np.float64).reshape(-1)
     if rho.size == 0 or not np.all(np.isfinite(rho)):
         raise ValueError("rho (eigenvalues of Ω) must be a non-empty finite vector")
@@ -261,10 +310,11 @@ def integrate_odes(
     N = rho.shape[0]
     Gamma = _weights(Gamma, "Gamma (student projections)", N)
     B = _weights(B, "B (teacher projections)", N)
-    K, M = Gamma.shape[0], B.shape[0]
-    v0 = _vector(v0, "v0", K)
-    vt = _vector(v_teacher, "v_teacher", M)
-    D = positive_int(D, "D")
+    return rho, Gamma, B
+
+
+def _teacher_covariance(T, W_teacher, D, M):
+    """T = W̃W̃ᵀ/D (M, M): the given one checked, or computed from ``W_teacher``."""
     if T is None:
         if W_teacher is None:
             raise ValueError("give T = W̃W̃ᵀ/D or W_teacher")
@@ -273,62 +323,50 @@ def integrate_odes(
     T = np.asarray(T, dtype=np.float64)
     if T.shape != (M, M):
         raise ValueError(f"T must be {M}×{M}, got {T.shape}")
-    t_eval = np.asarray(t_eval, dtype=np.float64).reshape(-1)
-    if t_eval.size == 0 or np.any(np.diff(t_eval) <= 0) or t_eval[0] < 0:
-        raise ValueError("t_eval must be a non-empty increasing sequence of times >= 0")
-    delta = D / N
-    # §7.3 densities at t = 0
-    q0 = np.einsum("kp,lp->klp", Gamma, Gamma)
-    r0 = np.einsum("kp,mp->kmp", Gamma, B)
-    tt = np.einsum("np,mp->nmp", B, B)
-    if form not in ("stein", "spec"):
-        raise ValueError(f"form must be 'stein' or 'spec', got {form!r}")
-    sys_ = _ODESystem(rho, tt, T, vt, delta, eta, g, bool(train_second_layer), K, M, form)
-    y0 = np.concatenate([q0.ravel(), r0.ravel(), v0])
+    return T
 
-    def solve(tight):
+
+@dataclass(frozen=True)
+class _Integrator:
+    """How :func:`integrate_odes` integrates: scipy's adaptive ``method`` at ``rtol``, ``atol``, or
+    ``"rk4"`` with the fixed step ``dt``."""
+
+    method: str
+    rtol: float
+    atol: float
+    dt: float
+
+    @property
+    def tolerance(self) -> dict:
+        return {"dt": self.dt} if self.method == "rk4" else {"rtol": self.rtol, "atol": self.atol}
+
+    def solve(self, sys_, y0, t_eval, *, tight):
+        """The states at ``t_eval`` (n_t, len(y0)); ``tight``: with a 100× tighter tolerance (rk4: half the step)."""
         if t_eval[-1] == 0.0:  # only the start (e.g. SGD diverged before its first checkpoint)
             return y0[None, :].copy()
-        if method == "rk4":
-            return _rk4(sys_, y0, t_eval, dt / 2 if tight else dt)
+        if self.method == "rk4":
+            return _rk4(sys_, y0, t_eval, self.dt / 2 if tight else self.dt)
         from scipy.integrate import solve_ivp
 
         f = 0.01 if tight else 1.0
-        sol = solve_ivp(sys_, (0.0, float(t_eval[-1])), y0, method=method, t_eval=t_eval,
-                        rtol=rtol * f, atol=atol * f)
+        sol = solve_ivp(sys_, (0.0, float(t_eval[-1])), y0, method=self.method, t_eval=t_eval,
+                        rtol=self.rtol * f, atol=self.atol * f)
         if not sol.success:
             raise RuntimeError(f"ODE integration failed: {sol.message}")
         return sol.y.T
 
-    def observe(Y):
-        Qs, Rs, vs, eps = [], [], [], []
-        for y in Y:
-            q, r, v = sys_.unpack(y)
-            Q, R = sys_.order_parameters(q, r)
-            Qs.append(Q)
-            Rs.append(R)
-            vs.append(v.copy())
-            eps.append(generalisation_error(Q, R, T, v, vt, g))
-        return np.array(Qs), np.array(Rs), np.array(vs), np.array(eps)
 
-    with np.errstate(invalid="raise", divide="raise"):
-        try:
-            Y = solve(False)
-        except FloatingPointError as exc:
-            raise RuntimeError(f"ODE integration broke down ({exc}): the order parameters became singular") from None
-    Q, R, v, eps = observe(Y)
-    step_err = step_err_qr = None
-    nfev = sys_.nfev
-    if step_check:
-        with np.errstate(invalid="raise", divide="raise"):
-            Y2 = solve(True)
-        Q2, R2, _, eps2 = observe(Y2)
-        step_err = float(np.max(np.abs(eps2 - eps)))
-        step_err_qr = float(max(np.max(np.abs(Q2 - Q)), np.max(np.abs(R2 - R))))
-    tol = {"dt": dt} if method == "rk4" else {"rtol": rtol, "atol": atol}
-    return ODEResult(t=t_eval, Q=Q, R=R, v=v, eps=eps, T=T, method=method, tolerance=tol,
-                     step_error=step_err, step_error_QR=step_err_qr, nfev=nfev,
-                     seconds=time.perf_counter() - t0)
+def _observe(sys_, Y):
+    """Q, R, v and the closed-form ε_g (§7.1) at each state of ``Y``."""
+    Qs, Rs, vs, eps = [], [], [], []
+    for y in Y:
+        q, r, v = sys_.unpack(y)
+        Q, R = sys_.order_parameters(q, r)
+        Qs.append(Q)
+        Rs.append(R)
+        vs.append(v.copy())
+        eps.append(generalisation_error(Q, R, sys_.T, v, sys_.vt, sys_.g))
+    return np.array(Qs), np.array(Rs), np.array(vs), np.array(eps)
 
 
 def _rk4(f, y0, t_eval, dt):
@@ -339,7 +377,7 @@ def _rk4(f, y0, t_eval, dt):
     for te in t_eval:
         span = te - t
         if span > 0:
-            n = max(1, int(math.ceil(span / dt - 1e-9)))
+            n = max(1, math.ceil(span / dt - 1e-9))
             h = span / n
             for _ in range(n):
                 k1 = f(t, y)
