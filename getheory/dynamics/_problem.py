@@ -79,9 +79,23 @@ def load_problem(path, activation, generator=None, *, N=None, D=None):
     refused, naming both.  An empty, truncated or otherwise unreadable file is refused with
     its name.
     """
-    from ..generators import SingleLayerGenerator
-
     path = os.fspath(path)
+    arr = _read_problem_file(path)
+    generator = _problem_generator(path, arr, activation, generator)
+    for name, asked, has in (("N", N, generator.N), ("D", D, generator.D)):
+        if asked is not None and int(asked) != int(has):
+            raise ValueError(f"problem file {path!r} is a problem with {name} = {has}, but {name} = {asked} was "
+                             f"asked for: leave out --{name} (the file sets it) or give {name} = {has}")
+    N, D = generator.N, generator.D
+    W0 = _weights(arr["W0"], "W0 (problem file)", N)
+    v0 = _vector(arr["v0"], "v0 (problem file)", W0.shape[0])
+    Wt = _weights(arr["W_teacher"], "W_teacher (problem file)", D)
+    vt = _vector(arr["v_teacher"], "v_teacher (problem file)", Wt.shape[0])
+    return {"generator": generator, "W0": W0, "v0": v0, "W_teacher": Wt, "v_teacher": vt}
+
+
+def _read_problem_file(path) -> dict:
+    """The arrays of problem file ``path`` (float64); a missing, empty, unreadable or incomplete file is refused."""
     if not os.path.exists(path):
         raise ValueError(f"problem file {path!r} does not exist")
     if os.path.isfile(path) and os.path.getsize(path) == 0:
@@ -91,7 +105,8 @@ def load_problem(path, activation, generator=None, *, N=None, D=None):
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
-            raise ValueError("it holds a single array, not an .npz archive of named arrays")
+            # caught just below and reported, like any unreadable file, as a ValueError naming the file
+            raise ValueError("it holds a single array, not an .npz archive of named arrays")  # noqa: TRY004
         with data:
             files = list(data.files)
             missing = [k for k in WEIGHT_KEYS if k not in files]
@@ -104,26 +119,24 @@ def load_problem(path, activation, generator=None, *, N=None, D=None):
         raise ValueError(f"problem file {path!r} lacks {missing}; it needs the arrays {list(WEIGHT_KEYS)} "
                          f"(W0: (K, N), v0: (K,), W_teacher: (M, D), v_teacher: (M,)) and, for a "
                          f"single-layer generator, A: (N, D); it has {files}")
+    return arr
+
+
+def _problem_generator(path, arr, activation, generator):
+    """The problem's generator: σ(A c/√D) from the file's ``A``, else the given ``generator``."""
+    from ..generators import SingleLayerGenerator
+
     if "A" in arr:
         if generator is not None:
             raise ValueError(f"problem file {path!r} holds its generator (A); give no other generator with it")
         A = arr["A"]
         if A.ndim != 2 or not np.all(np.isfinite(A)):
             raise ValueError(f"problem file: A must be a finite (N, D) matrix, got shape {A.shape}")
-        generator = SingleLayerGenerator(A, activation)
-    elif generator is None:
+        return SingleLayerGenerator(A, activation)
+    if generator is None:
         raise ValueError(f"problem file {path!r} has no generator matrix A: it was written for a trained or "
                          "user generator; give that generator too (--weights FILE or --generator MODULE:FUNCTION)")
-    for name, asked, has in (("N", N, generator.N), ("D", D, generator.D)):
-        if asked is not None and int(asked) != int(has):
-            raise ValueError(f"problem file {path!r} is a problem with {name} = {has}, but {name} = {asked} was "
-                             f"asked for: leave out --{name} (the file sets it) or give {name} = {has}")
-    N, D = generator.N, generator.D
-    W0 = _weights(arr["W0"], "W0 (problem file)", N)
-    v0 = _vector(arr["v0"], "v0 (problem file)", W0.shape[0])
-    Wt = _weights(arr["W_teacher"], "W_teacher (problem file)", D)
-    vt = _vector(arr["v_teacher"], "v_teacher (problem file)", Wt.shape[0])
-    return {"generator": generator, "W0": W0, "v0": v0, "W_teacher": Wt, "v_teacher": vt}
+    return generator
 
 
 def save_problem(path, problem: dict):
