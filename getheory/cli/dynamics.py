@@ -87,28 +87,68 @@ def add_parser(subparsers):
 def run(args) -> int:
     from ..dynamics import run_dynamics
 
+    generator, widths = _given_generator(args), _widths(args)
+    generator, problem = _problem(args, generator)  # with --weights/--generator when the file holds no A
+    checkpoint = _checkpoint_folder(args)
+    # the sizes and layers of a random generator; a given generator (--generator, --weights,
+    # --problem) has its own
+    random_kw = {} if generator is not None else {
+        "activation": args.activation, "N": args.N if args.N is not None else 1000, "D": args.D,
+        "depth": args.depth, "widths": widths}
+    res = run_dynamics(generator, _options(args, checkpoint), **random_kw, progress=not args.quiet, **problem)
+    command = None
+    if "dynamics" in sys.argv[1:3]:  # called from the command line (not from main(argv) in a test)
+        command = "getheory " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("dynamics"):])
+    from ..reports import write_dynamics_report
+
+    files = write_dynamics_report(res, args.out, command=command)
+    _print_summary(res, files)
+    _keep_or_remove_checkpoint(args, res, checkpoint)
+    if res.settings["diverged"]:
+        print("getheory dynamics: SGD DIVERGED (see the report's notes); every verdict says 'diverged'",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _given_generator(args):
+    """The generator of ``--generator`` or ``--weights`` (None: a random one, or the problem file's)."""
     generator = user_generator(args.generator, args.D)
     if args.weights:
         if args.depth != 1 or args.widths:
             raise ValueError("--weights reads the layers from the file; leave out --depth and --widths")
         generator = weights_file_generator(args.weights, N=args.N, D=args.D)
-    widths = None
-    if args.widths:
-        try:
-            widths = [int(w) for w in args.widths.split(",")]
-        except ValueError:
-            raise ValueError(f"--widths must be comma-separated integers, got {args.widths!r}") from None
-    problem = {}
-    if args.problem:  # with --weights/--generator when the file holds no generator matrix A
-        from ..dynamics import load_problem
+    return generator
 
-        problem = load_problem(args.problem, args.activation, generator, N=args.N, D=args.D)
-        generator = problem.pop("generator")
-        sizes = (("K", args.K, problem["W0"].shape[0]), ("M", args.M, problem["W_teacher"].shape[0]))
-        for flag, asked, has in sizes:
-            if asked is not None and asked != has:
-                raise ValueError(f"problem file {args.problem!r} has {flag} = {has} units, but --{flag} {asked} was "
-                                 f"given: leave out --{flag} (the file sets it) or give --{flag} {has}")
+
+def _widths(args):
+    """The ``--widths`` of a deep random generator as integers (None when not given)."""
+    if not args.widths:
+        return None
+    try:
+        return [int(w) for w in args.widths.split(",")]
+    except ValueError:
+        raise ValueError(f"--widths must be comma-separated integers, got {args.widths!r}") from None
+
+
+def _problem(args, generator):
+    """(generator, the weights of ``--problem`` as keywords of run_dynamics; {} without it)."""
+    if not args.problem:
+        return generator, {}
+    from ..dynamics import load_problem
+
+    problem = load_problem(args.problem, args.activation, generator, N=args.N, D=args.D)
+    generator = problem.pop("generator")
+    sizes = (("K", args.K, problem["W0"].shape[0]), ("M", args.M, problem["W_teacher"].shape[0]))
+    for flag, asked, has in sizes:
+        if asked is not None and asked != has:
+            raise ValueError(f"problem file {args.problem!r} has {flag} = {has} units, but --{flag} {asked} was "
+                             f"given: leave out --{flag} (the file sets it) or give --{flag} {has}")
+    return generator, problem
+
+
+def _checkpoint_folder(args) -> str:
+    """The checkpoint folder; one holding an earlier run is refused without ``--resume``."""
     checkpoint = args.checkpoint or os.path.join(args.out, "checkpoint")
     if os.path.exists(os.path.join(checkpoint, "run.json")):
         if not args.resume:
@@ -117,14 +157,14 @@ def run(args) -> int:
                              f"or delete {checkpoint} to start over")
     elif args.resume:
         print(f"getheory dynamics: no checkpoint in {checkpoint} yet: starting the run", file=sys.stderr)
-    # the sizes and layers of a random generator; a given generator (--generator, --weights,
-    # --problem) has its own
-    random_kw = {} if generator is not None else {
-        "activation": args.activation, "N": args.N if args.N is not None else 1000, "D": args.D,
-        "depth": args.depth, "widths": widths}
-    res = run_dynamics(
-        generator,
-        **random_kw,
+    return checkpoint
+
+
+def _options(args, checkpoint):
+    """The :class:`DynamicsOptions` of the command line."""
+    from ..dynamics import DynamicsOptions
+
+    return DynamicsOptions(
         K=args.K if args.K is not None else 2,
         M=args.M if args.M is not None else 2,
         eta=args.eta,
@@ -140,25 +180,24 @@ def run(args) -> int:
         ode_rtol=args.ode_rtol,
         time_budget=args.time_budget,
         batch_size=args.batch_size,
-        progress=not args.quiet,
         sgd_seeds=args.sgd_seeds,
         backend=args.backend,
         checkpoint=checkpoint,
         checkpoint_every=args.checkpoint_every,
-        **problem,
     )
-    command = None
-    if "dynamics" in sys.argv[1:3]:  # called from the command line (not from main(argv) in a test)
-        command = "getheory " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("dynamics"):])
-    from ..reports import write_dynamics_report
 
-    files = write_dynamics_report(res, args.out, command=command)
+
+def _print_summary(res, files):
     print(f"t reached {res.settings['t_reached']:.4g} (requested {res.settings['t_max_requested']:g})")
     for k, gp in res.gaps.items():
         print(f"  largest gap {k}: {gp['max_abs']:.3g} at t = {gp['at_t']:.3g} ({gp.get('verdict', '-')})")
     print(f"  SGD: {res.sgd['steps_per_second_per_source']:,.0f} steps/s per source end to end")
     for f in files:
         print(f"wrote {f}")
+
+
+def _keep_or_remove_checkpoint(args, res, checkpoint):
+    """Keep the checkpoint of a run stopped by its time budget (or with --keep-checkpoint), else delete it."""
     if res.settings["stopped_by_time_budget"]:
         print(f"checkpoint kept in {checkpoint}: the same command with --resume continues the run")
     elif args.keep_checkpoint:
@@ -167,8 +206,3 @@ def run(args) -> int:
         from ..dynamics._checkpoint import remove_checkpoint
 
         remove_checkpoint(checkpoint)
-    if res.settings["diverged"]:
-        print("getheory dynamics: SGD DIVERGED (see the report's notes); every verdict says 'diverged'",
-              file=sys.stderr)
-        return 1
-    return 0
