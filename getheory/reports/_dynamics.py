@@ -114,11 +114,10 @@ def _markdown(res: DynamicsResult, command=None):
              "(§7.1) on generator data and on Gaussian-equivalent data (§7.2) from the same initial weights "
              "and latents, and the ODEs over the spectrum of Ω (§7.3–§7.5).")
     L.append("")
-    diverged = s.get("diverged", False)
-    if diverged:
-        L += [f"> **SGD DIVERGED** ({_divergence_text(s)}). The curves end at t = {s['t_reached']:.4g} and "
-              "every verdict below is **diverged**: a comparison over a diverged run is no evidence for or "
-              "against Gaussian equivalence. Rerun with a smaller learning rate η.", ""]
+    if s.get("diverged", False):
+        L += [(f"> **SGD DIVERGED** ({_divergence_text(s)}). The curves end at t = {s['t_reached']:.4g} and "
+               "every verdict below is **diverged**: a comparison over a diverged run is no evidence for or "
+               "against Gaussian equivalence. Rerun with a smaller learning rate η."), ""]
     if command:
         L += ["Regenerate with:", "", "```", command, "```", ""]
     L += ["## Settings", "", "| quantity | value |", "|---|---|"]
@@ -126,9 +125,23 @@ def _markdown(res: DynamicsResult, command=None):
               "t_max_requested", "t_reached", "stopped_by_time_budget", "diverged", "n_test", "moments"):
         L.append(f"| {k} | {s.get(k, '—')} |")
     L.append("")
-    sgd = res.sgd
-    L += ["## Where the run stopped", ""]
-    if diverged:
+    L += _md_stop(s)
+    L += _md_gaps(res)
+    L += _md_ode(res.ode)
+    L += _md_throughput(res)
+    L += ["## Learning curves", "", "![learning curves](learning_curves.png)", ""]
+    if res.eps_ode is not None:
+        L += ["![gaps](gaps.png)", ""]
+    L += _md_table(res)
+    if res.notes:
+        L += ["## Notes", ""] + [f"- {n}" for n in res.notes] + [""]
+    return "\n".join(L)
+
+
+def _md_stop(s) -> list:
+    """The section "Where the run stopped"."""
+    L = ["## Where the run stopped", ""]
+    if s.get("diverged", False):
         L.append(f"SGD **diverged**: {_divergence_text(s)}. A diverged seed stops where its error exploded "
                  f"(the rule: non-finite weights, or an error on the latest samples above 10⁶ times the "
                  f"initial one); the curves end at **t = {s['t_reached']:.4g}**, the last checkpoint every seed "
@@ -143,38 +156,57 @@ def _markdown(res: DynamicsResult, command=None):
         L.append("The run was resumed from its checkpoint; each seed continued from its last saved state, which "
                  "gives the same numbers as an uninterrupted run.")
     L.append("")
-    L += ["## Largest gaps over time", "",
-          f"Curves are means over {s.get('sgd_seeds', 1)} SGD seeds; standard errors are over the seeds "
+    return L
+
+
+def _md_gaps(res: DynamicsResult) -> list:
+    """The section "Largest gaps over time": every comparison's largest gap and verdict."""
+    s = res.settings
+    L = ["## Largest gaps over time", "",
+         (f"Curves are means over {s.get('sgd_seeds', 1)} SGD seeds; standard errors are over the seeds "
           "(held-out ones add the test set's error in quadrature; generator vs Gaussian uses the per-seed "
           f"paired differences). Verdict: the largest |gap|/SE over the checkpoints against Student's t "
           f"with {s.get('sgd_seeds', 1) - 1} dof, Bonferroni over the checkpoints, nominal level "
-          f"{s.get('level', 0.05)} (docs/theory.md §7.7).", "",
-          "| comparison | max abs gap | at t | relative at max | largest gap in SEs | threshold | verdict |",
-          "|---|---|---|---|---|---|---|"]
+          f"{s.get('level', 0.05)} (docs/theory.md §7.7)."), "",
+         "| comparison | max abs gap | at t | relative at max | largest gap in SEs | threshold | verdict |",
+         "|---|---|---|---|---|---|---|"]
     for k, gp in res.gaps.items():
         L.append(f"| {k} | {_fmt(gp['max_abs'])} | {_fmt(gp['at_t'])} | {_fmt(gp['relative_at_max'], 3)} | "
                  f"{_fmt(gp.get('max_abs_in_stderr'), 3)} | {_fmt(gp.get('threshold_in_stderr'), 3)} | "
                  f"{gp.get('verdict', '—')} |")
     L.append("")
-    if res.ode.get("run"):
-        L += ["## ODE integration", "",
-              f"Method {res.ode['method']} with {res.ode['tolerance']}; step-size check (a second integration "
-              f"with a 100× tighter tolerance, or half the RK4 step): max |Δε_g| = {_fmt(res.ode['step_error_eps'], 3)}, "
-              f"max |ΔQ|, |ΔR| = {_fmt(res.ode['step_error_QR'], 3)}; {res.ode['rhs_evaluations']} right-hand-side "
-              f"evaluations in {res.ode['seconds']:.1f} s. Spectrum of Ω: ρ ∈ [{res.ode['rho_min']:.4g}, "
-              f"{res.ode['rho_max']:.4g}].", ""]
-    L += ["## Throughput", "",
-          f"{sgd['steps']:,} SGD steps per data source in {sgd['seconds']:.1f} s: "
+    return L
+
+
+def _md_ode(ode) -> list:
+    """The section "ODE integration" (none when the ODEs were not run)."""
+    if not ode.get("run"):
+        return []
+    return ["## ODE integration", "",
+            (f"Method {ode['method']} with {ode['tolerance']}; step-size check (a second integration "
+             f"with a 100× tighter tolerance, or half the RK4 step): max |Δε_g| = {_fmt(ode['step_error_eps'], 3)}, "
+             f"max |ΔQ|, |ΔR| = {_fmt(ode['step_error_QR'], 3)}; {ode['rhs_evaluations']} right-hand-side "
+             f"evaluations in {ode['seconds']:.1f} s. Spectrum of Ω: ρ ∈ [{ode['rho_min']:.4g}, "
+             f"{ode['rho_max']:.4g}]."), ""]
+
+
+def _md_throughput(res: DynamicsResult) -> list:
+    """The section "Throughput" and the timings."""
+    sgd = res.sgd
+    L = ["## Throughput", "",
+         (f"{sgd['steps']:,} SGD steps per data source in {sgd['seconds']:.1f} s: "
           f"{sgd['steps_per_second_per_source']:,.0f} steps/s per source end to end (sampling both sources + "
           f"kernel), sampling {sgd['seconds_sampling']:.1f} s, kernel {sgd['seconds_kernel']:.1f} s "
-          f"({sgd['kernel_steps_per_second']:,.0f} kernel steps/s); batch size {sgd['batch_size']}.", ""]
+          f"({sgd['kernel_steps_per_second']:,.0f} kernel steps/s); batch size {sgd['batch_size']}."), ""]
     L += ["Timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items()), ""]
-    L += ["## Learning curves", "", "![learning curves](learning_curves.png)", ""]
-    if res.eps_ode is not None:
-        L += ["![gaps](gaps.png)", ""]
-    L += ["## ε_g at selected times", "",
-          "| t | ODE | SGD gen (order) | SGD gen (held-out ± se) | SGD Gauss (order) | SGD Gauss (held-out ± se) |",
-          "|---|---|---|---|---|---|"]
+    return L
+
+
+def _md_table(res: DynamicsResult) -> list:
+    """The section "ε_g at selected times": up to 14 checkpoints, every curve."""
+    L = ["## ε_g at selected times", "",
+         "| t | ODE | SGD gen (order) | SGD gen (held-out ± se) | SGD Gauss (order) | SGD Gauss (held-out ± se) |",
+         "|---|---|---|---|---|---|"]
     idx = np.unique(np.linspace(0, len(res.t) - 1, min(len(res.t), 14)).round().astype(int))
     for i in idx:
         eo = res.eps_ode[i] if res.eps_ode is not None else None
@@ -184,6 +216,4 @@ def _markdown(res: DynamicsResult, command=None):
         L.append(f"| {res.t[i]:.4g} | {_fmt(eo)} | {_fmt(res.eps_gen_order[i])} | "
                  f"{res.eps_gen_heldout[i]:.4g} ± {res.eps_gen_heldout_se[i]:.2g} | {_fmt(go)} | {gh} |")
     L.append("")
-    if res.notes:
-        L += ["## Notes", ""] + [f"- {n}" for n in res.notes] + [""]
-    return "\n".join(L)
+    return L
