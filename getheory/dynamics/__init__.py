@@ -51,7 +51,9 @@ Layout: private modules re-exported here (``_checks``, ``_options`` (:class:`Dyn
 ``_problem`` (generators, weights, problem files), ``_integrals`` §7.1/§7.4, ``_odes`` §7.3–§7.5,
 ``_data`` §7.2, ``_kernel_cpu``/``_kernel_cuda`` and ``_sgd`` §7.1, ``_checkpoint`` (resumable
 SGD state), ``_compare`` §7.7, ``_experiment`` §7, ``_finite_size``); report writing lives in the
-presentation layer (:func:`getheory.reports.write_dynamics_report`).
+presentation layer (:func:`getheory.reports.write_dynamics_report`, which also calls
+:func:`save_problem`).  The one thing this package writes on its own, during a run given a
+checkpoint folder, is the SGD checkpoints (``_checkpoint``).
 """
 
 from ._compare import curve_summary, largest_gap

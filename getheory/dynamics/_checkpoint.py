@@ -19,6 +19,16 @@ A checkpoint is a folder (``DynamicsOptions.checkpoint``; ``getheory dynamics`` 
     the checkpoints of the learning curve recorded so far (steps, W and v per source in the
     input basis), rewritten only when one is added.
 
+Files: this module is the one place below the presentation layer that writes files while a
+computation runs.  The project's rule is that only presentation prints or writes, but a
+resumable long run needs its state on disk as it goes, so the exception stays here for now (the
+only other writer in :mod:`getheory.dynamics`, :func:`~getheory.dynamics.save_problem`, is
+called by the report writer alone).  :meth:`RunCheckpoint.open` writes ``run.json``,
+:meth:`SeedCheckpoint.save` the seed files (called by :func:`getheory.dynamics.run_sgd` as it
+goes), :func:`remove_checkpoint` deletes them (called by ``getheory dynamics`` once the report
+holds everything), and :func:`atomic_write` also writes the dynamics report's Markdown and JSON
+(:mod:`getheory.reports._dynamics`).
+
 Every file is written to a temporary file in the same folder, flushed and fsynced, and moved
 into place with :func:`os.replace` (then the folder is fsynced), so a kill at any instant leaves
 the previous complete file or the new one.  The state names how many records it covers, so a

@@ -1,7 +1,10 @@
 """Reports of `getheory dynamics`: learning-curve PNGs, report.md, report.json and problem.npz.
 
 The presentation layer of the learning dynamics (docs/theory.md §7): everything here writes
-files; :mod:`getheory.dynamics` computes and never writes.
+files.  :mod:`getheory.dynamics` computes and writes no report; the one set of files it does
+write itself is the SGD checkpoints (:mod:`getheory.dynamics._checkpoint`, written while a run
+goes so that it can resume), an exception to "nothing below presentation writes files" kept for
+now.  report.md and report.json are written through that module's :func:`atomic_write`.
 """
 
 from __future__ import annotations
