@@ -22,7 +22,7 @@ from ._sample import plan_step, planned_n, sample_step
 __all__ = ["check_generator"]
 
 
-def check_generator(generator: Generator | None = None, options: CheckOptions = CheckOptions(), *,
+def check_generator(generator: Generator | None = None, options: CheckOptions = CheckOptions(), *,  # noqa: B008 (frozen)
                     W_student=None, W_teacher=None, progress: bool = False, **overrides) -> CheckResult:
     """Check a generator against the Gaussian Equivalence Theorem (docs/theory.md §6).
 

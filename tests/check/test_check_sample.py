@@ -1,0 +1,25 @@
+"""The plan and stream steps: n fixed or planned by a pilot (docs/theory.md §4.1), then n streamed samples (§1)."""
+
+import pytest
+
+from getheory import check_generator
+from getheory.plan import PlanOptions
+from getheory.reports import format_check
+
+
+def test_check_auto_samples_plans_from_an_independent_pilot():
+    res = check_generator(activation="sign", N=16, D=8, K=1, M=1, seed=0, plan=PlanOptions(time_budget=10.0))
+    d = res.to_dict()
+    plan = d["plan"]
+    assert plan["n"] == d["sizes"]["samples"] >= plan["n_pilot"] >= 20_000
+    assert plan["limited_by"] in ("target", "budget") and plan["rate"] > 0
+    # the strongly non-Gaussian N = 16 point is resolved at 5 sigma by the planned run
+    assert d["d_MS"]["cumulant"]["z_max"] >= 5
+    assert list(d["timings_s"])[:3] == ["moments", "pilot", "sampling"]
+    assert "pilot" in format_check(res)
+
+
+def test_check_refuses_a_budget_too_small_for_the_pilot():
+    with pytest.raises(ValueError, match="too small even for the pilot.*at least"):
+        check_generator(activation="sign", N=400, D=200, K=1, M=1, seed=0,
+                        plan=PlanOptions(time_budget=0.2, min_pilot=200_000))
