@@ -27,7 +27,10 @@ __all__ = ["CheckResult", "CheckSteps", "build_result"]
 
 @dataclass
 class CheckResult:
-    """Everything :func:`~getheory.check.check_generator` measured; ``to_dict()`` is JSON-ready."""
+    """Everything :func:`~getheory.check.check_generator` measured; ``to_dict()`` is JSON-ready.
+
+    In a notebook it displays as its report table (:meth:`_repr_markdown_`).
+    """
 
     generator: dict
     sizes: dict
@@ -58,6 +61,13 @@ class CheckResult:
             "plan": self.plan.to_dict() if self.plan is not None else None,
             "analytic": _plain(self.analytic),
         }
+
+    def _repr_markdown_(self) -> str:
+        """The report table, as in check.md (a notebook's display hook; the table is the presentation
+        layer's, imported here and only here)."""
+        from ..reports import check_markdown
+
+        return check_markdown(self)
 
 
 @dataclass(frozen=True, eq=False)
