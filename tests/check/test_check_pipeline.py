@@ -2,7 +2,42 @@
 
 import pytest
 
-from getheory import check_generator
+from getheory import check_generator, random_single_layer
+from getheory._seeds import CHECK
+from getheory.check import CheckOptions, draw_weights
+
+
+def _numbers(result) -> dict:
+    d = result.to_dict()
+    d.pop("timings_s")
+    d["analytic"]["analytic"].pop("seconds")
+    return d
+
+
+SMALL = dict(activation="sign", N=12, D=6, K=1, M=1, samples=2048, seed=3)
+
+
+def test_keywords_options_and_options_with_keywords_are_the_same_check():
+    by_keywords = check_generator(**SMALL)
+    by_options = check_generator(options=CheckOptions(**SMALL))
+    by_both = check_generator(None, CheckOptions(**{**SMALL, "seed": 99}), seed=3)
+    assert _numbers(by_keywords) == _numbers(by_options) == _numbers(by_both)
+    assert by_keywords.settings["samples"] == 2048 and by_keywords.settings["plan"] is None
+    assert list(by_keywords.timings) == ["moments", "sampling", "d_MS", "bounds", "analytic"]
+
+
+def test_given_weights_equal_to_the_drawn_ones_give_the_same_numbers():
+    """The weights come from their own stream: giving them changes no other stream."""
+    gen = random_single_layer(12, 6, "sign", seed=0)
+    Ws, Wt = draw_weights(12, 6, 1, 1, CHECK.streams(3).weights)
+    drawn = check_generator(gen, K=1, M=1, samples=2048, seed=3)
+    given = check_generator(gen, W_student=Ws, W_teacher=Wt, samples=2048, seed=3)
+    assert _numbers(drawn) == _numbers(given)
+
+
+def test_an_unknown_keyword_is_refused_before_any_work():
+    with pytest.raises(TypeError, match="unexpected keyword argument.*'n_samples'.*samples"):
+        check_generator(N=12, D=6, n_samples=2048)
 
 
 def test_check_is_reproducible_with_a_seed():

@@ -25,3 +25,9 @@ def test_check_returns_every_section_json_ready():
     assert d["settings"] == {"seed": 0, "samples": 4000, "plan": None, "dms": d["settings"]["dms"],
                              "stream": d["settings"]["stream"], "backend": "numpy", "dtype": "float64",
                              "weights": "gaussian"}
+
+
+def test_a_result_holds_data_and_leaves_formatting_to_the_reports():
+    res = check_generator(activation="sign", N=8, D=4, K=1, M=1, samples=2048, seed=0, analytic=False)
+    assert not hasattr(res, "format")
+    assert res.analytic is None and "analytic" not in res.timings

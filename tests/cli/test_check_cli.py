@@ -10,6 +10,25 @@ import pytest
 from getheory.cli import main
 
 
+def test_cli_flags_become_check_options():
+    from getheory.check import CheckOptions
+    from getheory.cli._main import build_parser
+    from getheory.cli.check import _options
+    from getheory.distances import DmsOptions, StreamOptions
+    from getheory.plan import PlanOptions
+
+    args = build_parser().parse_args(["check", "--activation", "relu", "--N", "64", "--K", "1", "--samples", "4096",
+                                      "--time-budget", "30", "--seed", "7", "--student-weights", "abs_gaussian",
+                                      "--p", "2", "--floor-replicates", "39", "--n-plugin", "0", "--certify",
+                                      "--moment-samples", "5000", "--dtype", "float32"])
+    assert _options(args, 1000) == CheckOptions(
+        activation="relu", N=64, D=1000, K=1, M=2, samples=4096, plan=PlanOptions(time_budget=30.0), seed=7,
+        weights="abs_gaussian", moment_samples=5000, dms=DmsOptions(p=2, floor_replicates=39, certify=True),
+        stream=StreamOptions(n_plugin=0), backend="numpy", dtype="float32")
+    defaults = _options(build_parser().parse_args(["check"]), CheckOptions.D)
+    assert (defaults.N, defaults.D, defaults.samples, defaults.plan) == (2000, 1000, "auto", PlanOptions())
+
+
 def test_cli_check_writes_json(tmp_path, capsys):
     out = tmp_path / "r.json"
     rc = main(["check", "--activation", "erf2", "--N", "16", "--D", "8", "--samples", "3000",
