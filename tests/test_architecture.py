@@ -156,7 +156,8 @@ def test_the_package_root_re_exports_no_presentation():
 
 
 #: a backend's name tested in code: ``bk.name == "cupy"``, ``backend in ("numpy", "cupy")``, ...
-_NAME_TEST = re.compile(r"""(\.name\s*[!=]=\s*["'](numpy|cupy|strict)["'])|(in\s*\(\s*["']numpy["']\s*,\s*["']cupy["'])|"""
+_NAME_TEST = re.compile(r"""(\.name\s*[!=]=\s*["'](numpy|cupy|strict)["'])|"""
+                        r"""(in\s*\(\s*["']numpy["']\s*,\s*["']cupy["'])|"""
                         r"""(\b(backend|bk)\s*[!=]=\s*["'](numpy|cupy|strict)["'])""")
 
 
