@@ -163,6 +163,83 @@ def exact_moments(generator: SingleLayerGenerator, *, backend="numpy") -> Moment
     )
 
 
+@dataclass(frozen=True, eq=False)
+class _MonteCarloRun:
+    """What every group of a Monte Carlo moment run shares: the generator, the backend, the
+    samples' dtype, the batch size and the time budget (or ``None``)."""
+
+    generator: Generator
+    bk: object
+    dtype: str
+    batch_size: int
+    deadline: object = None
+
+
+class _BatchMeans:
+    """Running sums over groups of each group estimate and of its square (batch means), in float64
+    on the device; only the means and their standard errors move to the host."""
+
+    def __init__(self, bk):
+        self.bk = bk
+        self.sums = {}
+
+    def add(self, **estimates) -> None:
+        xp, f64 = self.bk.xp, self.bk.xp.float64
+        for key, val in estimates.items():
+            val = xp.astype(val, f64)
+            if key not in self.sums:
+                self.sums[key], self.sums[key + "2"] = xp.asarray(val, copy=True), val**2
+            else:
+                self.sums[key] += val
+                self.sums[key + "2"] += val**2
+
+    def mean_se(self, key: str, G: int):
+        """The mean of ``G`` group estimates and its batch-means standard error, on the host."""
+        xp = self.bk.xp
+        mu = self.sums[key] / G
+        var = xp.clip(self.sums[key + "2"] / G - mu**2, min=0.0) * (G / (G - 1))
+        return self.bk.to_numpy(mu), self.bk.to_numpy(xp.sqrt(var / G))
+
+
+def _group_moments(run: _MonteCarloRun, ng: int, seed):
+    """One group's (E x, Ω, Φ) from ``ng`` samples by batched sums (xᵀx, xᵀc), and the
+    :func:`time.perf_counter` reading at which its sampling started."""
+    xp, N, D = run.bk.xp, run.generator.N, run.generator.D
+    dt = run.bk.dtype(run.dtype)
+    sx = xp.zeros((N,), dtype=dt)
+    sxx = xp.zeros((N, N), dtype=dt)
+    sxc = xp.zeros((N, D), dtype=dt)
+    t_group = time.perf_counter()
+    for c in iter_latent_batches(ng, D, batch_size=run.batch_size, seed=seed, backend=run.bk, dtype=run.dtype,
+                                 deadline=run.deadline, stage="Monte Carlo moments"):
+        x = run.generator.sample(c)
+        sx += xp.sum(x, axis=0)
+        sxx += x.T @ x
+        sxc += x.T @ c
+    mg = sx / ng
+    Og = (sxx - ng * (mg[:, None] * mg[None, :])) / (ng - 1)
+    Pg = sxc / ng  # E[x cᵀ] = E[(x − Ex) cᵀ] since E c = 0
+    return mg, Og, Pg, t_group
+
+
+def _refuse_the_rest(run: _MonteCarloRun, t_group: float, ng: int, n: int, n_groups: int) -> None:
+    """After the first group (``ng`` of ``n`` samples, sampling from ``t_group``): refuse the run when
+    the rest would not fit in half of what is left of the time budget."""
+    run.bk.synchronize()
+    need = (time.perf_counter() - t_group) * (n - ng) / ng
+    run.deadline.refuse(f"Monte Carlo moments (n = {n:,} in {n_groups} groups)", need, share=0.5,
+                        fix=", or lower --moment-samples (moment_samples=)")
+
+
+def _group_sizes(n: int, n_groups: int) -> list:
+    """n split into ``n_groups`` groups whose sizes differ by at most one."""
+    n = positive_int(n, "n")
+    n_groups = positive_int(n_groups, "n_groups", minimum=2)
+    if n < 2 * n_groups:
+        raise ValueError(f"n={n} is too small for {n_groups} groups; use n >= {2 * n_groups}")
+    return [n // n_groups + (1 if g < n % n_groups else 0) for g in range(n_groups)]
+
+
 def monte_carlo_moments(
     generator: Generator,
     n: int,
@@ -191,63 +268,33 @@ def monte_carlo_moments(
     run is refused when the rest would not fit in half of what is left of the budget
     (the other half is the sampling's); every batch checks the deadline.
     """
-    n = positive_int(n, "n")
-    n_groups = positive_int(n_groups, "n_groups", minimum=2)
-    if n < 2 * n_groups:
-        raise ValueError(f"n={n} is too small for {n_groups} groups; use n >= {2 * n_groups}")
+    sizes = _group_sizes(n, n_groups)
+    n, n_groups = sum(sizes), len(sizes)
     bk = get_backend(backend)
-    xp = bk.xp
-    N, D = generator.N, generator.D
     if batch_size is None:
-        batch_size = auto_batch_size(N, D, dtype=dtype, backend=bk)
-    sizes = [n // n_groups + (1 if g < n % n_groups else 0) for g in range(n_groups)]
-    # running sums over groups of the group estimates and their squares
-    acc = {k: None for k in ("m", "m2", "O", "O2", "P", "P2")}
+        batch_size = auto_batch_size(generator.N, generator.D, dtype=dtype, backend=bk)
+    run = _MonteCarloRun(generator, bk, dtype, batch_size, deadline)
+    acc = _BatchMeans(bk)
     group_covs = [] if weights is not None else None
     rng_seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    dt = bk.dtype(dtype)
-    f64 = xp.float64
     if weights is not None:
-        W_d, Wt_d = bk.asarray(weights[0], dtype=f64), bk.asarray(weights[1], dtype=f64)
+        W_d, Wt_d = (bk.asarray(w, dtype=bk.xp.float64) for w in weights)
     for g, ng in enumerate(sizes):
-        sx = xp.zeros((N,), dtype=dt)
-        sxx = xp.zeros((N, N), dtype=dt)
-        sxc = xp.zeros((N, D), dtype=dt)
-        t_group = time.perf_counter()
-        for c in iter_latent_batches(ng, D, batch_size=batch_size, seed=rng_seq.spawn(1)[0], backend=bk, dtype=dtype,
-                                     deadline=deadline, stage="Monte Carlo moments"):
-            x = generator.sample(c)
-            sx += xp.sum(x, axis=0)
-            sxx += x.T @ x
-            sxc += x.T @ c
-        mg = sx / ng
-        Og = (sxx - ng * (mg[:, None] * mg[None, :])) / (ng - 1)
-        Pg = sxc / ng  # E[x cᵀ] = E[(x − Ex) cᵀ] since E c = 0
+        mg, Og, Pg, t_group = _group_moments(run, ng, rng_seq.spawn(1)[0])
         if deadline is not None and g == 0:
-            bk.synchronize()
-            need = (time.perf_counter() - t_group) * (n - ng) / ng
-            deadline.refuse(f"Monte Carlo moments (n = {n:,} in {n_groups} groups)", need, share=0.5,
-                            fix=", or lower --moment-samples (moment_samples=)")
+            _refuse_the_rest(run, t_group, ng, n, n_groups)
         if weights is not None:  # the group's match covariance, formed on the device: (K+M)² numbers move
+            xp, f64 = bk.xp, bk.xp.float64
             group_covs.append(bk.to_numpy(_match_cov_xp(xp, xp.astype(Og, f64), xp.astype(Pg, f64), W_d, Wt_d)))
-        for key, val in (("m", mg), ("O", Og), ("P", Pg)):
-            val = xp.astype(val, f64)
-            if acc[key] is None:
-                acc[key], acc[key + "2"] = xp.asarray(val, copy=True), val**2
-            else:
-                acc[key] += val
-                acc[key + "2"] += val**2
-    G = n_groups
+        acc.add(m=mg, O=Og, P=Pg)
+    return _moments_from(acc, n, n_groups, group_covs)
 
-    def mean_se(key):
-        # batch means on the device; only the estimate and its standard error move to the host
-        mu = acc[key] / G
-        var = xp.clip(acc[key + "2"] / G - mu**2, min=0.0) * (G / (G - 1))
-        return bk.to_numpy(mu), bk.to_numpy(xp.sqrt(var / G))
 
-    mean, se_m = mean_se("m")
-    Omega, se_O = mean_se("O")
-    Phi, se_P = mean_se("P")
+def _moments_from(acc: _BatchMeans, n: int, G: int, group_covs) -> Moments:
+    """The batch means of ``G`` groups of ``n`` samples in all, with their standard errors (§2)."""
+    mean, se_m = acc.mean_se("m", G)
+    Omega, se_O = acc.mean_se("O", G)
+    Phi, se_P = acc.mean_se("P", G)
     Omega = (Omega + Omega.T) / 2
     return Moments(
         mean=mean,
@@ -305,4 +352,5 @@ def gaussian_match(moments: Moments, W_student, W_teacher) -> GaussianMatch:
         G = np.array(moments.group_match_covs)
         if G.shape[1:] == cov.shape:
             se = G.std(axis=0, ddof=1) / math.sqrt(G.shape[0])
-    return GaussianMatch(mean=mean, cov=cov, K=K, M=M, exact=moments.exact, stderr_cov=se, clipped_eigenvalues=clipped)
+    return GaussianMatch(mean=mean, cov=cov, K=K, M=M, exact=moments.exact, stderr_cov=se,
+                         clipped_eigenvalues=clipped)

@@ -72,8 +72,27 @@ def _root_names(node: ast.ImportFrom):
 FILES = sorted(p for p in ROOT.rglob("*.py") if "__pycache__" not in p.parts)
 
 
+#: the one exception to the layers: a result's ``_repr_markdown_`` method (the notebook's display
+#: hook, which is presentation) may import the report writers lazily, so that a result shows as its
+#: report table in a notebook; nothing else inside or outside such a method may
+DISPLAY_HOOK, DISPLAY_LAYER = "_repr_markdown_", "reports"
+
+
+def _display_hook_lines(source: str) -> set:
+    """The lines of every ``_repr_markdown_`` method (a function defined directly in a class body)."""
+    lines = set()
+    for cls in ast.walk(ast.parse(source)):
+        if isinstance(cls, ast.ClassDef):
+            for fn in cls.body:
+                if isinstance(fn, ast.FunctionDef) and fn.name == DISPLAY_HOOK:
+                    lines.update(range(fn.lineno, fn.end_lineno + 1))
+    return lines
+
+
 def _violations(source: str, pkg: list, own: int) -> list:
-    return [(line, top) for line, top in _imported_tops(source, pkg) if top in LAYERS and LAYERS[top] > own]
+    hook = _display_hook_lines(source)
+    return [(line, top) for line, top in _imported_tops(source, pkg) if top in LAYERS and LAYERS[top] > own
+            and not (top == DISPLAY_LAYER and line in hook)]
 
 
 def test_every_module_has_a_layer():
@@ -103,6 +122,23 @@ def test_the_checker_sees_every_form_of_a_violation():
     assert _violations("from . import check\n", [], LAYERS["fields"]) == [(1, "check")]
 
 
+def test_only_a_display_hook_may_import_the_report_writers_lazily():
+    """``_repr_markdown_`` methods may import ``reports`` (a result displays as its report table in a
+    notebook); the exception lets through no other layer, no other function and no module-level import."""
+    hook = ("class Result:\n    def _repr_markdown_(self):\n        from ..reports import check_markdown\n"
+            "        return check_markdown(self)\n")
+    assert not _violations(hook, ["check"], LAYERS["check"])
+    others = {
+        "another method": "class R:\n    def _repr_html_(self):\n        from ..reports import format_check\n",
+        "a function": "def _repr_markdown_(r):\n    from ..reports import format_check\n",
+        "the command line": "class R:\n    def _repr_markdown_(self):\n        from ..cli import main\n",
+        "a module-level import": "from ..reports import format_check\n" + hook,
+        "another method of the same class": hook + "    def format(self):\n        import getheory.reports\n",
+    }
+    for what, source in others.items():
+        assert _violations(source, ["check"], LAYERS["check"]), what
+
+
 def test_the_checker_sees_an_import_from_the_package_root():
     """``from getheory import X`` inside a lower layer imports the whole package: a hidden cycle."""
     for source in ("def f():\n    from getheory import SingleLayerGenerator\n", "import getheory as gt\n",
@@ -120,7 +156,8 @@ def test_the_package_root_re_exports_no_presentation():
 
 
 #: a backend's name tested in code: ``bk.name == "cupy"``, ``backend in ("numpy", "cupy")``, ...
-_NAME_TEST = re.compile(r"""(\.name\s*[!=]=\s*["'](numpy|cupy|strict)["'])|(in\s*\(\s*["']numpy["']\s*,\s*["']cupy["'])|"""
+_NAME_TEST = re.compile(r"""(\.name\s*[!=]=\s*["'](numpy|cupy|strict)["'])|"""
+                        r"""(in\s*\(\s*["']numpy["']\s*,\s*["']cupy["'])|"""
                         r"""(\b(backend|bk)\s*[!=]=\s*["'](numpy|cupy|strict)["'])""")
 
 

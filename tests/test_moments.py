@@ -121,3 +121,44 @@ def test_gaussian_match_rejects_wrong_weight_shapes(small_sign):
 def test_exact_moments_refuse_other_generators():
     with pytest.raises(TypeError, match="monte_carlo_moments"):
         exact_moments(random_deep([4, 5, 6], "sign", seed=0))
+
+
+# -- the steps of monte_carlo_moments ------------------------------------------------------------
+
+def test_monte_carlo_groups_split_n_into_sizes_that_differ_by_at_most_one():
+    from getheory.moments import _group_sizes
+
+    assert _group_sizes(45, 20) == [3] * 5 + [2] * 15  # 45 = 20·2 + 5: the first 5 groups take one more
+    assert _group_sizes(40, 20) == [2] * 20
+    with pytest.raises(ValueError, match="too small for 20 groups; use n >= 40"):
+        _group_sizes(39, 20)
+    with pytest.raises(ValueError, match="n_groups must be an integer >= 2"):
+        _group_sizes(100, 1)
+
+
+def test_batch_means_of_known_group_estimates():
+    """Groups estimating 1, 2 and 3: mean 2, batch-means SE = sd/√G = 1/√3 (sd with G − 1 = 2 dof is 1)."""
+    from getheory.backend import get_backend
+    from getheory.moments import _BatchMeans
+
+    acc = _BatchMeans(get_backend("numpy"))
+    for v in (1.0, 2.0, 3.0):
+        acc.add(m=np.array([v, -v]), O=np.full((2, 2), 10 * v))
+    mean, se = acc.mean_se("m", 3)
+    np.testing.assert_allclose(mean, [2.0, -2.0], rtol=1e-15)
+    np.testing.assert_allclose(se, [1 / math.sqrt(3)] * 2, rtol=1e-14)
+    mean, se = acc.mean_se("O", 3)
+    np.testing.assert_allclose(mean, np.full((2, 2), 20.0), rtol=1e-15)
+    np.testing.assert_allclose(se, np.full((2, 2), 10 / math.sqrt(3)), rtol=1e-14)
+
+
+def test_monte_carlo_moments_are_reproducible_and_keep_one_match_covariance_per_group():
+    gen = random_deep([4, 6, 5], "sign", seed=1)
+    Ws, Wt = draw_weights(5, 4, 1, 1, seed=2)
+    a = monte_carlo_moments(gen, 1000, seed=3, n_groups=4, weights=(Ws, Wt))
+    b = monte_carlo_moments(gen, 1000, seed=np.random.SeedSequence(3), n_groups=4, weights=(Ws, Wt))
+    for name in ("mean", "Omega", "Phi", "stderr_mean", "stderr_Omega", "stderr_Phi"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    assert len(a.group_match_covs) == 4 and a.group_match_covs[0].shape == (2, 2)
+    assert a.n_samples == 1000 and "n=1000 in 4 groups" in a.source
+    np.testing.assert_array_equal(a.Omega, a.Omega.T)

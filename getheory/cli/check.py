@@ -3,12 +3,12 @@
 Prints a table and optionally writes JSON (``--json``) or check.md and check.json into a
 folder (``--out``).  The generator is a random single-layer one, a user function
 (``--generator``) or a trained dense network (``--weights FILE``, docs/theory.md §9).
-All numerical work is :func:`getheory.check.check_generator`'s.
+All numerical work is :func:`getheory.check.check_generator`'s (its settings one
+:class:`~getheory.check.CheckOptions`); the table and the files are :mod:`getheory.reports`'.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -59,51 +59,32 @@ def add_parser(sub):
     chk.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def _write_text(path, text) -> None:
-    """Write ``text`` to ``path`` through a temporary file, so a failed write leaves no half file."""
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
-def _write_check_out(result, out, command) -> list:
-    """check.json (every number) and check.md (the command and the table) in the folder ``out``."""
-    os.makedirs(out, exist_ok=True)
-    js, md = os.path.join(out, "check.json"), os.path.join(out, "check.md")
-    _write_text(js, json.dumps(result.to_dict(), indent=2) + "\n")
-    _write_text(md, "# getheory check\n\nRegenerate with:\n\n```\n" + command + "\n```\n\n"
-                "Every number is also in check.json (docs/theory.md §4–§6 for what each means).\n\n```\n"
-                + result.format() + "\n```\n")
-    return [md, js]
-
-
-def run(args) -> int:
-    import shlex
-
-    from ..check import check_generator
+def _generator(args):
+    """The generator asked for (a weights file or a user function; ``None``: the built-in one) and D."""
+    from ..check import CheckOptions
     from ..generators import load_generator
 
     if args.weights in ("gaussian", "abs_gaussian"):
         raise ValueError(f"--weights takes a weights FILE (.npz or .safetensors); the student weight ensemble "
                          f"is --student-weights {args.weights}")
     generator = weights_file_generator(args.weights, N=args.N, D=args.D)
-    N = args.N if args.N is not None else 2000
-    D = args.D if args.D is not None else 1000
+    D = args.D if args.D is not None else CheckOptions.D
     if args.generator:
         if os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())
         generator = load_generator(args.generator, D=D)
-    progress = not args.quiet
-    if progress:
-        print("getheory check: computing moments, sampling, estimating d_MS ...", file=sys.stderr)
+    return generator, D
+
+
+def _options(args, D):
+    """The command line's :class:`~getheory.check.CheckOptions`."""
+    from ..check import CheckOptions
     from ..distances import DmsOptions, StreamOptions
     from ..plan import PlanOptions
 
-    result = check_generator(
-        generator,
+    return CheckOptions(
         activation=args.activation,
-        N=N,
+        N=args.N if args.N is not None else CheckOptions.N,
         D=D,
         K=args.K,
         M=args.M,
@@ -116,16 +97,24 @@ def run(args) -> int:
         stream=StreamOptions(n_plugin=args.n_plugin),
         backend=args.backend,
         dtype=args.dtype,
-        progress=progress,
     )
-    print(result.format())
+
+
+def run(args) -> int:
+    import shlex
+
+    from ..check import check_generator
+    from ..reports import format_check, write_check_json, write_check_report
+
+    generator, D = _generator(args)
+    progress = not args.quiet
+    if progress:
+        print("getheory check: computing moments, sampling, estimating d_MS ...", file=sys.stderr)
+    result = check_generator(generator, _options(args, D), progress=progress)
+    print(format_check(result))
     if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump(result.to_dict(), fh, indent=2)
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}")
+        print(f"wrote {write_check_json(result, args.json)}")
     if args.out:
-        for f in _write_check_out(result, args.out, "getheory " + shlex.join(args.argv)):
+        for f in write_check_report(result, args.out, "getheory " + shlex.join(args.argv)):
             print(f"wrote {f}")
     return 0

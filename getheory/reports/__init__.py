@@ -11,6 +11,7 @@ command-line interface (:mod:`getheory.cli`) calls these writers.
 Private modules ``_rates``, ``_dynamics``, ``_ridge`` and ``_proofs`` are re-exported here.
 """
 
+from ._check import check_markdown, format_check, write_check_json, write_check_report
 from ._dynamics import write_dynamics_report
 from ._proofs import format_markdown, write_proofs_report
 from ._rates import build_report_data, write_report
@@ -19,7 +20,11 @@ from ._ridge import agreement_table, write_ridge_report
 __all__ = [
     "agreement_table",
     "build_report_data",
+    "check_markdown",
+    "format_check",
     "format_markdown",
+    "write_check_json",
+    "write_check_report",
     "write_dynamics_report",
     "write_proofs_report",
     "write_report",

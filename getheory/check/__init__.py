@@ -1,0 +1,72 @@
+"""`getheory check`: test one generator against the theorem (docs/theory.md §6).
+
+:func:`check_generator` runs, for one generator and one draw of weights, a pipeline of
+small steps, each a function returning a small typed result:
+
+1. the problem: the generator and the weights, drawn when not given (``_problem``,
+   :class:`Problem`, :func:`draw_weights`);
+2. the moments (exact for single-layer generators, Monte Carlo otherwise) and the
+   Gaussian match P̂ of (λ, ν) (§2; ``_moments``, :class:`MomentsStep`);
+3. with ``samples="auto"``, a pilot that plans n (§4.1), then n streamed samples of
+   (λ, ν) (§1; ``_sample``, :class:`Sampled`);
+4. every d_MS estimate of §4: plug-in with floor, excess, certified upper bound, and the
+   cumulant/Edgeworth estimate (``_estimate``);
+5. every bound term of §5 for single-layer generators (``_bounds``, :class:`BoundsStep`);
+6. each condition of §6 with its verdict and the numbers behind it (``_conditions``,
+   :class:`Condition`);
+7. for single-layer generators, the leading-order cumulants without sampling beside the
+   sampled ones (§4.2; ``_analytic``, :class:`AnalyticComparison`).
+
+Its settings are one frozen :class:`CheckOptions` (``_options``); the backend, the time
+budget and the seed streams (:data:`getheory._seeds.CHECK`) are resolved once at the entry
+(``_context``).  It returns a :class:`CheckResult` (``_result``), data only: the table,
+check.md and check.json are :mod:`getheory.reports`' (``format_check``, ``write_check_report``),
+and the command line (:mod:`getheory.cli`) prints and writes them.
+
+Private modules, re-exported here.
+"""
+
+from ._analytic import AnalyticComparison, analytic_step
+from ._bounds import BoundsStep, bounds_step
+from ._conditions import (  # noqa: F401 (getheory.testing imports the private helpers from here)
+    Condition,
+    _conditions_general,
+    _conditions_single_layer,
+    _resolution,
+    _weight_spread,
+    conditions_step,
+)
+from ._context import CheckRun, Timings, start_run
+from ._estimate import estimate_step
+from ._moments import MomentsStep, compute_moments
+from ._options import CheckOptions
+from ._pipeline import check_generator
+from ._problem import Problem, build_problem, draw_weights
+from ._result import CheckResult, CheckSteps, build_result
+from ._sample import Sampled, plan_step, sample_step
+
+__all__ = [
+    "AnalyticComparison",
+    "BoundsStep",
+    "CheckOptions",
+    "CheckResult",
+    "CheckRun",
+    "CheckSteps",
+    "Condition",
+    "MomentsStep",
+    "Problem",
+    "Sampled",
+    "Timings",
+    "analytic_step",
+    "bounds_step",
+    "build_problem",
+    "build_result",
+    "check_generator",
+    "compute_moments",
+    "conditions_step",
+    "draw_weights",
+    "estimate_step",
+    "plan_step",
+    "sample_step",
+    "start_run",
+]

@@ -1,0 +1,74 @@
+"""The check as a pipeline: moments → plan → stream → estimate → bounds → conditions → analytic.
+
+Each step is a function of :mod:`getheory.check` returning a small typed result; this
+module runs them in order, times them (``CheckResult.timings``) and keeps the time budget
+of ``samples="auto"`` around the moments, the pilot and the sampling.
+"""
+
+from __future__ import annotations
+
+from ..generators import Generator
+from ._analytic import analytic_step, wants_analytic
+from ._bounds import bounds_step
+from ._conditions import conditions_step
+from ._context import start_run
+from ._estimate import estimate_step
+from ._moments import compute_moments
+from ._options import CheckOptions, with_overrides
+from ._problem import build_problem
+from ._result import CheckResult, CheckSteps, build_result
+from ._sample import plan_step, planned_n, sample_step
+
+__all__ = ["check_generator"]
+
+
+def check_generator(generator: Generator | None = None, options: CheckOptions = CheckOptions(), *,  # noqa: B008 (frozen)
+                    W_student=None, W_teacher=None, progress: bool = False, **overrides) -> CheckResult:
+    """Check a generator against the Gaussian Equivalence Theorem (docs/theory.md §6).
+
+    For one generator and one draw of weights: the moments and the Gaussian match P̂ of
+    (λ, ν) (§2); with ``samples="auto"`` a pilot that plans n (§4.1); n streamed samples
+    of (λ, ν) (§1); every d_MS estimate of §4; every bound term of §5 (single-layer
+    generators); each condition of §6 with its verdict and numbers; and, for single-layer
+    generators, the leading-order cumulants without sampling (§4.2).
+
+    Parameters
+    ----------
+    generator : Generator, optional
+        Default: a random single-layer generator σ(A c/√D), A_ij ~ N(0, 1), with the
+        options' ``activation``, ``N``, ``D`` and ``seed``.
+    options : CheckOptions
+        Every setting of the check (sizes, samples, planner, seed, estimators, backend).
+    W_student, W_teacher : array, optional
+        Shapes (K, N) and (M, D); default i.i.d. N(0, 1) (the options' ``weights`` ensemble).
+    progress : bool
+        Progress bars of the pilot and the sampling.
+    **overrides
+        Fields of :class:`CheckOptions` replacing those of ``options``
+        (``check_generator(N=64, D=32, samples=20_000, seed=3)``); any other keyword is a TypeError.
+
+    Returns
+    -------
+    CheckResult
+        Data only; its report is :func:`getheory.reports.format_check` (a notebook shows it).
+    """
+    options = with_overrides(options, overrides)
+    run = start_run(options)  # the backend object, the time budget, the seed streams; the clock starts
+    times = run.times
+    problem = build_problem(generator, W_student, W_teacher, options, run.seeds)
+    with run.guard():
+        with times.stage("moments", since=run.started):  # drawing the problem counts as the moments' time
+            moments = compute_moments(problem, options, run)
+        with times.stage("pilot", when=options.auto):
+            plan = plan_step(problem, moments.match, options, run, spent=times["moments"], progress=progress)
+        with times.stage("sampling"):
+            sampled = sample_step(problem, moments.match, planned_n(plan, options), options, run, progress=progress)
+    with times.stage("d_MS"):
+        estimate = estimate_step(sampled, moments, options, run.seeds.dms)
+    with times.stage("bounds"):
+        bounds = bounds_step(problem, run.backend)
+        conditions = conditions_step(problem, moments, bounds, estimate, plan)
+    with times.stage("analytic", when=wants_analytic(problem, options)):
+        analytic = analytic_step(problem, sampled, moments.match.cov, options, run.backend)
+    steps = CheckSteps(moments, plan, sampled, estimate, bounds, conditions, analytic)
+    return build_result(problem, options, run, steps)

@@ -1,0 +1,101 @@
+"""The problem a check measures: a generator and the student and teacher weights (docs/theory.md §1).
+
+:func:`build_problem` takes the given generator (or draws the default single-layer one)
+and the given weights (or draws them, :func:`draw_weights`), and checks their shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import finite_matrix, positive_int
+from ..activations import get_activation
+from ..generators import Generator, SingleLayerGenerator, random_single_layer
+from ._options import CheckOptions
+
+__all__ = ["Problem", "build_problem", "draw_weights"]
+
+#: the streaming estimators take at most this many fields K + M
+MAX_FIELDS = 8
+
+
+def draw_weights(N: int, D: int, K: int, M: int, seed=None, *, ensemble="gaussian"):
+    """Student (K, N) and teacher (M, D) weights with i.i.d. N(0, 1) entries (§1).
+
+    ``ensemble="abs_gaussian"`` takes |N(0, 1)| student entries (non-zero third
+    moment, §4 (c)).
+    """
+    rng = np.random.default_rng(seed)
+    W_student = rng.standard_normal((K, N))
+    if ensemble == "abs_gaussian":
+        W_student = np.abs(W_student)
+    elif ensemble != "gaussian":
+        raise ValueError(f"unknown weight ensemble {ensemble!r}: use 'gaussian' or 'abs_gaussian'")
+    W_teacher = rng.standard_normal((M, D))
+    return W_student, W_teacher
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """A generator x = G(c) of shape (N, D) and weights W (K, N), W̃ (M, D), checked."""
+
+    generator: Generator
+    W_student: np.ndarray
+    W_teacher: np.ndarray
+
+    @property
+    def N(self) -> int:
+        return self.generator.N
+
+    @property
+    def D(self) -> int:
+        return self.generator.D
+
+    @property
+    def K(self) -> int:
+        return self.W_student.shape[0]
+
+    @property
+    def M(self) -> int:
+        return self.W_teacher.shape[0]
+
+    @property
+    def single_layer(self) -> bool:
+        """True for σ(A c/√D): closed-form moments' bound terms (§5) and the conditions of §6 apply."""
+        return isinstance(self.generator, SingleLayerGenerator)
+
+
+def _generator(generator, options: CheckOptions, seed) -> Generator:
+    """The given generator, or the default random single-layer σ(A c/√D) of ``options``."""
+    if generator is None:
+        N = positive_int(options.N, "N")
+        D = positive_int(options.D, "D")
+        get_activation(options.activation)
+        return random_single_layer(N, D, options.activation, seed=seed)
+    if not isinstance(generator, Generator):
+        raise TypeError(f"generator must be a getheory Generator, got {type(generator).__name__}")
+    return generator
+
+
+def build_problem(generator, W_student, W_teacher, options: CheckOptions, seeds) -> Problem:
+    """The generator and the weights; a missing weight matrix is drawn (``options.weights`` ensemble).
+
+    ``seeds`` are the check's streams (:data:`getheory._seeds.CHECK`): ``generator`` draws the
+    default generator's A, ``weights`` the missing weights.
+    """
+    generator = _generator(generator, options, seeds.generator)
+    N, D = generator.N, generator.D
+    if W_student is None or W_teacher is None:
+        K = positive_int(options.K, "K")
+        M = positive_int(options.M, "M")
+        Ws, Wt = draw_weights(N, D, K, M, seeds.weights, ensemble=options.weights)
+        W_student = Ws if W_student is None else W_student
+        W_teacher = Wt if W_teacher is None else W_teacher
+    W_student = finite_matrix(W_student, "W_student", (None, N))
+    W_teacher = finite_matrix(W_teacher, "W_teacher", (None, D))
+    fields = W_student.shape[0] + W_teacher.shape[0]
+    if fields > MAX_FIELDS:
+        raise ValueError(f"K + M = {fields} fields; the streaming estimator takes at most {MAX_FIELDS} (lower K or M)")
+    return Problem(generator, W_student, W_teacher)

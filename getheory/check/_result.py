@@ -1,0 +1,114 @@
+"""What a check measured: :class:`CheckResult`, data only (``to_dict()`` is JSON-ready).
+
+The report (the table, check.md, check.json) is the presentation layer's:
+:func:`getheory.reports.format_check` and :func:`getheory.reports.write_check_report`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .._json import to_plain as _plain
+from .._version import __version__
+from ..bounds import BoundTerms
+from ..distances import DmsEstimate
+from ..moments import GaussianMatch
+from ..plan import Plan
+from ._analytic import AnalyticComparison
+from ._bounds import BoundsStep
+from ._context import CheckRun
+from ._moments import MomentsStep
+from ._options import CheckOptions
+from ._problem import Problem
+from ._sample import Sampled
+
+__all__ = ["CheckResult", "CheckSteps", "build_result"]
+
+
+@dataclass
+class CheckResult:
+    """Everything :func:`~getheory.check.check_generator` measured; ``to_dict()`` is JSON-ready.
+
+    In a notebook it displays as its report table (:meth:`_repr_markdown_`).
+    """
+
+    generator: dict
+    sizes: dict
+    moments_source: str
+    match: dict
+    dms: DmsEstimate
+    bounds: BoundTerms | None
+    bounds_note: str
+    conditions: list
+    timings: dict
+    settings: dict
+    plan: Plan | None = None
+    analytic: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "getheory_version": __version__,
+            "generator": self.generator,
+            "sizes": self.sizes,
+            "settings": _plain(self.settings),
+            "moments_source": self.moments_source,
+            "gaussian_match": _plain(self.match),
+            "d_MS": self.dms.to_dict(),
+            "bound_terms": self.bounds.to_dict() if self.bounds is not None else None,
+            "bound_terms_note": self.bounds_note,
+            "conditions": [c.to_dict() for c in self.conditions],
+            "timings_s": self.timings,
+            "plan": self.plan.to_dict() if self.plan is not None else None,
+            "analytic": _plain(self.analytic),
+        }
+
+    def _repr_markdown_(self) -> str:
+        """The report table, as in check.md (a notebook's display hook; the table is the presentation
+        layer's, imported here and only here)."""
+        from ..reports import check_markdown
+
+        return check_markdown(self)
+
+
+@dataclass(frozen=True, eq=False)
+class CheckSteps:
+    """The results of the check's steps, in the order they ran."""
+
+    moments: MomentsStep
+    plan: Plan | None
+    sampled: Sampled
+    estimate: DmsEstimate
+    bounds: BoundsStep
+    conditions: list
+    analytic: AnalyticComparison | None
+
+
+def _match_dict(match: GaussianMatch) -> dict:
+    d = {"mean": match.mean, "cov": match.cov, "exact": match.exact, "clipped_eigenvalues": match.clipped_eigenvalues}
+    if match.stderr_cov is not None:
+        d["stderr_cov"] = match.stderr_cov
+    return d
+
+
+def _settings(options: CheckOptions, run: CheckRun) -> dict:
+    return {"seed": options.seed, "samples": options.samples, "plan": options.plan if options.auto else None,
+            "dms": options.dms, "stream": options.stream, "backend": run.backend.name, "dtype": options.dtype,
+            "weights": options.weights}
+
+
+def build_result(problem: Problem, options: CheckOptions, run: CheckRun, steps: CheckSteps) -> CheckResult:
+    """The :class:`CheckResult` of a finished check."""
+    return CheckResult(
+        generator=problem.generator.describe(),
+        sizes={"N": problem.N, "D": problem.D, "K": problem.K, "M": problem.M, "samples": steps.sampled.n},
+        moments_source=steps.moments.moments.source,
+        match=_match_dict(steps.moments.match),
+        dms=steps.estimate,
+        bounds=steps.bounds.terms,
+        bounds_note=steps.bounds.note,
+        conditions=steps.conditions,
+        timings=dict(run.times),
+        settings=_settings(options, run),
+        plan=steps.plan,
+        analytic=steps.analytic.to_dict() if steps.analytic is not None else None,
+    )

@@ -1,0 +1,127 @@
+"""The conditions step: each condition of docs/theory.md §6 on hand-made inputs with known verdicts."""
+
+import dataclasses
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from getheory import SingleLayerGenerator, draw_weights, random_deep, random_single_layer
+from getheory.activations import get_activation, hermite_coefficients
+from getheory.bounds import bound_terms
+from getheory.check import BoundsStep, Condition, MomentsStep, conditions_step
+from getheory.check._conditions import (
+    _bound_terms_small,
+    _centred,
+    _coherence,
+    _conditions_general,
+    _resolution,
+    _row_scales,
+    _second_moment,
+    _weight_spread,
+)
+from getheory.check._problem import Problem
+
+
+def _estimate(z, n=1000, resolved=False):
+    return SimpleNamespace(cumulant=SimpleNamespace(z_max=z), n=n, resolved_any=resolved, estimator="edgeworth")
+
+
+def test_a_condition_is_frozen_and_json_ready():
+    c = Condition("x", "pass", "fine", {"a": np.float64(1.5)})
+    assert c.to_dict() == {"name": "x", "verdict": "pass", "detail": "fine", "numbers": {"a": 1.5}}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.verdict = "fail"
+
+
+def test_evenly_spread_student_weights_pass():
+    c = _weight_spread(np.ones((2, 100)))  # every |w_ki|/‖w_k‖ = 1/10
+    assert c.verdict == "pass" and c.numbers["max_weight_fraction"] == pytest.approx(0.1, rel=1e-15)
+    assert c.numbers["reference"] == pytest.approx(math.sqrt(2 * math.log(100) / 100), rel=1e-15)
+
+
+def test_a_unit_dominated_by_one_weight_warns():
+    c = _weight_spread(np.array([[3.0, 4.0, 0.0, 0.0]]))  # 4/5 = 0.8 ≤ 2·√(2 log 4/4) but not < 0.5
+    assert c.verdict == "warn" and c.numbers["max_weight_fraction"] == pytest.approx(0.8, rel=1e-15)
+
+
+@pytest.mark.parametrize("coherence, verdict", [(0.5, "pass"), (0.7, "warn"), (0.95, "fail")])
+def test_coherence_against_three_times_root_log_n_over_d(coherence, verdict):
+    c = _coherence(SimpleNamespace(max_offdiag_rho=coherence), 100, 100)  # 3 √(log 100/100) = 0.644
+    assert c.verdict == verdict and c.numbers["sqrt_logN_over_D"] == pytest.approx(math.sqrt(math.log(100) / 100))
+
+
+def test_centred_inputs_pass_and_a_mean_is_information():
+    assert _centred(0.0).verdict == "pass" and _centred(0.0).detail == "μ0 = 0"
+    c = _centred(0.4)
+    assert c.verdict == "info" and c.detail == "μ0 = 0.4; non-zero mean is carried by m = W E x/√N in P̂"
+
+
+def test_the_largest_bound_term_is_named():
+    b = SimpleNamespace(M1_term=0.1, M2_term=0.6, teacher_term=0.2, n_term=0.1)
+    c = _bound_terms_small(b)
+    assert c.verdict == "warn" and c.detail.startswith("largest term M2 = 0.6 (pass if < 0.5")
+    b.M2_term = 0.3
+    assert _bound_terms_small(b).verdict == "pass"
+
+
+@pytest.mark.parametrize("activation", ["sign", "linear"])
+def test_a_unit_second_moment_passes(activation):
+    act = get_activation(activation)
+    c = _second_moment(*hermite_coefficients(act, 1.0), act)  # E σ(ζ)² = 1 for sign and linear
+    assert c.verdict == "pass" and c.numbers["E_sigma2"] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_rows_of_equal_norm_have_concentrated_scales():
+    c = _row_scales(SingleLayerGenerator(np.ones((4, 4)), "sign"))  # s_i = ‖a_i‖/√D = 1 for every row
+    assert c.verdict == "pass" and c.numbers["spread"] == 0.0
+    assert c.numbers["s_min"] == c.numbers["s_max"] == pytest.approx(1.0, rel=1e-15)
+
+
+def test_a_linearly_explained_covariance_passes_and_an_unexplained_one_warns():
+    Phi = np.array([[1.0, 0.0], [0.5, 0.5]])
+    good = SimpleNamespace(Omega=Phi @ Phi.T + np.eye(2), Phi=Phi, n_samples=1000)
+    c = _conditions_general(good, SimpleNamespace(stderr_cov=None), np.ones((1, 2)))
+    assert [x.name for x in c] == ["linearised Gaussian-equivalent covariance", "student weights spread"]
+    assert c[0].verdict == "pass" and c[0].numbers["relative_offdiag_residual"] == 0.0
+    # Ω = [[1, .5], [.5, 1]], Φ = 0: ‖offdiag‖ = 0.5, ‖Ω‖ = 1.5, ratio 1/3
+    bad = SimpleNamespace(Omega=np.array([[1.0, 0.5], [0.5, 1.0]]), Phi=np.zeros((2, 2)), n_samples=1000)
+    c = _conditions_general(bad, SimpleNamespace(stderr_cov=np.array([[0.1, 0.2], [0.2, 0.05]])), np.ones((1, 2)))
+    assert c[0].verdict == "warn" and c[0].numbers["relative_offdiag_residual"] == pytest.approx(1 / 3, rel=1e-14)
+    assert c[1].name == "Monte Carlo moment error" and c[1].numbers["max_stderr_cov"] == 0.2
+    assert c[1].detail == "largest standard error of Σ entries 0.2 (n = 1000)"
+
+
+def test_resolution_at_5_sigma_passes():
+    c = _resolution(_estimate(6.0, resolved=True), None)
+    assert c.verdict == "pass" and c.detail == "edgeworth estimate resolved, held-out |z| = 6.00 >= 5 at n = 1,000"
+
+
+def test_an_unresolved_estimate_says_the_n_that_5_sigma_needs():
+    c = _resolution(_estimate(2.5), None)  # n (5/z)² = 1000 · 4
+    assert c.verdict == "warn" and c.numbers["n_for_5_sigma"] == 4000.0
+    assert c.detail == "held-out |z| = 2.50 at n = 1,000 (not resolved); |z| = 5 needs n ≈ 4,000"
+    plan = SimpleNamespace(rate=1000.0, seconds_for=lambda n: n / 1000.0)
+    assert _resolution(_estimate(2.5), plan).detail.endswith("needs n ≈ 4,000 (about 4 s of sampling at 1,000 rows/s)")
+    assert _resolution(_estimate(4.0, resolved=True), None).verdict == "info"
+    assert _resolution(_estimate(0.0), None).numbers["n_for_5_sigma"] == math.inf
+
+
+def test_too_few_samples_for_cumulants_is_information():
+    c = _resolution(SimpleNamespace(cumulant=None), None)
+    assert (c.verdict, c.detail, c.numbers) == ("info", "too few samples for the cumulant estimator", {})
+
+
+def test_the_step_lists_every_condition_of_the_generator_then_the_resolution():
+    gen = random_single_layer(12, 6, "sign", seed=0)
+    Ws, Wt = draw_weights(12, 6, 1, 1, seed=1)
+    resolved = _estimate(6.0, resolved=True)
+    step = conditions_step(Problem(gen, Ws, Wt), None, BoundsStep(bound_terms(gen, Ws, Wt), ""), resolved, None)
+    assert [c.name.split(" ")[0] for c in step] == ["finite", "row", "coherence", "inputs", "bound", "student", "d_MS"]
+    deep = random_deep([6, 8, 12], "sign", seed=0)
+    moments = SimpleNamespace(Omega=np.eye(12), Phi=np.zeros((12, 6)), n_samples=100)
+    step = conditions_step(Problem(deep, Ws, Wt), MomentsStep(moments, SimpleNamespace(stderr_cov=None), None),
+                           BoundsStep(None, ""), resolved, None)
+    assert [c.name for c in step] == ["linearised Gaussian-equivalent covariance", "student weights spread",
+                                      "d_MS resolved"]
