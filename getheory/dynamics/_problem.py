@@ -103,15 +103,17 @@ def _read_problem_file(path) -> dict:
                          "again (every `getheory dynamics` report writes its problem.npz)")
     files, missing, arr = [], [], {}
     try:
-        data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            # caught just below and reported, like any unreadable file, as a ValueError naming the file
-            raise ValueError("it holds a single array, not an .npz archive of named arrays")  # noqa: TRY004
-        with data:
-            files = list(data.files)
-            missing = [k for k in WEIGHT_KEYS if k not in files]
-            if not missing:
-                arr = {k: np.asarray(data[k], dtype=np.float64) for k in PROBLEM_KEYS if k in files}
+        # opened here, not by np.load, so that a truncated archive's file is closed too
+        with open(path, "rb") as fh:
+            data = np.load(fh, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                # caught just below and reported, like any unreadable file, as a ValueError naming the file
+                raise ValueError("it holds a single array, not an .npz archive of named arrays")  # noqa: TRY004
+            with data:
+                files = list(data.files)
+                missing = [k for k in WEIGHT_KEYS if k not in files]
+                if not missing:
+                    arr = {k: np.asarray(data[k], dtype=np.float64) for k in PROBLEM_KEYS if k in files}
     except Exception as exc:  # noqa: BLE001 - a truncated zip raises BadZipFile, EOFError, zlib.error, ...
         raise ValueError(f"problem file {path!r} is not a readable .npz archive (truncated or damaged? "
                          f"{type(exc).__name__}: {exc}); write it again") from None

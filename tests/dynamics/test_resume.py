@@ -91,6 +91,8 @@ def test_resume_after_sigkill_mid_sgd_equals_an_uninterrupted_run(tmp_path):
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
     with np.load(state) as z:
         meta = json.loads(str(z["meta"]))
