@@ -228,7 +228,6 @@ def sample_fields(
     nu : array, shape (n, M)
     """
     n, W_student, W_teacher, dtype, bk = _sampling_args(generator, W_student, W_teacher, n, dtype, backend)
-    xp = bk.xp
     K, M = W_student.shape[0], W_teacher.shape[0]
     check_memory(n, generator.N, generator.D, K, M, dtype=dtype, backend=bk)
     lam = bk.empty((n, K), dtype)
@@ -259,7 +258,6 @@ def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dty
     z is a view of a reused buffer: consume it before the next iteration.  Batches hold
     a multiple of ``multiple`` rows (all but the last), so streamed groups stay balanced.
     """
-    xp = bk.xp
     N, D = generator.N, generator.D
     if batch_size is None:
         batch_size = auto_batch_size(N, D, dtype=dtype, backend=bk)
