@@ -22,7 +22,8 @@ from ._validation import finite_matrix, positive_int
 from .backend import get_backend
 from .generators import Generator, SingleLayerGenerator
 
-__all__ = ["sample_fields", "stream_fields", "auto_batch_size", "check_memory", "iter_latent_batches", "LatentStream", "check_weights"]
+__all__ = ["sample_fields", "stream_fields", "auto_batch_size", "check_memory", "iter_latent_batches", "LatentStream",
+           "check_weights"]
 
 #: default working-memory budget of one batch, bytes
 DEFAULT_BATCH_BYTES = 256 * 1024**2
@@ -158,7 +159,8 @@ class LatentStream:
                 dst[...] = self._partial[1][lo - j * B : hi - j * B]
             j += 1
         if len(jobs) > 1:
-            list(_thread_pool().map(lambda a: self._block_rng(a[0]).standard_normal(out=a[1], dtype=self.dtype.type), jobs))
+            list(_thread_pool().map(lambda a: self._block_rng(a[0]).standard_normal(out=a[1], dtype=self.dtype.type),
+                                    jobs))
         elif jobs:
             self._block_rng(jobs[0][0]).standard_normal(out=jobs[0][1], dtype=self.dtype.type)
         self.pos = stop
