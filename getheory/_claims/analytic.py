@@ -78,7 +78,7 @@ def _two_rows(eps):
     return np.array([[1.3, 0.0], [0.8 * math.sin(t), 0.8 * math.cos(t)]]) * math.sqrt(2.0)
 
 
-def check_exact(full=False):
+def check_exact():
     from ..generators import SingleLayerGenerator
     from getheory.analytic import leading_cumulants
 
@@ -218,4 +218,4 @@ def check_slope(full=False):
 
 def check(full: bool = False) -> list:
     """Run claim 10 (docs/theory.md §4.2)."""
-    return check_exact(full) + check_mc(full) + check_slope(full)
+    return check_exact() + check_mc(full) + check_slope(full)

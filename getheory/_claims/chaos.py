@@ -111,7 +111,7 @@ def _decomposition(full):
     return out
 
 
-def _bound_term_identity(full):
+def _bound_term_identity():
     from getheory.bounds import bound_term
 
     rng = np.random.default_rng(11)
@@ -133,4 +133,4 @@ def _bound_term_identity(full):
 
 def check(full: bool = False) -> list:
     """Run every check of claim 4 (docs/theory.md §3, §5)."""
-    return _decomposition(full) + [_bound_term_identity(full)]
+    return _decomposition(full) + [_bound_term_identity()]
