@@ -62,24 +62,36 @@ class Progress:
         now = time.perf_counter()
         el = now - self.t0
         finished = done >= self.total
-        if el < self.delay and not finished:
-            return
-        if finished and not self.shown and el < self.delay:
-            return
-        if not self.tty and not finished and now - self.last < self.log_every:
+        if not self._due(now, el, finished):
             return
         self.last = now
         frac = done / self.total if fraction is None else fraction
+        self._write(self._line(done, el, frac, note, failed), finished)
+        self.shown = True
+
+    def _due(self, now, el, finished) -> bool:
+        """Whether to write a line now: past the delay (a run shorter than it stays quiet even at its
+        end), and on a log at most every ``log_every`` seconds (always at the end)."""
+        if el < self.delay and not finished:
+            return False
+        if finished and not self.shown and el < self.delay:
+            return False
+        return self.tty or finished or now - self.last >= self.log_every
+
+    def _line(self, done, el, frac, note, failed) -> str:
+        """The progress line: done/total, rate, elapsed, ETA from ``frac``, failures and the note."""
         eta = el * (1 - frac) / frac if frac > 0 else math.nan
-        line = (f"{self.label}: {done:,}/{self.total:,} ({100 * done / self.total:5.1f} %), "
+        return (f"{self.label}: {done:,}/{self.total:,} ({100 * done / self.total:5.1f} %), "
                 f"{done / el if el > 0 else math.nan:,.0f}/s, elapsed {hms(el)}, ETA {hms(eta)}"
                 + (f", {failed} failed" if failed else "") + (f"  ({note})" if note else ""))
+
+    def _write(self, line, finished):
+        """In place on a terminal (newline at the end), one line each on a log."""
         if self.tty:
             self.stream.write("\r" + line[:160].ljust(100) + ("\n" if finished else ""))
         else:
             self.stream.write(line + "\n")
         self.stream.flush()
-        self.shown = True
 
 
 def status(text, enabled, stream=None):

@@ -210,7 +210,8 @@ def bound_terms(generator: SingleLayerGenerator, W_student, W_teacher, *, tol=1e
     rho = U @ U.T  # §2: row correlations, computed on the backend (O(N² D))
     rho = bk.xp.where(bk.xp.eye(N, dtype=bk.xp.bool), 1.0, bk.xp.clip(rho, -1.0, 1.0))
     coeffs, tail = chaos_coefficients(generator.activation, tol=tol)
-    B1, B2, _, used, tail_bound, r = _chaos_terms(rho, np.asarray(coeffs, float), float(tail), bk.asarray(W), tol, False, bk)
+    B1, B2, _, used, tail_bound, r = _chaos_terms(rho, np.asarray(coeffs, float), float(tail), bk.asarray(W), tol,
+                                                  False, bk)
 
     def opnorm(B):
         return float(np.max(np.abs(np.linalg.eigvalsh((B + B.T) / 2)))) / N

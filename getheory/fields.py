@@ -22,7 +22,8 @@ from ._validation import finite_matrix, positive_int
 from .backend import get_backend
 from .generators import Generator, SingleLayerGenerator
 
-__all__ = ["sample_fields", "stream_fields", "auto_batch_size", "check_memory", "iter_latent_batches", "LatentStream", "check_weights"]
+__all__ = ["sample_fields", "stream_fields", "auto_batch_size", "check_memory", "iter_latent_batches", "LatentStream",
+           "check_weights"]
 
 #: default working-memory budget of one batch, bytes
 DEFAULT_BATCH_BYTES = 256 * 1024**2
@@ -158,7 +159,8 @@ class LatentStream:
                 dst[...] = self._partial[1][lo - j * B : hi - j * B]
             j += 1
         if len(jobs) > 1:
-            list(_thread_pool().map(lambda a: self._block_rng(a[0]).standard_normal(out=a[1], dtype=self.dtype.type), jobs))
+            list(_thread_pool().map(lambda a: self._block_rng(a[0]).standard_normal(out=a[1], dtype=self.dtype.type),
+                                    jobs))
         elif jobs:
             self._block_rng(jobs[0][0]).standard_normal(out=jobs[0][1], dtype=self.dtype.type)
         self.pos = stop
@@ -228,7 +230,6 @@ def sample_fields(
     nu : array, shape (n, M)
     """
     n, W_student, W_teacher, dtype, bk = _sampling_args(generator, W_student, W_teacher, n, dtype, backend)
-    xp = bk.xp
     K, M = W_student.shape[0], W_teacher.shape[0]
     check_memory(n, generator.N, generator.D, K, M, dtype=dtype, backend=bk)
     lam = bk.empty((n, K), dtype)
@@ -259,7 +260,6 @@ def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dty
     z is a view of a reused buffer: consume it before the next iteration.  Batches hold
     a multiple of ``multiple`` rows (all but the last), so streamed groups stay balanced.
     """
-    xp = bk.xp
     N, D = generator.N, generator.D
     if batch_size is None:
         batch_size = auto_batch_size(N, D, dtype=dtype, backend=bk)

@@ -9,8 +9,8 @@ pilot (its own seed; none of its rows are reused), which measures
 and fixes n **before** the measured run: the n at which the measured run's |z| reaches the
 5σ target with probability ``confidence`` (default 0.95) given the pilot's, and at least the
 n at which its expected |z| is ``z_plan`` (default 6), and never less than the pilot's own n
-(a smaller run also chooses a noisier direction), capped by what the time budget allows.  The measured run then happens once at
-that n.  Nothing stops early when z first crosses a threshold: that would inflate the
+(a smaller run also chooses a noisier direction), capped by what the time budget allows.  The measured run then
+happens once at that n.  Nothing stops early when z first crosses a threshold: that would inflate the
 false-positive rate of the verdict.
 
 The pilot's |z| is noisy, and not only by the ±1 of a z-score: each run chooses its most

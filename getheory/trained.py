@@ -251,29 +251,32 @@ def _check_sizes(path, arrays) -> None:
                          "is free: the file is damaged, or the network is too large for this machine")
 
 
-def _read(path, suffix):
-    """(arrays, activation names or None) from a weights file."""
-    if suffix == ".npz":
-        try:
-            _check_sizes(path, _npz_headers(path))
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except ValueError as exc:
-            if str(exc).startswith(f"weights file {path!r}"):
-                raise
-            raise ValueError(f"weights file {path!r} is not a plain .npz archive ({exc}); store numeric arrays "
-                             "and 'activations' as a string array (numpy.savez without object arrays)") from exc
-        except (OSError, EOFError, zipfile.BadZipFile) as exc:  # empty, truncated, not a zip
-            raise ValueError(f"weights file {path!r} is not a readable .npz archive ({type(exc).__name__}: "
-                             f"{exc}): the file is empty, truncated or not an .npz; write it again "
-                             "(numpy.savez or getheory.trained.save_dense)") from exc
-        acts = arrays.pop("activations", None)
-        if acts is not None:
-            if acts.dtype.kind not in "US" or acts.ndim != 1:
-                raise ValueError(f"weights file {path!r}: 'activations' must be a 1-D string array, got dtype "
-                                 f"{acts.dtype} and shape {acts.shape}")
-            acts = [str(a) for a in acts]
-        return arrays, acts
+def _read_npz(path):
+    """(arrays, activation names or None) from a ``.npz`` weights file."""
+    try:
+        _check_sizes(path, _npz_headers(path))
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+    except ValueError as exc:
+        if str(exc).startswith(f"weights file {path!r}"):
+            raise
+        raise ValueError(f"weights file {path!r} is not a plain .npz archive ({exc}); store numeric arrays "
+                         "and 'activations' as a string array (numpy.savez without object arrays)") from exc
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:  # empty, truncated, not a zip
+        raise ValueError(f"weights file {path!r} is not a readable .npz archive ({type(exc).__name__}: "
+                         f"{exc}): the file is empty, truncated or not an .npz; write it again "
+                         "(numpy.savez or getheory.trained.save_dense)") from exc
+    acts = arrays.pop("activations", None)
+    if acts is not None:
+        if acts.dtype.kind not in "US" or acts.ndim != 1:
+            raise ValueError(f"weights file {path!r}: 'activations' must be a 1-D string array, got dtype "
+                             f"{acts.dtype} and shape {acts.shape}")
+        acts = [str(a) for a in acts]
+    return arrays, acts
+
+
+def _read_safetensors(path):
+    """(arrays, activation names or None) from a ``.safetensors`` weights file."""
     import safetensors
     from safetensors.numpy import load_file
 
@@ -287,6 +290,11 @@ def _read(path, suffix):
         raise ValueError(f"weights file {path!r} is not a readable .safetensors file ({exc}): the file is "
                          "empty, truncated or damaged; write it again (safetensors.numpy.save_file or "
                          "getheory.trained.save_dense)") from exc
+    return arrays, _metadata_activations(path, meta)
+
+
+def _metadata_activations(path, meta):
+    """The activation names of a ``.safetensors`` file's metadata (a JSON list), or None where absent."""
     acts = meta.get("activations")
     if acts is not None:
         try:
@@ -296,7 +304,53 @@ def _read(path, suffix):
         if not isinstance(acts, list):
             raise ValueError(f"weights file {path!r}: metadata 'activations' must be a JSON list of names, "
                              f"e.g. '[\"tanh\", \"identity\"]'; got {meta['activations']!r}")
-    return arrays, acts
+    return acts
+
+
+def _read(path, suffix):
+    """(arrays, activation names or None) from a weights file."""
+    return _read_npz(path) if suffix == ".npz" else _read_safetensors(path)
+
+
+def _check_path(path, suffix):
+    """Refuse a directory or a missing file."""
+    if os.path.isdir(path):
+        raise ValueError(f"weights file {path!r} is a directory: give the {suffix} file itself")
+    if not os.path.isfile(path):
+        raise ValueError(f"weights file {path!r} does not exist")
+
+
+def _layer_count(path, arrays):
+    """The number of layers L of a file's arrays W0, b0, ..., W{L-1}, b{L-1}; refuses other arrays, none or gaps."""
+    layers = sorted({int(k[1:]) for k in arrays if k[:1] in "Wb" and k[1:].isdigit()})
+    L = layers[-1] + 1 if layers else 0
+    expected = {f"{p}{l}" for l in range(L) for p in "Wb"}
+    extra = sorted(set(arrays) - expected)
+    if L == 0 or extra:
+        raise ValueError(f"weights file {path!r} has arrays {sorted(arrays)}" +
+                         (f", of which {extra} are not in the layout" if extra and L else "") +
+                         f"; expected {_LAYOUT}")
+    _check_complete(path, arrays, L)
+    return L
+
+
+def _check_complete(path, arrays, L):
+    """Refuse a file that lacks one of W0, b0, ..., W{L-1}, b{L-1} (named)."""
+    for l in range(L):
+        for key, shape in ((f"W{l}", "(N_out, N_in)"), (f"b{l}", "(N_out,)")):
+            if key not in arrays:
+                raise ValueError(f"weights file {path!r} lacks {key} (shape {shape}) of layer {l}: a network of "
+                                 f"{L} layers needs W0..W{L - 1} and b0..b{L - 1}")
+
+
+def _check_expected_sizes(path, gen, N, D):
+    """Refuse a network whose N or D differs from the sizes the caller expects (None: any)."""
+    for size, want, what in ((gen.N, N, "N (output)"), (gen.D, D, "D (latent)")):
+        if want is not None and size != want:
+            raise ValueError(f"weights file {path!r} is a network with widths {gen.widths} "
+                             f"(D = {gen.D}, N = {gen.N}), "
+                             f"but {what} = {want} was expected: it is from a different architecture; give the "
+                             "matching file, or leave the size out to take it from the file")
 
 
 def load_dense(path, *, N: int | None = None, D: int | None = None) -> DenseGenerator:
@@ -328,24 +382,9 @@ def load_dense(path, *, N: int | None = None, D: int | None = None) -> DenseGene
     """
     path = os.fspath(path)
     suffix = _suffix(path)
-    if os.path.isdir(path):
-        raise ValueError(f"weights file {path!r} is a directory: give the {suffix} file itself")
-    if not os.path.isfile(path):
-        raise ValueError(f"weights file {path!r} does not exist")
+    _check_path(path, suffix)
     arrays, acts = _read(path, suffix)
-    layers = sorted({int(k[1:]) for k in arrays if k[:1] in "Wb" and k[1:].isdigit()})
-    L = layers[-1] + 1 if layers else 0
-    expected = {f"{p}{l}" for l in range(L) for p in "Wb"}
-    extra = sorted(set(arrays) - expected)
-    if L == 0 or extra:
-        raise ValueError(f"weights file {path!r} has arrays {sorted(arrays)}" +
-                         (f", of which {extra} are not in the layout" if extra and L else "") +
-                         f"; expected {_LAYOUT}")
-    for l in range(L):
-        for key, shape in ((f"W{l}", "(N_out, N_in)"), (f"b{l}", "(N_out,)")):
-            if key not in arrays:
-                raise ValueError(f"weights file {path!r} lacks {key} (shape {shape}) of layer {l}: a network of "
-                                 f"{L} layers needs W0..W{L - 1} and b0..b{L - 1}")
+    L = _layer_count(path, arrays)
     if acts is None:
         raise ValueError(f"weights file {path!r} lacks the activation names: " +
                          ("a string array 'activations'" if suffix == ".npz" else "metadata 'activations'") +
@@ -355,11 +394,7 @@ def load_dense(path, *, N: int | None = None, D: int | None = None) -> DenseGene
                              name=os.path.basename(path))
     except ValueError as exc:
         raise ValueError(f"weights file {path!r}: {exc}") from None
-    for size, want, what in ((gen.N, N, "N (output)"), (gen.D, D, "D (latent)")):
-        if want is not None and size != want:
-            raise ValueError(f"weights file {path!r} is a network with widths {gen.widths} (D = {gen.D}, N = {gen.N}), "
-                             f"but {what} = {want} was expected: it is from a different architecture; give the "
-                             "matching file, or leave the size out to take it from the file")
+    _check_expected_sizes(path, gen, N, D)
     return gen
 
 

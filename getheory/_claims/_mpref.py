@@ -100,7 +100,7 @@ def hermite_values(x, K: int) -> list:
     return H[: K + 1]
 
 
-def mu_mp(name_or_fn, K: int, s=1, dps: int = 40, kink: bool | None = None) -> list:
+def mu_mp(name_or_fn, K: int, s=1, dps: int = 40) -> list:
     """μ_k(s) = E[σ(sζ) He_k(ζ)], k = 0..K, as mpf at ``dps`` digits."""
     fn = MP_ACTIVATIONS[name_or_fn] if isinstance(name_or_fn, str) else name_or_fn
     with mp.workdps(dps + 10):

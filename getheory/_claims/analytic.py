@@ -78,7 +78,7 @@ def _two_rows(eps):
     return np.array([[1.3, 0.0], [0.8 * math.sin(t), 0.8 * math.cos(t)]]) * math.sqrt(2.0)
 
 
-def check_exact(full=False):
+def check_exact():
     from ..generators import SingleLayerGenerator
     from getheory.analytic import leading_cumulants
 
@@ -105,7 +105,8 @@ def check_exact(full=False):
             CLAIM, f"{act}: κ4 exact at ρ = 0 (N = 2, D = 2, teacher)", SECTION,
             "polar Gauss-Legendre quadrature (64 × panels, 160 radial) vs leading_cumulants",
             r0, "|κ4 exact − analytic| at ρ = 0", 1e-9, verdict(r0, 1e-9),
-            {"rows": [dict(zip(("eps", "exact", "analytic", "abs_diff", "var_diff"), r)) for r in res]}, seconds=t.seconds))
+            {"rows": [dict(zip(("eps", "exact", "analytic", "abs_diff", "var_diff"), r)) for r in res]},
+            seconds=t.seconds))
         out.append(Result(
             CLAIM, f"{act}: residual is O(ρ³) (exact through ρ²)", SECTION,
             "log-log slope of |κ4 exact − analytic| over ρ = 0.2 … 0.0125",
@@ -152,7 +153,8 @@ def mc_points(acts=("sign", "erf2"), Ns=(64, 128), n=1_000_000, seed=0):
 
 
 def chi2(rows, with_tau=True):
-    return float(sum((r["mc"] - r["analytic"]) ** 2 / (r["se"] ** 2 + (r["tau"] ** 2 if with_tau else 0.0)) for r in rows))
+    return float(sum((r["mc"] - r["analytic"]) ** 2 / (r["se"] ** 2 + (r["tau"] ** 2 if with_tau else 0.0))
+                     for r in rows))
 
 
 def check_mc(full=False):
@@ -208,11 +210,12 @@ def check_slope(full=False):
         out.append(Result(CLAIM, f"{act}: |κ4| ~ N^-1 (N = {Ns[0]}…{Ns[-1]}, 3 seeds)", SECTION,
                           "weighted log-log fit of the seed-mean analytic |κ4|, SEs from the seeds",
                           z, "|slope + 1| / se(slope)", 3.0, verdict(z, 3.0),
-                          {"N": list(Ns), "abs_kappa4": k.tolist(), "N_kappa4_mean": (np.array(Ns) * k.mean(axis=1)).tolist(),
+                          {"N": list(Ns), "abs_kappa4": k.tolist(),
+                           "N_kappa4_mean": (np.array(Ns) * k.mean(axis=1)).tolist(),
                            "slope": slope, "slope_se": sslope}, seconds=t.seconds))
     return out
 
 
 def check(full: bool = False) -> list:
     """Run claim 10 (docs/theory.md §4.2)."""
-    return check_exact(full) + check_mc(full) + check_slope(full)
+    return check_exact() + check_mc(full) + check_slope(full)

@@ -99,17 +99,19 @@ def _decomposition(full):
                "mpmath iterated 2-D quadrature (claim 3's reference) on 2 off-diagonal entries per activation",
                worst_ref, "max abs difference", 1e-12, verdict(worst_ref, 1e-12), {}),
         Result(CLAIM, "parity: M1 ≡ 0 for odd σ (sign, erf2, tanh), M2 ≡ 0 for relu", SECTION,
-               "max |entry| of the matrix that must vanish", parity, "max abs entry", 1e-15, verdict(parity, 1e-15), {}),
+               "max |entry| of the matrix that must vanish", parity, "max abs entry", 1e-15, verdict(parity, 1e-15),
+               {}),
         Result(CLAIM, "(info) departure from the unit-scale identity when A is Gaussian (scales s_i ≠ 1)", SECTION,
                "same comparison with A_ij ~ N(0,1): the §5(b) identity is stated for unit scales only",
-               max(v["off_diagonal"] for v in nonunit.values()), "max abs off-diagonal entry difference", None, "info", nonunit,
+               max(v["off_diagonal"] for v in nonunit.values()), "max abs off-diagonal entry difference", None, "info",
+               nonunit,
                note="with Gaussian A, Ω − GE − (M1 + M2) is O(|s_i − 1|) ≈ O(D^{-1/2}): the default M1, M2 "
                "describe only the off-diagonal chaos at unit scale, not the scale fluctuations"),
     ]
     return out
 
 
-def _bound_term_identity(full):
+def _bound_term_identity():
     from getheory.bounds import bound_term
 
     rng = np.random.default_rng(11)
@@ -131,4 +133,4 @@ def _bound_term_identity(full):
 
 def check(full: bool = False) -> list:
     """Run every check of claim 4 (docs/theory.md §3, §5)."""
-    return _decomposition(full) + [_bound_term_identity(full)]
+    return _decomposition(full) + [_bound_term_identity()]

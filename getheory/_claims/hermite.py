@@ -72,7 +72,7 @@ def _orthogonality(full):
     )
 
 
-def _table(full):
+def _table():
     """The §3 table at 30 digits, and getheory's float64 hermite_coefficients against it."""
     from getheory.activations import hermite_coefficients
 
@@ -217,13 +217,9 @@ def _tail_law(name, Ks):
     return out
 
 
-def _parseval(full, ref):
-    """Parseval for each built-in, the terms needed for 1e-12, and the slow tails."""
-    from getheory.activations import chaos_coefficients
-
-    out = []
-    with Timer() as t, mp.workdps(DPS + 10):
-        # erf2: geometric decay; sum to convergence and compare with 1/3
+def _erf2_partial_sums():
+    """(terms for a relative tail of 1e-12, |1/3 − Σ_{k≤200} c_k|) of erf2's closed-form c_k (geometric decay)."""
+    with mp.workdps(DPS + 10):
         c = _closed_c2("erf2", 200)
         S = mp.zero
         K12 = None
@@ -231,21 +227,31 @@ def _parseval(full, ref):
             S += ck
             if K12 is None and mp.mpf(1) / 3 - S <= mp.mpf("1e-12") / 3:
                 K12 = k
-        err_erf2 = abs(S - mp.mpf(1) / 3)
-        # tanh: mpmath coefficients at 40 digits
-        Kt = 140 if full else 110
+        return K12, abs(S - mp.mpf(1) / 3)
+
+
+def _tanh_partial_sums(Kt, e2):
+    """(μ_0..μ_Kt of tanh, terms for a relative tail of 1e-12, |E tanh² − Σ_{k≤Kt} c_k|), mpmath at 40 digits."""
+    with mp.workdps(DPS + 10):
         mu = mu_mp("tanh", Kt, 1, DPS)
-        e2 = ref["tanh"][2]
         S = mp.zero
         Kt12 = None
         for k, m in enumerate(mu):
             S += m * m / mp.factorial(k)
             if Kt12 is None and e2 - S <= mp.mpf("1e-12") * e2:
                 Kt12 = k
-        tail_tanh = abs(e2 - S)
-        # sign and relu: tails at growing K; fit the power law
-        Ks = [10**j + 1 for j in range(2, 6 if full else 5)]
-        tails = {n: _tail_law(n, set(Ks)) for n in ("sign", "relu")}
+        return mu, Kt12, abs(e2 - S)
+
+
+def _kinked_tails(full):
+    """Parseval tails of sign and relu at K = 10^j + 1, j = 2..4 (2..5 with ``full``), exact in mpmath."""
+    Ks = [10**j + 1 for j in range(2, 6 if full else 5)]
+    with mp.workdps(DPS + 10):
+        return {n: _tail_law(n, set(Ks)) for n in ("sign", "relu")}
+
+
+def _tail_fits(tails):
+    """Local log-log slopes of the last decade of the tails, and the asymptotic constants (C_sign, C_relu)."""
     fits = {}
     for n, law in (("sign", -0.5), ("relu", -1.5)):
         ks = np.array(sorted(tails[n]), float)
@@ -261,25 +267,34 @@ def _parseval(full, ref):
     ksr, tlr = fits["relu"]["K"], fits["relu"]["tail"]
     C_relu = tlr[-1] * ksr[-1] ** 1.5
     fits["relu"]["K_for_1e-12"] = (C_relu / (0.5e-12)) ** (2 / 3)
-    slope_err = max(abs(fits["sign"]["local_slope_last_decade"] + 0.5), abs(fits["relu"]["local_slope_last_decade"] + 1.5))
-    const_err = abs(fits["sign"]["tail_times_sqrtK_last"] / C_sign - 1)
+    return fits, C_sign, C_relu
 
-    out.append(Result(
+
+def _erf2_result(K12, err_erf2, seconds):
+    return Result(
         CLAIM, "Parseval Σ μ_k²/k! = E σ² for erf2, summed to convergence", SECTION,
         "closed-form c_k = (2/π) He_{k-1}(0)² 2^{-k}/k! in mpmath at 40 digits, k ≤ 200",
         float(err_erf2), "|E σ² − Σ c_k|", 1e-30, verdict(float(err_erf2), 1e-30),
         {"erf2_terms_for_rel_tail_1e-12": K12, "erf2_error": float(err_erf2)},
-        note=f"erf2 reaches a relative tail of 1e-12 after K = {K12} terms", seconds=t.seconds,
-    ))
-    rel_t = float(tail_tanh / e2)
-    out.append(Result(
+        note=f"erf2 reaches a relative tail of 1e-12 after K = {K12} terms", seconds=seconds,
+    )
+
+
+def _tanh_result(Kt, Kt12, rel_t):
+    return Result(
         CLAIM, f"Parseval for tanh: relative tail below 1e-12 within K = {Kt} terms", SECTION,
         f"μ_k by mpmath panel quadrature at 40 digits up to order {Kt}; E tanh² at 40 digits",
         rel_t, "relative tail (E σ² − Σ_{k≤K} c_k)/E σ²", 1e-12, verdict(rel_t, 1e-12),
         {"tanh_terms_for_rel_tail_1e-12": Kt12, "tanh_rel_tail_at_K": rel_t, "tanh_K": Kt},
         note=f"tanh reaches a relative tail of 1e-12 after K = {Kt12} terms (coefficients decay like exp(-c√k))",
-    ))
-    out.append(Result(
+    )
+
+
+def _kinked_result(full, fits, C_sign, C_relu):
+    slope_err = max(abs(fits["sign"]["local_slope_last_decade"] + 0.5),
+                    abs(fits["relu"]["local_slope_last_decade"] + 1.5))
+    const_err = abs(fits["sign"]["tail_times_sqrtK_last"] / C_sign - 1)
+    return Result(
         CLAIM, "Parseval tails of the kinked activations: sign ∼ K^{-1/2}, relu ∼ K^{-3/2}", SECTION,
         "exact partial sums in mpmath (c_{k+2}/c_k recursion) at K = 1e2..1e" + ("5" if full else "4")
         + "; local log-log slope of the last decade",
@@ -288,43 +303,66 @@ def _parseval(full, ref):
         note=(f"sign: the tail is (2√2/π^{{3/2}}) K^{{-1/2}} ≈ {C_sign:.4f}/√K, so a tail of 1e-12 needs "
               f"K ≈ {fits['sign']['K_for_1e-12']:.1e} terms (never reachable by summation); relu: tail ≈ "
               f"{C_relu:.4f} K^{{-3/2}}, K ≈ {fits['relu']['K_for_1e-12']:.1e} terms for a relative tail 1e-12."),
-    ))
-    # getheory's chaos_coefficients against the exact c_k and tails
+    )
+
+
+def _chaos_errors(name, mu, e2_tanh):
+    """getheory's chaos_coefficients(name) against the exact c_k and tail (tanh: from its 40-digit μ_k)."""
+    from getheory.activations import chaos_coefficients
+
+    coeffs, tail = chaos_coefficients(name)
+    K = len(coeffs) - 1
+    if name == "tanh":
+        Kc = min(K, len(mu) - 1)
+        exact = [mu[k] ** 2 / mp.factorial(k) for k in range(Kc + 1)]
+        e2n = e2_tanh
+    else:
+        Kc = K
+        exact = _closed_c2(name, K)
+        e2n = {"sign": mp.one, "erf2": mp.one / 3, "relu": mp.mpf(1) / 2}[name]
+    ec = max(abs(float(coeffs[k]) - float(exact[k])) for k in range(Kc + 1))
+    et = abs(tail - float(e2n - mp.fsum(exact[: K + 1]))) if Kc == K else float("nan")
+    return {"K": K, "tail": tail, "coef_err": ec, "tail_err": et}
+
+
+def _chaos_result(mu, ref):
+    """getheory's chaos_coefficients against the exact c_k and tails, for every built-in."""
     with Timer() as t, mp.workdps(DPS + 10):
-        worst_c, worst_tail = 0.0, 0.0
-        per = {}
-        for name in ("sign", "erf2", "relu", "tanh"):
-            coeffs, tail = chaos_coefficients(name)
-            K = len(coeffs) - 1
-            if name == "tanh":
-                Kc = min(K, len(mu) - 1)
-                exact = [mu[k] ** 2 / mp.factorial(k) for k in range(Kc + 1)]
-                e2n = ref["tanh"][2]
-            else:
-                Kc = K
-                exact = _closed_c2(name, K)
-                e2n = {"sign": mp.one, "erf2": mp.one / 3, "relu": mp.mpf(1) / 2}[name]
-            ec = max(abs(float(coeffs[k]) - float(exact[k])) for k in range(Kc + 1))
-            et = abs(tail - float(e2n - mp.fsum(exact[: K + 1]))) if Kc == K else float("nan")
-            per[name] = {"K": K, "tail": tail, "coef_err": ec, "tail_err": et}
-            worst_c = max(worst_c, ec)
-            if et == et:
-                worst_tail = max(worst_tail, et)
+        per = {name: _chaos_errors(name, mu, ref["tanh"][2]) for name in ("sign", "erf2", "relu", "tanh")}
+    worst_c, worst_tail = 0.0, 0.0
+    for v in per.values():
+        worst_c = max(worst_c, v["coef_err"])
+        if v["tail_err"] == v["tail_err"]:
+            worst_tail = max(worst_tail, v["tail_err"])
     p = max(worst_c, worst_tail)
-    out.append(Result(
+    return Result(
         CLAIM, "getheory.chaos_coefficients: c_k = μ_k²/k! and the reported tail mass", SECTION,
         "float64 implementation vs closed-form c_k (sign, erf2, relu) and 40-digit quadrature (tanh)",
         p, "max abs error on c_k and on the tail", 1e-13, verdict(p, 1e-13), per, seconds=t.seconds,
         note="sign and relu stop at max_order with the tail reported: " + ", ".join(
             f"{k}: K={v['K']}, tail={v['tail']:.3g}" for k, v in per.items()),
-    ))
-    return out
+    )
+
+
+def _parseval(full, ref):
+    """Parseval for each built-in, the terms needed for 1e-12, and the slow tails."""
+    Kt = 140 if full else 110
+    e2 = ref["tanh"][2]
+    with Timer() as t:
+        K12, err_erf2 = _erf2_partial_sums()
+        mu, Kt12, tail_tanh = _tanh_partial_sums(Kt, e2)
+        tails = _kinked_tails(full)
+    fits, C_sign, C_relu = _tail_fits(tails)
+    # the relative tail at mpmath's working precision outside the 40-digit blocks, as it always was
+    rel_t = float(tail_tanh / e2)
+    return [_erf2_result(K12, err_erf2, t.seconds), _tanh_result(Kt, Kt12, rel_t),
+            _kinked_result(full, fits, C_sign, C_relu), _chaos_result(mu, ref)]
 
 
 def check(full: bool = False) -> list:
     """Run every check of claim 1 (docs/theory.md §3)."""
     res = [_orthogonality(full)]
-    table, ref = _table(full)
+    table, ref = _table()
     res += table
     res.append(_higher_orders(full))
     res += _parseval(full, ref)

@@ -94,7 +94,8 @@ def _closed_forms(full):
                     C = np.array([[float(r) * float(si) * float(sj)]])
                     got = float(omega_kernel(name, C, np.array([float(si)]), np.array([float(sj)]))[0, 0])
                     ref = refs[(name, r, si, sj)]
-                    w = max(w, abs(got - float(ref)) / max(float(si) * float(sj), 1.0) if name == "relu" else abs(got - float(ref)))
+                    w = max(w, abs(got - float(ref)) / max(float(si) * float(sj), 1.0) if name == "relu"
+                            else abs(got - float(ref)))
             worst_g[name] = w
     p = max(worst_g.values())
     out.append(Result(
@@ -176,7 +177,8 @@ def _mehler(full):
             C = np.array([[float(r) * float(si) * float(sj)]])
             got = float(omega_kernel("tanh", C, np.array([float(si)]), np.array([float(sj)]))[0, 0])
             eg = abs(got - float(ref))
-            per[f"rho={r},s=({si},{sj})"] = {"mehler_vs_2d": float(e), "getheory_vs_2d": eg, "reference": mp.nstr(ref, 22)}
+            per[f"rho={r},s=({si},{sj})"] = {"mehler_vs_2d": float(e), "getheory_vs_2d": eg,
+                                             "reference": mp.nstr(ref, 22)}
             w_m = max(w_m, e)
             w_g = max(w_g, eg)
     p = float(w_m)

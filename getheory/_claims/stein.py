@@ -134,7 +134,8 @@ def _exact_phi(full):
             s = np.linalg.norm(A, axis=1) / math.sqrt(D)
             f = MP_ACTIVATIONS[name]
             with mp.workdps(DPS):
-                ed = [float(expect_mp(lambda x, si=mp.mpf(float(si)): x * f(si * x), 25) / mp.mpf(float(si))) for si in s]
+                ed = [float(expect_mp(lambda x, si=mp.mpf(float(si)): x * f(si * x), 25) / mp.mpf(float(si)))
+                      for si in s]
                 em = [float(expect_mp(lambda x, si=mp.mpf(float(si)): f(si * x), 25)) for si in s]
             Phi_ref = np.array(ed)[:, None] * A / math.sqrt(D)
             e = float(np.max(np.abs(mom.Phi - Phi_ref)) / np.max(np.abs(Phi_ref)))
@@ -163,7 +164,8 @@ def _exact_phi(full):
         f"level {alpha} over {2 * N * D * len(acts)} tests (derived, not tuned)",
         se_max, "largest standard error of a Φ entry", None, "pass" if z_max < zcrit else "fail",
         {"max_abs_z": z_max, "critical_z": zcrit, "per_activation": per},
-        note=f"largest |z| = {z_max:.2f} < {zcrit:.2f}" if z_max < zcrit else f"largest |z| = {z_max:.2f} ≥ {zcrit:.2f}",
+        note=(f"largest |z| = {z_max:.2f} < {zcrit:.2f}" if z_max < zcrit
+              else f"largest |z| = {z_max:.2f} ≥ {zcrit:.2f}"),
     ))
     return out
 

@@ -98,7 +98,8 @@ def check(full: bool = False) -> list:
         "mpmath closed form 1 − 2φ(0) + 4φ(1) − 4Φ(−1) at 40 digits vs mpmath.quad vs the §4 value",
         float(max(e_quad, e_quoted)), "max |difference| (quoted value has 15 digits)", 1e-15,
         verdict(float(max(e_quad, e_quoted)), 1e-15),
-        {"closed_40_digits": mp.nstr(closed, 40), "quad_minus_closed": float(e_quad), "quoted_minus_closed": float(e_quoted)},
+        {"closed_40_digits": mp.nstr(closed, 40), "quad_minus_closed": float(e_quad),
+         "quoted_minus_closed": float(e_quoted)},
         seconds=t.seconds,
     ))
     out.append(Result(

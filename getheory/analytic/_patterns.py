@@ -101,6 +101,15 @@ def default_block(N: int, D: int, budget_bytes: int = 256 * 2**20) -> int:
     return int(max(16, min(N, budget_bytes // (8 * 4 * max(N, D)))))
 
 
+def _weights(W_student, W_teacher, N, D):
+    """(W (K, N), W̃ (M, D)) as float64 matrices; refuses other widths."""
+    W = np.atleast_2d(np.asarray(W_student, dtype=np.float64))
+    Wt = np.atleast_2d(np.asarray(W_teacher, dtype=np.float64))
+    if W.shape[1] != N or Wt.shape[1] != D:
+        raise ValueError(f"W_student must be (K, N={N}) and W_teacher (M, D={D}); got {W.shape}, {Wt.shape}")
+    return W, Wt
+
+
 class PatternSums:
     """The streamed pattern sums of one (generator, W, W̃) triple (docs/theory.md §4.2).
 
@@ -124,13 +133,9 @@ class PatternSums:
 
     def __init__(self, generator, W_student, W_teacher, *, backend="numpy", block=None, ring=None):
         bk = get_backend(backend)
-        xp = bk.xp
         A = np.asarray(generator.A, dtype=np.float64)
         N, D = A.shape
-        W = np.atleast_2d(np.asarray(W_student, dtype=np.float64))
-        Wt = np.atleast_2d(np.asarray(W_teacher, dtype=np.float64))
-        if W.shape[1] != N or Wt.shape[1] != D:
-            raise ValueError(f"W_student must be (K, N={N}) and W_teacher (M, D={D}); got {W.shape}, {Wt.shape}")
+        W, Wt = _weights(W_student, W_teacher, N, D)
         K, M = W.shape[0], Wt.shape[0]
         d = K + M
         self.N, self.D, self.K, self.M, self.d = N, D, K, M, d
@@ -147,11 +152,30 @@ class PatternSums:
         P = np.zeros((N, d))
         P[:, :K] = W.T / math.sqrt(N)
         self.P = P
-        # ℓ(e_a) = Σ_i P_ia μ1_i â_i + β(e_a), β = W̃ᵀ e/√D   (D, d)
         Ad = bk.asarray(A)
         inv = 1.0 / (math.sqrt(D) * s)
+        self.G = self._gammas(bk, Ad, Wt, inv)
+        Q = self._two_site_forms(bk, Ad, W, inv)
+        # R = W Φ W̃ᵀ/√(ND), Φ = diag(μ1_i/s_i) A/√D  (Stein, §2)
+        R = W @ ((c["mu1"] / s)[:, None] * A) @ Wt.T / (math.sqrt(N * D) * math.sqrt(D))
+        T = Wt @ Wt.T / D
+        self.Sigma = np.block([[Q, R], [R.T, T]])
+        # ring traces for even chaos (κ3 of non-odd σ)
+        has_even = bool(np.max(np.abs(c["mu2"])) > 1e-10)
+        self.has_even = has_even
+        self.ring = None
+        if ring is None:
+            ring = has_even
+        if ring:
+            self.ring = self._ring(bk, A, inv, b)
+
+    def _gammas(self, bk, Ad, Wt, inv):
+        """γ_i(e_a) = â_i·ℓ(e_a) (N, d), with ℓ(e_a) = Σ_i P_ia μ1_i â_i + β(e_a), β = W̃ᵀ e/√D; sets ``ell_norm2``."""
+        xp = bk.xp
+        N, D, K, d, b = self.N, self.D, self.K, self.d, self.block
+        # ℓ(e_a) = Σ_i P_ia μ1_i â_i + β(e_a), β = W̃ᵀ e/√D   (D, d)
         ell = xp.zeros((D, d), dtype=xp.float64)
-        Pm = bk.asarray(P * (c["mu1"] * inv)[:, None])
+        Pm = bk.asarray(self.P * (self.consts["mu1"] * inv)[:, None])
         for a0, a1 in _row_blocks(N, b):
             ell = ell + Ad[a0:a1, ...].T @ Pm[a0:a1, ...]
         ell_h = bk.to_numpy(ell).copy()
@@ -162,11 +186,15 @@ class PatternSums:
         G = np.empty((N, d))
         for a0, a1 in _row_blocks(N, b):
             G[a0:a1] = bk.to_numpy(Ad[a0:a1, ...] @ ell) * inv[a0:a1, None]
-        self.G = G
-        # features and the two-site forms, Σ by Ω in blocks
+        return G
+
+    def _two_site_forms(self, bk, Ad, W, inv):
+        """The two-site forms H, Y, rho4_form and the ρ² summaries, with Ω in blocks; returns Q = W Ω Wᵀ/N (K, K)."""
+        xp = bk.xp
+        N, D, K, d, b = self.N, self.D, self.K, self.d, self.block
         F = self.features()
         Fd = bk.asarray(F)
-        s_d = bk.asarray(s)
+        s_d = bk.asarray(self.scales)
         inv_d = bk.asarray(inv)
         Wd = bk.asarray(W)
         Z2 = np.zeros_like(F)
@@ -191,18 +219,7 @@ class PatternSums:
         self.rho4_form = F.T @ Z4 - F.T @ F
         self.rho2_offdiag_max = r2max
         self.rho2_row_mean = r2sum / N
-        # R = W Φ W̃ᵀ/√(ND), Φ = diag(μ1_i/s_i) A/√D  (Stein, §2)
-        R = W @ ((c["mu1"] / s)[:, None] * A) @ Wt.T / (math.sqrt(N * D) * math.sqrt(D))
-        T = Wt @ Wt.T / D
-        self.Sigma = np.block([[Q, R], [R.T, T]])
-        # ring traces for even chaos (κ3 of non-odd σ)
-        has_even = bool(np.max(np.abs(c["mu2"])) > 1e-10)
-        self.has_even = has_even
-        self.ring = None
-        if ring is None:
-            ring = has_even
-        if ring:
-            self.ring = self._ring(bk, A, inv, b)
+        return Q
 
     def features(self) -> np.ndarray:
         """Per-site feature columns F (N, f): the d² entries of R_i and the d of v_i.
@@ -211,7 +228,8 @@ class PatternSums:
         """
         c, P, G = self.consts, self.P, self.G
         N, d = P.shape
-        Rf = c["t22"][:, None, None] * P[:, :, None] * P[:, None, :] + 2.0 * c["mu3"][:, None, None] * P[:, :, None] * G[:, None, :]
+        Rf = (c["t22"][:, None, None] * P[:, :, None] * P[:, None, :]
+              + 2.0 * c["mu3"][:, None, None] * P[:, :, None] * G[:, None, :])
         return np.concatenate([Rf.reshape(N, d * d), c["mu2"][:, None] * P], axis=1)
 
     def _ring(self, bk, A, inv, b):

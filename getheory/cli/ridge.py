@@ -81,29 +81,61 @@ def add_parser(subparsers):
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def run(args) -> int:
-    from ..ridge import RidgeOptions, ridge_curves, ridge_finite_size
-    from ..reports import agreement_table, write_ridge_report
+def _options(args):
+    """The :class:`getheory.ridge.RidgeOptions` of the command line (at least one source)."""
+    from ..ridge import RidgeOptions
 
     sources = tuple(s for s, off in (("generator", args.no_generator), ("gaussian", args.no_gaussian)) if not off)
     if not sources:
         raise ValueError("--no-generator and --no-gaussian leave nothing to simulate")
-    opts = RidgeOptions(backend=args.backend, alphas=args.alphas, lambdas=args.lambdas, seeds=args.seeds,
-                        teacher=args.teacher, noise=args.noise, n_test=args.n_test, sources=sources, solver=args.solver,
-                        batch_size=args.batch_size, solve_threads=args.solve_threads)
-    generator = user_generator(args.generator, args.D)
+    return RidgeOptions(backend=args.backend, alphas=args.alphas, lambdas=args.lambdas, seeds=args.seeds,
+                        teacher=args.teacher, noise=args.noise, n_test=args.n_test, sources=sources,
+                        solver=args.solver, batch_size=args.batch_size, solve_threads=args.solve_threads)
+
+
+def _finite_size_options(args, opts, generator):
+    """The options of the --finite-size runs (None without it); refuses a user generator and sizes too small."""
     if generator is not None:
         if args.finite_size:
             raise ValueError("--finite-size needs a random single-layer generator (--activation), not --generator")
-    fs_opts = None
-    if args.finite_size:
-        import dataclasses
+    if not args.finite_size:
+        return None
+    import dataclasses
 
-        fs_opts = dataclasses.replace(opts, seeds=args.finite_size_seeds or opts.seeds)
-        # refuse bad sizes before the main run starts
-        for n in args.finite_size:
-            if len({int(round(a * n)) for a in opts.alphas}) != len(opts.alphas):
-                raise ValueError(f"--finite-size N={n} is too small for {len(opts.alphas)} distinct n = α N")
+    fs_opts = dataclasses.replace(opts, seeds=args.finite_size_seeds or opts.seeds)
+    # refuse bad sizes before the main run starts
+    for n in args.finite_size:
+        if len({int(round(a * n)) for a in opts.alphas}) != len(opts.alphas):
+            raise ValueError(f"--finite-size N={n} is too small for {len(opts.alphas)} distinct n = α N")
+    return fs_opts
+
+
+def _command():
+    """The command line that regenerates the report ("getheory ridge ..."), or None when not run as one."""
+    if "ridge" in sys.argv[1:3]:
+        return "getheory " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("ridge"):])
+    return None
+
+
+def _print_summary(res, files):
+    from ..reports import agreement_table
+
+    for k, a in agreement_table(res).items():
+        print(f"  {k}: {a['resolved']}/{a['points']} points resolved (|z| > {a['threshold']:.3g}), median |gap| "
+              f"{a['median_relative']:.2%}, largest {a['max_relative']:.2%} at α={a['at_alpha']:g}, "
+              f"λ={a['at_lambda']:g}")
+    print("  time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items()))
+    for f in files:
+        print(f"wrote {f}")
+
+
+def run(args) -> int:
+    from ..reports import write_ridge_report
+    from ..ridge import ridge_curves, ridge_finite_size
+
+    opts = _options(args)
+    generator = user_generator(args.generator, args.D)
+    fs_opts = _finite_size_options(args, opts, generator)
     progress = not args.quiet
     if progress:
         print("getheory ridge: moments, Gaussian-equivalent sampler, theory, then the learning curves ...",
@@ -115,15 +147,6 @@ def run(args) -> int:
         delta = res.settings["D"] / res.settings["N"]
         fs = ridge_finite_size(args.finite_size, activation=args.activation, delta=delta, options=fs_opts,
                                seed=args.seed, progress=progress)
-    command = None
-    if "ridge" in sys.argv[1:3]:
-        command = "getheory " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("ridge"):])
-    files = write_ridge_report(res, args.out, finite_size=fs, command=command)
-    for k, a in agreement_table(res).items():
-        print(f"  {k}: {a['resolved']}/{a['points']} points resolved (|z| > {a['threshold']:.3g}), median |gap| "
-              f"{a['median_relative']:.2%}, largest {a['max_relative']:.2%} at α={a['at_alpha']:g}, "
-              f"λ={a['at_lambda']:g}")
-    print("  time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in res.timings.items()))
-    for f in files:
-        print(f"wrote {f}")
+    files = write_ridge_report(res, args.out, finite_size=fs, command=_command())
+    _print_summary(res, files)
     return 0

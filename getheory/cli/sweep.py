@@ -31,7 +31,8 @@ def add_parser(subparsers):
     p.add_argument("--worker-timeout", type=at_least(float, 1.0), default=None, metavar="SECONDS",
                    help="with --scheduler: stop (keeping every finished row) when the scheduler has had no worker, "
                         "or this process no contact with it, for this long (default 20 s); rerun to resume")
-    p.add_argument("--max-tasks", type=at_least(int, 1), default=None, help="run at most this many remaining tasks, then stop")
+    p.add_argument("--max-tasks", type=at_least(int, 1), default=None,
+                   help="run at most this many remaining tasks, then stop")
     p.add_argument("--order", choices=("cheap-first", "costly-first", "grid"), default="cheap-first",
                    help="task order (default cheap-first: small N first, so a partial run covers every group)")
     p.add_argument("--dry-run", action="store_true", help="validate the spec, list the task counts and stop")
@@ -49,7 +50,8 @@ def run(args) -> int:
         return 2
     tasks = spec.tasks()
     if args.dry_run:
-        print(f"spec {spec.name!r} is valid: {len(spec.points())} grid points x {spec.seeds} seeds = {len(tasks)} tasks")
+        print(f"spec {spec.name!r} is valid: {len(spec.points())} grid points x {spec.seeds} seeds = "
+              f"{len(tasks)} tasks")
         s = spec.samples
         if s.mode == "plan":
             print(f"  samples: planned per point by getheory.plan (pilot >= {s.pilot}, n >= {s.min}, "

@@ -191,46 +191,68 @@ def certified_upper_bound(samples, mean, cov, *, p=1, confidence=0.95, seed=None
     search = _as_search(search)
     prep = _prepare(samples, mean, cov)
     bk, n, d = prep.bk, prep.n, prep.d
-    xp = bk.xp
-    ss = seedseq(seed)
-    s_plug, s_floor = ss.spawn(2)
-    if max_evaluations is None:
-        max_evaluations = int(min(8192, max(256, 2.5e8 / n)))
-    max_evaluations = check_int(max_evaluations, "max_evaluations", 1)
-    zc = prep.z - bk.asarray(prep.mean, dtype=xp.float64)
-    Sigma = bk.asarray(prep.cov, dtype=xp.float64)
-    obj = _NormalObjective(bk, zc, Sigma, p)
+    s_plug, s_floor = seedseq(seed).spawn(2)
+    max_evaluations = _budget(max_evaluations, n)
+    zc = prep.z - bk.asarray(prep.mean, dtype=bk.xp.float64)
+    obj = _NormalObjective(bk, zc, bk.asarray(prep.cov, dtype=bk.xp.float64), p)
     if plug_in is None:
         plug_in = _max_sliced_prepared(prep, p, s_plug, search, zc=zc)
-    u0 = np.asarray(plug_in.direction, dtype=np.float64).reshape(1, -1)
+    lb0 = _value_along(bk, obj, plug_in.direction, d)
+    L = _lipschitz(bk, zc, prep, p)
+    ub, lb, _u, nev, radius = _branch_and_bound(bk, obj, d, L, lb0, max_evaluations, float(tol))
+    floor = _floor_for(floor, prep, p, confidence, floor_replicates, s_floor, search)
+    # ε_n is the floor's rank-test threshold: exceeded by a null replicate with probability
+    # exactly floor.exact_level, the same threshold as the plug-in's test and plug-in + ε_n
+    eps, confidence, gap = floor.threshold, 1.0 - floor.exact_level, ub - lb
+    return CertifiedBound(value=ub + eps, plug_in=lb, epsilon_n=eps, search_gap=gap, confidence=confidence,
+                          method=_method(p, n, L, (nev, radius, gap), confidence, floor), lipschitz=L,
+                          covering_radius=radius, n_evaluations=nev, n=n, p=p)
+
+
+def _floor_for(floor, prep, p, confidence, replicates, seed, search):
+    """``floor`` when it has the sample's n and p, else the sampling floor at level 1 − ``confidence``."""
+    if floor is None or floor.n != prep.n or floor.p != p:
+        floor = sampling_floor(prep.n, prep.cov, p=p, replicates=replicates, level=1.0 - confidence,
+                               seed=seed, backend=prep.bk, search=search)
+    return floor
+
+
+def _budget(max_evaluations, n) -> int:
+    """The branch-and-bound budget: as given, or clip(2.5·10^8 / n, 256, 8192) directions."""
+    if max_evaluations is None:
+        max_evaluations = int(min(8192, max(256, 2.5e8 / n)))
+    return check_int(max_evaluations, "max_evaluations", 1)
+
+
+def _value_along(bk, obj, direction, d) -> float:
+    """The objective along ``direction`` (normalised), e.g. the plug-in's: the branch-and-bound's first lower bound."""
+    xp = bk.xp
+    u0 = np.asarray(direction, dtype=np.float64).reshape(1, -1)
     if u0.shape[1] != d:
         raise ValueError(f"plug_in.direction has length {u0.shape[1]}, expected d = {d}")
-    lb0 = float(bk.to_numpy(obj(bk.asarray(u0 / np.linalg.norm(u0), dtype=xp.float64)))[0])
-    S = bk.to_numpy(xp.matmul(zc.T, zc)) / n
+    return float(bk.to_numpy(obj(bk.asarray(u0 / np.linalg.norm(u0), dtype=xp.float64)))[0])
+
+
+def _lipschitz(bk, zc, prep, p) -> float:
+    """L = √λ_max(S_n) + c_p √λ_max(Σ), c_1 = √(2/π), c_2 = 1: the Lipschitz constant of u -> g(u)."""
+    S = bk.to_numpy(bk.xp.matmul(zc.T, zc)) / prep.n
     lam_s = float(np.max(np.linalg.eigvalsh(0.5 * (S + S.T))))
     lam_c = float(np.max(prep.eigvals))
     cp = math.sqrt(2.0 / math.pi) if p == 1 else 1.0
-    L = math.sqrt(max(lam_s, 0.0)) + cp * math.sqrt(max(lam_c, 0.0))
-    ub, lb, _u, nev, radius = _branch_and_bound(bk, obj, d, L, lb0, max_evaluations, float(tol))
-    if floor is None or floor.n != n or floor.p != p:
-        floor = sampling_floor(n, prep.cov, p=p, replicates=floor_replicates, level=1.0 - confidence,
-                               seed=s_floor, backend=bk,
-                               search=search)
-    # ε_n is the floor's rank-test threshold: exceeded by a null replicate with probability
-    # exactly floor.exact_level, the same threshold as the plug-in's test and plug-in + ε_n
-    eps = floor.threshold
-    confidence = 1.0 - floor.exact_level
-    gap = ub - lb
-    method = (
+    return math.sqrt(max(lam_s, 0.0)) + cp * math.sqrt(max(lam_c, 0.0))
+
+
+def _method(p, n, L, covering, confidence, floor) -> str:
+    """The ``method`` text of a certified bound; ``covering`` is (evaluations, final covering radius, gap)."""
+    nev, radius, gap = covering
+    return (
         f"triangle inequality d_MS(P,P^) <= sup_u W{p}(u#P_n,u#P^) + sup_u W{p}(u#P_n,u#P). "
         f"First term: rigorous branch-and-bound over a cube-face covering of the projective sphere with "
         f"Lipschitz constant L = sqrt(lambda_max(S_n)) + {'sqrt(2/pi)' if p == 1 else '1'}*sqrt(lambda_max(Sigma))"
         f" = {L:.4g} ({nev} full-sample directions, final covering radius {radius:.3g}, gap {gap:.3g}). "
-        f"Second term: epsilon_n = the rank-test threshold ({confidence:g} quantile) of the floor distribution (the same max-sliced "
+        f"Second term: epsilon_n = the rank-test threshold ({confidence:g} quantile) of the floor distribution "
+        f"(the same max-sliced "
         f"estimator on {floor.replicates} exact Gaussian samples of size n = {n}), a Gaussian calibration of "
         f"sup_u W{p}(u#P_n,u#P): exact in law only when P is Gaussian, and a Monte Carlo quantile of a search "
         f"lower bound; the bound holds with probability about {confidence:g} under that calibration."
     )
-    return CertifiedBound(value=ub + eps, plug_in=lb, epsilon_n=eps, search_gap=gap, confidence=confidence,
-                          method=method, lipschitz=L, covering_radius=radius, n_evaluations=nev, n=n, p=p)
-

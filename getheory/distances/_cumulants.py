@@ -357,7 +357,7 @@ def _split_groups(G, fraction, ss):
     return np.sort(perm[:k]), np.sort(perm[k:])
 
 
-def _jackknife(theta_all, theta_loo):
+def _jackknife(theta_loo):
     """Delete-one-group jackknife standard error."""
     g = theta_loo.shape[0]
     return float(np.sqrt((g - 1) / g * np.sum((theta_loo - theta_loo.mean()) ** 2)))
@@ -377,9 +377,9 @@ def _along(stats, groups, u, sigma):
     k3, k4, k3l, k4l = k3 / sigma**3, k4 / sigma**4, k3l / sigma**3, k4l / sigma**4
     W = _edgeworth_exact(k3, k4)[0]
     Wl = np.array([_edgeworth_exact(a, b)[0] for a, b in zip(k3l, k4l)])
-    return {"kappa3": float(k3), "kappa4": float(k4), "se_kappa3": _jackknife(k3, k3l),
-            "se_kappa4": _jackknife(k4, k4l), "edgeworth_w1_standardised": float(W),
-            "edgeworth_w1": float(sigma * W), "edgeworth_se": sigma * _jackknife(W, Wl), "n": int(ntot),
+    return {"kappa3": float(k3), "kappa4": float(k4), "se_kappa3": _jackknife(k3l),
+            "se_kappa4": _jackknife(k4l), "edgeworth_w1_standardised": float(W),
+            "edgeworth_w1": float(sigma * W), "edgeworth_se": sigma * _jackknife(Wl), "n": int(ntot),
             "groups": int(len(cnt)), "sigma": float(sigma)}
 
 

@@ -282,8 +282,8 @@ def wp_two_sample_sorted(xs, ys, *, p=1, axis=0):
         W_p^p = \\int_0^1 |F^{-1}(q) - G^{-1}(q)|^p\\,dq ,
 
     with equal sizes reducing to mean(|x_(j) - y_(j)|^p); unequal sizes integrate over the
-    merged grid of breakpoints {i/n1} ∪ {j/n2}.  Computed by POT's ``ot.wasserstein_1d``.  ``xs`` (n1, m) and ``ys`` (n2, m) must be
-    sorted ascending along ``axis``.
+    merged grid of breakpoints {i/n1} ∪ {j/n2}.  Computed by POT's ``ot.wasserstein_1d``.
+    ``xs`` (n1, m) and ``ys`` (n2, m) must be sorted ascending along ``axis``.
     """
     p = check_p(p)
     bk = backend_of(xs, ys)

@@ -109,63 +109,122 @@ def _guided_directions(bk, zc, Sigma_h, ss):
     return xp.concat(out, axis=0)
 
 
-def _search(bk, make_obj, full_data, sub_data, coarse_data, d, ss, *, n_directions, refine, n_starts,
-            sub_iterations, full_iterations, full_starts=1, guided=None):
-    """Direction search of THEORY §4 step 2, in three resolutions.
+_MIN_STEP = 1e-6
 
-    1. the quasi-uniform design (:func:`quasi_uniform_directions`) on ``coarse_data``
-       (a quarter of the subsample: only the ranking of the design matters here);
-    2. the ``n_starts`` best are re-evaluated on ``sub_data`` (the subsample, or the full
-       sample when it is small) and refined there by :func:`_es_refine`;
-    3. when subsampled, the refined directions are evaluated on ``full_data`` and the best
-       ``full_starts`` are refined for ``full_iterations`` more steps on the full sample.
 
-    ``make_obj(data)`` builds an objective on a data set; None means "same as the next
-    finer level".  Returns (u, value on the full sample, info).
-    """
-    xp = bk.xp
-    s_dir, s_rng = ss.spawn(2)
-    rng = bk.rng(s_rng)
-    U0h = quasi_uniform_directions(d, n_directions, s_dir)
-    U0 = bk.asarray(U0h, dtype=xp.float64)
-    theta0 = _half_sphere_spacing(d, U0h.shape[0])
+@dataclass(frozen=True)
+class _Schedule:
+    """How much :func:`_search` does: the coarse design's size, whether to refine, the starts on the subsample,
+    the ascent's iterations on the subsample and on the full sample, and the starts kept for the full sample."""
+
+    n_directions: int
+    refine: bool
+    n_starts: int
+    sub_iterations: int
+    full_iterations: int
+    full_starts: int = 1
+
+
+@dataclass(frozen=True)
+class _Levels:
+    """The objective at each resolution of the search: full sample, subsample (``mid``) and coarse design."""
+
+    full: object
+    mid: object
+    coarse: object
+    two_stage: bool
+
+
+def _levels_of(make_obj, full_data, sub_data, coarse_data) -> _Levels:
+    """Objectives on the data of each level; None data means "same as the next finer level"."""
     full = make_obj(full_data)
     two_stage = sub_data is not None
     mid = make_obj(sub_data) if two_stage else full
     coarse = make_obj(coarse_data) if coarse_data is not None else mid
-    f0 = coarse(U0)
+    return _Levels(full, mid, coarse, two_stage)
+
+
+@dataclass(frozen=True)
+class _Ascent:
+    """The derivative-free ascent of :func:`_es_refine` with its random stream and the design's spacing θ0;
+    ``active`` when refinement is asked for and the sphere has d >= 2."""
+
+    bk: object
+    rng: object
+    theta0: float
+    active: bool
+
+    def refine(self, obj, U, f, step, iterations):
+        """(U, f, step) after ``iterations`` steps of the ascent on ``obj``."""
+        U, f, step, _ = _es_refine(self.bk, self.rng, obj, U, f, step, iterations, 2.0 * self.theta0, _MIN_STEP)
+        return U, f, step
+
+
+def _starts(bk, levels, U0, n_starts, guided):
+    """The starting directions of the subsample ascent and their values there: the ``n_starts`` best
+    of the design on the coarse level, then the guides."""
+    xp = bk.xp
+    f0 = levels.coarse(U0)
     B = min(n_starts, int(U0.shape[0]))
     top = xp.argsort(-f0, stable=False)[:B]
     U = xp.take(U0, top, axis=0)
     if guided is not None:
         U = xp.concat([U, guided], axis=0)
-        f = mid(U)
-    else:
-        f = mid(U) if coarse is not mid else xp.take(f0, top)
-    B = int(U.shape[0])
-    min_step = 1e-6
-    step = xp.full((B,), 0.5 * theta0, dtype=xp.float64)
+        return U, levels.mid(U)
+    return U, (levels.mid(U) if levels.coarse is not levels.mid else xp.take(f0, top))
+
+
+def _full_stage(ascent, full, U, step, guided, schedule):
+    """Stage 3: the refined directions and the raw guides on the full sample; the best ``full_starts``
+    refined there.  Returns (U, f, step, iterations run on the full sample)."""
+    xp, theta0 = ascent.bk.xp, ascent.theta0
+    if guided is not None:  # the unrefined guides too: the subsample ascent may drift into its noise
+        U = xp.concat([U, guided], axis=0)
+        step = xp.concat([step, xp.full((int(guided.shape[0]),), 0.5 * theta0, dtype=xp.float64)])
+    fF = full(U)
+    B2 = min(schedule.full_starts, int(U.shape[0]))
+    ordF = xp.argsort(-fF, stable=False)[:B2]
+    U = xp.take(U, ordF, axis=0)
+    f = xp.take(fF, ordF)
+    if not ascent.active:
+        return U, f, step, 0
+    stepF = xp.maximum(xp.take(step, ordF), xp.full((B2,), 0.25 * theta0, dtype=xp.float64))
+    U, f, stepF = ascent.refine(full, U, f, stepF, schedule.full_iterations)
+    return U, f, stepF, schedule.full_iterations
+
+
+def _search(bk, make_obj, data, d, ss, schedule: _Schedule, guided=None):
+    """Direction search of THEORY §4 step 2, in three resolutions.
+
+    1. the quasi-uniform design (:func:`quasi_uniform_directions`) on the coarse data
+       (a quarter of the subsample: only the ranking of the design matters here);
+    2. the ``n_starts`` best are re-evaluated on the subsample (or the full sample when it
+       is small) and refined there by :func:`_es_refine`;
+    3. when subsampled, the refined directions are evaluated on the full data and the best
+       ``full_starts`` are refined for ``full_iterations`` more steps on the full sample.
+
+    ``data`` is (full data, subsample data, coarse data); ``make_obj(data)`` builds an
+    objective on one of them; None means "same as the next finer level".  Returns
+    (u, value on the full sample, info).
+    """
+    xp = bk.xp
+    s_dir, s_rng = ss.spawn(2)
+    rng = bk.rng(s_rng)
+    U0h = quasi_uniform_directions(d, schedule.n_directions, s_dir)
+    U0 = bk.asarray(U0h, dtype=xp.float64)
+    theta0 = _half_sphere_spacing(d, U0h.shape[0])
+    levels = _levels_of(make_obj, *data)
+    ascent = _Ascent(bk, rng, theta0, bool(schedule.refine and d >= 2))
+    U, f = _starts(bk, levels, U0, schedule.n_starts, guided)
+    step = xp.full((int(U.shape[0]),), 0.5 * theta0, dtype=xp.float64)
     n_sub_iter = n_full_iter = 0
-    if refine and d >= 2:
-        U, f, step, _ = _es_refine(bk, rng, mid, U, f, step, sub_iterations, 2.0 * theta0, min_step)
-        n_sub_iter = sub_iterations
+    if ascent.active:
+        U, f, step = ascent.refine(levels.mid, U, f, step, schedule.sub_iterations)
+        n_sub_iter = schedule.sub_iterations
     info = {}
-    if two_stage:
+    if levels.two_stage:
         info["best_value_subsample"] = xp.max(f)
-        if guided is not None:  # the unrefined guides too: the subsample ascent may drift into its noise
-            U = xp.concat([U, guided], axis=0)
-            step = xp.concat([step, xp.full((int(guided.shape[0]),), 0.5 * theta0, dtype=xp.float64)])
-        fF = full(U)
-        B = int(U.shape[0])
-        B2 = min(full_starts, B)
-        ordF = xp.argsort(-fF, stable=False)[:B2]
-        U = xp.take(U, ordF, axis=0)
-        f = xp.take(fF, ordF)
-        if refine and d >= 2:
-            stepF = xp.maximum(xp.take(step, ordF), xp.full((B2,), 0.25 * theta0, dtype=xp.float64))
-            U, f, stepF, _ = _es_refine(bk, rng, full, U, f, stepF, full_iterations, 2.0 * theta0, min_step)
-            n_full_iter = full_iterations
-            step = stepF
+        U, f, step, n_full_iter = _full_stage(ascent, levels.full, U, step, guided, schedule)
     kb = xp.argmax(f)
     u_best = bk.to_numpy(xp.take(U, xp.reshape(kb, (1,)), axis=0))[0]
     val = float(bk.to_numpy(xp.max(f)))
@@ -173,15 +232,21 @@ def _search(bk, make_obj, full_data, sub_data, coarse_data, d, ss, *, n_directio
     info.update(
         n_coarse=int(U0h.shape[0]),
         coarse_spacing_rad=theta0,
-        n_starts=min(n_starts, int(U0h.shape[0])),
+        n_starts=min(schedule.n_starts, int(U0h.shape[0])),
         n_guided=0 if guided is None else int(guided.shape[0]),
         subsample_iterations=n_sub_iter,
         full_iterations=n_full_iter,
-        evaluations_full=full.count,
-        evaluations_subsample=(mid.count if two_stage else 0) + (coarse.count if coarse is not mid else 0),
+        evaluations_full=levels.full.count,
+        evaluations_subsample=_subsample_evaluations(levels),
         final_step_rad=float(bk.to_numpy(xp.min(step))) if d >= 2 else 0.0,
     )
     return _canonical_sign(u_best), val, info
+
+
+def _subsample_evaluations(levels) -> int:
+    """Objective evaluations on the subsample and the coarse design (0 for a level that is the full sample)."""
+    mid = levels.mid.count if levels.two_stage else 0
+    return mid + (levels.coarse.count if levels.coarse is not levels.mid else 0)
 
 
 # ----------------------------------------------------------------------------------------
@@ -282,7 +347,8 @@ def _as_search(search) -> SearchOptions:
     if search is None:
         return SearchOptions()
     if not isinstance(search, SearchOptions):
-        raise TypeError(f"search must be a SearchOptions (getheory.distances.SearchOptions); got {type(search).__name__}")
+        raise TypeError(f"search must be a SearchOptions (getheory.distances.SearchOptions); "
+                        f"got {type(search).__name__}")
     return search
 
 
@@ -390,12 +456,11 @@ def _max_sliced_prepared(prep, p, ss, search: SearchOptions, zc=None):
     crs = None if i_coarse is None else xp.take(zc, bk.asarray(i_coarse), axis=0)
     s_search, s_guide = s_search.spawn(2)
     guided = _guided_directions(bk, zc if sub is None else sub, prep.cov, s_guide) if search.guide else None
-    u, val, info = _search(
-        bk, lambda data: _NormalObjective(bk, data, Sigma, p), zc, sub, crs, d, s_search,
-        n_directions=n_directions, refine=refine, n_starts=n_starts,
-        sub_iterations=sub_iterations if two_stage else sub_iterations + full_iterations,
-        full_iterations=full_iterations, guided=guided,
-    )
+    schedule = _Schedule(n_directions=n_directions, refine=refine, n_starts=n_starts,
+                         sub_iterations=sub_iterations if two_stage else sub_iterations + full_iterations,
+                         full_iterations=full_iterations)
+    u, val, info = _search(bk, lambda data: _NormalObjective(bk, data, Sigma, p), (zc, sub, crs), d, s_search,
+                           schedule, guided=guided)
     info["mode"] = "full"
     info["subsample"] = subsample if two_stage else n
     info["clipped_eigenvalues"] = prep.clipped
@@ -450,12 +515,11 @@ def max_sliced_two_sample(X, Y, *, p=1, seed=None, search: SearchOptions | None 
     if ks["x"][1] is not None or ks["y"][1] is not None:
         crs = (take_rows(Xc, ks["x"][1]) if ks["x"][1] is not None else (sub[0] if sub else Xc),
                take_rows(Yc, ks["y"][1]) if ks["y"][1] is not None else (sub[1] if sub else Yc))
-    u, val, info = _search(
-        bk, lambda data: _TwoSampleObjective(bk, data[0], data[1], p), (Xc, Yc), sub, crs, d, s_search,
-        n_directions=n_directions, refine=refine, n_starts=n_starts,
-        sub_iterations=sub_iterations if two_stage else sub_iterations + full_iterations,
-        full_iterations=full_iterations,
-    )
+    schedule = _Schedule(n_directions=n_directions, refine=refine, n_starts=n_starts,
+                         sub_iterations=sub_iterations if two_stage else sub_iterations + full_iterations,
+                         full_iterations=full_iterations)
+    u, val, info = _search(bk, lambda data: _TwoSampleObjective(bk, data[0], data[1], p), ((Xc, Yc), sub, crs), d,
+                           s_search, schedule)
     info["subsample"] = subsample if two_stage else nmax
     info["n_x"], info["n_y"] = n1, n2
     return MaxSlicedResult(

@@ -49,8 +49,8 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def format_markdown(results: list[Result], env: dict) -> str:
-    """The markdown report: summary, contradictions with docs/theory.md, then one table per claim."""
+def _md_header(results: list[Result], env: dict) -> list[str]:
+    """Title, what was checked, the counts by status and the environment, and the meaning of each status."""
     lines = ["# getheory proofs report", ""]
     lines.append(
         "Every step of the Gaussian Equivalence Theorem that getheory relies on, checked numerically "
@@ -74,42 +74,62 @@ def format_markdown(results: list[Result], env: dict) -> str:
                  "docs/theory.md (reported, not adjusted); `info` is a measured number without a pass/fail "
                  "meaning.")
     lines.append("")
+    return lines
+
+
+def _md_flagged(results: list[Result]) -> list[str]:
+    """The contradictions and failures, one bullet each (nothing where there are none)."""
     flagged = [r for r in results if r.status in ("contradiction", "fail")]
-    if flagged:
-        lines += ["## Contradictions and failures", ""]
-        for r in flagged:
-            lines.append(f"- **[{r.status}] {r.claim} — {r.name}** ({r.section}). {r.note}")
+    if not flagged:
+        return []
+    lines = ["## Contradictions and failures", ""]
+    for r in flagged:
+        lines.append(f"- **[{r.status}] {r.claim} — {r.name}** ({r.section}). {r.note}")
+    return lines + [""]
+
+
+def _claim_title(claim: str) -> str:
+    """The heading suffix ' — TITLE (SECTION)' of a claim such as "1-hermite"; empty where its module does not load."""
+    try:
+        mod = load_claim(claim.split("-", 1)[1])
+        return f" — {mod.TITLE} ({mod.SECTION})"
+    except Exception:
+        return ""
+
+
+def _md_claim(claim: str, rs: list[Result]) -> list[str]:
+    """One claim's table of checks and the notes of its rows."""
+    lines = [f"## {claim}{_claim_title(claim)}", ""]
+    lines.append("| check | method | precision reached | tolerance | status | s |")
+    lines.append("|---|---|---|---|---|---|")
+    for r in rs:
+        lines.append(
+            f"| {_cell(r.name)} | {_cell(r.method)} | {_fmt(r.precision)} ({_cell(r.precision_kind)}) | "
+            f"{_fmt(r.tolerance)} | {r.status} | {r.seconds:.1f} |"
+        )
+    notes = [r for r in rs if r.note]
+    if notes:
         lines.append("")
+        for r in notes:
+            lines.append(f"- *{_cell(r.name)}*: {r.note}")
+    return lines + [""]
+
+
+def format_markdown(results: list[Result], env: dict) -> str:
+    """The markdown report: summary, contradictions with docs/theory.md, then one table per claim."""
+    lines = _md_header(results, env) + _md_flagged(results)
     by_claim: dict[str, list[Result]] = {}
     for r in results:
         by_claim.setdefault(r.claim, []).append(r)
     for claim, rs in by_claim.items():
-        title = ""
-        try:
-            mod = load_claim(claim.split("-", 1)[1])
-            title = f" — {mod.TITLE} ({mod.SECTION})"
-        except Exception:
-            pass
-        lines += [f"## {claim}{title}", ""]
-        lines.append("| check | method | precision reached | tolerance | status | s |")
-        lines.append("|---|---|---|---|---|---|")
-        for r in rs:
-            lines.append(
-                f"| {_cell(r.name)} | {_cell(r.method)} | {_fmt(r.precision)} ({_cell(r.precision_kind)}) | "
-                f"{_fmt(r.tolerance)} | {r.status} | {r.seconds:.1f} |"
-            )
-        notes = [r for r in rs if r.note]
-        if notes:
-            lines.append("")
-            for r in notes:
-                lines.append(f"- *{_cell(r.name)}*: {r.note}")
-        lines.append("")
+        lines += _md_claim(claim, rs)
     lines.append("The full numbers behind every row are in `report.json` (key `results[i].values`).")
     lines.append("")
     return "\n".join(lines)
 
 
-def write_proofs_report(results: list[Result], out_dir: str, *, full: bool = False, seconds: float = 0.0) -> tuple[str, str]:
+def write_proofs_report(results: list[Result], out_dir: str, *, full: bool = False,
+                        seconds: float = 0.0) -> tuple[str, str]:
     """Write ``report.json`` and ``report.md`` into ``out_dir``; return their paths."""
     os.makedirs(out_dir, exist_ok=True)
     env = _environment(full, seconds)

@@ -44,8 +44,8 @@ def agreement_table(result) -> dict:
         out[k] = {"resolved": int(len(res)), "points": int(z.size), "threshold": zc, "max_relative": float(rel[i, j]),
                   "at_alpha": float(result.alphas[i]), "at_lambda": float(result.lambdas[j]),
                   "z_at_max": float(c["z"][i, j]), "median_relative": float(np.median(rel)),
-                  "resolved_at": [(float(result.alphas[a]), float(result.lambdas[b]), float(c["gap"][a, b] / ref[a, b]),
-                                   float(c["z"][a, b])) for a, b in res]}
+                  "resolved_at": [(float(result.alphas[a]), float(result.lambdas[b]),
+                                   float(c["gap"][a, b] / ref[a, b]), float(c["z"][a, b])) for a, b in res]}
     return out
 
 
@@ -164,9 +164,7 @@ def write_ridge_report(result, out, *, finite_size=None, command=None) -> list:
     return files
 
 
-def _markdown(result, agree, fs, command):
-    s = result.settings
-    o = s["options"]
+def _md_intro(command):
     L = ["# Ridge learning curves: generator data, Gaussian equivalent, deterministic equivalent", "",
          "Computed by `getheory ridge` (docs/theory.md §8): ridge regression ŵ = argmin Σ(y − w·x/√N)² + λ‖w‖² "
          "on the generator's centred features and on Gaussian-equivalent features x̂ = Φc + (Ω − ΦΦᵀ)^{1/2}ξ "
@@ -174,24 +172,37 @@ def _markdown(result, agree, fs, command):
          "equivalent from (Ω, Φ, θ, f, Δ, λ, α) alone (§8.3).", ""]
     if command:
         L += ["Regenerate with:", "", "```", command, "```", ""]
-    L += ["## Settings", "", "| quantity | value |", "|---|---|"]
+    return L
+
+
+def _md_settings(s):
+    o = s["options"]
     rows = [("generator", s["generator"]), ("N, D, δ", f"{s['N']}, {s['D']}, {s['delta']:.3g}"),
-            ("teacher f, label noise Δ", f"{o['teacher']}, {o['noise']}"), ("α", ", ".join(f"{a:g}" for a in o["alphas"])),
+            ("teacher f, label noise Δ", f"{o['teacher']}, {o['noise']}"),
+            ("α", ", ".join(f"{a:g}" for a in o["alphas"])),
             ("λ", ", ".join(f"{x:g}" for x in o["lambdas"])), ("seeds (data; generator and θ fixed)", o["seeds"]),
             ("fresh test samples per seed", o["n_test"]), ("moments", s["moments"]), ("master seed", s["seed"])]
-    L += [f"| {k} | {v} |" for k, v in rows] + [""]
-    if result.decomposition:
-        dec = result.decomposition
-        L += ["## Labels: linear part and effective noise (§8.2)", "",
-              f"y = b·x̂ + noise with Var(b·x̂) = μ₁² q = {dec['linear']:.4f} (μ₁ = {dec['mu1']:.4f}, q = {dec['q']:.4f}) "
-              f"and σ² = {dec['sigma2']:.4f} = {dec['nu_orthogonal']:.4f} (ν not linear in x̂) + "
-              f"{dec['nonlinear']:.4f} (non-linear part of f) + {dec['label_noise']:.4f} (Δ).", ""]
-    L += ["## Where the three agree and where not", "",
-          f"A gap is *resolved* when |gap| > {z_resolved(o['seeds']):.3g} standard errors over the seeds (Student t with "
-          f"S − 1 = {o['seeds'] - 1} degrees of freedom, 1 % two-sided per point, so about 1 % of the points by chance; "
-          "generator − Gaussian is paired seed by seed). Relative gaps are |gap| / ε_g(theory).", "",
-          "| comparison | resolved points | median relative gap | largest relative gap | at (α, λ) | z there |",
-          "|---|---|---|---|---|---|"]
+    return ["## Settings", "", "| quantity | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
+
+
+def _md_decomposition(dec):
+    if not dec:
+        return []
+    return ["## Labels: linear part and effective noise (§8.2)", "",
+            f"y = b·x̂ + noise with Var(b·x̂) = μ₁² q = {dec['linear']:.4f} (μ₁ = {dec['mu1']:.4f}, "
+            f"q = {dec['q']:.4f}) "
+            f"and σ² = {dec['sigma2']:.4f} = {dec['nu_orthogonal']:.4f} (ν not linear in x̂) + "
+            f"{dec['nonlinear']:.4f} (non-linear part of f) + {dec['label_noise']:.4f} (Δ).", ""]
+
+
+def _md_agreement(agree, seeds):
+    L = ["## Where the three agree and where not", "",
+         f"A gap is *resolved* when |gap| > {z_resolved(seeds):.3g} standard errors over the seeds "
+         f"(Student t with S − 1 = {seeds - 1} degrees of freedom, 1 % two-sided per point, so about 1 % of "
+         "the points by chance; "
+         "generator − Gaussian is paired seed by seed). Relative gaps are |gap| / ε_g(theory).", "",
+         "| comparison | resolved points | median relative gap | largest relative gap | at (α, λ) | z there |",
+         "|---|---|---|---|---|---|"]
     for k, a in agree.items():
         L.append(f"| {k} | {a['resolved']} / {a['points']} | {a['median_relative']:.2%} | {a['max_relative']:.2%} | "
                  f"({a['at_alpha']:g}, {a['at_lambda']:g}) | {a['z_at_max']:.2f} |")
@@ -200,8 +211,11 @@ def _markdown(result, agree, fs, command):
         if a["resolved"]:
             pts = "; ".join(f"α={al:g}, λ={la:g}: {rg:+.2%} (z={z:.1f})" for al, la, rg, z in a["resolved_at"])
             L.append(f"- **{k}** resolved at: {pts}")
-    L += ["", "![learning curves](learning_curves.png)", "", "![gaps](gaps.png)", ""]
-    L += ["## ε_g per (α, λ)", "", "| α | λ | generator (± se) | Gaussian (± se) | theory |", "|---|---|---|---|---|"]
+    return L + ["", "![learning curves](learning_curves.png)", "", "![gaps](gaps.png)", ""]
+
+
+def _md_eps_table(result):
+    L = ["## ε_g per (α, λ)", "", "| α | λ | generator (± se) | Gaussian (± se) | theory |", "|---|---|---|---|---|"]
     gm = result.summary("generator") if "generator" in result.eps else None
     ga = result.summary("gaussian") if "gaussian" in result.eps else None
     for i, al in enumerate(result.alphas):
@@ -210,19 +224,34 @@ def _markdown(result, agree, fs, command):
             g2 = f"{ga[0][i, j]:.4g} ± {ga[2][i, j]:.2g}" if ga else "—"
             th = _fmt(result.theory["eps"][i, j]) if result.theory is not None else "—"
             L.append(f"| {al:g} | {la:g} | {g1} | {g2} | {th} |")
-    L.append("")
-    if fs is not None:
-        L += ["## Finite-size gap against N", "",
-              f"Mean over the (α, λ) grid of |gap| / ε_g(theory) at δ = {fs.settings['delta']}, "
-              f"{fs.settings['options']['seeds']} seeds, α ∈ {{{', '.join(f'{a:g}' for a in fs.settings['options']['alphas'])}}}. "
-              "A gap that is only seed noise also shrinks like N^{-1/2}; compare with its se.", "",
-              "| N | " + " | ".join(fs.gaps) + " |", "|---|" + "---|" * len(fs.gaps)]
-        for n_i, N in enumerate(fs.Ns):
-            L.append(f"| {N} | " + " | ".join(f"{fs.gaps[k][n_i]:.3%} (se {fs.se[k][n_i]:.2%})" for k in fs.gaps) + " |")
-        L += ["", "![finite size](finite_size.png)", ""]
+    return L + [""]
+
+
+def _md_finite_size(fs):
+    if fs is None:
+        return []
+    alphas = ", ".join(f"{a:g}" for a in fs.settings["options"]["alphas"])
+    L = ["## Finite-size gap against N", "",
+         f"Mean over the (α, λ) grid of |gap| / ε_g(theory) at δ = {fs.settings['delta']}, "
+         f"{fs.settings['options']['seeds']} seeds, α ∈ {{{alphas}}}. "
+         "A gap that is only seed noise also shrinks like N^{-1/2}; compare with its se.", "",
+         "| N | " + " | ".join(fs.gaps) + " |", "|---|" + "---|" * len(fs.gaps)]
+    for n_i, N in enumerate(fs.Ns):
+        L.append(f"| {N} | " + " | ".join(f"{fs.gaps[k][n_i]:.3%} (se {fs.se[k][n_i]:.2%})" for k in fs.gaps) + " |")
+    return L + ["", "![finite size](finite_size.png)", ""]
+
+
+def _md_time_and_notes(result):
     t = result.timings
-    L += ["## Time", "", "Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()) +
-          f"; total {sum(t.values()):.1f}.", ""]
+    L = ["## Time", "", "Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in t.items()) +
+         f"; total {sum(t.values()):.1f}.", ""]
     if result.notes:
         L += ["## Notes", ""] + [f"- {n}" for n in result.notes] + [""]
-    return "\n".join(L)
+    return L
+
+
+def _markdown(result, agree, fs, command):
+    s = result.settings
+    return "\n".join(_md_intro(command) + _md_settings(s) + _md_decomposition(result.decomposition)
+                     + _md_agreement(agree, s["options"]["seeds"]) + _md_eps_table(result) + _md_finite_size(fs)
+                     + _md_time_and_notes(result))

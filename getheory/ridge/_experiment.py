@@ -98,19 +98,9 @@ class RidgeOptions:
         object.__setattr__(self, "alphas", tuple(sorted(_positive_floats(self.alphas, "alphas (α)"))))
         object.__setattr__(self, "lambdas", _positive_floats(self.lambdas, "lambdas (λ)"))
         object.__setattr__(self, "seeds", positive_int(self.seeds, "seeds"))
-        if self.teacher not in TEACHERS:
-            raise ValueError(f"unknown teacher {self.teacher!r}: choose one of {', '.join(TEACHERS)}")
-        if not isinstance(self.noise, numbers.Real) or not (math.isfinite(self.noise) and self.noise >= 0):
-            raise ValueError(f"noise (label-noise variance Δ) must be a finite number >= 0, got {self.noise!r}")
+        _check_labels(self.teacher, self.noise)
         object.__setattr__(self, "n_test", positive_int(self.n_test, "n_test", minimum=2))
-        src = (self.sources,) if isinstance(self.sources, str) else tuple(self.sources)
-        bad = [s for s in src if s not in SOURCES]
-        if bad:
-            raise ValueError(f"unknown source {bad[0]!r}: choose from {', '.join(SOURCES)}")
-        if not src or len(set(src)) != len(src):
-            raise ValueError(f"sources must name each simulated source at most once and at least one of "
-                             f"{', '.join(SOURCES)}; got {src!r}")
-        object.__setattr__(self, "sources", src)
+        object.__setattr__(self, "sources", _sources(self.sources))
         if self.solver not in SOLVERS:
             raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
         if self.batch_size is not None:
@@ -119,6 +109,26 @@ class RidgeOptions:
             object.__setattr__(self, "solve_threads", positive_int(self.solve_threads, "solve_threads"))
         if not isinstance(self.backend, Backend) and self.backend not in BACKEND_NAMES:
             raise ValueError(f"backend must be {' or '.join(map(repr, USER_BACKENDS))}, got {self.backend!r}")
+
+
+def _check_labels(teacher, noise):
+    """Refuse an unknown teacher or a label-noise variance Δ that is not a finite number >= 0."""
+    if teacher not in TEACHERS:
+        raise ValueError(f"unknown teacher {teacher!r}: choose one of {', '.join(TEACHERS)}")
+    if not isinstance(noise, numbers.Real) or not (math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise (label-noise variance Δ) must be a finite number >= 0, got {noise!r}")
+
+
+def _sources(sources) -> tuple:
+    """The simulated sources as a tuple (a single name is one source), each known and named once."""
+    src = (sources,) if isinstance(sources, str) else tuple(sources)
+    bad = [s for s in src if s not in SOURCES]
+    if bad:
+        raise ValueError(f"unknown source {bad[0]!r}: choose from {', '.join(SOURCES)}")
+    if not src or len(set(src)) != len(src):
+        raise ValueError(f"sources must name each simulated source at most once and at least one of "
+                         f"{', '.join(SOURCES)}; got {src!r}")
+    return src
 
 
 def _recorded(opts: RidgeOptions) -> RidgeOptions:
@@ -201,7 +211,8 @@ def _build(generator, activation, N, D, seed, moment_samples, theta, moments):
     if moments is not None:
         mom = moments
         if mom.N != generator.N or mom.D != generator.D:
-            raise ValueError(f"moments are for N={mom.N}, D={mom.D}, the generator has N={generator.N}, D={generator.D}")
+            raise ValueError(f"moments are for N={mom.N}, D={mom.D}, the generator has N={generator.N}, "
+                             f"D={generator.D}")
     elif isinstance(generator, SingleLayerGenerator):
         mom = exact_moments(generator)
     else:
@@ -240,16 +251,8 @@ def ridge_curves(generator=None, *, activation="sign", N=None, D=None, options: 
     opts = options if options is not None else RidgeOptions()
     bk = get_backend(opts.backend)
     ss_build, ss_data = RIDGE.streams(seed)
-    if generator is None:
-        N = positive_int(N if N is not None else 1000, "N")
-        D = positive_int(D if D is not None else max(1, N // 2), "D")
-    else:
-        N, D = generator.N, generator.D
-    sizes = [int(round(a * N)) for a in opts.alphas]
-    if sizes[0] < 1:
-        raise ValueError(f"α = {opts.alphas[0]} gives n = α N < 1 sample at N = {N}; raise α or N")
-    if len(set(sizes)) != len(sizes):
-        raise ValueError(f"two values of α give the same n = round(α N) at N = {N}; use fewer α or a larger N")
+    N, D = _sizes(generator, N, D)
+    sizes = _sample_sizes(opts.alphas, N)
     n_pred = len(opts.alphas) * len(opts.lambdas)
     check_ridge_memory(N, D, len(opts.sources), n_pred, opts.batch_size or 4096, backend=bk)
     teacher = get_teacher(opts.teacher)
@@ -258,49 +261,103 @@ def ridge_curves(generator=None, *, activation="sign", N=None, D=None, options: 
     t0 = time.perf_counter()
     generator, mom, theta = _build(generator, activation, N, D, ss_build, moment_samples, theta, moments)
     timings["moments"] = time.perf_counter() - t0
-    sources = []
-    if "generator" in opts.sources:
-        sources.append(GeneratorSource(generator, mom.mean, backend=bk))
     notes = []
-    if "gaussian" in opts.sources:
-        t0 = time.perf_counter()
-        ge = GaussianEquivalentSource(mom.Omega, mom.Phi, backend=bk)
-        sources.append(ge)
-        timings["gaussian_setup"] = time.perf_counter() - t0
-        if ge.clipped:
-            notes.append(f"Ω − ΦΦᵀ had {ge.clipped} slightly negative eigenvalue(s), clipped to 0")
-    theory = dec = spec = None
-    if opts.theory:
-        t0 = time.perf_counter()
-        spec = ridge_spectrum(mom.Omega, mom.Phi, theta)
-        theory = ridge_theory(spec, teacher, opts.noise, opts.alphas, opts.lambdas)
-        dec = theory["decomposition"].to_dict()
-        timings["theory"] = time.perf_counter() - t0
-        if spec.dropped:
-            notes.append(f"Ω has {spec.dropped} zero eigenvalue(s) (rank {N - spec.dropped})")
-    S, A, L = opts.seeds, len(opts.alphas), len(opts.lambdas)
-    eps = {s.name: np.zeros((S, A, L)) for s in sources}
-    tse = {s.name: np.zeros((S, A, L)) for s in sources}
-    prog = Progress(S * sizes[-1], "ridge samples", progress)
-    data_seeds = ss_data.spawn(S)
-    for i, ss in enumerate(data_seeds):
-        ss_train, ss_test = RIDGE_DATA.streams(ss)
-        preds = stream_ridge(sources, theta, teacher, opts.noise, sizes, opts.lambdas, seed=ss_train,
-                             batch_size=opts.batch_size, solver=opts.solver, solve_threads=opts.solve_threads,
-                             timings=timings,
-                             progress=lambda d, i=i: prog.update(i * sizes[-1] + d))
-        t0 = time.perf_counter()
-        te = stream_test_error(sources, preds, theta, teacher, opts.noise, opts.n_test, seed=ss_test,
-                               batch_size=opts.batch_size)
-        timings["evaluation"] += time.perf_counter() - t0
-        for name, (m, se) in te.items():
-            eps[name][i], tse[name][i] = m, se
+    sources = _sources_of(opts.sources, generator, mom, bk, timings, notes)
+    theory, dec, spec = _theory_of(opts, mom, theta, teacher, timings, notes, N)
+    problem = _Problem(sources, theta, teacher, sizes)
+    eps, tse = _seed_curves(problem, opts, ss_data, timings, progress)
     gdesc = generator.describe()
     settings = {"generator": gdesc, "N": N, "D": D, "delta": D / N, "options": _recorded(opts), "seed": seed,
                 "moments": mom.source, "sample_sizes": sizes}
     return RidgeResult(settings=to_plain(settings), alphas=np.array(opts.alphas), lambdas=np.array(opts.lambdas),
                        eps=eps, test_se=tse, theory=theory, decomposition=dec, timings=timings, notes=notes,
                        spectrum=spec)
+
+
+def _sizes(generator, N, D):
+    """(N, D): the generator's, or the given ones (default N = 1000, D = N/2) for the default generator."""
+    if generator is None:
+        N = positive_int(N if N is not None else 1000, "N")
+        D = positive_int(D if D is not None else max(1, N // 2), "D")
+        return N, D
+    return generator.N, generator.D
+
+
+def _sample_sizes(alphas, N) -> list:
+    """Training-set sizes n = round(α N), ascending; refuses n < 1 and two α with the same n."""
+    sizes = [int(round(a * N)) for a in alphas]
+    if sizes[0] < 1:
+        raise ValueError(f"α = {alphas[0]} gives n = α N < 1 sample at N = {N}; raise α or N")
+    if len(set(sizes)) != len(sizes):
+        raise ValueError(f"two values of α give the same n = round(α N) at N = {N}; use fewer α or a larger N")
+    return sizes
+
+
+def _sources_of(names, generator, mom, bk, timings, notes) -> list:
+    """The simulated sources named in ``names``: generator data and its Gaussian equivalent, on ``bk``."""
+    sources = []
+    if "generator" in names:
+        sources.append(GeneratorSource(generator, mom.mean, backend=bk))
+    if "gaussian" in names:
+        t0 = time.perf_counter()
+        ge = GaussianEquivalentSource(mom.Omega, mom.Phi, backend=bk)
+        sources.append(ge)
+        timings["gaussian_setup"] = time.perf_counter() - t0
+        if ge.clipped:
+            notes.append(f"Ω − ΦΦᵀ had {ge.clipped} slightly negative eigenvalue(s), clipped to 0")
+    return sources
+
+
+def _theory_of(opts, mom, theta, teacher, timings, notes, N):
+    """(theory, label decomposition, spectrum) of the deterministic equivalent; all None without ``opts.theory``."""
+    if not opts.theory:
+        return None, None, None
+    t0 = time.perf_counter()
+    spec = ridge_spectrum(mom.Omega, mom.Phi, theta)
+    theory = ridge_theory(spec, teacher, opts.noise, opts.alphas, opts.lambdas)
+    dec = theory["decomposition"].to_dict()
+    timings["theory"] = time.perf_counter() - t0
+    if spec.dropped:
+        notes.append(f"Ω has {spec.dropped} zero eigenvalue(s) (rank {N - spec.dropped})")
+    return theory, dec, spec
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """What every data seed shares: the sources, the teacher (θ, f) and the training-set sizes."""
+
+    sources: list
+    theta: np.ndarray
+    teacher: object
+    sizes: list
+
+
+def _seed_curves(problem, opts, ss_data, timings, progress):
+    """(eps, test_se): per source, arrays (seeds, len(α), len(λ)) of test errors over the data seeds."""
+    S, A, L = opts.seeds, len(opts.alphas), len(opts.lambdas)
+    sizes = problem.sizes
+    eps = {s.name: np.zeros((S, A, L)) for s in problem.sources}
+    tse = {s.name: np.zeros((S, A, L)) for s in problem.sources}
+    prog = Progress(S * sizes[-1], "ridge samples", progress)
+    data_seeds = ss_data.spawn(S)
+    for i, ss in enumerate(data_seeds):
+        te = _one_seed(problem, opts, ss, timings, lambda d, i=i: prog.update(i * sizes[-1] + d))
+        for name, (m, se) in te.items():
+            eps[name][i], tse[name][i] = m, se
+    return eps, tse
+
+
+def _one_seed(problem, opts, ss, timings, progress):
+    """Train on one data seed's training set at every (n, λ) and return the test errors per source."""
+    ss_train, ss_test = RIDGE_DATA.streams(ss)
+    preds = stream_ridge(problem.sources, problem.theta, problem.teacher, opts.noise, problem.sizes, opts.lambdas,
+                         seed=ss_train, batch_size=opts.batch_size, solver=opts.solver,
+                         solve_threads=opts.solve_threads, timings=timings, progress=progress)
+    t0 = time.perf_counter()
+    te = stream_test_error(problem.sources, preds, problem.theta, problem.teacher, opts.noise, opts.n_test,
+                           seed=ss_test, batch_size=opts.batch_size)
+    timings["evaluation"] += time.perf_counter() - t0
+    return te
 
 
 @dataclass

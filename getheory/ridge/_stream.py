@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -167,6 +168,37 @@ def _random_streams(seed, D, N, batch_size, bk):
     ss_c, ss_eps, ss_xi = RIDGE_SAMPLES.streams(seed)
     batch = auto_batch_size(N, D, backend=bk) if batch_size is None else batch_size
     return LatentStream(D, seed=ss_c, backend=bk), _Normals(ss_eps, bk), _Normals(ss_xi, bk), batch
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """The random streams of one pass over samples (latents c, label noise ε, ξ) and the labels' parameters."""
+
+    stream: LatentStream
+    normals_eps: _Normals
+    normals_xi: _Normals
+    theta_scaled: object
+    teacher: object
+    noise_sd: float
+    N: int
+
+    def latents_and_labels(self, c_buf):
+        """(c, y): the next rows of latents, written into ``c_buf``, and their labels y = f(ν) + √Δ ε."""
+        c = self.stream.fill(c_buf)
+        return c, _labels(c, self.theta_scaled, self.teacher, self.noise_sd, self.normals_eps)
+
+    def inputs(self, source, c):
+        """The source's inputs for latents c (b, D), drawing ξ (b, N) first where the source needs it."""
+        xi = self.normals_xi.standard_normal((c.shape[0], self.N)) if source.needs_xi else None
+        return source.inputs(c, xi)
+
+
+def _draws(seed, theta, teacher, noise, N, batch_size, bk):
+    """(:class:`_Draws`, batch size) of one pass: three children of ``seed``, θ/√D uploaded once, √Δ."""
+    D = theta.shape[0]
+    stream, normals_eps, normals_xi, batch_size = _random_streams(seed, D, N, batch_size, bk)
+    theta_scaled = bk.asarray(np.asarray(theta, dtype=np.float64) / math.sqrt(D))
+    return _Draws(stream, normals_eps, normals_xi, theta_scaled, teacher, math.sqrt(noise), N), batch_size
 
 
 def _sources_backend(sources):
@@ -313,16 +345,12 @@ def stream_ridge(sources, theta, teacher, noise: float, sizes, lambdas, *, seed,
     bk = _sources_backend(sources)
     D = theta.shape[0]
     N = sources[0].N
-    sizes = [int(s) for s in sizes]
-    if any(b <= a for a, b in zip(sizes, sizes[1:])):
-        raise ValueError("sample sizes must increase")
+    sizes = _increasing(sizes)
     n_max = sizes[-1]
-    stream, normals_eps, normals_xi, batch_size = _random_streams(seed, D, N, batch_size, bk)
-    theta_scaled = bk.asarray(np.asarray(theta, dtype=np.float64) / math.sqrt(D))
-    noise_sd = math.sqrt(noise)
+    draws, batch_size = _draws(seed, theta, teacher, noise, N, batch_size, bk)
     stats = {s.name: RidgeStatistics(N, backend=bk) for s in sources}
     out = {s.name: np.empty((len(sizes), len(lambdas), N)) for s in sources}
-    work = np.empty((N, N))  # host: the solve's Cholesky factor
+    solve = _Solve(lambdas, N, solver, solve_threads, np.empty((N, N)))  # host: the solve's Cholesky factor
     timings = timings if timings is not None else {}
     for key in ("sampling", "accumulate", "solve"):
         timings.setdefault(key, 0.0)
@@ -331,12 +359,8 @@ def stream_ridge(sources, theta, teacher, noise: float, sizes, lambdas, *, seed,
     while done < n_max:
         b = min(batch_size, sizes[k] - done)
         t0 = time.perf_counter()
-        c = stream.fill(c_buf[:b, ...])
-        y = _labels(c, theta_scaled, teacher, noise_sd, normals_eps)
-        xs = []
-        for s in sources:
-            xi = normals_xi.standard_normal((b, N)) if s.needs_xi else None
-            xs.append(s.inputs(c, xi))
+        c, y = draws.latents_and_labels(c_buf[:b, ...])
+        xs = [draws.inputs(s, c) for s in sources]
         bk.synchronize()
         t1 = time.perf_counter()
         for s, x in zip(sources, xs):
@@ -347,16 +371,43 @@ def stream_ridge(sources, theta, teacher, noise: float, sizes, lambdas, *, seed,
         t2 = time.perf_counter()
         if done == sizes[k]:
             for s in sources:
-                st = stats[s.name]
-                out[s.name][k] = ridge_predictors(bk.to_numpy(st.G), bk.to_numpy(st.r), lambdas, N, solver=solver,
-                                                   work=work, threads=solve_threads)
+                out[s.name][k] = solve(bk, stats[s.name])
             k += 1
-        timings["sampling"] += t1 - t0
-        timings["accumulate"] += t2 - t1
-        timings["solve"] += time.perf_counter() - t2
+        _add_times(timings, t0, t1, t2)
         if progress is not None:
             progress(done)
     return out
+
+
+def _increasing(sizes) -> list:
+    """The sample sizes as ints; refuses sizes that do not increase."""
+    sizes = [int(s) for s in sizes]
+    if any(b <= a for a, b in zip(sizes, sizes[1:])):
+        raise ValueError("sample sizes must increase")
+    return sizes
+
+
+@dataclass(frozen=True)
+class _Solve:
+    """The per-size solve on the host: λs, N, :func:`ridge_predictors`' solver and threads, its work matrix."""
+
+    lambdas: object
+    N: int
+    solver: str
+    threads: int | None
+    work: np.ndarray
+
+    def __call__(self, bk, st):
+        """Predictors (len(λ), N) from the running XᵀX and Xᵀy of ``st``, brought to the host."""
+        return ridge_predictors(bk.to_numpy(st.G), bk.to_numpy(st.r), self.lambdas, self.N, solver=self.solver,
+                                work=self.work, threads=self.threads)
+
+
+def _add_times(timings, t0, t1, t2):
+    """Add the seconds of one batch: sampling t0..t1, accumulation t1..t2, the solves t2..now."""
+    timings["sampling"] += t1 - t0
+    timings["accumulate"] += t2 - t1
+    timings["solve"] += time.perf_counter() - t2
 
 
 def stream_test_error(sources, predictors, theta, teacher, noise: float, n_test: int, *, seed, batch_size=None):
@@ -391,9 +442,7 @@ def stream_test_error(sources, predictors, theta, teacher, noise: float, n_test:
     xp = bk.xp
     D = theta.shape[0]
     N = sources[0].N
-    stream, normals_eps, normals_xi, batch_size = _random_streams(seed, D, N, batch_size, bk)
-    theta_scaled = bk.asarray(np.asarray(theta, dtype=np.float64) / math.sqrt(D))
-    noise_sd = math.sqrt(noise)
+    draws, batch_size = _draws(seed, theta, teacher, noise, N, batch_size, bk)
     flat = {s.name: bk.asarray(np.asarray(predictors[s.name]).reshape(-1, N)) for s in sources}
     s1 = {k: xp.zeros((v.shape[0],), dtype=xp.float64) for k, v in flat.items()}
     s2 = {k: xp.zeros((v.shape[0],), dtype=xp.float64) for k, v in flat.items()}
@@ -401,11 +450,9 @@ def stream_test_error(sources, predictors, theta, teacher, noise: float, n_test:
     done = 0
     while done < n_test:
         b = min(batch_size, n_test - done)
-        c = stream.fill(c_buf[:b, ...])
-        y = _labels(c, theta_scaled, teacher, noise_sd, normals_eps)
+        c, y = draws.latents_and_labels(c_buf[:b, ...])
         for s in sources:
-            xi = normals_xi.standard_normal((b, N)) if s.needs_xi else None
-            x = s.inputs(c, xi)
+            x = draws.inputs(s, c)
             res = x @ flat[s.name].T  # (b, P)
             del x
             res -= y[:, None]

@@ -121,7 +121,8 @@ class TanhMixture:
     def _mp(self, x):
         import mpmath
 
-        return self.offset + sum(a * mpmath.tanh(b * x + t) for a, b, t in zip(self.amplitudes, self.slopes, self.shifts))
+        return self.offset + sum(a * mpmath.tanh(b * x + t)
+                                 for a, b, t in zip(self.amplitudes, self.slopes, self.shifts))
 
     def __repr__(self):
         return (f"TanhMixture(amplitudes={self.amplitudes!r}, slopes={self.slopes!r}, shifts={self.shifts!r}, "

@@ -161,20 +161,41 @@ def assert_moments_match(generator, expected=None, *, n: int = 100_000, level: f
     G = positive_int(n_groups, "n_groups", minimum=2)
     exp = _expected_moments(generator, expected)
     mc = monte_carlo_moments(generator, n, seed=seed, n_groups=G, backend=backend)
+    blocks = _moment_blocks(generator, exp, mc, n // G, G)
+    m = sum(v[0].size for v in blocks.values())
+    q = float(stats.t.isf(level / (2 * m), G - 1))
+    tmax, where = _worst_entry(blocks)
+    details = {**where, "entries": m, "n": n, "groups": G, "dof": G - 1}
+    if not tmax <= q:
+        w = where
+        raise AssertionError(
+            f"Monte Carlo moments of {generator.describe()} disagree with the expected ones: "
+            f"{w['block']}{list(w['index'])} = {w['monte_carlo']:.6g} ± {w['stderr']:.2g} (Monte Carlo, n = {n}) "
+            f"vs {w['expected']:.6g} expected, |t| = {tmax:.2f} > {q:.2f} = t_{G - 1} quantile at level {level:g} "
+            f"Bonferroni-corrected over {m} entries (docs/theory.md §2)")
+    return Evidence(tmax, q, level, level, details)
+
+
+def _moment_blocks(generator, exp, mc, n_g, G) -> dict:
+    """Per block (mean, Omega's upper triangle, Phi): (expected, Monte Carlo, standard error, entry indices).
+
+    The diagonal of Ω's standard error is floored at √2 Ω_ii/((n_g − 1)√G), the exact sd of its χ²_1 part.
+    """
     N = generator.N
-    n_g = n // G
     se_O = mc.stderr_Omega.copy()
     diag_floor = math.sqrt(2.0) * np.abs(np.diag(exp.Omega)) / ((n_g - 1) * math.sqrt(G))
     np.fill_diagonal(se_O, np.maximum(np.diag(se_O), diag_floor))
     iu = np.triu_indices(N)
-    blocks = {
+    return {
         "mean": (exp.mean, mc.mean, mc.stderr_mean, [(i,) for i in range(N)]),
         "Omega": (exp.Omega[iu], mc.Omega[iu], se_O[iu], list(zip(*iu))),
         "Phi": (exp.Phi.ravel(), mc.Phi.ravel(), mc.stderr_Phi.ravel(),
                 [divmod(k, generator.D) for k in range(exp.Phi.size)]),
     }
-    m = sum(v[0].size for v in blocks.values())
-    q = float(stats.t.isf(level / (2 * m), G - 1))
+
+
+def _worst_entry(blocks):
+    """(max |t_e|, the entry where it is reached) over every block's entries (standard errors floored at 1e-12)."""
     worst = (-1.0, None)
     for name, (e, est, se, idx) in blocks.items():
         se = np.maximum(se, 1e-12 * np.maximum(1.0, np.abs(e)))
@@ -183,16 +204,7 @@ def assert_moments_match(generator, expected=None, *, n: int = 100_000, level: f
         if t[k] > worst[0]:
             worst = (float(t[k]), {"block": name, "index": tuple(int(i) for i in idx[k]), "expected": float(e[k]),
                                    "monte_carlo": float(est[k]), "stderr": float(se[k])})
-    tmax, where = worst
-    details = {**where, "entries": m, "n": n, "groups": G, "dof": G - 1}
-    if not tmax <= q:
-        w = where
-        raise AssertionError(
-            f"Monte Carlo moments of {generator.describe()} disagree with the expected ones: "
-            f"{w['block']}{list(w['index'])} = {w['monte_carlo']:.6g} ± {w['stderr']:.2g} (Monte Carlo, n = {n}) vs "
-            f"{w['expected']:.6g} expected, |t| = {tmax:.2f} > {q:.2f} = t_{G - 1} quantile at level {level:g} "
-            f"Bonferroni-corrected over {m} entries (docs/theory.md §2)")
-    return Evidence(tmax, q, level, level, details)
+    return worst
 
 
 # ------------------------------------------------------------------------------------------
@@ -255,28 +267,13 @@ def assert_dms_within_bound(generator, W_student, W_teacher, *, bound: float | N
         statistic d̂ − ε_n (bound) or d (known_dms), threshold b or d̂ + ε_n; ``details``
         holds the plug-in, ε_n, both ends of the bracket, R, k and the exact rank-test level.
     """
-    if bound is not None and known_dms is not None:
-        raise ValueError("give bound (a claimed upper bound of d_MS) or known_dms (its true value), not both")
-    mode = "known" if known_dms is not None else "bound"
-    ref = float(known_dms if known_dms is not None else (0.0 if bound is None else bound))
-    if not (math.isfinite(ref) and ref >= 0):
-        raise ValueError(f"{'known_dms' if mode == 'known' else 'bound'} must be a finite number >= 0; got {ref}")
+    mode, ref = _claimed(bound, known_dms)
     level = check_level(level, "level")
     n = positive_int(n, "n", minimum=16)
-    if not isinstance(generator, Generator):
-        raise TypeError(f"generator must be a getheory Generator, got {type(generator).__name__}")
-    W = finite_matrix(W_student, "W_student", (None, generator.N))
-    Wt = finite_matrix(W_teacher, "W_teacher", (None, generator.D))
+    W, Wt = _generator_weights(generator, W_student, W_teacher)
     R = max(19, math.ceil(1.0 / level - 1.0 - 1e-9))
     s_mom, s_fields, s_plug, s_floor = seedseq(seed).spawn(4)
-    noise = None
-    if moments is None:
-        if generator.exact_moments:
-            moments = exact_moments(generator)
-        else:
-            moments = monte_carlo_moments(generator, max(n, 40 * (W.shape[0] + Wt.shape[0] + 1)), seed=s_mom,
-                                          n_groups=20, backend=backend, weights=(W, Wt))
-            noise = MomentNoise(n_samples=moments.n_samples, n_groups=20, K=W.shape[0])
+    moments, noise = _moments_and_noise(generator, moments, (W, Wt), n, s_mom, backend)
     match = gaussian_match(moments, W, Wt)
     lam, nu = sample_fields(generator, W, Wt, n, seed=s_fields, backend=backend)
     z = np.concatenate([lam, nu], axis=1)
@@ -285,10 +282,47 @@ def assert_dms_within_bound(generator, W_student, W_teacher, *, bound: float | N
     floor = sampling_floor(n, match.cov, mean=match.mean, replicates=R, level=level, seed=s_floor, search=search,
                            moment_noise=noise)
     eps = floor.threshold
-    lower, upper = plug - eps, plug + eps
-    details = {"plug_in": plug, "epsilon_n": eps, "lower": lower, "calibrated_upper_bound": upper,
+    details = {"plug_in": plug, "epsilon_n": eps, "lower": plug - eps, "calibrated_upper_bound": plug + eps,
                "replicates": R, "rank": floor.rank, "exact_level": floor.exact_level, "n": n,
                "floor_mean": floor.mean}
+    return _bracket_verdict(mode, ref, level, floor, details)
+
+
+def _claimed(bound, known_dms):
+    """(mode, reference): ("bound", b) with b = 0 by default, or ("known", d); refuses both and bad values."""
+    if bound is not None and known_dms is not None:
+        raise ValueError("give bound (a claimed upper bound of d_MS) or known_dms (its true value), not both")
+    mode = "known" if known_dms is not None else "bound"
+    ref = float(known_dms if known_dms is not None else (0.0 if bound is None else bound))
+    if not (math.isfinite(ref) and ref >= 0):
+        raise ValueError(f"{'known_dms' if mode == 'known' else 'bound'} must be a finite number >= 0; got {ref}")
+    return mode, ref
+
+
+def _generator_weights(generator, W_student, W_teacher):
+    """(W_student, W_teacher) checked against a getheory Generator's N and D."""
+    if not isinstance(generator, Generator):
+        raise TypeError(f"generator must be a getheory Generator, got {type(generator).__name__}")
+    return (finite_matrix(W_student, "W_student", (None, generator.N)),
+            finite_matrix(W_teacher, "W_teacher", (None, generator.D)))
+
+
+def _moments_and_noise(generator, moments, weights, n, seed, backend):
+    """(moments, their MomentNoise or None): given, exact, or Monte Carlo from ``seed`` (20 groups)."""
+    if moments is not None:
+        return moments, None
+    if generator.exact_moments:
+        return exact_moments(generator), None
+    W, Wt = weights
+    moments = monte_carlo_moments(generator, max(n, 40 * (W.shape[0] + Wt.shape[0] + 1)), seed=seed,
+                                  n_groups=20, backend=backend, weights=(W, Wt))
+    return moments, MomentNoise(n_samples=moments.n_samples, n_groups=20, K=W.shape[0])
+
+
+def _bracket_verdict(mode, ref, level, floor, details) -> Evidence:
+    """The Evidence of plug-in ± ε_n against the claimed bound (mode "bound") or the known d_MS ("known")."""
+    plug, eps, n, R = details["plug_in"], details["epsilon_n"], details["n"], details["replicates"]
+    lower, upper = details["lower"], details["calibrated_upper_bound"]
     if mode == "bound":
         if lower > ref:
             raise AssertionError(
@@ -408,25 +442,50 @@ def assert_bound_scaling(term, exponent: float, *, sizes=(64, 128, 256, 512), dr
     ValueError
         For a term that is not positive (e.g. M1 ≡ 0 for odd σ, M2 ≡ 0 for relu).
     """
-    from scipy import stats
-
     if not callable(term) and term not in _TERMS:
         raise ValueError(f"term must be one of {', '.join(_TERMS)} or a callable term(N, rng); got {term!r}")
     level = check_level(level, "level")
     draws = positive_int(draws, "draws")
-    sizes = tuple(positive_int(N, "sizes[i]") for N in sizes)
-    if len(set(sizes)) < 2 or len(sizes) * draws < 3:
-        raise ValueError(f"a slope with an interval needs at least two distinct N and three points; got sizes={sizes}, "
-                         f"draws={draws}")
+    sizes = _scaling_sizes(sizes, draws)
     tolerance = float(tolerance)
     if not (math.isfinite(tolerance) and tolerance >= 0):
         raise ValueError(f"tolerance must be a finite number >= 0; got {tolerance}")
     vals = _term_values(term, sizes, draws, seed, activation, float(delta), int(K), int(M))
+    _check_positive(term, vals, sizes)
+    fit = _fit_exponent(sizes, draws, vals, level)
+    lo, hi = fit.ci
+    slack = 1e-9  # rounding of an exact power law (the N^{-1/2} term)
+    if hi < exponent - tolerance - slack or lo > exponent + tolerance + slack:
+        name = getattr(term, "__name__", term)
+        raise AssertionError(
+            f"{name} falls like N^{fit.slope:.3f}, {100 * (1 - level):g}% interval [{lo:.3f}, {hi:.3f}] "
+            f"({fit.dof} dof, N = {sizes[0]}..{sizes[-1]}, {draws} draws), which misses the expected exponent "
+            f"{exponent:g} ± {tolerance:g} (docs/theory.md §5)")
+    return fit
+
+
+def _scaling_sizes(sizes, draws) -> tuple:
+    """The sizes N as positive ints: at least two distinct, and three points with ``draws``."""
+    sizes = tuple(positive_int(N, "sizes[i]") for N in sizes)
+    if len(set(sizes)) < 2 or len(sizes) * draws < 3:
+        raise ValueError(f"a slope with an interval needs at least two distinct N and three points; got "
+                         f"sizes={sizes}, draws={draws}")
+    return sizes
+
+
+def _check_positive(term, vals, sizes):
+    """Refuse a term that is not positive and finite at every N and draw (its logarithm is fitted)."""
     if not np.all(np.isfinite(vals) & (vals > 0)):
         a, b = np.argwhere(~(np.isfinite(vals) & (vals > 0)))[0]
         name = getattr(term, "__name__", term)
-        raise ValueError(f"{name} is {vals[a, b]:.3g} at N = {sizes[a]} (draw {b}); a scaling needs positive values "
-                         "(M1 ≡ 0 for odd σ, M2 ≡ 0 for relu: docs/theory.md §5)")
+        raise ValueError(f"{name} is {vals[a, b]:.3g} at N = {sizes[a]} (draw {b}); a scaling needs positive "
+                         "values (M1 ≡ 0 for odd σ, M2 ≡ 0 for relu: docs/theory.md §5)")
+
+
+def _fit_exponent(sizes, draws, vals, level) -> ScalingFit:
+    """Least squares of log(term) on log N over every draw, with the (1 − level) t-interval of the slope."""
+    from scipy import stats
+
     x = np.repeat(np.log(sizes), draws)
     y = np.log(vals).ravel()
     xc = x - x.mean()
@@ -436,16 +495,7 @@ def assert_bound_scaling(term, exponent: float, *, sizes=(64, 128, 256, 512), dr
     resid = y - a - b * x
     se = math.sqrt(float(resid @ resid) / dof / float(xc @ xc))
     q = float(stats.t.isf(level / 2, dof))
-    lo, hi = b - q * se, b + q * se
-    fit = ScalingFit(b, a, se, (lo, hi), dof, level, sizes, vals)
-    slack = 1e-9  # rounding of an exact power law (the N^{-1/2} term)
-    if hi < exponent - tolerance - slack or lo > exponent + tolerance + slack:
-        name = getattr(term, "__name__", term)
-        raise AssertionError(
-            f"{name} falls like N^{b:.3f}, {100 * (1 - level):g}% interval [{lo:.3f}, {hi:.3f}] ({dof} dof, N = "
-            f"{sizes[0]}..{sizes[-1]}, {draws} draws), which misses the expected exponent {exponent:g} ± {tolerance:g} "
-            "(docs/theory.md §5)")
-    return fit
+    return ScalingFit(b, a, se, (b - q * se, b + q * se), dof, level, sizes, vals)
 
 
 # ------------------------------------------------------------------------------------------

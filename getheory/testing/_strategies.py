@@ -222,7 +222,8 @@ def smooth_activations(*, centred: bool | None = None, families=("hermite", "tan
     return st.one_of(parts)
 
 
-def activations(*, builtin: bool = True, random: bool = True, centred: bool | None = None) -> SearchStrategy[Activation]:
+def activations(*, builtin: bool = True, random: bool = True,
+                centred: bool | None = None) -> SearchStrategy[Activation]:
     """Built-in and random smooth activations (docs/theory.md §3).
 
     Parameters
@@ -477,7 +478,8 @@ def _ensembles(ensemble, where):
     ens = (ensemble,) if isinstance(ensemble, str) else tuple(ensemble)
     bad = [e for e in ens if e not in ENSEMBLES]
     if not ens or bad:
-        _fail(where, f"ensemble must be one of {', '.join(ENSEMBLES)} or a non-empty sequence of them; got {ensemble!r}")
+        _fail(where, f"ensemble must be one of {', '.join(ENSEMBLES)} or a non-empty sequence of them; "
+                     f"got {ensemble!r}")
     return ens
 
 
