@@ -39,7 +39,7 @@ from ._cumulants import (
 )
 from ._estimate import DmsEstimate, DmsOptions, estimate_dms
 from ._floor import FloorResult, MomentNoise, sampling_floor
-from ._one_d import w1_to_normal, w2_to_normal, wp_to_normal, wp_to_normal_sorted, wp_two_sample_sorted
+from ._one_d import w1_to_normal, w2_to_normal, wp_to_normal_sorted, wp_two_sample_sorted
 from ._search import MaxSlicedResult, SearchOptions, max_sliced_two_sample, max_sliced_w1
 from ._sphere import quasi_uniform_directions
 from ._stream import FieldStats, FieldStream, StreamOptions, stream_array
@@ -47,7 +47,6 @@ from ._stream import FieldStats, FieldStream, StreamOptions, stream_array
 __all__ = [
     "w1_to_normal",
     "w2_to_normal",
-    "wp_to_normal",
     "wp_to_normal_sorted",
     "wp_two_sample_sorted",
     "quasi_uniform_directions",

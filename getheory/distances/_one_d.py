@@ -252,11 +252,6 @@ def w2_to_normal(y, mu=0.0, sigma=1.0) -> float:
     return _wp_scalar(y, mu, sigma, 2)
 
 
-def wp_to_normal(y, mu=0.0, sigma=1.0, p=1) -> float:
-    """:func:`w1_to_normal` (p = 1) or :func:`w2_to_normal` (p = 2)."""
-    return _wp_scalar(y, mu, sigma, p)
-
-
 # ----------------------------------------------------------------------------------------
 # 1-D two-sample W_p
 # ----------------------------------------------------------------------------------------
