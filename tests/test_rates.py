@@ -188,3 +188,16 @@ def test_expected_slopes():
     assert expected_slope(True, "gaussian")[0] == -1.0
     assert expected_slope(False, "abs_gaussian")[0] == -0.5
     assert expected_slope(False, "gaussian")[0] is None
+
+
+def test_fitted_rates_show_as_the_report_tables_in_a_notebook():
+    recs = [_new_record(N, s, 0.2 / N, "edgeworth", True) for N in (16, 32, 64) for s in range(2)]
+    fits = fit_rates(recs, n_boot=100)
+    assert len(fits) == 1 and fits[0] is list(fits)[0] and fits.options.n_boot == 100
+    md = fits._repr_markdown_()
+    (g,) = fits
+    assert md.startswith("## Fitted slopes (log d vs log N)")
+    assert f"| {g.label} | edgeworth ×6 | -1.000 [-1.000, -1.000] (N 16–64) |" in md
+    assert "## Verdicts" in md and f"### {g.label}" in md and "| reported | -1.000 [-1.000, -1.000] |" in md
+    assert "array(" not in md and "SlopeFit(" not in md
+    assert g._repr_markdown_() == md  # one group shows the same tables

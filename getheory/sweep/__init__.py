@@ -87,7 +87,7 @@ validation), ``_tasks`` (:class:`Task`, :func:`run_task`), ``_record``
 
 from ._database import _COLUMNS, _flat  # noqa: F401 (tests read the stored columns)
 from ._database import DB_FORMAT, LEGACY_ESTIMATOR, SCHEMA_VERSION, ResultsDB, SweepError
-from ._record import BOUND_TERMS, ESTIMATORS, LEGACY, RECORD_VERSION, TaskRecord
+from ._record import BOUND_TERMS, LEGACY, RECORD_VERSION, TaskRecord
 from ._runner import _make_pool  # noqa: F401 (tests check the pool's thread limits)
 from ._runner import (
     CONNECT_TIMEOUT_S,
@@ -115,7 +115,7 @@ from ._tasks import _check_options, _sample_cap  # noqa: F401 (tests check the p
 from ._tasks import BUILTIN_WEIGHTS, DEFAULT_TIME_BUDGET, Task, build_generator, build_weights, derive_seed, run_task
 
 __all__ = [
-    "BOUND_TERMS", "BUILTIN_WEIGHTS", "CONNECT_TIMEOUT_S", "DB_FORMAT", "DEFAULT_TIME_BUDGET", "ESTIMATORS",
+    "BOUND_TERMS", "BUILTIN_WEIGHTS", "CONNECT_TIMEOUT_S", "DB_FORMAT", "DEFAULT_TIME_BUDGET",
     "FLOOR_LEVEL", "LEGACY", "LEGACY_ESTIMATOR", "MIN_FLOOR_REPLICATES", "MIN_ROWS", "RECORD_VERSION",
     "SCHEMA_VERSION", "WORKER_TIMEOUT_S",
     "DaskRunner", "GeneratorSpec", "PoolRunner", "ResultsDB", "SampleSpec", "SerialRunner", "SpecError",

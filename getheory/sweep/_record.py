@@ -26,17 +26,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from .._json import to_plain
-from ..distances import REPORTED, Reading, estimator_series, get_estimator
+from ..distances import REPORTED, Reading, get_estimator
 from ..distances._registry import finite as _finite  # a finite float, or None
 
-__all__ = ["BOUND_TERMS", "ESTIMATORS", "LEGACY", "RECORD_VERSION", "TaskRecord"]
+__all__ = ["BOUND_TERMS", "LEGACY", "RECORD_VERSION", "TaskRecord"]
 
 RECORD_VERSION = 3
 #: how a record written before d_MS recorded its choice names its estimator
 LEGACY = "legacy: plug-in and cumulants, no choice recorded"
-#: the d_MS series of the estimator registry when this module loaded: name -> description (rates reads it until
-#: it reads the registry itself)
-ESTIMATORS = {e.name: e.description for e in estimator_series()}
 #: the bound terms of docs/theory.md §5, and their sum
 BOUND_TERMS = ("M1_term", "M2_term", "teacher_term", "n_term", "total")
 
