@@ -15,7 +15,8 @@ A sweep measures how fast the local fields (λ, ν) become Gaussian
   (master seed, point, seed index), runs :func:`getheory.check.check_generator`
   (every d_MS estimate, every bound term) and a Monte Carlo moment check, and
   returns one JSON-ready record.
-* :func:`run_sweep` runs the tasks in a local process pool (default) or on a
+* :func:`run_sweep` runs the tasks (:class:`SweepOptions`: workers, scheduler,
+  progress, task cap and order, Dask worker timeout) in a local process pool (default) or on a
   Dask cluster and writes one row per finished task into an SQLite database
   (:class:`ResultsDB`), in its own transaction.  Re-running skips finished
   tasks, so an interrupted sweep loses only the tasks in flight.
@@ -95,6 +96,7 @@ from ._runner import (
     DaskRunner,
     PoolRunner,
     SerialRunner,
+    SweepOptions,
     SweepSummary,
     choose_runner,
     run_sweep,
@@ -119,7 +121,7 @@ __all__ = [
     "FLOOR_LEVEL", "LEGACY", "LEGACY_ESTIMATOR", "MIN_FLOOR_REPLICATES", "MIN_ROWS", "RECORD_VERSION",
     "SCHEMA_VERSION", "WORKER_TIMEOUT_S",
     "DaskRunner", "GeneratorSpec", "PoolRunner", "ResultsDB", "SampleSpec", "SerialRunner", "SpecError",
-    "SweepError", "SweepSpec", "SweepSummary", "Task", "TaskRecord",
+    "SweepError", "SweepOptions", "SweepSpec", "SweepSummary", "Task", "TaskRecord",
     "build_generator", "build_weights", "choose_runner", "derive_seed", "load_spec", "run_sweep", "run_task",
     "spec_from_dict", "task_key",
 ]
