@@ -24,6 +24,10 @@ fitted as a slope of log y against log N.
   ("legacy": plug-in and cumulants, no choice recorded) have no reported value;
   for them the previous logic applies unchanged: the rate is the fit of the
   estimator (Edgeworth, plug-in, excess) resting on the most N.
+* **The estimators** are those of the registry in :mod:`getheory.distances`
+  (:func:`~getheory.distances.estimator_series`, fitted in its order): every
+  registered series gets its per-N columns and its fit, read from each record
+  through :meth:`TaskRecord.reading`.
 * **Resolved points only.** An estimator's fit uses the leading run of N
   (from the smallest) at which *every* seed resolves the signal (plug-in: the
   estimate exceeds its floor's rank-test threshold; cumulant: the held-out
@@ -47,17 +51,19 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .sweep import BOUND_TERMS, ESTIMATORS, LEGACY, TaskRecord
+from .distances import REPORTED, estimator_series
+from .sweep import BOUND_TERMS, LEGACY, TaskRecord
 
-__all__ = ["SlopeFit", "fit_loglog", "GroupRates", "fit_rates", "ESTIMATORS", "BOUND_TERMS", "expected_slope",
-           "LEGACY", "is_legacy", "reported_dms", "estimator_value", "bound_value", "dms_for_ratio",
-           "estimator_label", "group_records", "primary_estimator"]
+__all__ = ["SlopeFit", "fit_loglog", "FitOptions", "GroupRates", "RateFits", "fit_rates", "BOUND_TERMS",
+           "expected_slope", "LEGACY", "reported_dms", "dms_for_ratio", "group_records", "primary_estimator"]
 
-# the d_MS series fitted per group, the legacy label and the bound terms are the task record's
+# the d_MS series fitted per group are the estimator registry's (getheory.distances); the legacy label and
+# the bound terms are the task record's
 
 
 @dataclass
@@ -167,6 +173,23 @@ def fit_loglog(N, y, *, level: float = 0.95, n_boot: int = 2000, seed=0, left_ou
                     left_out=sorted(left, key=lambda d: d["N"]))
 
 
+@dataclass(frozen=True)
+class FitOptions:
+    """Interval level, bootstrap replicates and bootstrap seed of every fit of :func:`fit_rates`.
+
+    Each fit draws its bootstrap from ``seed`` plus its own offset (1000 per group, then the
+    series' index, 100 + the bound term's index, 200 and 300 for the two ratio fits).
+    """
+
+    level: float = 0.95
+    n_boot: int = 2000
+    seed: int = 0
+
+    def fit(self, N, y, offset: int, left_out=None) -> SlopeFit | None:
+        """:func:`fit_loglog` with these settings and the bootstrap seed ``seed + offset``."""
+        return fit_loglog(N, y, level=self.level, n_boot=self.n_boot, seed=self.seed + offset, left_out=left_out)
+
+
 def expected_slope(odd: bool | None, weights: str) -> tuple:
     """(slope, reason) THEORY expects for d_MS, or (None, reason) where it states none."""
     if odd:
@@ -181,8 +204,8 @@ class GroupRates:
     """Every fit of one (generator, weights, K, M, δ) group.
 
     ``estimators`` says which d_MS estimator the group's rows used: ``counts`` (rows per
-    estimator label, :func:`estimator_label`), ``choice_rules`` (the distinct recorded
-    rules) and ``legacy`` (rows without a recorded choice).
+    ``d_MS.estimator`` label, :data:`LEGACY` for rows without one), ``choice_rules`` (the
+    distinct recorded rules) and ``legacy`` (rows without a recorded choice).
     """
 
     key: dict
@@ -214,30 +237,37 @@ class GroupRates:
         size = f"δ={k['delta']:g}" if k.get("delta") is not None else f"D={k['D']}"
         return f"{k['generator']}, {k['weights']} weights, {size}, K={k['K']}, M={k['M']}"
 
+    def _repr_markdown_(self) -> str:
+        return RateFits((self,))._repr_markdown_()
 
-def is_legacy(rec) -> bool:
-    """Whether a record predates the recorded d_MS choice (:attr:`TaskRecord.legacy`)."""
-    return TaskRecord.from_dict(rec).legacy
+
+@dataclass(frozen=True)
+class RateFits(Sequence):
+    """What :func:`fit_rates` returns: the fitted groups, in order, and the fit options.
+
+    A sequence of :class:`GroupRates` (``for g in fits``, ``(g,) = fits``); in a notebook it
+    shows as the rate report's tables (:meth:`_repr_markdown_`).
+    """
+
+    groups: tuple
+    options: FitOptions = FitOptions()
+
+    def __getitem__(self, i):
+        return self.groups[i]
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def _repr_markdown_(self) -> str:
+        """The fitted slopes, verdicts and per-group fit tables of the rate report, as Markdown."""
+        from .reports._rates import rates_markdown  # presentation, loaded only by a notebook's display hook
+
+        return rates_markdown(self)
 
 
 def reported_dms(rec) -> dict:
     """The d_MS a task reported, with its evidence (:meth:`TaskRecord.reported_dms`)."""
     return TaskRecord.from_dict(rec).reported_dms()
-
-
-def estimator_label(rec) -> str:
-    """"plug-in", "edgeworth", "analytic", "none", or :data:`LEGACY`: the estimator a record's d_MS used."""
-    return TaskRecord.from_dict(rec).reported_dms()["estimator"]
-
-
-def estimator_value(rec, name):
-    """(value, resolved) of one d_MS series of :data:`ESTIMATORS` (:meth:`TaskRecord.estimator_value`)."""
-    return TaskRecord.from_dict(rec).estimator_value(name)
-
-
-def bound_value(rec, name):
-    """One bound term of a record (``"total"``: their sum), or None (:meth:`TaskRecord.bound`)."""
-    return TaskRecord.from_dict(rec).bound(name)
 
 
 def dms_for_ratio(rec):
@@ -253,6 +283,77 @@ def group_records(records, group: GroupRates) -> list:
     return [r for r in map(TaskRecord.from_dict, records) if r.group_key(fixed_D=fixed_D) == want]
 
 
+def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0,
+              fixed_D: bool = False) -> RateFits:
+    """Fit every rate of every group of a sweep's task records (:func:`getheory.sweep.run_task` output).
+
+    Groups are (generator, student weights, K, M, δ); with ``fixed_D`` (a
+    product grid over N and D) the group holds D fixed instead of δ.  Records of
+    every version are accepted: legacy records (no ``d_MS.estimator``) keep the
+    previous logic, newer ones contribute their reported d_MS (see the module docstring).
+    Per group: the per-N table (:func:`_table`), a fit per registered d_MS series
+    (:func:`_series_fit`), per bound term (:func:`_bound_fit`), of the ratio d_MS / bound
+    (:func:`_ratio_fits`), and the verdicts.
+    """
+    options = FitOptions(level=level, n_boot=n_boot, seed=seed)
+    return RateFits(tuple(_fit_group(g, options) for g in _groups(records, fixed_D)), options)
+
+
+@dataclass(frozen=True)
+class _Group:
+    """The records of one group, by N (ascending); ``index`` is its place in the fit order."""
+
+    index: int
+    key: dict
+    records: list
+    by_N: dict
+
+    @property
+    def all_legacy(self) -> bool:
+        return all(r.legacy for r in self.records)
+
+    def offset(self, k: int) -> int:
+        """The bootstrap seed offset of this group's fit number ``k``."""
+        return 1000 * self.index + k
+
+
+def _groups(records, fixed_D: bool) -> list:
+    """The records grouped by (generator, weights, K, M, δ or D), in a fixed order."""
+    groups = defaultdict(list)
+    for rec in map(TaskRecord.from_dict, records):
+        groups[rec.group_key(fixed_D=fixed_D)].append(rec)
+    out = []
+    for gi, (key, recs) in enumerate(sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0])))):
+        gname, w, K, M, size = key
+        keyd = {"generator": gname, "weights": w, "K": K, "M": M}
+        keyd.update({"D": size, "delta": None} if fixed_D else {"delta": size})
+        by_N = defaultdict(list)
+        for r in recs:
+            by_N[r.N].append(r)
+        out.append(_Group(gi, keyd, recs, dict(sorted(by_N.items()))))
+    return out
+
+
+def _fit_group(group: _Group, options: FitOptions) -> GroupRates:
+    legacy = group.all_legacy
+    fits = {e.name: _series_fit(group, e.name, ei, options) for ei, e in enumerate(estimator_series())}
+    bound_fits = {b: _bound_fit(group, b, bi, options) for bi, b in enumerate(BOUND_TERMS)}
+    ratio = _ratio_fits(group, options)
+    odd = group.records[0].odd_activation
+    expected = _expected(odd, group.key["weights"])
+    verdicts = _verdicts(fits, bound_fits, ratio.fit, expected["d_MS"], ratio.resolved, legacy=legacy)
+    return GroupRates(key=group.key, odd=odd, table=_table(group), fits=fits, bound_fits=bound_fits,
+                      ratio_fit=ratio.fit, ratio_fit_resolved=ratio.resolved, ratio_max=ratio.max,
+                      expected=expected, verdicts=verdicts, estimators=_estimator_summary(group.records))
+
+
+def _expected(odd, weights) -> dict:
+    slope, reason = expected_slope(odd, weights)
+    return {"d_MS": slope, "d_MS_reason": reason, "bound": -0.5,
+            "bound_reason": "the bound decreases like N^{-1/2} (teacher term and the bare N^{-1/2}; "
+                            "docs/theory.md §5)"}
+
+
 def _count(labels) -> dict:
     out = {}
     for lab in labels:
@@ -265,140 +366,190 @@ def _mean(xs):
     return float(np.mean(xs)) if xs else None
 
 
-def fit_rates(records: list, *, level: float = 0.95, n_boot: int = 2000, seed: int = 0,
-              fixed_D: bool = False) -> list:
-    """Fit every rate of every group of a sweep's task records (:func:`getheory.sweep.run_task` output).
+def _estimator_summary(recs) -> dict:
+    """Which d_MS estimator rows used: counts per label, the recorded rules, legacy rows."""
+    rep = [r.reported_dms() for r in recs]
+    return {"counts": _count(x["estimator"] for x in rep),
+            "choice_rules": sorted({x["choice_rule"] for x in rep if x["choice_rule"]}),
+            "legacy": sum(r.legacy for r in recs)}
 
-    Groups are (generator, student weights, K, M, δ); with ``fixed_D`` (a
-    product grid over N and D) the group holds D fixed instead of δ.  Records of
-    every version are accepted: legacy records (no ``d_MS.estimator``) keep the
-    previous logic, newer ones contribute their reported d_MS (see the module docstring).
-    """
-    groups = defaultdict(list)
-    for rec in map(TaskRecord.from_dict, records):
-        groups[rec.group_key(fixed_D=fixed_D)].append(rec)
+
+def _ratio(rec) -> float | None:
+    """A record's d_MS (:meth:`TaskRecord.dms_for_ratio`) over the sum of its bound terms, or None."""
+    d, _, _ = rec.dms_for_ratio()
+    bt = rec.bound("total")
+    return d / bt if d is not None and bt else None
+
+
+# -- the per-N table ----------------------------------------------------------------------------
+
+
+def _table(group: _Group) -> list:
+    """One row per N: means over seeds of every series, its evidence, the bound terms, the ratio."""
+    return [_row(N, rs) for N, rs in group.by_N.items()]
+
+
+def _row(N: int, rs: list) -> dict:
+    row = {"N": N, "D": rs[0].D, "seeds": len(rs), "samples": sorted({r.samples for r in rs})}
+    row.update(_series_cells(rs))
+    row.update(_reported_cells(rs))
+    row.update(_evidence_cells(rs))
+    row.update(_kappa_cells(rs))
+    row.update(_bound_cells(rs))
+    row.update(_ratio_cells(rs))
+    row.update(_moment_cells(rs))
+    row["seconds"] = float(np.mean([r.seconds for r in rs]))
+    return row
+
+
+def _series_cells(rs) -> dict:
+    """Per registered series: the mean value over seeds and how many seeds resolve it."""
+    row = {}
+    for e in estimator_series():
+        vals = [r.estimator_value(e.name) for r in rs]
+        row[e.name] = _mean([v for v, _ in vals])
+        row[e.name + "_resolved"] = sum(bool(res) for _, res in vals)
+    return row
+
+
+def _reported_cells(rs) -> dict:
+    """The reported d_MS's standard error, and the estimators and rules that chose it."""
+    rep = [r.reported_dms() for r in rs]
+    ses = [x["se"] for x in rep if x["se"] is not None]
+    # standard error of the seed mean of the reported values, from each row's own SE
+    return {"reported_se": float(math.sqrt(sum(e * e for e in ses)) / len(ses)) if ses else None,
+            "estimators": _count(x["estimator"] for x in rep),
+            "choice_rules": sorted({x["choice_rule"] for x in rep if x["choice_rule"]})}
+
+
+def _evidence_cells(rs) -> dict:
+    """The series' further per-N columns (the plug-in's floor mean)."""
+    return {ev.key: _mean([ev.read(r.d_MS or {}) for r in rs]) for e in estimator_series() for ev in e.evidence}
+
+
+def _kappa_cells(rs) -> dict:
+    k3 = [abs(r.kappa(3)) for r in rs if r.kappa(3) is not None]
+    k4 = [abs(r.kappa(4)) for r in rs if r.kappa(4) is not None]
+    return {"abs_kappa3": float(np.mean(k3)) if k3 else None, "abs_kappa4": float(np.mean(k4)) if k4 else None}
+
+
+def _bound_cells(rs) -> dict:
+    """Each bound term's mean over seeds (None unless every seed has it)."""
+    row = {}
+    for b in BOUND_TERMS:
+        vals = [r.bound(b) for r in rs]
+        row[b] = float(np.mean(vals)) if all(v is not None for v in vals) else None
+    return row
+
+
+def _ratio_cells(rs) -> dict:
+    ratios = [x for x in map(_ratio, rs) if x is not None]
+    return {"ratio": float(np.mean(ratios)) if ratios else None,
+            "ratio_max": float(np.max(ratios)) if ratios else None,
+            "ratio_uses": sorted({r.dms_for_ratio()[1] for r in rs})}
+
+
+def _moment_cells(rs) -> dict:
+    row = {}
+    for key, name in (("moment_err_Q", "max_abs_err_Q"), ("moment_err_R", "max_abs_err_R")):
+        errs = [e for e in (r.moment_error(name) for r in rs) if e is not None]
+        row[key] = float(np.max(errs)) if errs else None
+    return row
+
+
+# -- the fits ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Points:
+    """The (N, value) points a fit uses, and the N it leaves out with the reason."""
+
+    N: list
+    y: list
+    left_out: list
+
+
+def _series_fit(group: _Group, name: str, index: int, options: FitOptions) -> SlopeFit | None:
+    """The fit of one d_MS series over its leading run of resolved N (None for all-legacy groups'
+    reported series: legacy records carry no reported d_MS)."""
+    if name == REPORTED and group.all_legacy:
+        return None
+    pts = _resolved_points(group, name)
+    return options.fit(pts.N, pts.y, group.offset(index), left_out=pts.left_out)
+
+
+def _resolved_points(group: _Group, name: str) -> _Points:
+    """Every seed's value at each N of the leading run of N at which every seed resolves ``name``."""
+    pts = _Points([], [], [])
+    gap = None  # the first N left out
+    for N, rs in group.by_N.items():
+        reason = _unresolved(rs, name)
+        if reason is not None:
+            gap = N if gap is None else gap
+        elif gap is not None:
+            reason = (f"resolved, but beyond the first unresolved N = {gap} "
+                      "(an isolated resolved point is treated as chance)")
+        if reason is not None:
+            pts.left_out.append({"N": N, "reason": reason})
+            continue
+        for r in rs:
+            v = r.estimator_value(name)[0]
+            pts.N.append(N)
+            pts.y.append(np.nan if v is None else v)
+    return pts
+
+
+def _unresolved(rs, name: str) -> str | None:
+    """Why the seeds ``rs`` of one N cannot enter the fit of ``name``, or None if they can."""
+    if name == REPORTED and any(r.legacy for r in rs):
+        k = sum(r.legacy for r in rs)
+        return f"{k} of {len(rs)} seeds are legacy records (no reported d_MS)"
+    vals = [r.estimator_value(name) for r in rs]
+    if not all(res for _, res in vals):
+        k = sum(bool(res) for _, res in vals)
+        return f"unresolved ({k} of {len(vals)} seeds resolved)"
+    return None
+
+
+def _bound_fit(group: _Group, term: str, index: int, options: FitOptions) -> SlopeFit | None:
+    """The fit of one bound term over every N; None where it is identically zero."""
+    yv = [np.nan if v is None else v for v in (r.bound(term) for r in group.records)]
+    if not any(np.isfinite(v) and v > 0 for v in yv):
+        return None  # e.g. M1 ≡ 0 for odd σ, M2 ≡ 0 for relu
+    return options.fit([r.N for r in group.records], yv, group.offset(100 + index))
+
+
+@dataclass(frozen=True)
+class _RatioFits:
+    """The fits of d_MS / bound over every N and over the leading run of resolved N, and its largest value."""
+
+    fit: SlopeFit | None
+    resolved: SlopeFit | None
+    max: float | None
+
+
+def _ratio_fits(group: _Group, options: FitOptions) -> _RatioFits:
+    pts = [(r.N, x) for r in group.records if (x := _ratio(r)) is not None]
+    fit = options.fit(*zip(*pts), group.offset(200)) if pts else None
+    res = _resolved_ratio_points(group)
+    fit_res = options.fit(*zip(*res), group.offset(300)) if res else None
+    if fit_res is not None and len(fit_res.N_used) < 3:
+        fit_res = None  # two N cannot show a trend worth a verdict
+    return _RatioFits(fit, fit_res, float(max(x for _, x in pts)) if pts else None)
+
+
+def _resolved_ratio_points(group: _Group) -> list:
+    """(N, d_MS / bound) over the leading run of N at which every seed's d_MS is resolved (legacy:
+    the plug-in resolved), as for the series' fits."""
     out = []
-    for gi, (key, recs) in enumerate(sorted(groups.items(), key=lambda kv: tuple(map(str, kv[0])))):
-        gname, w, K, M, size = key
-        keyd = {"generator": gname, "weights": w, "K": K, "M": M}
-        keyd.update({"D": size, "delta": None} if fixed_D else {"delta": size})
-        byN = defaultdict(list)
-        for r in recs:
-            byN[r.N].append(r)
-        Ns = sorted(byN)
-        odd = recs[0].odd_activation
-        n_legacy = sum(r.legacy for r in recs)
-        all_legacy = n_legacy == len(recs)
-        # per-N table
-        table = []
-        for N in Ns:
-            rs = byN[N]
-            row = {"N": N, "D": rs[0].D, "seeds": len(rs), "samples": sorted({r.samples for r in rs})}
-            for name in ESTIMATORS:
-                vals = [r.estimator_value(name) for r in rs]
-                xs = [v for v, _ in vals if v is not None]
-                row[name] = float(np.mean(xs)) if xs else None
-                row[name + "_resolved"] = sum(bool(res) for _, res in vals)
-            rep = [r.reported_dms() for r in rs]
-            ses = [x["se"] for x in rep if x["se"] is not None]
-            # standard error of the seed mean of the reported values, from each row's own SE
-            row["reported_se"] = float(math.sqrt(sum(e * e for e in ses)) / len(ses)) if ses else None
-            row["estimators"] = _count(x["estimator"] for x in rep)
-            row["choice_rules"] = sorted({x["choice_rule"] for x in rep if x["choice_rule"]})
-            row["floor_mean"] = _mean([r.floor_mean() for r in rs])
-            k3 = [abs(r.kappa(3)) for r in rs if r.kappa(3) is not None]
-            k4 = [abs(r.kappa(4)) for r in rs if r.kappa(4) is not None]
-            row["abs_kappa3"] = float(np.mean(k3)) if k3 else None
-            row["abs_kappa4"] = float(np.mean(k4)) if k4 else None
-            for b in BOUND_TERMS:
-                vals = [r.bound(b) for r in rs]
-                row[b] = float(np.mean(vals)) if all(v is not None for v in vals) else None
-            ratios = []
-            for r in rs:
-                d, _, _ = r.dms_for_ratio()
-                bt = r.bound("total")
-                if d is not None and bt:
-                    ratios.append(d / bt)
-            row["ratio"] = float(np.mean(ratios)) if ratios else None
-            row["ratio_max"] = float(np.max(ratios)) if ratios else None
-            row["ratio_uses"] = sorted({r.dms_for_ratio()[1] for r in rs})
-            errs = [r.moment_error("max_abs_err_Q") for r in rs if r.moment_error("max_abs_err_Q") is not None]
-            errs_r = [r.moment_error("max_abs_err_R") for r in rs if r.moment_error("max_abs_err_R") is not None]
-            row["moment_err_Q"] = float(np.max(errs)) if errs else None
-            row["moment_err_R"] = float(np.max(errs_r)) if errs_r else None
-            row["seconds"] = float(np.mean([r.seconds for r in rs]))
-            table.append(row)
-        fits = {}
-        for ei, name in enumerate(ESTIMATORS):
-            Nv, yv, left = [], [], []
-            gap = None
-            for N in Ns:
-                if name == "reported" and any(r.legacy for r in byN[N]):
-                    k = sum(r.legacy for r in byN[N])
-                    left.append({"N": N, "reason": f"{k} of {len(byN[N])} seeds are legacy records "
-                                                   "(no reported d_MS)"})
-                    gap = N if gap is None else gap
-                    continue
-                vals = [r.estimator_value(name) for r in byN[N]]
-                if not all(res for _, res in vals):
-                    k = sum(bool(res) for _, res in vals)
-                    left.append({"N": N, "reason": f"unresolved ({k} of {len(vals)} seeds resolved)"})
-                    gap = N if gap is None else gap
-                    continue
-                if gap is not None:
-                    left.append({"N": N, "reason": f"resolved, but beyond the first unresolved N = {gap} "
-                                                   "(an isolated resolved point is treated as chance)"})
-                    continue
-                for v, _ in vals:
-                    Nv.append(N)
-                    yv.append(np.nan if v is None else v)
-            if name == "reported" and all_legacy:
-                fits[name] = None  # legacy records carry no reported d_MS
-                continue
-            fits[name] = fit_loglog(Nv, yv, level=level, n_boot=n_boot, seed=seed + 1000 * gi + ei, left_out=left)
-        bfits = {}
-        for bi, b in enumerate(BOUND_TERMS):
-            Nv = [r.N for r in recs]
-            yv = [r.bound(b) for r in recs]
-            yv = [np.nan if v is None else v for v in yv]
-            if not any(np.isfinite(v) and v > 0 for v in yv):
-                bfits[b] = None  # e.g. M1 ≡ 0 for odd σ, M2 ≡ 0 for relu
-                continue
-            bfits[b] = fit_loglog(Nv, yv, level=level, n_boot=n_boot, seed=seed + 1000 * gi + 100 + bi)
-        Nv, yv = [], []
-        for r in recs:
-            d, _, _ = r.dms_for_ratio()
-            bt = r.bound("total")
-            if d is not None and bt:
-                Nv.append(r.N)
-                yv.append(d / bt)
-        rfit = fit_loglog(Nv, yv, level=level, n_boot=n_boot, seed=seed + 1000 * gi + 200) if yv else None
-        Nr, yr = [], []
-        for N in Ns:  # the leading run of resolved N (legacy: plug-in resolved), as for the fits
-            ds = [r.dms_for_ratio() for r in byN[N]]
-            if not all(res for _, _, res in ds):
-                break
-            for r, (d, _, _) in zip(byN[N], ds):
-                bt = r.bound("total")
-                if bt and d is not None:
-                    Nr.append(N)
-                    yr.append(d / bt)
-        rfit_res = fit_loglog(Nr, yr, level=level, n_boot=n_boot, seed=seed + 1000 * gi + 300) if yr else None
-        if rfit_res is not None and len(rfit_res.N_used) < 3:
-            rfit_res = None  # two N cannot show a trend worth a verdict
-        rmax = float(max(yv)) if yv else None
-        exp_slope, exp_reason = expected_slope(odd, w)
-        expected = {"d_MS": exp_slope, "d_MS_reason": exp_reason, "bound": -0.5,
-                    "bound_reason": "the bound decreases like N^{-1/2} (teacher term and the bare N^{-1/2}; docs/theory.md §5)"}
-        rep_all = [r.reported_dms() for r in recs]
-        estimators = {"counts": _count(x["estimator"] for x in rep_all),
-                      "choice_rules": sorted({x["choice_rule"] for x in rep_all if x["choice_rule"]}),
-                      "legacy": n_legacy}
-        verdicts = _verdicts(fits, bfits, rfit, exp_slope, rfit_res, legacy=all_legacy)
-        out.append(GroupRates(key=keyd, odd=odd, table=table, fits=fits, bound_fits=bfits, ratio_fit=rfit,
-                              ratio_fit_resolved=rfit_res, ratio_max=rmax, expected=expected, verdicts=verdicts,
-                              estimators=estimators))
+    for N, rs in group.by_N.items():
+        if not all(r.dms_for_ratio()[2] for r in rs):
+            break
+        out += [(N, x) for r in rs if (x := _ratio(r)) is not None]
     return out
+
+
+# -- verdicts ------------------------------------------------------------------------------------
 
 
 def primary_estimator(fits: dict, *, legacy: bool | None = None):
@@ -424,38 +575,46 @@ def primary_estimator(fits: dict, *, legacy: bool | None = None):
 
 
 def _verdicts(fits, bfits, rfit, exp_slope, rfit_res=None, *, legacy=True) -> dict:
-    v = {}
-    prim = primary_estimator(fits, legacy=legacy)
-    v["primary_estimator"] = prim
-    if prim is None:
-        v["rate"] = ("not enough resolved points (fewer than 3 N resolved by any estimator)" if legacy else
-                     "not enough resolved points (fewer than 3 N at which every seed's reported d_MS is resolved)")
-    else:
-        f = fits[prim]
-        name = "reported d_MS" if prim == "reported" else prim
-        txt = f"{name} slope {f.slope:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}] over N = {f.N_used[0]}..{f.N_used[-1]}"
-        if exp_slope is not None:
-            txt += ("; consistent with " if f.contains(exp_slope) else "; differs from ") + f"the expected {exp_slope:g}"
-        v["rate"] = txt
-        tb = bfits.get("total")
-        if tb is not None:
-            v["faster_than_bound"] = bool(f.ci_high < tb.slope)
+    v = {"primary_estimator": primary_estimator(fits, legacy=legacy)}
+    v.update(_rate_verdict(fits, bfits, v["primary_estimator"], exp_slope, legacy))
     if rfit is not None:
-        # bounded: the ratio does not grow with N (upper end of the slope interval <= 0.05)
-        grows = rfit.ci_high > 0.05
-        v["ratio_bounded"] = not grows
-        txt = f"d_MS/bound slope {rfit.slope:.3f} [{rfit.ci_low:.3f}, {rfit.ci_high:.3f}]"
-        if not grows:
-            txt += ": stays bounded (does not grow with N)"
-        elif rfit_res is None or rfit_res.ci_high <= 0.05:
-            v["ratio_bounded"] = None
-            what = ("certified upper bounds, which sit at their sample-size floor" if legacy else
-                    "unresolved estimates, which sit at their sample-size floor")
-            txt += (f": rises only through {what} (limited by n, not by N): inconclusive there"
-                    + ("" if rfit_res is None else
-                       f"; over {'plug-in-' if legacy else ''}resolved points the slope is {rfit_res.slope:.3f} "
-                       f"[{rfit_res.ci_low:.3f}, {rfit_res.ci_high:.3f}]"))
-        else:
-            txt += ": GROWS with N over resolved points: the bound is in doubt"
-        v["ratio"] = txt
+        v.update(_ratio_verdict(rfit, rfit_res, legacy))
+    return v
+
+
+def _rate_verdict(fits, bfits, prim, exp_slope, legacy) -> dict:
+    """The d_MS rate the group rests on, against THEORY's slope and the bound's."""
+    if prim is None:
+        return {"rate": "not enough resolved points (fewer than 3 N resolved by any estimator)" if legacy else
+                "not enough resolved points (fewer than 3 N at which every seed's reported d_MS is resolved)"}
+    f = fits[prim]
+    name = "reported d_MS" if prim == REPORTED else prim
+    txt = f"{name} slope {f.slope:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}] over N = {f.N_used[0]}..{f.N_used[-1]}"
+    if exp_slope is not None:
+        txt += ("; consistent with " if f.contains(exp_slope) else "; differs from ") + f"the expected {exp_slope:g}"
+    v = {"rate": txt}
+    tb = bfits.get("total")
+    if tb is not None:
+        v["faster_than_bound"] = bool(f.ci_high < tb.slope)
+    return v
+
+
+def _ratio_verdict(rfit, rfit_res, legacy) -> dict:
+    """Whether d_MS / bound stays bounded: the upper end of its slope interval is at most 0.05."""
+    grows = rfit.ci_high > 0.05
+    v = {"ratio_bounded": not grows}
+    txt = f"d_MS/bound slope {rfit.slope:.3f} [{rfit.ci_low:.3f}, {rfit.ci_high:.3f}]"
+    if not grows:
+        txt += ": stays bounded (does not grow with N)"
+    elif rfit_res is None or rfit_res.ci_high <= 0.05:
+        v["ratio_bounded"] = None
+        what = ("certified upper bounds, which sit at their sample-size floor" if legacy else
+                "unresolved estimates, which sit at their sample-size floor")
+        txt += (f": rises only through {what} (limited by n, not by N): inconclusive there"
+                + ("" if rfit_res is None else
+                   f"; over {'plug-in-' if legacy else ''}resolved points the slope is {rfit_res.slope:.3f} "
+                   f"[{rfit_res.ci_low:.3f}, {rfit_res.ci_high:.3f}]"))
+    else:
+        txt += ": GROWS with N over resolved points: the bound is in doubt"
+    v["ratio"] = txt
     return v

@@ -136,7 +136,8 @@ def test_fit_rates_uses_each_rows_reported_estimate():
     assert g.fits["certified"] is None  # no certificate was computed
     assert g.fits["plug_in"].N_used == [16, 32]  # the plug-in's own fit: where it exists and is resolved
     row = g.table[3]
-    assert row["reported"] == pytest.approx(0.2 / 128) and row["reported_se"] == pytest.approx(0.01 / 128 / math.sqrt(2))
+    assert row["reported"] == pytest.approx(0.2 / 128)
+    assert row["reported_se"] == pytest.approx(0.01 / 128 / math.sqrt(2))
     assert row["estimators"] == {"edgeworth": 2} and row["ratio_uses"] == ["edgeworth"]
     assert row["ratio"] == pytest.approx(np.mean([r["d_MS"]["value"] / r["bound_terms"]["total"] for r in recs[6:]]))
 
@@ -188,3 +189,16 @@ def test_expected_slopes():
     assert expected_slope(True, "gaussian")[0] == -1.0
     assert expected_slope(False, "abs_gaussian")[0] == -0.5
     assert expected_slope(False, "gaussian")[0] is None
+
+
+def test_fitted_rates_show_as_the_report_tables_in_a_notebook():
+    recs = [_new_record(N, s, 0.2 / N, "edgeworth", True) for N in (16, 32, 64) for s in range(2)]
+    fits = fit_rates(recs, n_boot=100)
+    assert len(fits) == 1 and fits[0] is list(fits)[0] and fits.options.n_boot == 100
+    md = fits._repr_markdown_()
+    (g,) = fits
+    assert md.startswith("## Fitted slopes (log d vs log N)")
+    assert f"| {g.label} | edgeworth ×6 | -1.000 [-1.000, -1.000] (N 16–64) |" in md
+    assert "## Verdicts" in md and f"### {g.label}" in md and "| reported | -1.000 [-1.000, -1.000] |" in md
+    assert "array(" not in md and "SlopeFit(" not in md
+    assert g._repr_markdown_() == md  # one group shows the same tables

@@ -69,68 +69,87 @@ def _measure(Ns, draws, acts, seed=2024):
     return rows
 
 
+#: (activation, term, derived exponent, exponent(s) quoted in docs/theory.md §5, label) of each fitted rate
+_CASES = (
+    ("sign", "M2_term", -1.5, -1.62, "sign M2 term"),
+    ("relu", "M1_term", -1.0, -0.8, "relu M1 term"),
+    ("sign", "teacher_term", -0.5, (-0.49, -0.51), "teacher term (independent of σ; same draws)"),
+)
+#: the teacher-term values docs/theory.md §5 quotes, by N
+_QUOTED_TEACHER = {250: 0.125, 4000: 0.032}
+
+
 def check(full: bool = False) -> list:
     """Run claim 7 (docs/theory.md §5)."""
     Ns = [250, 500, 1000, 2000, 4000] if full else [128, 256, 512, 1024]
     draws = 6
     with Timer() as t:
         rows = _measure(Ns, draws, ("sign", "relu"))
-    out = []
-    cases = [
-        ("sign", "M2_term", -1.5, -1.62, "sign M2 term"),
-        ("relu", "M1_term", -1.0, -0.8, "relu M1 term"),
-        ("sign", "teacher_term", -0.5, (-0.49, -0.51), "teacher term (independent of σ; same draws)"),
-    ]
-    for act, key, expect, quoted, label in cases:
-        pts = [(r["N"], r[key]) for r in rows if r["activation"] == act]
-        x, y = zip(*pts)
-        s, lo, hi, se = fit_slope(x, y)
-        ok_expect = lo <= expect <= hi
-        quoted = quoted if isinstance(quoted, tuple) else (quoted,)
-        ok_quoted = all(lo <= q <= hi for q in quoted)
-        notes = []
-        if not ok_expect:
-            notes.append(f"the derived exponent {expect} lies outside the fitted 95% interval [{lo:.3f}, {hi:.3f}]")
-        if not ok_quoted:
-            notes.append(f"docs/theory.md §5 quotes a measured slope {', '.join(map(str, quoted))}, not all inside the fitted 95% interval "
-                         f"[{lo:.3f}, {hi:.3f}] (N = {Ns[0]}..{Ns[-1]}, {draws} draws)")
-        status = "pass" if (ok_expect and ok_quoted) else "contradiction"
-        means = {int(N): float(np.mean([v for n_, v in pts if n_ == N])) for N in Ns}
-        out.append(Result(
-            CLAIM, f"{label}: fitted exponent in N = {s:.3f}, 95% CI [{lo:.3f}, {hi:.3f}]", SECTION,
-            f"getheory.bound_terms, δ = 1/2, K = M = 2, N = {Ns}, {draws} draws per N; OLS of log term on log N, "
-            "t-interval", hi - lo, "width of the 95% interval of the exponent", None, status,
-            {"slope": s, "ci95": [lo, hi], "se": se, "expected_derived": expect, "quoted_in_theory_md": quoted,
-             "mean_term_by_N": means},
-            note="; ".join(notes) if notes else f"consistent with the derived {expect} and the quoted {', '.join(map(str, quoted))}",
-            seconds=t.seconds / len(cases),
-        ))
-    # parity and the quoted teacher-term values
-    par = max(max(r["M1_term"] for r in rows if r["activation"] == "sign"),
-              max(r["M2_term"] for r in rows if r["activation"] == "relu"))
-    out.append(Result(
-        CLAIM, "parity of the bound terms: M1 term ≡ 0 for sign, M2 term ≡ 0 for relu", SECTION,
-        "getheory.bound_terms on the same draws", par, "largest term that must vanish", 1e-14,
-        "pass" if par <= 1e-14 else "fail", {},
-    ))
-    tt = {int(N): float(np.mean([r["teacher_term"] for r in rows if r["activation"] == "sign" and r["N"] == N]))
-          for N in Ns}
+    out = [_rate_result(rows, case, Ns, draws, t.seconds / len(_CASES)) for case in _CASES]
+    out.append(_parity_result(rows))
     if full:
-        quoted = {250: 0.125, 4000: 0.032}
-        dev = max(abs(tt[N] / v - 1) for N, v in quoted.items())
-        # spread over draws sets the scale of agreement: relative sd of the term at N
-        sd = max(float(np.std([r["teacher_term"] for r in rows if r["activation"] == "sign" and r["N"] == N], ddof=1)
-                       / tt[N]) for N in quoted)
-        tol = 3 * max(sd, 0.005)
-        st = "pass" if dev <= tol else "contradiction"
-        out.append(Result(
-            CLAIM, "teacher term values quoted in §5: 0.125 at N = 250, 0.032 at N = 4000", SECTION,
-            "mean over draws vs the quoted values; tolerance 3 × the relative spread between draws",
-            dev, "max relative deviation", tol, st, {"measured": tt, "quoted": quoted},
-            note="" if st == "pass" else "the quoted teacher-term values are not reproduced within 3 draw-sd",
-        ))
+        out.append(_teacher_values_result(rows, Ns))
     out.append(Result(
         CLAIM, "(info) every term, every draw", SECTION, "raw measurements", float(len(rows)), "rows", None, "info",
         {"rows": rows},
     ))
     return out
+
+
+def _rate_result(rows, case, Ns, draws, seconds) -> Result:
+    """The fitted exponent of one term against the derived exponent and the quoted measurements."""
+    act, key, expect, quoted, label = case
+    pts = [(r["N"], r[key]) for r in rows if r["activation"] == act]
+    s, lo, hi, se = fit_slope(*zip(*pts))
+    quoted = quoted if isinstance(quoted, tuple) else (quoted,)
+    ok_expect = lo <= expect <= hi
+    ok_quoted = all(lo <= q <= hi for q in quoted)
+    notes = []
+    if not ok_expect:
+        notes.append(f"the derived exponent {expect} lies outside the fitted 95% interval [{lo:.3f}, {hi:.3f}]")
+    if not ok_quoted:
+        notes.append(f"docs/theory.md §5 quotes a measured slope {', '.join(map(str, quoted))}, not all inside "
+                     f"the fitted 95% interval [{lo:.3f}, {hi:.3f}] (N = {Ns[0]}..{Ns[-1]}, {draws} draws)")
+    means = {int(N): float(np.mean([v for n_, v in pts if n_ == N])) for N in Ns}
+    return Result(
+        CLAIM, f"{label}: fitted exponent in N = {s:.3f}, 95% CI [{lo:.3f}, {hi:.3f}]", SECTION,
+        f"getheory.bound_terms, δ = 1/2, K = M = 2, N = {Ns}, {draws} draws per N; OLS of log term on log N, "
+        "t-interval", hi - lo, "width of the 95% interval of the exponent", None,
+        "pass" if (ok_expect and ok_quoted) else "contradiction",
+        {"slope": s, "ci95": [lo, hi], "se": se, "expected_derived": expect, "quoted_in_theory_md": quoted,
+         "mean_term_by_N": means},
+        note="; ".join(notes) if notes else
+        f"consistent with the derived {expect} and the quoted {', '.join(map(str, quoted))}",
+        seconds=seconds,
+    )
+
+
+def _parity_result(rows) -> Result:
+    """M1 term ≡ 0 for the odd sign, M2 term ≡ 0 for relu (docs/theory.md §5)."""
+    par = max(max(r["M1_term"] for r in rows if r["activation"] == "sign"),
+              max(r["M2_term"] for r in rows if r["activation"] == "relu"))
+    return Result(
+        CLAIM, "parity of the bound terms: M1 term ≡ 0 for sign, M2 term ≡ 0 for relu", SECTION,
+        "getheory.bound_terms on the same draws", par, "largest term that must vanish", 1e-14,
+        "pass" if par <= 1e-14 else "fail", {},
+    )
+
+
+def _teacher_values_result(rows, Ns) -> Result:
+    """The mean teacher term against the values quoted in §5, within 3 × the spread between draws."""
+    def sign_terms(N):
+        return [r["teacher_term"] for r in rows if r["activation"] == "sign" and r["N"] == N]
+
+    tt = {int(N): float(np.mean(sign_terms(N))) for N in Ns}
+    quoted = dict(_QUOTED_TEACHER)
+    dev = max(abs(tt[N] / v - 1) for N, v in quoted.items())
+    # spread over draws sets the scale of agreement: relative sd of the term at N
+    sd = max(float(np.std(sign_terms(N), ddof=1) / tt[N]) for N in quoted)
+    tol = 3 * max(sd, 0.005)
+    st = "pass" if dev <= tol else "contradiction"
+    return Result(
+        CLAIM, "teacher term values quoted in §5: 0.125 at N = 250, 0.032 at N = 4000", SECTION,
+        "mean over draws vs the quoted values; tolerance 3 × the relative spread between draws",
+        dev, "max relative deviation", tol, st, {"measured": tt, "quoted": quoted},
+        note="" if st == "pass" else "the quoted teacher-term values are not reproduced within 3 draw-sd",
+    )

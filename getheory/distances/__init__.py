@@ -40,6 +40,8 @@ from ._cumulants import (
 from ._estimate import DmsEstimate, DmsOptions, estimate_dms
 from ._floor import FloorResult, MomentNoise, sampling_floor
 from ._one_d import w1_to_normal, w2_to_normal, wp_to_normal_sorted, wp_two_sample_sorted
+from ._registry import (REPORTED, Estimator, Evidence, PlotStyle, Reading, absent_parts, chosen_estimator,
+                        estimator_series, estimators, get_estimator, register_estimator, unregister_estimator)
 from ._search import MaxSlicedResult, SearchOptions, max_sliced_two_sample, max_sliced_w1
 from ._sphere import quasi_uniform_directions
 from ._stream import FieldStats, FieldStream, StreamOptions, stream_array
@@ -74,3 +76,5 @@ __all__ = [
     "DmsEstimate",
     "estimate_dms",
 ]
+__all__ += ["REPORTED", "Estimator", "Evidence", "PlotStyle", "Reading", "absent_parts", "chosen_estimator",
+            "estimator_series", "estimators", "get_estimator", "register_estimator", "unregister_estimator"]

@@ -16,6 +16,10 @@ and writes into the output folder
   unresolved points hollow), ``bounds_<group>.png`` (each bound term vs N
   with its fit), ``ratio_<group>.png`` (d_MS / bound).
 
+The estimators' columns, labels and plot styles are those of the estimator registry
+(:func:`getheory.distances.estimators`): a registered estimator appears in every table
+and plot without an edit here.
+
 Each group says which d_MS estimator its rows used: "plug-in" or "edgeworth"
 with the recorded choice rule, or, for rows written before the choice was
 recorded, "legacy: plug-in and cumulants, no choice recorded" (those keep the
@@ -36,18 +40,12 @@ import time
 import numpy as np
 
 from .._json import to_plain
-from ..rates import BOUND_TERMS, ESTIMATORS, LEGACY, fit_rates, group_records
+from ..distances import REPORTED, estimator_series, estimators, get_estimator
+from ..rates import BOUND_TERMS, LEGACY, fit_rates, group_records
 from ..sweep import ResultsDB, SweepError
 
-__all__ = ["write_report", "build_report_data"]
+__all__ = ["write_report", "build_report_data", "rates_markdown"]
 
-_EST_STYLE = {
-    "reported": ("k", "*", "reported d_MS"),
-    "plug_in": ("C0", "o", "plug-in"),
-    "excess": ("C2", "s", "excess over floor"),
-    "edgeworth": ("C1", "^", "Edgeworth (cumulants)"),
-    "certified": ("C3", "v", "certified upper bound"),
-}
 _BOUND_STYLE = {
     "M1_term": ("C0", "o", "B(W, M1) (even chaos)"),
     "M2_term": ("C1", "s", "B(W, M2) (odd chaos)"),
@@ -55,6 +53,18 @@ _BOUND_STYLE = {
     "n_term": ("C4", "D", "N^-1/2"),
     "total": ("k", "x", "sum of terms"),
 }
+
+
+def _table_order() -> list:
+    """The d_MS series in the order of the per-N and fit tables: the reported d_MS, then the registry's."""
+    return [get_estimator(REPORTED)] + [e for e in estimator_series() if e.name != REPORTED]
+
+
+def _summary_order() -> list:
+    """The d_MS series in the order of the fitted-slopes table: the reported d_MS, the estimators it
+    chooses among, then the others."""
+    rest = _table_order()[1:]
+    return [get_estimator(REPORTED)] + [e for e in rest if e.chosen_as] + [e for e in rest if not e.chosen_as]
 
 
 def _slug(text: str) -> str:
@@ -116,86 +126,138 @@ def _fit_txt(f):
     return f"{f.slope:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}]"
 
 
-def _plot_group(g, records, out_dir, slug):
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _plot_group(g, records, out_dir, slug) -> dict:
+    """The three PNG plots of one group: d_MS, the bound terms and their ratio against N."""
+    plt = _pyplot()
     recs = group_records(records, g)
-    files = {}
     Ns = np.array(sorted({r.N for r in recs}), dtype=float)
     Nline = np.geomspace(Ns.min(), Ns.max(), 50) if Ns.size else Ns
+    files = {}
+    for kind, figure in (("dms", _dms_figure), ("bounds", _bounds_figure), ("ratio", _ratio_figure)):
+        fig = figure(g, recs, Nline)
+        files[kind] = _save(fig, out_dir, f"{kind}_{slug}.png")
+        plt.close(fig)
+    return files
 
-    # d_MS: the reported estimate per row, the individual estimators, the floor
-    fig, ax = plt.subplots(figsize=(7, 5))
-    has_reported = any(not r.legacy for r in recs)
-    rep_marker = {"plug-in": "s", "edgeworth": "^"}
-    for est, mk in rep_marker.items():
+
+def _finish(ax, ylabel: str, title: str, legend_size: float):
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("N")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=legend_size, loc="best")
+
+
+def _fit_label(f, prefix: str = "fit") -> str:
+    return f"{prefix}: slope {f.slope:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]"
+
+
+def _dms_figure(g, recs, Nline):
+    """d_MS against N: each row's reported d_MS, every drawn estimator, the fits, the floor, THEORY's slope."""
+    fig, ax = _pyplot().subplots(figsize=(7, 5))
+    _draw_reported(ax, recs)
+    _draw_estimators(ax, recs, alpha=0.45 if any(not r.legacy for r in recs) else 1.0)
+    _draw_series_fits(ax, g)
+    _draw_floor(ax, recs)
+    _draw_reference(ax, g, Nline)
+    _finish(ax, "d_MS(P, P̂)", f"d_MS vs N — {g.label}", 6.5)
+    return fig
+
+
+def _draw_reported(ax, recs):
+    """Each row's reported d_MS ± SE, marked by the estimator that was chosen; unresolved hollow."""
+    for e in estimators():
+        mk = e.style.reported_marker
+        if e.chosen_as is None or mk is None:
+            continue
         pts = [(r.N, r.reported_dms()) for r in recs]
-        pts = [(n, x) for n, x in pts if x["estimator"] == est and x["value"] is not None and x["value"] > 0]
+        pts = [(n, x) for n, x in pts if x["estimator"] == e.chosen_as and x["value"] is not None and x["value"] > 0]
         for res in (True, False):
             sel = [(n, x) for n, x in pts if x["resolved"] == res]
-            if not sel:
-                continue
-            xs = [n for n, _ in sel]
-            ys = [x["value"] for _, x in sel]
-            # a ± SE bar, clipped above zero on the log axis
-            lo = [min(x["se"] or 0.0, 0.999 * x["value"]) for _, x in sel]
-            hi = [x["se"] or 0.0 for _, x in sel]
-            ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="k", elinewidth=0.8, capsize=2, alpha=0.6)
-            ax.scatter(xs, ys, marker=mk, s=34, zorder=3, color="k" if res else "none", edgecolors="k",
-                       label=f"reported d_MS ({est}, {'resolved' if res else 'unresolved'}) ± SE")
-    for name, (col, mk, lab) in _EST_STYLE.items():
-        if name in ("excess", "reported"):
+            if sel:
+                _draw_reported_points(ax, sel, mk, res, f"reported d_MS ({e.chosen_as}, "
+                                      f"{'resolved' if res else 'unresolved'}) ± SE")
+
+
+def _draw_reported_points(ax, sel, marker, resolved, label):
+    xs = [n for n, _ in sel]
+    ys = [x["value"] for _, x in sel]
+    # a ± SE bar, clipped above zero on the log axis
+    lo = [min(x["se"] or 0.0, 0.999 * x["value"]) for _, x in sel]
+    hi = [x["se"] or 0.0 for _, x in sel]
+    ax.errorbar(xs, ys, yerr=[lo, hi], fmt="none", ecolor="k", elinewidth=0.8, capsize=2, alpha=0.6)
+    ax.scatter(xs, ys, marker=marker, s=34, zorder=3, color="k" if resolved else "none", edgecolors="k",
+               label=label)
+
+
+def _draw_estimators(ax, recs, alpha):
+    """Every drawn estimator's own values (the evidence behind the reported one); unresolved hollow."""
+    for e in estimator_series():
+        if e.name != REPORTED and e.drawn:
+            _draw_estimator(ax, recs, e, alpha)
+
+
+def _draw_estimator(ax, recs, e, alpha):
+    col, mk = e.style.color, e.style.marker
+    xs_r, ys_r, xs_u, ys_u = [], [], [], []
+    for r in recs:
+        v, res = r.estimator_value(e.name)
+        if v is None or not v > 0:
             continue
-        xs_r, ys_r, xs_u, ys_u = [], [], [], []
-        for r in recs:
-            v, res = r.estimator_value(name)
-            if v is None or not v > 0:
-                continue
-            (xs_r if res else xs_u).append(r.N)
-            (ys_r if res else ys_u).append(v)
-        alpha = 0.45 if has_reported else 1.0  # evidence behind the reported value
-        if xs_r:
-            ax.scatter(xs_r, ys_r, color=col, marker=mk, s=22, alpha=alpha,
-                       label=f"{lab}" + (" (resolved)" if name != "certified" else ""))
-        if xs_u:
-            ax.scatter(xs_u, ys_u, facecolors="none", edgecolors=col, marker=mk, s=22, alpha=alpha,
-                       label=f"{lab} (unresolved)")
-    for name, (col, _mk, lab) in _EST_STYLE.items():
-        if name == "excess":
+        (xs_r if res else xs_u).append(r.N)
+        (ys_r if res else ys_u).append(v)
+    if xs_r:
+        ax.scatter(xs_r, ys_r, color=col, marker=mk, s=22, alpha=alpha,
+                   label=e.label + ("" if e.upper_bound else " (resolved)"))
+    if xs_u:
+        ax.scatter(xs_u, ys_u, facecolors="none", edgecolors=col, marker=mk, s=22, alpha=alpha,
+                   label=f"{e.label} (unresolved)")
+
+
+def _draw_series_fits(ax, g):
+    for e in _table_order():
+        f = g.fits.get(e.name)
+        if f is None or not e.drawn:
             continue
-        f = g.fits.get(name)
-        if f is not None:
-            Nf = np.geomspace(min(f.N_used), max(f.N_used), 30)
-            ax.plot(Nf, f.predict(Nf), color=col, lw=1.6 if name == "reported" else 1.2,
-                    label=f"fit {lab}: slope {f.slope:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]")
+        Nf = np.geomspace(min(f.N_used), max(f.N_used), 30)
+        ax.plot(Nf, f.predict(Nf), color=e.style.color, lw=1.6 if e.name == REPORTED else 1.2,
+                label=_fit_label(f, f"fit {e.label}"))
+
+
+def _draw_floor(ax, recs):
     fl = [(r.N, r.floor_mean()) for r in recs]
     fl = [(a, b) for a, b in fl if b is not None and b > 0]
     if fl:
         ax.scatter([a for a, _ in fl], [b for _, b in fl], color="0.5", marker="_", s=60,
                    label="floor (mean, Gaussian samples)")
+
+
+def _draw_reference(ax, g, Nline):
+    """THEORY's slope for d_MS through the first point of the fit the group rests on."""
     prim = g.verdicts.get("primary_estimator")
     f = g.fits.get(prim) if prim else None
-    f = f or g.fits.get("reported") or g.fits.get("plug_in")
-    if g.expected.get("d_MS") is not None and f is not None and Ns.size:
+    f = f or g.fits.get(REPORTED) or g.fits.get("plug_in")
+    if g.expected.get("d_MS") is not None and f is not None and Nline.size:
         N0 = f.N_used[0]
         y0 = float(f.predict(N0))
         ax.plot(Nline, y0 * (Nline / N0) ** g.expected["d_MS"], color="0.3", ls=":", lw=1,
                 label=f"reference slope {g.expected['d_MS']:g}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("N")
-    ax.set_ylabel("d_MS(P, P̂)")
-    ax.set_title(f"d_MS vs N — {g.label}", fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=6.5, loc="best")
-    files["dms"] = _save(fig, out_dir, f"dms_{slug}.png")
-    plt.close(fig)
 
-    # bound terms
-    fig, ax = plt.subplots(figsize=(7, 5))
+
+def _bounds_figure(g, recs, Nline):
+    """Each bound term against N with its fit (docs/theory.md §5)."""
+    fig, ax = _pyplot().subplots(figsize=(7, 5))
     for b, (col, mk, lab) in _BOUND_STYLE.items():
         pts = [(r.N, r.bound(b)) for r in recs]
         pts = [(n, v) for n, v in pts if v is not None and v > 0]
@@ -204,51 +266,50 @@ def _plot_group(g, records, out_dir, slug):
         ax.scatter([a for a, _ in pts], [v for _, v in pts], color=col, marker=mk, s=18, label=lab)
         f = g.bound_fits.get(b)
         if f is not None:
-            ax.plot(Nline, f.predict(Nline), color=col, lw=1, label=f"fit: slope {f.slope:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("N")
-    ax.set_ylabel("bound term (docs/theory.md §5)")
-    ax.set_title(f"bound terms vs N — {g.label}", fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=6.5, loc="best")
-    files["bounds"] = _save(fig, out_dir, f"bounds_{slug}.png")
-    plt.close(fig)
+            ax.plot(Nline, f.predict(Nline), color=col, lw=1, label=_fit_label(f))
+    _finish(ax, "bound term (docs/theory.md §5)", f"bound terms vs N — {g.label}", 6.5)
+    return fig
 
-    # ratio: the reported d_MS per row (legacy rows: plug-in where resolved, certified bound elsewhere)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    kinds = (("plug-in", "C0", "s", "reported plug-in / bound"),
-             ("edgeworth", "C1", "^", "reported Edgeworth / bound"),
-             ("plug_in", "C0", "o", "resolved plug-in / bound (legacy)"),
-             ("certified", "C3", "v", "certified upper bound / bound (legacy)"))
-    for kind, col, mk, lab in kinds:
-        pts = []
-        for r in recs:
-            d, which, res = r.dms_for_ratio()
-            bt = r.bound("total")
-            if which == kind and d is not None and bt:
-                pts.append((r.N, d / bt, res))
-        # the certified bound is an upper bound, drawn filled; unresolved estimates hollow
-        filled = [(a, v) for a, v, rr in pts if rr or kind == "certified"]
-        hollow = [(a, v) for a, v, rr in pts if not rr and kind != "certified"]
+
+def _ratio_kinds() -> list:
+    """(kind, colour, marker, label, upper bound) of the ratio plot's point sets: each reported
+    estimator, then the legacy rule's plug-in and certified upper bound (:meth:`TaskRecord.dms_for_ratio`)."""
+    kinds = [(e.chosen_as, e.style.color, e.style.reported_marker, f"reported {e.column} / bound", e.upper_bound)
+             for e in estimators() if e.chosen_as and e.style.reported_marker]
+    pl, ce = get_estimator("plug_in"), get_estimator("certified")
+    return kinds + [("plug_in", pl.style.color, pl.style.marker, "resolved plug-in / bound (legacy)", False),
+                    ("certified", ce.style.color, ce.style.marker, f"{ce.label} / bound (legacy)", True)]
+
+
+def _ratio_figure(g, recs, Nline):
+    """The reported d_MS per row over the sum of the bound terms (legacy rows: plug-in where resolved,
+    certified bound elsewhere), with its fit."""
+    fig, ax = _pyplot().subplots(figsize=(7, 4.5))
+    for kind, col, mk, lab, upper in _ratio_kinds():
+        pts = _ratio_points(recs, kind)
+        # an upper bound is drawn filled; unresolved estimates hollow
+        filled = [(a, v) for a, v, rr in pts if rr or upper]
+        hollow = [(a, v) for a, v, rr in pts if not rr and not upper]
         if filled:
             ax.scatter([a for a, _ in filled], [v for _, v in filled], color=col, marker=mk, s=20, label=lab)
         if hollow:
             ax.scatter([a for a, _ in hollow], [v for _, v in hollow], color="none", edgecolors=col, marker=mk,
                        s=20, label=lab + " (unresolved)")
     if g.ratio_fit is not None:
-        f = g.ratio_fit
-        ax.plot(Nline, f.predict(Nline), color="k", lw=1, label=f"fit: slope {f.slope:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("N")
-    ax.set_ylabel("d_MS / (sum of bound terms)")
-    ax.set_title(f"d_MS / bound — {g.label}", fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
-    files["ratio"] = _save(fig, out_dir, f"ratio_{slug}.png")
-    plt.close(fig)
-    return files
+        ax.plot(Nline, g.ratio_fit.predict(Nline), color="k", lw=1, label=_fit_label(g.ratio_fit))
+    _finish(ax, "d_MS / (sum of bound terms)", f"d_MS / bound — {g.label}", 7)
+    return fig
+
+
+def _ratio_points(recs, kind) -> list:
+    """(N, d_MS / bound, resolved) of the rows whose ratio uses ``kind`` (:meth:`TaskRecord.dms_for_ratio`)."""
+    pts = []
+    for r in recs:
+        d, which, res = r.dms_for_ratio()
+        bt = r.bound("total")
+        if which == kind and d is not None and bt:
+            pts.append((r.N, d / bt, res))
+    return pts
 
 
 def _save(fig, out_dir, name):
@@ -260,170 +321,215 @@ def _save(fig, out_dir, name):
 
 
 def _markdown(data, groups, plots, command=None) -> str:
+    """report.md: header, settings, fitted slopes, verdicts, one section per group, failures."""
+    legacy_rows = (data.get("estimators") or {}).get("legacy_rows")
+    L = _header_lines(data, command) + _settings_lines(data)
+    L += _slopes_lines(groups, legacy_rows) + _verdict_lines(groups)
+    for gr in groups:
+        L += _group_lines(gr, plots[gr.label])
+    L += _failure_lines(data["failures"])
+    L += ["All numbers are in report.json.", ""]
+    return "\n".join(L)
+
+
+def rates_markdown(groups) -> str:
+    """The fitted slopes, verdicts and per-group fit tables of fitted rates (:func:`getheory.rates.fit_rates`)
+    as Markdown, without plots or settings: what a notebook shows for them."""
+    L = _slopes_lines(groups, sum(g.estimators.get("legacy", 0) for g in groups)) + _verdict_lines(groups)
+    for gr in groups:
+        L += [f"### {gr.label}", ""] + _fit_table(gr) + [""]
+    return "\n".join(L)
+
+
+def _header_lines(data, command) -> list:
     spec = data["spec"]
-    L = []
-    L.append(f"# getheory rate report: {spec['name']}")
-    L.append("")
+    L = [f"# getheory rate report: {spec['name']}", ""]
     if spec.get("description"):
-        L.append(spec["description"])
-        L.append("")
+        L += [spec["description"], ""]
     if data["tasks_done"] < data["tasks_total"]:
-        L.append(f"**Partial results: {data['tasks_done']} of {data['tasks_total']} tasks finished.** Re-running the "
-                 "sweep command resumes the missing tasks; then regenerate this report.")
-        L.append("")
-    L.append("How fast the local fields (λ, ν) of generator data become Gaussian, measured by d_MS "
-             "(docs/theory.md §4), next to the terms of the theorem's bound (§5).")
-    L.append("")
+        L += [f"**Partial results: {data['tasks_done']} of {data['tasks_total']} tasks finished.** Re-running the "
+              "sweep command resumes the missing tasks; then regenerate this report.", ""]
+    L += ["How fast the local fields (λ, ν) of generator data become Gaussian, measured by d_MS "
+          "(docs/theory.md §4), next to the terms of the theorem's bound (§5).", ""]
     if command:
-        L.append("Regenerate with:")
-        L.append("")
-        L.append("```bash")
-        L.append(command)
-        L.append("```")
-        L.append("")
-    L.append("## Settings")
-    L.append("")
-    g = spec["grid"]
+        L += ["Regenerate with:", "", "```bash", command, "```", ""]
+    return L
+
+
+def _settings_lines(data) -> list:
+    spec = data["spec"]
+    g, s = spec["grid"], spec["samples"]
     sz = f"δ = D/N ∈ {g['delta']}" if "delta" in g else f"D ∈ {g['D']}"
-    s = spec["samples"]
-    L.append("- generators: " + ", ".join(
-        f"{x['name']} ({'factory ' + x['factory'] if 'factory' in x else x['activation'] + ', depth ' + str(x['depth'])})"
-        for x in spec["generator"]))
-    L.append(f"- student weights: {', '.join(spec['weights']['student'])}; teacher weights: {spec['weights']['teacher']}")
-    L.append(f"- N ∈ {g['N']}, {sz}, K = {g['K']}, M = {g['M']}, {g['seeds']} seeds (independent A, W, W̃, samples)")
-    if s["mode"] == "plan" and "time_budget" in s:
-        L.append(f"- samples planned per point by the shared planner (getheory.plan, as `getheory check --samples "
-                 f"auto`): an independent pilot of at least {s['pilot']} rows measures the sampling rate and the "
-                 f"held-out cumulants' |z|, then n is fixed in advance for an expected |z| of 6 (at least "
-                 f"{s['min']} and the pilot's size), within a time budget of {s['time_budget']:g} s per point and "
-                 f"max_samples = min({s['max']}, {s['max_work']:.3g}/(N·D)); each task's plan is in report.json")
-    elif s["mode"] == "plan":
-        L.append(f"- samples planned per point by the rules of thumb of an earlier getheory (docs/theory.md §4 "
-                 f"Resolution: plug-in n ≳ 30/d², cumulant n ≳ 24(5/|κ4|)², κ3 analogue 6(5/|κ3|)²) from a pilot "
-                 f"of {s['pilot']} samples, clipped to [{s['min']}, min({s['max']}, {s['max_work']:.3g}/(N·D))]; a "
-                 "point that cannot be resolved in its budget is run at the cap and marked unresolved")
-    else:
-        L.append(f"- samples: fixed n = {s['n']}")
-    e = spec["estimator"]
-    run = f"backend {spec['run']['backend']}, {spec['run']['dtype']}; master seed {spec['seed']}"
-    if "certify" in e:
-        L.append(f"- d_MS: max-sliced W{e['p']}; the plug-in is tested against {e['floor_replicates']} Gaussian "
-                 "floor replicates (rank test); each task reports one d_MS, the plug-in or the Edgeworth "
-                 "(cumulant) value, chosen by the rule recorded with it (per group below); "
-                 + (f"certified upper bound at confidence {e['confidence']}" if e["certify"]
-                    else "no certified upper bound (estimator.certify = false)") + f"; {run}")
-    else:
-        L.append(f"- d_MS: max-sliced W{e['p']}, floor from {e['floor_replicates']} Gaussian replicates, "
-                 f"confidence {e['confidence']}; {run}")
+    L = ["## Settings", "", "- generators: " + ", ".join(map(_generator_text, spec["generator"])),
+         f"- student weights: {', '.join(spec['weights']['student'])}; "
+         f"teacher weights: {spec['weights']['teacher']}",
+         f"- N ∈ {g['N']}, {sz}, K = {g['K']}, M = {g['M']}, {g['seeds']} seeds (independent A, W, W̃, samples)",
+         _samples_line(s), _dms_line(spec)]
     ec = data.get("estimators") or {}
     if ec.get("counts"):
         L.append("- d_MS estimator of the rows: " + _estimator_counts(ec["counts"]))
     L.append(f"- moment check: Monte Carlo Q, R (up to {s['moment_samples']} samples, budget "
              f"{s['moment_max_work']:.3g} = n·N·(N+D)) against the exact ones")
     fs = data["fit_settings"]
-    L.append(f"- fits: {fs['method']}; {fs['n_boot']} bootstrap replicates, {100 * fs['level']:.0f} % percentile intervals")
+    L.append(f"- fits: {fs['method']}; {fs['n_boot']} bootstrap replicates, "
+             f"{100 * fs['level']:.0f} % percentile intervals")
     L.append(f"- tasks: {data['tasks_done']} of {data['tasks_total']} finished"
              + (f", {len(data['failures'])} failed" if data["failures"] else "")
              + f"; task wall time summed over tasks {data['task_seconds_total'] / 60:.1f} min, longest task "
              f"{data['task_seconds_max']:.1f} s; getheory {', '.join(data['getheory_versions'])}")
-    L.append("")
-    L.append("## Fitted slopes (log d vs log N)")
-    L.append("")
-    L.append("Slope of the least-squares line through log d_MS against log N, with its bootstrap interval. "
-             "\"reported d_MS\" fits each task's reported estimate (the estimator column says which one"
-             + (f"; \"{LEGACY}\" rows have none and keep the per-estimator fits). " if ec.get("legacy_rows")
-                else "). ")
-             + "Estimator fits use resolved points only (listed in the per-group sections); the certified upper "
-             "bound is fitted on every N where it was computed. \"expected\" is THEORY's rate for d_MS (odd σ: "
-             "1/N; non-odd σ with |Gaussian| student weights: N^-1/2); \"bound\" is the fitted slope of the sum "
-             "of the §5 terms (nominal −0.5).")
-    L.append("")
-    L.append("| group | d_MS estimator | reported d_MS | plug-in | Edgeworth | excess | certified | expected | "
-             "bound (sum of terms) | d_MS/bound |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|")
-    for gr in groups:
-        def ff(name):
-            f = gr.fits.get(name)
-            return "—" if f is None else f"{_fit_txt(f)} (N {f.N_used[0]}–{f.N_used[-1]})"
+    return L + [""]
 
+
+def _generator_text(x) -> str:
+    how = "factory " + x["factory"] if "factory" in x else x["activation"] + ", depth " + str(x["depth"])
+    return f"{x['name']} ({how})"
+
+
+def _samples_line(s) -> str:
+    """How the spec chose n: the shared planner, an earlier version's rules of thumb, or fixed."""
+    if s["mode"] == "plan" and "time_budget" in s:
+        return (f"- samples planned per point by the shared planner (getheory.plan, as `getheory check --samples "
+                f"auto`): an independent pilot of at least {s['pilot']} rows measures the sampling rate and the "
+                f"held-out cumulants' |z|, then n is fixed in advance for an expected |z| of 6 (at least "
+                f"{s['min']} and the pilot's size), within a time budget of {s['time_budget']:g} s per point and "
+                f"max_samples = min({s['max']}, {s['max_work']:.3g}/(N·D)); each task's plan is in report.json")
+    if s["mode"] == "plan":
+        return (f"- samples planned per point by the rules of thumb of an earlier getheory (docs/theory.md §4 "
+                f"Resolution: plug-in n ≳ 30/d², cumulant n ≳ 24(5/|κ4|)², κ3 analogue 6(5/|κ3|)²) from a pilot "
+                f"of {s['pilot']} samples, clipped to [{s['min']}, min({s['max']}, {s['max_work']:.3g}/(N·D))]; a "
+                "point that cannot be resolved in its budget is run at the cap and marked unresolved")
+    return f"- samples: fixed n = {s['n']}"
+
+
+def _dms_line(spec) -> str:
+    e = spec["estimator"]
+    run = f"backend {spec['run']['backend']}, {spec['run']['dtype']}; master seed {spec['seed']}"
+    if "certify" not in e:  # a spec of an earlier version
+        return (f"- d_MS: max-sliced W{e['p']}, floor from {e['floor_replicates']} Gaussian replicates, "
+                f"confidence {e['confidence']}; {run}")
+    return (f"- d_MS: max-sliced W{e['p']}; the plug-in is tested against {e['floor_replicates']} Gaussian "
+            "floor replicates (rank test); each task reports one d_MS, the plug-in or the Edgeworth "
+            "(cumulant) value, chosen by the rule recorded with it (per group below); "
+            + (f"certified upper bound at confidence {e['confidence']}" if e["certify"]
+               else "no certified upper bound (estimator.certify = false)") + f"; {run}")
+
+
+def _slopes_lines(groups, legacy_rows) -> list:
+    """The fitted-slopes section: one row per group, one column per d_MS series."""
+    series = _summary_order()
+    L = ["## Fitted slopes (log d vs log N)", "",
+         "Slope of the least-squares line through log d_MS against log N, with its bootstrap interval. "
+         "\"reported d_MS\" fits each task's reported estimate (the estimator column says which one"
+         + (f"; \"{LEGACY}\" rows have none and keep the per-estimator fits). " if legacy_rows else "). ")
+         + "Estimator fits use resolved points only (listed in the per-group sections); the certified upper "
+         "bound is fitted on every N where it was computed. \"expected\" is THEORY's rate for d_MS (odd σ: "
+         "1/N; non-odd σ with |Gaussian| student weights: N^-1/2); \"bound\" is the fitted slope of the sum "
+         "of the §5 terms (nominal −0.5).", "",
+         _md_row(["group", "d_MS estimator"] + [e.column for e in series]
+                 + ["expected", "bound (sum of terms)", "d_MS/bound"]),
+         "|" + "---|" * (len(series) + 5)]
+    for gr in groups:
         exp = gr.expected["d_MS"]
-        L.append(f"| {gr.label} | {_estimator_counts(gr.estimators.get('counts', {}))} | {ff('reported')} | "
-                 f"{ff('plug_in')} | {ff('edgeworth')} | {ff('excess')} | {ff('certified')} | "
-                 f"{'—' if exp is None else f'{exp:g}'} | {_fit_txt(gr.bound_fits.get('total'))} | "
-                 f"{_fit_txt(gr.ratio_fit)} |")
-    L.append("")
-    L.append("## Verdicts")
-    L.append("")
+        L.append(_md_row([gr.label, _estimator_counts(gr.estimators.get("counts", {}))]
+                         + [_fit_range_txt(gr.fits.get(e.name)) for e in series]
+                         + ["—" if exp is None else f"{exp:g}", _fit_txt(gr.bound_fits.get("total")),
+                            _fit_txt(gr.ratio_fit)]))
+    return L + [""]
+
+
+def _md_row(cells) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _fit_range_txt(f) -> str:
+    return "—" if f is None else f"{_fit_txt(f)} (N {f.N_used[0]}–{f.N_used[-1]})"
+
+
+def _verdict_lines(groups) -> list:
+    L = ["## Verdicts", ""]
     for gr in groups:
         v = gr.verdicts
         L.append(f"- **{gr.label}**: {v.get('rate')}" + (f"; {v['ratio']}" if "ratio" in v else "")
                  + ("" if "faster_than_bound" not in v else
-                    ("; decays faster than the bound" if v["faster_than_bound"] else "; not shown to decay faster than the bound")))
-    L.append("")
-    for gr in groups:
-        L.append(f"## {gr.label}")
-        L.append("")
-        L.append(f"Expected d_MS rate: {gr.expected['d_MS_reason']}. Bound: {gr.expected['bound_reason']}.")
-        L.append("")
-        L.extend(_estimator_lines(gr))
-        L.append("")
-        L.append("| N | D | seeds | n | d_MS (reported) | res. | estimator | plug-in | floor | excess | res. | "
-                 "Edgeworth | res. | certified | \\|κ3\\| | \\|κ4\\| | M1 | M2 | teacher | N^-1/2 | d/bound | "
-                 "MC err Q | MC err R | s/task |")
-        L.append("|" + "---|" * 24)
-        for row in gr.table:
-            rep = "—" if row.get("reported") is None else (
-                _fmt(row["reported"]) + ("" if row.get("reported_se") is None else f" ± {_fmt(row['reported_se'], 2)}"))
-            L.append("| " + " | ".join([
-                str(row["N"]), str(row["D"]), str(row["seeds"]), ",".join(str(x) for x in row["samples"]),
-                rep, f"{row.get('reported_resolved', 0)}/{row['seeds']}",
-                _estimator_counts(row.get("estimators") or {}, short=True),
-                _fmt(row["plug_in"]), _fmt(row["floor_mean"]), _fmt(row["excess"]),
-                f"{row['plug_in_resolved']}/{row['seeds']}", _fmt(row["edgeworth"]),
-                f"{row['edgeworth_resolved']}/{row['seeds']}", _fmt(row["certified"]), _fmt(row["abs_kappa3"]),
-                _fmt(row["abs_kappa4"]), _fmt(row["M1_term"]), _fmt(row["M2_term"]), _fmt(row["teacher_term"]),
-                _fmt(row["n_term"]), _fmt(row["ratio"]), _fmt(row["moment_err_Q"], 2), _fmt(row["moment_err_R"], 2),
-                f"{row['seconds']:.1f}"]) + " |")
-        L.append("")
-        L.append("Values are means over seeds; the reported d_MS's ± is the standard error of that mean from "
-                 "each task's own SE; \"res.\" counts the seeds whose estimate resolves the signal (for the "
-                 "reported d_MS: the test of the estimator that was chosen); d/bound uses the reported d_MS"
-                 + (f" (\"{LEGACY}\" rows: the plug-in where resolved, the certified upper bound elsewhere)."
-                    if gr.estimators.get("legacy") else "."))
-        L.append("")
-        L.append("| fit | slope [interval] | N used | points | left out |")
-        L.append("|---|---|---|---|---|")
-        for name in ["reported"] + [k for k in ESTIMATORS if k != "reported"]:
-            f = gr.fits.get(name)
-            if f is None and name == "reported" and gr.estimators.get("legacy") == sum(r["seeds"] for r in gr.table):
-                L.append(f"| {name} | — ({LEGACY}) | — | — | every row |")
-                continue
-            if f is None:
-                L.append(f"| {name} | — (fewer than 2 resolved N) | — | — | all unresolved or missing |")
-                continue
+                    ("; decays faster than the bound" if v["faster_than_bound"]
+                     else "; not shown to decay faster than the bound")))
+    return L + [""]
+
+
+def _group_lines(gr, plots) -> list:
+    """One group's section: expected rates, estimators, the per-N table, the fit table, the plots."""
+    L = [f"## {gr.label}", "",
+         f"Expected d_MS rate: {gr.expected['d_MS_reason']}. Bound: {gr.expected['bound_reason']}.", ""]
+    L += _estimator_lines(gr) + [""] + _row_table(gr) + [""]
+    L += ["Values are means over seeds; the reported d_MS's ± is the standard error of that mean from "
+          "each task's own SE; \"res.\" counts the seeds whose estimate resolves the signal (for the "
+          "reported d_MS: the test of the estimator that was chosen); d/bound uses the reported d_MS"
+          + (f" (\"{LEGACY}\" rows: the plug-in where resolved, the certified upper bound elsewhere)."
+             if gr.estimators.get("legacy") else "."), ""]
+    L += _fit_table(gr) + [""]
+    for kind in ("dms", "bounds", "ratio"):
+        L += [f"![{kind} {gr.label}]({plots[kind]})", ""]
+    return L
+
+
+def _row_columns() -> list:
+    """(heading, cell of a per-N table row) of every column of a group's per-N table."""
+    cols = [("N", lambda r: str(r["N"])), ("D", lambda r: str(r["D"])), ("seeds", lambda r: str(r["seeds"])),
+            ("n", lambda r: ",".join(str(x) for x in r["samples"])), ("d_MS (reported)", _reported_cell),
+            ("res.", lambda r: f"{r.get('reported_resolved', 0)}/{r['seeds']}"),
+            ("estimator", lambda r: _estimator_counts(r.get("estimators") or {}, short=True))]
+    for e in _table_order()[1:]:
+        cols.append((e.column, lambda r, k=e.name: _fmt(r[k])))
+        cols += [(ev.column, lambda r, k=ev.key: _fmt(r[k])) for ev in e.evidence]
+        if e.resolved_column:
+            cols.append(("res.", lambda r, k=e.name + "_resolved": f"{r[k]}/{r['seeds']}"))
+    cols += [(head, lambda r, k=key: _fmt(r[k])) for head, key in (
+        ("\\|κ3\\|", "abs_kappa3"), ("\\|κ4\\|", "abs_kappa4"), ("M1", "M1_term"), ("M2", "M2_term"),
+        ("teacher", "teacher_term"), ("N^-1/2", "n_term"), ("d/bound", "ratio"))]
+    return cols + [("MC err Q", lambda r: _fmt(r["moment_err_Q"], 2)),
+                   ("MC err R", lambda r: _fmt(r["moment_err_R"], 2)), ("s/task", lambda r: f"{r['seconds']:.1f}")]
+
+
+def _reported_cell(row) -> str:
+    if row.get("reported") is None:
+        return "—"
+    return _fmt(row["reported"]) + ("" if row.get("reported_se") is None else f" ± {_fmt(row['reported_se'], 2)}")
+
+
+def _row_table(gr) -> list:
+    """The per-N table: means over seeds of every series, its evidence, the bound terms, the ratio."""
+    cols = _row_columns()
+    return ([_md_row([h for h, _ in cols]), "|" + "---|" * len(cols)]
+            + [_md_row([cell(row) for _, cell in cols]) for row in gr.table])
+
+
+def _fit_table(gr) -> list:
+    """Every fit of a group: slope, interval, the N used and the N left out with the reason."""
+    L = ["| fit | slope [interval] | N used | points | left out |", "|---|---|---|---|---|"]
+    all_legacy = gr.estimators.get("legacy") == sum(r["seeds"] for r in gr.table)
+    for e in _table_order():
+        f = gr.fits.get(e.name)
+        if f is None and e.name == REPORTED and all_legacy:
+            L.append(f"| {e.name} | — ({LEGACY}) | — | — | every row |")
+        elif f is None:
+            L.append(f"| {e.name} | — (fewer than 2 resolved N) | — | — | all unresolved or missing |")
+        else:
             left = "; ".join(f"N={d['N']}: {d['reason']}" for d in f.left_out) or "none"
-            L.append(f"| {name} | {_fit_txt(f)} | {f.N_used} | {f.n_points} | {left} |")
-        for b in BOUND_TERMS:
-            f = gr.bound_fits.get(b)
-            if f is None:
-                L.append(f"| bound {b} | — (identically zero) | — | — | — |")
-            else:
-                L.append(f"| bound {b} | {_fit_txt(f)} | {f.N_used} | {f.n_points} | none |")
-        if gr.ratio_fit is not None:
-            L.append(f"| d_MS / bound | {_fit_txt(gr.ratio_fit)} | {gr.ratio_fit.N_used} | {gr.ratio_fit.n_points} | none |")
-        L.append("")
-        for kind in ("dms", "bounds", "ratio"):
-            L.append(f"![{kind} {gr.label}]({plots[gr.label][kind]})")
-            L.append("")
-    if data["failures"]:
-        L.append("## Failed tasks")
-        L.append("")
-        for f in data["failures"]:
-            L.append(f"- {f['task_id']}: {f['error']}")
-        L.append("")
-    L.append("All numbers are in report.json.")
-    L.append("")
-    return "\n".join(L)
+            L.append(f"| {e.name} | {_fit_txt(f)} | {f.N_used} | {f.n_points} | {left} |")
+    for b in BOUND_TERMS:
+        f = gr.bound_fits.get(b)
+        L.append(f"| bound {b} | — (identically zero) | — | — | — |" if f is None else
+                 f"| bound {b} | {_fit_txt(f)} | {f.N_used} | {f.n_points} | none |")
+    f = gr.ratio_fit
+    if f is not None:
+        L.append(f"| d_MS / bound | {_fit_txt(f)} | {f.N_used} | {f.n_points} | none |")
+    return L
+
+
+def _failure_lines(failures) -> list:
+    if not failures:
+        return []
+    return ["## Failed tasks", ""] + [f"- {f['task_id']}: {f['error']}" for f in failures] + [""]
 
 
 def _estimator_counts(counts: dict, short: bool = False) -> str:
@@ -471,8 +577,8 @@ def write_report(db_path, out_dir, *, level: float = 0.95, n_boot: int = 2000, s
     os.makedirs(out_dir, exist_ok=True)
     plots = {}
     for g in groups:
-        slug = _slug(f"{g.key['generator']}_{g.key['weights']}_" + (f"delta{g.key['delta']:g}" if g.key.get("delta") is not None
-                                                                   else f"D{g.key['D']}"))
+        size = f"delta{g.key['delta']:g}" if g.key.get("delta") is not None else f"D{g.key['D']}"
+        slug = _slug(f"{g.key['generator']}_{g.key['weights']}_{size}")
         plots[g.label] = _plot_group(g, records, out_dir, slug) | {"slug": slug}
     data["plots"] = {k: {kk: vv for kk, vv in v.items() if kk != "slug"} for k, v in plots.items()}
     if command:

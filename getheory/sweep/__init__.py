@@ -15,7 +15,8 @@ A sweep measures how fast the local fields (λ, ν) become Gaussian
   (master seed, point, seed index), runs :func:`getheory.check.check_generator`
   (every d_MS estimate, every bound term) and a Monte Carlo moment check, and
   returns one JSON-ready record.
-* :func:`run_sweep` runs the tasks in a local process pool (default) or on a
+* :func:`run_sweep` runs the tasks (:class:`SweepOptions`: workers, scheduler,
+  progress, task cap and order, Dask worker timeout) in a local process pool (default) or on a
   Dask cluster and writes one row per finished task into an SQLite database
   (:class:`ResultsDB`), in its own transaction.  Re-running skips finished
   tasks, so an interrupted sweep loses only the tasks in flight.
@@ -87,7 +88,7 @@ validation), ``_tasks`` (:class:`Task`, :func:`run_task`), ``_record``
 
 from ._database import _COLUMNS, _flat  # noqa: F401 (tests read the stored columns)
 from ._database import DB_FORMAT, LEGACY_ESTIMATOR, SCHEMA_VERSION, ResultsDB, SweepError
-from ._record import BOUND_TERMS, ESTIMATORS, LEGACY, RECORD_VERSION, TaskRecord
+from ._record import BOUND_TERMS, LEGACY, RECORD_VERSION, TaskRecord
 from ._runner import _make_pool  # noqa: F401 (tests check the pool's thread limits)
 from ._runner import (
     CONNECT_TIMEOUT_S,
@@ -95,6 +96,7 @@ from ._runner import (
     DaskRunner,
     PoolRunner,
     SerialRunner,
+    SweepOptions,
     SweepSummary,
     choose_runner,
     run_sweep,
@@ -115,11 +117,11 @@ from ._tasks import _check_options, _sample_cap  # noqa: F401 (tests check the p
 from ._tasks import BUILTIN_WEIGHTS, DEFAULT_TIME_BUDGET, Task, build_generator, build_weights, derive_seed, run_task
 
 __all__ = [
-    "BOUND_TERMS", "BUILTIN_WEIGHTS", "CONNECT_TIMEOUT_S", "DB_FORMAT", "DEFAULT_TIME_BUDGET", "ESTIMATORS",
+    "BOUND_TERMS", "BUILTIN_WEIGHTS", "CONNECT_TIMEOUT_S", "DB_FORMAT", "DEFAULT_TIME_BUDGET",
     "FLOOR_LEVEL", "LEGACY", "LEGACY_ESTIMATOR", "MIN_FLOOR_REPLICATES", "MIN_ROWS", "RECORD_VERSION",
     "SCHEMA_VERSION", "WORKER_TIMEOUT_S",
     "DaskRunner", "GeneratorSpec", "PoolRunner", "ResultsDB", "SampleSpec", "SerialRunner", "SpecError",
-    "SweepError", "SweepSpec", "SweepSummary", "Task", "TaskRecord",
+    "SweepError", "SweepOptions", "SweepSpec", "SweepSummary", "Task", "TaskRecord",
     "build_generator", "build_weights", "choose_runner", "derive_seed", "load_spec", "run_sweep", "run_task",
     "spec_from_dict", "task_key",
 ]

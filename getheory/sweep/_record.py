@@ -3,7 +3,8 @@
 A :class:`TaskRecord` is what :func:`getheory.sweep.run_task` returns and what the
 results database stores (as JSON, one row per task).  Rates and reports read it
 through its accessors only: :meth:`TaskRecord.reported_dms`,
-:meth:`TaskRecord.estimator_value`, :meth:`TaskRecord.bound`,
+:meth:`TaskRecord.reading` (any d_MS estimator of the registry in
+:mod:`getheory.distances`, by name), :meth:`TaskRecord.bound`,
 :meth:`TaskRecord.dms_for_ratio`, :meth:`TaskRecord.kappa` and the size properties.
 
 Versions (``record_version``):
@@ -21,40 +22,20 @@ against the plain dicts of earlier versions keeps working.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from .._json import to_plain
+from ..distances import REPORTED, Reading, get_estimator
+from ..distances._registry import finite as _finite  # a finite float, or None
 
-__all__ = ["BOUND_TERMS", "ESTIMATORS", "LEGACY", "RECORD_VERSION", "TaskRecord"]
+__all__ = ["BOUND_TERMS", "LEGACY", "RECORD_VERSION", "TaskRecord"]
 
 RECORD_VERSION = 3
 #: how a record written before d_MS recorded its choice names its estimator
 LEGACY = "legacy: plug-in and cumulants, no choice recorded"
-#: the d_MS series a record offers (:meth:`TaskRecord.estimator_value`): name -> description.
-#: "reported" is last so that the bootstrap seeds of the other rate fits are those of earlier versions.
-ESTIMATORS = {
-    "plug_in": "plug-in max-sliced W1 (resolved points: plug-in above its floor's rank-test threshold)",
-    "excess": "plug-in minus floor mean (resolved plug-in points)",
-    "edgeworth": "cumulant/Edgeworth W1 (resolved points: the held-out κ3/κ4 test resolves the signal)",
-    "certified": "certified upper bound (every point where it was computed; an upper bound, not an estimate)",
-    "reported": "d_MS as each task reported it (plug-in or Edgeworth, chosen by the recorded rule; resolved points: "
-                "the chosen estimator's own test); none for legacy records",
-}
 #: the bound terms of docs/theory.md §5, and their sum
 BOUND_TERMS = ("M1_term", "M2_term", "teacher_term", "n_term", "total")
-
-
-def _finite(x):
-    """x as a float, or None when missing or not finite."""
-    if x is None or isinstance(x, bool):
-        return None
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,44 +155,28 @@ class TaskRecord(Mapping):
 
         ``value`` and ``se`` (None when missing or not finite), ``estimator`` ("plug-in",
         "edgeworth", "analytic", "none", or :data:`LEGACY`), ``choice_rule`` (None for
-        legacy records), ``resolved`` (the chosen estimator's own test: the plug-in's rank
-        test against its floor, the held-out cumulant test, or the analytic value against
-        twice its truncation error) and ``legacy``.  Legacy records carry no reported value.
+        legacy records), ``resolved`` (the chosen estimator's own test, as its entry in the
+        estimator registry (:mod:`getheory.distances`) reads it: the plug-in's rank test against
+        its floor, the held-out cumulant test, or the analytic value against twice its
+        truncation error) and ``legacy``.  Legacy records carry no reported value.
         """
-        d = self.d_MS or {}
         if self.legacy:
             return {"value": None, "se": None, "estimator": LEGACY, "choice_rule": None, "resolved": False,
                     "legacy": True}
-        est = d.get("estimator")
-        if est in ("plug-in", "analytic"):
-            res = bool(d.get("resolved"))
-        elif est == "edgeworth":
-            res = bool((d.get("cumulant") or {}).get("resolved"))
-        else:
-            res = False
-        value = _finite(d.get("value"))
-        return {"value": value, "se": _finite(d.get("se")), "estimator": est, "choice_rule": d.get("choice_rule"),
-                "resolved": res and value is not None, "legacy": False}
+        d = self.d_MS or {}
+        r = self.reading(REPORTED)
+        return {"value": r.value, "se": r.se, "estimator": d.get("estimator"), "choice_rule": d.get("choice_rule"),
+                "resolved": r.resolved, "legacy": False}
+
+    def reading(self, name: str) -> Reading:
+        """The :class:`~getheory.distances.Reading` (value, SE, resolved) of the registered d_MS
+        estimator ``name`` (:func:`getheory.distances.estimators`); KeyError for an unknown name."""
+        return get_estimator(name).read(self.d_MS or {})
 
     def estimator_value(self, name: str) -> tuple:
-        """(value, resolved) of one d_MS series of :data:`ESTIMATORS` (value None if absent)."""
-        d = self.d_MS or {}
-        if name == "plug_in":
-            pl = d.get("plug_in")
-            return (_finite(pl.get("value")), bool(d.get("resolved"))) if pl else (None, False)
-        if name == "excess":
-            if not d.get("plug_in"):
-                return None, False
-            return _finite(d.get("excess")), bool(d.get("resolved"))
-        if name == "edgeworth":
-            cu = d.get("cumulant") or {}
-            return _finite(cu.get("edgeworth_w1")), bool(cu.get("resolved"))
-        if name == "certified":
-            return _finite((d.get("certified") or {}).get("value")), True
-        if name == "reported":
-            r = self.reported_dms()
-            return r["value"], r["resolved"]
-        raise KeyError(f"unknown d_MS series {name!r}; choose one of {', '.join(ESTIMATORS)}")
+        """(value, resolved) of one registered d_MS estimator (value None if absent)."""
+        r = self.reading(name)
+        return r.value, r.resolved
 
     def dms_for_ratio(self) -> tuple:
         """(d_MS, kind, resolved) for the ratio to the bound.

@@ -22,8 +22,8 @@ from ._database import ResultsDB, SweepError
 from ._spec import SweepSpec
 from ._tasks import Task, run_task
 
-__all__ = ["CONNECT_TIMEOUT_S", "WORKER_TIMEOUT_S", "DaskRunner", "PoolRunner", "SerialRunner", "SweepSummary",
-           "choose_runner", "run_sweep", "task_key"]
+__all__ = ["CONNECT_TIMEOUT_S", "ORDERS", "WORKER_TIMEOUT_S", "DaskRunner", "PoolRunner", "SerialRunner",
+           "SweepOptions", "SweepSummary", "choose_runner", "run_sweep", "task_key"]
 
 
 @dataclass
@@ -139,19 +139,16 @@ def _run_task_on_worker(task: Task, caller: str) -> dict:
     return run_task(task)
 
 
-def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler: str | None = None,
-              client=None, progress: bool = True, max_tasks: int | None = None,
-              order: str = "cheap-first", worker_timeout: float | None = None) -> SweepSummary:
-    """Run every unfinished task of ``spec``, writing one row per task to ``db_path``.
+#: the task orders of :class:`SweepOptions`
+ORDERS = ("cheap-first", "costly-first", "grid")
 
-    Parameters
+
+@dataclass(frozen=True)
+class SweepOptions:
+    """How :func:`run_sweep` runs the tasks.
+
+    Attributes
     ----------
-    spec : SweepSpec
-    db_path : path
-        Created when missing; an existing database must hold the same spec
-        (otherwise :class:`SweepError`, nothing is touched).  Finished tasks
-        are skipped.  A database (or its folder) that cannot be written is
-        refused before any task runs.
     workers : int, optional
         Local process-pool size (default: the number of CPUs).  ``1`` runs in
         this process.  Pool workers use one BLAS thread each, and end when
@@ -163,8 +160,6 @@ def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler
         address where nothing listens, or where something other than a Dask
         scheduler answers, is a :class:`SweepError`.  Workers in other
         processes use one BLAS thread each; the calling process is left as it is.
-    client : distributed.Client, optional
-        An existing Dask client (used by the tests with an in-process LocalCluster).
     progress : bool
         Progress bar on stderr.
     max_tasks : int, optional
@@ -178,45 +173,81 @@ def run_sweep(spec: SweepSpec, db_path, *, workers: int | None = None, scheduler
         contact with the scheduler) before the sweep stops with a
         :class:`SweepError` (default :data:`WORKER_TIMEOUT_S`).  Rows already
         written stay; rerunning the command resumes.
+    """
+
+    workers: int | None = None
+    scheduler: str | None = None
+    progress: bool = True
+    max_tasks: int | None = None
+    order: str = "cheap-first"
+    worker_timeout: float | None = None
+
+    def __post_init__(self):
+        if self.order not in ORDERS:
+            raise ValueError(f"order must be 'cheap-first', 'costly-first' or 'grid', got {self.order!r}")
+
+
+def run_sweep(spec: SweepSpec, db_path, options: SweepOptions | None = None, *, client=None,
+              **settings) -> SweepSummary:
+    """Run every unfinished task of ``spec``, writing one row per task to ``db_path``.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    db_path : path
+        Created when missing; an existing database must hold the same spec
+        (otherwise :class:`SweepError`, nothing is touched).  Finished tasks
+        are skipped.  A database (or its folder) that cannot be written is
+        refused before any task runs.
+    options : SweepOptions, optional
+        Workers, scheduler, progress bar, task cap and order, Dask worker timeout.
+    client : distributed.Client, optional
+        An existing Dask client (used by the tests with an in-process LocalCluster).
+    **settings
+        Fields of :class:`SweepOptions` given by name (``workers=1, progress=False``);
+        they replace those of ``options``.
 
     Tasks are written by this process as they finish (one transaction each);
     Ctrl-C or a kill loses only the tasks in flight.
     """
     if not isinstance(spec, SweepSpec):
         raise TypeError(f"spec must be a SweepSpec (use load_spec for a TOML file), got {type(spec).__name__}")
-    if order not in ("cheap-first", "costly-first", "grid"):
-        raise ValueError(f"order must be 'cheap-first', 'costly-first' or 'grid', got {order!r}")
+    opts = replace(options or SweepOptions(), **settings)
     t_start = time.perf_counter()
     own_client = None
-    if client is None and scheduler is not None:
+    if client is None and opts.scheduler is not None:
         # the address is checked before the database is created: a wrong address leaves no file behind
-        client = own_client = _connect(scheduler)
+        client = own_client = _connect(opts.scheduler)
     try:
-        return _run_sweep(spec, db_path, t_start, workers=workers, scheduler=scheduler, client=client,
-                          progress=progress, max_tasks=max_tasks, order=order, worker_timeout=worker_timeout)
+        return _run_sweep(spec, db_path, t_start, opts, client)
     finally:
         if own_client is not None:
             with contextlib.suppress(Exception):
                 own_client.close(timeout=CONNECT_TIMEOUT_S)
 
 
-def _run_sweep(spec, db_path, t_start, *, workers, scheduler, client, progress, max_tasks, order, worker_timeout):
+def _todo(tasks, done, opts: SweepOptions) -> list:
+    """The tasks not yet done, in the options' order, at most ``max_tasks`` of them."""
+    todo = [t for t in tasks if t.task_id not in done]
+    if opts.order == "cheap-first":
+        todo.sort(key=lambda t: t.cost)
+    elif opts.order == "costly-first":
+        todo.sort(key=lambda t: -t.cost)
+    return todo if opts.max_tasks is None else todo[:opts.max_tasks]
+
+
+def _run_sweep(spec, db_path, t_start, opts: SweepOptions, client):
     db = ResultsDB(db_path, create=True)  # refuses a database or folder it cannot write
     try:
         db.init(spec)
         tasks = spec.tasks()
         done = db.done_ids()
-        todo = [t for t in tasks if t.task_id not in done]
-        if order == "cheap-first":
-            todo.sort(key=lambda t: t.cost)
-        elif order == "costly-first":
-            todo.sort(key=lambda t: -t.cost)
-        if max_tasks is not None:
-            todo = todo[:max_tasks]
-        prog = Progress(len(todo), "sweep tasks", progress, delay=0.0, log_every=0.0)
+        todo = _todo(tasks, done, opts)
+        prog = Progress(len(todo), "sweep tasks", opts.progress, delay=0.0, log_every=0.0)
         cost_total = sum(t.cost for t in todo) or 1.0
         tally = {"cost": 0.0, "n": 0}
-        summary = SweepSummary(total=len(tasks), skipped=len(tasks) - len(todo) if max_tasks is None else len(done),
+        summary = SweepSummary(total=len(tasks),
+                               skipped=len(tasks) - len(todo) if opts.max_tasks is None else len(done),
                                done=0, failed=0, elapsed_s=0.0)
 
         def finish(task, rec=None, exc=None):
@@ -234,9 +265,9 @@ def _run_sweep(spec, db_path, t_start, *, workers, scheduler, client, progress, 
                         note=task.task_id + ("" if exc is None else " FAILED"))
 
         if todo:
-            runner = choose_runner(len(todo), workers=workers, scheduler=scheduler, client=client)
-            if isinstance(runner, DaskRunner) and worker_timeout is not None:
-                runner = replace(runner, worker_timeout=float(worker_timeout))
+            runner = choose_runner(len(todo), workers=opts.workers, scheduler=opts.scheduler, client=client)
+            if isinstance(runner, DaskRunner) and opts.worker_timeout is not None:
+                runner = replace(runner, worker_timeout=float(opts.worker_timeout))
             runner.run(todo, finish)
         summary.elapsed_s = time.perf_counter() - t_start
         return summary
@@ -391,7 +422,8 @@ def _check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> dict:
         try:
             socket.create_connection((host, port), timeout=timeout).close()
         except OSError as exc:
-            why = "nothing is listening there" if isinstance(exc, ConnectionRefusedError) else str(exc) or type(exc).__name__
+            refused = isinstance(exc, ConnectionRefusedError)
+            why = "nothing is listening there" if refused else str(exc) or type(exc).__name__
             raise SweepError(f"cannot connect to the Dask scheduler {address!r}: {why}; "
                              f"{_scheduler_hint(address)}") from None
     left = max(0.5, timeout - (time.monotonic() - t0))
@@ -484,44 +516,13 @@ def _run_dask(todo, finish, client, scheduler, worker_timeout=WORKER_TIMEOUT_S):
     address = scheduler
     with contextlib.suppress(Exception):
         address = client.scheduler.address
-    futs = {}
+    futs = {}  # key -> (future, task), filled as tasks are submitted
     try:
         caller = _process_id()
-        ended = queue.SimpleQueue()
         for t in todo:
             f = client.submit(_run_task_on_worker, t, caller, key=task_key(t), pure=False)
             futs[f.key] = (f, t)
-        for f, _ in futs.values():
-            f.add_done_callback(ended.put)  # called in a Dask thread as each future ends
-        watch = _WorkerWatch(client, address, worker_timeout)
-        n_left, n_finished = len(futs), 0
-        while n_left:
-            try:
-                f = ended.get(timeout=_POLL_S)
-            except queue.Empty:
-                watch.check(n_finished, n_left)
-                continue
-            n_left -= 1
-            t = futs[f.key][1]
-            try:
-                rec = f.result()
-            except KeyboardInterrupt:
-                raise
-            except CancelledError as exc:  # not by us: the scheduler dropped it, or this client lost the scheduler
-                lost = getattr(client, "status", "running") != "running"
-                what = (f"lost the connection to the Dask scheduler {address!r}" if lost
-                        else f"the Dask scheduler {address!r} cancelled task {t.task_id}")
-                raise SweepError(f"{what} ({str(exc).splitlines()[0]}): the sweep stopped. {n_finished} tasks of "
-                                 f"this run finished and are in the database; {n_left + 1} did not finish. Rerun "
-                                 "the same command (with a scheduler and workers up): it resumes with the tasks "
-                                 "not yet in the database") from None
-            except Exception as exc:
-                finish(t, exc=exc)
-            else:
-                finish(t, rec)
-            n_finished += 1
-            if n_left:
-                watch.check(n_finished, n_left)
+        _DaskCollector(client, address, futs, finish).run(_WorkerWatch(client, address, worker_timeout))
     except BaseException:
         if futs and getattr(client, "status", "running") == "running":
             with contextlib.suppress(Exception):  # one call: each would wait for a lost scheduler
@@ -531,3 +532,50 @@ def _run_dask(todo, finish, client, scheduler, worker_timeout=WORKER_TIMEOUT_S):
         if own:
             with contextlib.suppress(Exception):
                 client.close(timeout=CONNECT_TIMEOUT_S)
+
+
+class _DaskCollector:
+    """Hands each submitted Dask future's result to ``finish`` as it ends, in this process."""
+
+    def __init__(self, client, address, futs: dict, finish):
+        self.client, self.address, self.futs, self.finish = client, address, futs, finish
+        self.n_left, self.n_finished = len(futs), 0
+
+    def run(self, watch: _WorkerWatch):
+        """Until every future has ended; ``watch`` stops the run when the scheduler has no worker."""
+        ended = queue.SimpleQueue()
+        for f, _ in self.futs.values():
+            f.add_done_callback(ended.put)  # called in a Dask thread as each future ends
+        while self.n_left:
+            try:
+                f = ended.get(timeout=_POLL_S)
+            except queue.Empty:
+                watch.check(self.n_finished, self.n_left)
+                continue
+            self.n_left -= 1
+            self._take(f)
+            self.n_finished += 1
+            if self.n_left:
+                watch.check(self.n_finished, self.n_left)
+
+    def _take(self, f):
+        t = self.futs[f.key][1]
+        try:
+            rec = f.result()
+        except KeyboardInterrupt:
+            raise
+        except CancelledError as exc:  # not by us: the scheduler dropped it, or this client lost the scheduler
+            raise self._cancelled(exc, t) from None
+        except Exception as exc:
+            self.finish(t, exc=exc)
+        else:
+            self.finish(t, rec)
+
+    def _cancelled(self, exc, t) -> SweepError:
+        lost = getattr(self.client, "status", "running") != "running"
+        what = (f"lost the connection to the Dask scheduler {self.address!r}" if lost
+                else f"the Dask scheduler {self.address!r} cancelled task {t.task_id}")
+        return SweepError(f"{what} ({str(exc).splitlines()[0]}): the sweep stopped. {self.n_finished} tasks of "
+                          f"this run finished and are in the database; {self.n_left + 1} did not finish. Rerun "
+                          "the same command (with a scheduler and workers up): it resumes with the tasks "
+                          "not yet in the database")

@@ -279,40 +279,42 @@ def _grid(grid) -> dict:
 
 def _generators(gens_raw) -> tuple:
     """[[generator]]: built-in activation and depth, or a user factory; unique names."""
-    from ..activations import ACTIVATIONS
-
     if gens_raw is None:
         raise SpecError("spec key 'generator': required, at least one [[generator]] table")
     if isinstance(gens_raw, dict):
         gens_raw = [gens_raw]
     if not isinstance(gens_raw, list) or not gens_raw:
         raise SpecError("spec key 'generator': must be a non-empty array of tables")
-    gens = []
-    for i, g in enumerate(gens_raw):
-        key = f"generator[{i}]"
-        _unknown(g, key, "generator")
-        if "factory" in g:
-            if "activation" in g or "depth" in g:
-                raise SpecError(f"spec key '{key}.factory': give either factory or activation/depth, not both")
-            fac = _modfn(g["factory"], f"{key}.factory")
-            gname = g.get("name", fac)
-            gens.append(GeneratorSpec(name=gname, activation=None, depth=1, factory=fac))
-        else:
-            act = g.get("activation")
-            if act is None:
-                raise SpecError(f"spec key '{key}.activation': required (or give '{key}.factory')")
-            if act not in ACTIVATIONS:
-                raise SpecError(f"spec key '{key}.activation': unknown activation {act!r} "
-                                f"(built-ins: {', '.join(ACTIVATIONS)})")
-            depth = _int(g.get("depth", 1), f"{key}.depth")
-            gname = g.get("name", act if depth == 1 else f"{act}-depth{depth}")
-            gens.append(GeneratorSpec(name=gname, activation=act, depth=depth, factory=None))
-        if not isinstance(gname, str) or not gname or "|" in gname:
-            raise SpecError(f"spec key '{key}.name': must be a non-empty string without '|', got {gname!r}")
+    gens = tuple(_generator(g, f"generator[{i}]") for i, g in enumerate(gens_raw))
     names = [g.name for g in gens]
     if len(set(names)) != len(names):
         raise SpecError(f"spec key 'generator': generator names must be unique, got {names}")
-    return tuple(gens)
+    return gens
+
+
+def _generator(g, key: str) -> GeneratorSpec:
+    """One [[generator]] table, at ``key`` (``generator[i]``)."""
+    from ..activations import ACTIVATIONS
+
+    _unknown(g, key, "generator")
+    if "factory" in g:
+        if "activation" in g or "depth" in g:
+            raise SpecError(f"spec key '{key}.factory': give either factory or activation/depth, not both")
+        fac = _modfn(g["factory"], f"{key}.factory")
+        gen = GeneratorSpec(name=g.get("name", fac), activation=None, depth=1, factory=fac)
+    else:
+        act = g.get("activation")
+        if act is None:
+            raise SpecError(f"spec key '{key}.activation': required (or give '{key}.factory')")
+        if act not in ACTIVATIONS:
+            raise SpecError(f"spec key '{key}.activation': unknown activation {act!r} "
+                            f"(built-ins: {', '.join(ACTIVATIONS)})")
+        depth = _int(g.get("depth", 1), f"{key}.depth")
+        gen = GeneratorSpec(name=g.get("name", act if depth == 1 else f"{act}-depth{depth}"), activation=act,
+                            depth=depth, factory=None)
+    if not isinstance(gen.name, str) or not gen.name or "|" in gen.name:
+        raise SpecError(f"spec key '{key}.name': must be a non-empty string without '|', got {gen.name!r}")
+    return gen
 
 
 def _weights(w) -> dict:

@@ -15,6 +15,7 @@ import numpy as np
 from .._seeds import SWEEP_TASK, derive_seed
 from .._version import __version__
 from ..backend import get_backend
+from ..distances import absent_parts
 from ._record import TaskRecord
 
 __all__ = ["BUILTIN_WEIGHTS", "DEFAULT_TIME_BUDGET", "Task", "build_generator", "build_weights", "derive_seed",
@@ -223,12 +224,23 @@ def run_task(task: Task | dict) -> TaskRecord:
     if rd.get("plan") is not None:
         plan = rd["plan"]
     else:
-        plan = {"mode": "fixed", "n": n, "limited_by": "fixed", "statement": f"fixed n = {n:,} (samples.mode = 'fixed')."}
+        plan = {"mode": "fixed", "n": n, "limited_by": "fixed",
+                "statement": f"fixed n = {n:,} (samples.mode = 'fixed')."}
     mom = _moment_errors(gen, Ws, Wt, rd.get("gaussian_match"), samples, s_mom, bk, t["dtype"])
     if "seconds" in mom:
         timings["moment_check"] = mom["seconds"]
     timings["total"] = time.perf_counter() - t_all
-    return TaskRecord(task=t, odd_activation=_is_odd(t["generator"]), plan=plan, samples=n, d_MS=rd["d_MS"], bound_terms=rd.get("bound_terms"), bound_terms_note=rd.get("bound_terms_note"), gaussian_match=rd.get("gaussian_match"), moments_source=rd.get("moments_source"), moment_errors=mom, conditions=rd.get("conditions"), check_settings=rd.get("settings"), timings_s=timings, getheory_version=__version__, numpy_version=np.__version__, python=platform.python_version(), host=socket.gethostname())
+    return TaskRecord(task=t, odd_activation=_is_odd(t["generator"]), plan=plan, samples=n, d_MS=rd["d_MS"],
+                      bound_terms=rd.get("bound_terms"), bound_terms_note=rd.get("bound_terms_note"),
+                      gaussian_match=rd.get("gaussian_match"), moments_source=rd.get("moments_source"),
+                      moment_errors=mom, conditions=rd.get("conditions"), check_settings=rd.get("settings"),
+                      timings_s=timings, **_provenance())
+
+
+def _provenance() -> dict:
+    """The versions and host a record names."""
+    return {"getheory_version": __version__, "numpy_version": np.__version__, "python": platform.python_version(),
+            "host": socket.gethostname()}
 
 
 def _run_analytic_task(t, gen, Ws, Wt, t_all, bk) -> TaskRecord:
@@ -254,10 +266,15 @@ def _run_analytic_task(t, gen, Ws, Wt, t_all, bk) -> TaskRecord:
         "choice_rule": "analytic leading-order Edgeworth d_MS, no sampling (docs/theory.md §4.2); resolved when "
                        "the value exceeds twice its truncation error",
         "resolved": bool(a.edgeworth_w1 > 2 * a.truncation_error),
-        "plug_in": None, "floor": None, "certified": None, "cumulant": None, "excess": None,
+        **absent_parts("analytic"),  # the sampled estimators did not run
         "analytic": ad, "n": 0, "d": int(Ws.shape[0] + Wt.shape[0]),
     }
-    return TaskRecord(task=t, odd_activation=_is_odd(t["generator"]), plan={"mode": "analytic", "n": 0, "limited_by": "analytic", "statement": "no sampling (analytic)."}, samples=0, d_MS=dms, bound_terms=bt.to_dict(), bound_terms_note="single-layer: §5", gaussian_match=None, moments_source="none (analytic pattern sums, §4.2)", moment_errors={"skipped": "analytic mode"}, conditions=None, check_settings=None, timings_s={"analytic": t_an, "bounds": t_bt, "total": time.perf_counter() - t_all}, getheory_version=__version__, numpy_version=np.__version__, python=platform.python_version(), host=socket.gethostname())
+    plan = {"mode": "analytic", "n": 0, "limited_by": "analytic", "statement": "no sampling (analytic)."}
+    timings = {"analytic": t_an, "bounds": t_bt, "total": time.perf_counter() - t_all}
+    return TaskRecord(task=t, odd_activation=_is_odd(t["generator"]), plan=plan, samples=0, d_MS=dms,
+                      bound_terms=bt.to_dict(), bound_terms_note="single-layer: §5", gaussian_match=None,
+                      moments_source="none (analytic pattern sums, §4.2)", moment_errors={"skipped": "analytic mode"},
+                      conditions=None, check_settings=None, timings_s=timings, **_provenance())
 
 
 # ---------------------------------------------------------------------------

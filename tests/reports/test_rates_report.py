@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from getheory import sweep as sw
@@ -168,3 +169,73 @@ def test_report_errors(tmp_path, capsys):
     assert main(["report", str(empty), "--out", str(tmp_path / "o")]) == 2
     assert "no finished task" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def _read_median(d):
+    """The throwaway estimator's reading: d_MS["median"] = {"value", "resolved"}."""
+    from getheory.distances import Reading
+
+    m = d.get("median") or {}
+    return Reading(m.get("value"), None, bool(m.get("resolved")))
+
+
+@pytest.fixture
+def median_estimator():
+    """A throwaway d_MS estimator, registered for one test and removed after it: no other edit."""
+    from getheory import distances as ds
+
+    entry = ds.register_estimator(ds.Estimator(
+        "median", "median slice (test)", "median", "a throwaway estimator of the registry test", _read_median,
+        ds.PlotStyle("C6", "P"), record_keys=("median",), resolved_column=True))
+    yield entry
+    ds.unregister_estimator("median")
+
+
+def _record_with_median(N, s):
+    rec = _old_record(N, s)
+    rec["d_MS"].update(estimator="edgeworth", value=0.3 / N, se=0.01 / N, choice_rule="rule",
+                       median={"value": 0.5 * N**-0.75, "resolved": N <= 64})
+    return rec
+
+
+def test_a_registered_estimator_reaches_records_rates_and_the_report(tmp_path, request):
+    from getheory.rates import fit_rates
+    from getheory.reports import write_report
+    from getheory.reports._rates import _dms_figure
+
+    recs = [_record_with_median(N, s) for N in (16, 32, 64, 128) for s in range(2)]
+    before = fit_rates(recs, n_boot=100)
+    request.getfixturevalue("median_estimator")
+    # records: its value and resolution
+    rec = sw.TaskRecord.from_dict(recs[0])
+    assert rec.estimator_value("median") == (0.5 * 16**-0.75, True)
+    # rates: its per-N columns and its fit over the resolved N; the other fits keep their numbers
+    (g,) = fit_rates(recs, n_boot=100)
+    assert g.table[0]["median"] == pytest.approx(0.5 * 16**-0.75) and g.table[3]["median_resolved"] == 0
+    f = g.fits["median"]
+    assert f.slope == pytest.approx(-0.75) and f.N_used == [16, 32, 64]
+    assert f.left_out == [{"N": 128, "reason": "unresolved (0 of 2 seeds resolved)"}]
+    (g0,) = before
+    assert {k: v.to_dict() for k, v in g0.fits.items() if v} == {k: v.to_dict() for k, v in g.fits.items()
+                                                                   if v and k != "median"}
+    # the report: its column in every table, its fit in report.json, its points and line in the d_MS plot
+    spec = SPEC.replace("N = [12, 24, 48]", "N = [16, 32, 64, 128]")
+    (tmp_path / "spec.toml").write_text(spec)
+    db = tmp_path / "m.db"
+    with sw.ResultsDB(db, create=True) as rdb:
+        rdb.init(sw.load_spec(tmp_path / "spec.toml"))
+        for r in recs:
+            rdb.insert(r)
+    data = write_report(db, tmp_path / "rep", n_boot=100)
+    assert data["groups"][0]["fits"]["median"]["N_used"] == [16, 32, 64]
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "| excess | certified | median | expected |" in md  # the fitted-slopes table
+    assert "| certified | median | res. | \\|κ3\\| |" in md  # the per-N table
+    assert "| median | -0.750 [-0.750, -0.750] | [16, 32, 64] | 6 | N=128: unresolved" in md  # the fit table
+    with sw.ResultsDB(db) as rdb:
+        stored = rdb.records()
+    (gr,) = fit_rates(stored, n_boot=100)
+    fig = _dms_figure(gr, stored, np.geomspace(16, 128, 50))
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert "median slice (test) (resolved)" in labels and "median slice (test) (unresolved)" in labels
+    assert "fit median slice (test): slope -0.75 [-0.75, -0.75]" in labels

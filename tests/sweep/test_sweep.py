@@ -213,6 +213,21 @@ def test_sweep_runs_skips_and_protects_results(tmp_path):
     assert db.read_bytes() == before
 
 
+def test_run_options_travel_as_one_dataclass(tmp_path):
+    spec = sw.load_spec(write(tmp_path, TINY))
+    opts = sw.SweepOptions(workers=1, progress=False, max_tasks=1, order="grid")
+    s = sw.run_sweep(spec, tmp_path / "r.db", opts)
+    assert (s.done, s.skipped) == (1, 0)
+    with sw.ResultsDB(tmp_path / "r.db") as db:
+        assert db.done_ids() == {spec.tasks()[0].task_id}  # grid order: the first task of the grid
+    # keywords replace single fields of the options
+    assert sw.run_sweep(spec, tmp_path / "r.db", opts, max_tasks=2).done == 2
+    with pytest.raises(ValueError, match="order must be"):
+        sw.run_sweep(spec, tmp_path / "r.db", opts, order="random")
+    with pytest.raises(TypeError, match="wrkers"):
+        sw.run_sweep(spec, tmp_path / "r.db", wrkers=1)
+
+
 def test_bad_databases_are_refused_and_left_untouched(tmp_path):
     spec = sw.load_spec(write(tmp_path, TINY))
     junk = tmp_path / "junk.db"
