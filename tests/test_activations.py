@@ -17,15 +17,18 @@ from scipy.special import roots_hermitenorm
 
 from getheory.activations import (
     ACTIVATIONS,
+    NETWORK_ACTIVATIONS,
     Activation,
     MehlerTruncationWarning,
     chaos_coefficients,
     get_activation,
+    get_network_activation,
     hermite_coefficients,
     hermite_mu,
     hermite_mu_mp,
     hermite_mu_normalized,
     moments_at_scales,
+    network_activation_of_code,
     omega_kernel,
 )
 from getheory.backend import available_backends, get_backend
@@ -74,6 +77,45 @@ def test_user_callable_is_wrapped():
     impostor = Activation("sign", lambda x: np.tanh(x))
     assert not impostor.builtin
     np.testing.assert_allclose(hermite_mu(impostor, 5), hermite_mu("tanh", 5), atol=1e-15)
+
+
+def test_each_builtin_is_one_registered_object_carrying_its_closed_forms():
+    # get_activation(name) is the registry's object; its class carries the closed forms (THEORY §2, §3),
+    # which hold for an Activation of the same name and function, not for another function under that name
+    for name in ACTIVATIONS:
+        act = get_activation(name)
+        assert act.registered() is act
+        assert (act.closed() is act) == (name in CLOSED) == act.has_closed_forms
+    relu = get_activation("relu")
+    same_fn = Activation("relu", relu.fn, True)
+    assert same_fn.builtin and same_fn.closed() is relu and same_fn == relu and hash(same_fn) == hash(relu)
+    np.testing.assert_array_equal(hermite_mu(same_fn, 6, 1.3), hermite_mu("relu", 6, 1.3))
+    assert Activation("relu", lambda x: np.maximum(x, 0), True).closed() is None
+    assert repr(relu).startswith("Activation(name='relu', fn=<function")
+
+
+def test_network_activations_carry_g_the_kernel_code_and_their_integrals():
+    # the activations that can be the network's g (docs/theory.md §7.1) are the same registered objects,
+    # numbered by their kernel code; g, g' agree between the labels' and the kernels' arithmetic (to one
+    # rounding, 1e-15) and g' is the derivative of g (central difference, h = 1e-6: 1e-9)
+    assert NETWORK_ACTIVATIONS == ("erf2", "linear", "relu")
+    bk = get_backend("numpy")
+    z = np.linspace(-3.05, 2.95, 13)  # no node at relu's kink
+    for code, name in enumerate(NETWORK_ACTIVATIONS):
+        g = get_network_activation(name)
+        assert g is get_activation(name) and g.kernel_code == code and network_activation_of_code(code) is g
+        gz, gp = g.g_and_gprime(bk, z)
+        np.testing.assert_allclose(g.g(z), gz, rtol=0, atol=1e-15)
+        np.testing.assert_allclose(g.g(z), get_activation(name)(z), rtol=0, atol=1e-15)  # g is σ
+        np.testing.assert_allclose((g.g(z + 1e-6) - g.g(z - 1e-6)) / 2e-6, gp, rtol=0, atol=1e-9)
+    assert [g for g in NETWORK_ACTIVATIONS if get_network_activation(g).has_integrals] == ["erf2", "linear"]
+    assert get_network_activation("ReLU") is get_activation("relu")
+    with pytest.raises(ValueError, match="choose one of erf2, linear, relu"):
+        get_network_activation("tanh")
+    with pytest.raises(ValueError, match="closed-form Gaussian integrals .* SGD runs with relu"):
+        get_network_activation("relu", ode=True)
+    with pytest.raises(ValueError, match="kernel code"):
+        network_activation_of_code(7)
 
 
 def test_unknown_name_lists_known_ones():
