@@ -197,7 +197,7 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
                     "clipped_negative_eigenvalues": clipped, "rho_min": float(rho.min()),
                     "rho_max": float(rho.max())}
     elif opts.ode:
-        notes.append(f"no ODE for g={opts.g}: closed-form integrals exist for erf2 and linear only")
+        notes.append(f"no ODE for g={opts.g}: closed-form integrals exist for {' and '.join(_ODE_G)} only")
 
     t1 = time.perf_counter()
     per_seed, Qd, Rd, vd = _evaluate(sources, runs, nrec, X_test, y_test, Omega, Phi, Wt, T, vt, opts.g)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .._seeds import SGD
 from .._progress import Progress
+from ..activations import get_network_activation
 from ..backend import get_backend
 from ._checks import _check_eta, _check_g, _vector, _weights
 from ._data import _g_xp, _teacher_labels
@@ -131,7 +132,6 @@ def run_sgd(
     """
     from ._checkpoint import CheckpointUnsupported, rng_state, set_rng_state
     from ._data import NormalStream
-    from ._kernel_cpu import G_CODES
 
     bk = get_backend(backend)
     sgd_segment = segment_kernel(bk)
@@ -166,7 +166,7 @@ def run_sgd(
     recv = [[] for _ in sources]
     rec_steps = []
     names = [src.name for src in sources]
-    code = G_CODES[g]
+    code = get_network_activation(g).kernel_code
     done = 0
     ci = 0
     eps0 = None
