@@ -56,7 +56,7 @@ def he0(n: int) -> int:
 # Registry and the Activation record
 # ---------------------------------------------------------------------------
 def test_registry_names_and_lookup():
-    assert ACTIVATIONS == ("sign", "erf2", "erf", "tanh", "relu", "linear")
+    assert ACTIVATIONS == ("sign", "erf2", "erf", "tanh", "relu", "linear", "softsign")
     for name in ACTIVATIONS:
         act = get_activation(name)
         assert act.name == name and act.builtin
@@ -476,6 +476,51 @@ def test_chaos_coefficients_kinked_slow_tails():
     c, tail = chaos_coefficients("relu", max_order=100)
     assert np.all(c[3::2] == 0) and c[1] == 0.25 and c[0] == pytest.approx(1 / (2 * math.pi), rel=1e-15)
     assert np.sum(c) + tail == pytest.approx(0.5, abs=1e-15) and tail > 0
+
+
+# ---------------------------------------------------------------------------
+# softsign: a built-in without closed forms (quadrature, Mehler, mpmath)
+# ---------------------------------------------------------------------------
+def _mp_softsign_expect(f, s):
+    """E f(softsign(sζ), ζ) by mpmath at 30 digits, split at the kink of softsign'' at 0."""
+    with mp.workdps(30):
+        return float(mp.quad(lambda x: f(s * x / (1 + abs(s * x)), x) * mp.npdf(x), [-mp.inf, 0, mp.inf]))
+
+
+def test_softsign_against_mpmath_and_monte_carlo():
+    # σ(x) = x/(1+|x|): odd, smooth but for a jump of σ'' at 0 (kink=True), no closed forms, so
+    # every quantity comes from the numerical routes; references written here.
+    act = get_activation("softsign")
+    assert act.builtin and act.kink and act.closed() is None
+    x = np.linspace(-3, 3, 13)
+    np.testing.assert_array_equal(act(x), x / (1 + np.abs(x)))
+    for s in (0.7, 2.0):
+        # μ1 = E[ζ σ(sζ)], μ3 = E[He_3(ζ) σ(sζ)] (mpmath, 30 digits); even orders vanish (odd σ).
+        # The panel rule reaches ~1e-15 on O(1) coefficients: 1e-14.
+        mu = hermite_mu("softsign", 4, s)
+        assert mu[1] == pytest.approx(_mp_softsign_expect(lambda f, z: f * z, s), abs=1e-14)
+        assert mu[3] == pytest.approx(_mp_softsign_expect(lambda f, z: f * (z**3 - 3 * z), s), abs=1e-14)
+        np.testing.assert_allclose(mu[0::2], 0.0, atol=1e-15)
+        # E σ² and Stein's E σ'(sζ) = E (1+s|ζ|)^{-2} against mpmath: 1e-14 relative
+        m = moments_at_scales("softsign", s)
+        assert m["second"] == pytest.approx(_mp_softsign_expect(lambda f, z: f * f, s), rel=1e-14)
+        with mp.workdps(30):
+            d = float(mp.quad(lambda z: mp.npdf(z) / (1 + s * abs(z)) ** 2, [-mp.inf, 0, mp.inf]))
+        assert m["mean_derivative"] == pytest.approx(d, rel=1e-13)
+    # Ω by Monte Carlo over 10⁶ bivariate normal pairs, unequal scales and both signs of ρ:
+    # within 5 standard errors of the sample covariance
+    rng = np.random.default_rng(12)
+    n = 1_000_000
+    for rho, si, sj in [(0.6, 1.3, 0.5), (-0.85, 0.8, 2.0)]:
+        z1, z2 = rng.standard_normal(n), rng.standard_normal(n)
+        fi, fj = act(si * z1), act(sj * (rho * z1 + math.sqrt(1 - rho * rho) * z2))
+        prod = (fi - fi.mean()) * (fj - fj.mean())
+        got = _kernel_1x1(act, rho, si, sj)
+        assert abs(got - prod.mean()) < 5 * prod.std() / math.sqrt(n), (rho, got, prod.mean())
+    # chaos weights: Σ c_k + tail = E σ(ζ)² (mpmath) to float rounding
+    c, tail = chaos_coefficients("softsign")
+    assert np.sum(c) + tail == pytest.approx(_mp_softsign_expect(lambda f, z: f * f, 1.0), abs=1e-14)
+    assert np.all(c[0::2] < 1e-30)
 
 
 # ---------------------------------------------------------------------------

@@ -65,6 +65,12 @@ def _linear(x):
     return xp.asarray(x)
 
 
+def _softsign(x):
+    xp = backend_of(x).xp
+    x = xp.asarray(x)
+    return x / (1 + xp.abs(x))
+
+
 def _sign_(h, bk):
     bk.copysign_(h)  # sign(h) but at h = ±0 (probability 0 for continuous h)
 
@@ -231,6 +237,8 @@ register(
     Activation("tanh", _tanh, False, lambda x: _mp().tanh(x), _tanh_),
     ReluActivation("relu", _relu, True, lambda x: x if x > 0 else 0 * x, _relu_),
     LinearActivation("linear", _linear, False, lambda x: x, _linear_),
+    # softsign x/(1+|x|): σ'' jumps at 0 (kink); no closed form, no in-place form
+    Activation("softsign", _softsign, True, lambda x: x / (1 + abs(x))),
 )
 
 ACTIVATIONS: tuple[str, ...] = tuple(_REGISTRY)
