@@ -5,8 +5,9 @@ carries its pdf, cdf and moments: its array function σ and in-place fast path, 
 mpmath form, its closed forms where it has them, and -- for those that can be the
 network's g of the learning dynamics -- g, g' and the Saad–Solla integrals.  One
 registry lists the built-ins (:data:`ACTIVATIONS`, :func:`get_activation`;
-:data:`NETWORK_ACTIVATIONS`, :func:`get_network_activation`, :func:`network_activation_of_code`).  For σ acting on a centred
-Gaussian pre-activation h = s ζ, ζ ~ N(0, 1), the functions here give:
+:data:`NETWORK_ACTIVATIONS`, :func:`get_network_activation`,
+:func:`network_activation_of_code`).  For σ acting on a centred Gaussian pre-activation
+h = s ζ, ζ ~ N(0, 1), the functions here give:
 
 * the Hermite coefficients μ_k(s) = E[σ(sζ) He_k(ζ)] (THEORY §3), in closed form where
   one exists, otherwise by quadrature or by mpmath at any precision
