@@ -17,15 +17,18 @@ from scipy.special import roots_hermitenorm
 
 from getheory.activations import (
     ACTIVATIONS,
+    NETWORK_ACTIVATIONS,
     Activation,
     MehlerTruncationWarning,
     chaos_coefficients,
     get_activation,
+    get_network_activation,
     hermite_coefficients,
     hermite_mu,
     hermite_mu_mp,
     hermite_mu_normalized,
     moments_at_scales,
+    network_activation_of_code,
     omega_kernel,
 )
 from getheory.backend import available_backends, get_backend
@@ -53,7 +56,7 @@ def he0(n: int) -> int:
 # Registry and the Activation record
 # ---------------------------------------------------------------------------
 def test_registry_names_and_lookup():
-    assert ACTIVATIONS == ("sign", "erf2", "erf", "tanh", "relu", "linear")
+    assert ACTIVATIONS == ("sign", "erf2", "erf", "tanh", "relu", "linear", "softsign")
     for name in ACTIVATIONS:
         act = get_activation(name)
         assert act.name == name and act.builtin
@@ -74,6 +77,45 @@ def test_user_callable_is_wrapped():
     impostor = Activation("sign", lambda x: np.tanh(x))
     assert not impostor.builtin
     np.testing.assert_allclose(hermite_mu(impostor, 5), hermite_mu("tanh", 5), atol=1e-15)
+
+
+def test_each_builtin_is_one_registered_object_carrying_its_closed_forms():
+    # get_activation(name) is the registry's object; its class carries the closed forms (THEORY §2, §3),
+    # which hold for an Activation of the same name and function, not for another function under that name
+    for name in ACTIVATIONS:
+        act = get_activation(name)
+        assert act.registered() is act
+        assert (act.closed() is act) == (name in CLOSED) == act.has_closed_forms
+    relu = get_activation("relu")
+    same_fn = Activation("relu", relu.fn, True)
+    assert same_fn.builtin and same_fn.closed() is relu and same_fn == relu and hash(same_fn) == hash(relu)
+    np.testing.assert_array_equal(hermite_mu(same_fn, 6, 1.3), hermite_mu("relu", 6, 1.3))
+    assert Activation("relu", lambda x: np.maximum(x, 0), True).closed() is None
+    assert repr(relu).startswith("Activation(name='relu', fn=<function")
+
+
+def test_network_activations_carry_g_the_kernel_code_and_their_integrals():
+    # the activations that can be the network's g (docs/theory.md §7.1) are the same registered objects,
+    # numbered by their kernel code; g, g' agree between the labels' and the kernels' arithmetic (to one
+    # rounding, 1e-15) and g' is the derivative of g (central difference, h = 1e-6: 1e-9)
+    assert NETWORK_ACTIVATIONS == ("erf2", "linear", "relu")
+    bk = get_backend("numpy")
+    z = np.linspace(-3.05, 2.95, 13)  # no node at relu's kink
+    for code, name in enumerate(NETWORK_ACTIVATIONS):
+        g = get_network_activation(name)
+        assert g is get_activation(name) and g.kernel_code == code and network_activation_of_code(code) is g
+        gz, gp = g.g_and_gprime(bk, z)
+        np.testing.assert_allclose(g.g(z), gz, rtol=0, atol=1e-15)
+        np.testing.assert_allclose(g.g(z), get_activation(name)(z), rtol=0, atol=1e-15)  # g is σ
+        np.testing.assert_allclose((g.g(z + 1e-6) - g.g(z - 1e-6)) / 2e-6, gp, rtol=0, atol=1e-9)
+    assert [g for g in NETWORK_ACTIVATIONS if get_network_activation(g).has_integrals] == ["erf2", "linear"]
+    assert get_network_activation("ReLU") is get_activation("relu")
+    with pytest.raises(ValueError, match="choose one of erf2, linear, relu"):
+        get_network_activation("tanh")
+    with pytest.raises(ValueError, match="closed-form Gaussian integrals .* SGD runs with relu"):
+        get_network_activation("relu", ode=True)
+    with pytest.raises(ValueError, match="kernel code"):
+        network_activation_of_code(7)
 
 
 def test_unknown_name_lists_known_ones():
@@ -434,6 +476,51 @@ def test_chaos_coefficients_kinked_slow_tails():
     c, tail = chaos_coefficients("relu", max_order=100)
     assert np.all(c[3::2] == 0) and c[1] == 0.25 and c[0] == pytest.approx(1 / (2 * math.pi), rel=1e-15)
     assert np.sum(c) + tail == pytest.approx(0.5, abs=1e-15) and tail > 0
+
+
+# ---------------------------------------------------------------------------
+# softsign: a built-in without closed forms (quadrature, Mehler, mpmath)
+# ---------------------------------------------------------------------------
+def _mp_softsign_expect(f, s):
+    """E f(softsign(sζ), ζ) by mpmath at 30 digits, split at the kink of softsign'' at 0."""
+    with mp.workdps(30):
+        return float(mp.quad(lambda x: f(s * x / (1 + abs(s * x)), x) * mp.npdf(x), [-mp.inf, 0, mp.inf]))
+
+
+def test_softsign_against_mpmath_and_monte_carlo():
+    # σ(x) = x/(1+|x|): odd, smooth but for a jump of σ'' at 0 (kink=True), no closed forms, so
+    # every quantity comes from the numerical routes; references written here.
+    act = get_activation("softsign")
+    assert act.builtin and act.kink and act.closed() is None
+    x = np.linspace(-3, 3, 13)
+    np.testing.assert_array_equal(act(x), x / (1 + np.abs(x)))
+    for s in (0.7, 2.0):
+        # μ1 = E[ζ σ(sζ)], μ3 = E[He_3(ζ) σ(sζ)] (mpmath, 30 digits); even orders vanish (odd σ).
+        # The panel rule reaches ~1e-15 on O(1) coefficients: 1e-14.
+        mu = hermite_mu("softsign", 4, s)
+        assert mu[1] == pytest.approx(_mp_softsign_expect(lambda f, z: f * z, s), abs=1e-14)
+        assert mu[3] == pytest.approx(_mp_softsign_expect(lambda f, z: f * (z**3 - 3 * z), s), abs=1e-14)
+        np.testing.assert_allclose(mu[0::2], 0.0, atol=1e-15)
+        # E σ² and Stein's E σ'(sζ) = E (1+s|ζ|)^{-2} against mpmath: 1e-14 relative
+        m = moments_at_scales("softsign", s)
+        assert m["second"] == pytest.approx(_mp_softsign_expect(lambda f, z: f * f, s), rel=1e-14)
+        with mp.workdps(30):
+            d = float(mp.quad(lambda z: mp.npdf(z) / (1 + s * abs(z)) ** 2, [-mp.inf, 0, mp.inf]))
+        assert m["mean_derivative"] == pytest.approx(d, rel=1e-13)
+    # Ω by Monte Carlo over 10⁶ bivariate normal pairs, unequal scales and both signs of ρ:
+    # within 5 standard errors of the sample covariance
+    rng = np.random.default_rng(12)
+    n = 1_000_000
+    for rho, si, sj in [(0.6, 1.3, 0.5), (-0.85, 0.8, 2.0)]:
+        z1, z2 = rng.standard_normal(n), rng.standard_normal(n)
+        fi, fj = act(si * z1), act(sj * (rho * z1 + math.sqrt(1 - rho * rho) * z2))
+        prod = (fi - fi.mean()) * (fj - fj.mean())
+        got = _kernel_1x1(act, rho, si, sj)
+        assert abs(got - prod.mean()) < 5 * prod.std() / math.sqrt(n), (rho, got, prod.mean())
+    # chaos weights: Σ c_k + tail = E σ(ζ)² (mpmath) to float rounding
+    c, tail = chaos_coefficients("softsign")
+    assert np.sum(c) + tail == pytest.approx(_mp_softsign_expect(lambda f, z: f * f, 1.0), abs=1e-14)
+    assert np.all(c[0::2] < 1e-30)
 
 
 # ---------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from ._args import add_weights_file, output_dir, positive, user_generator, weigh
 
 
 def add_parser(subparsers):
+    from ..activations import ACTIVATIONS, NETWORK_ACTIVATIONS
+
     p = subparsers.add_parser(
         "dynamics",
         help="online SGD on generator data vs its Gaussian equivalent vs the ODEs (docs/theory.md §7)",
@@ -25,7 +27,7 @@ def add_parser(subparsers):
     )
     g = p.add_mutually_exclusive_group()
     g.add_argument("--activation", default="sign",
-                   help="generator activation σ of a random generator (sign, erf2, erf, tanh, relu, linear), "
+                   help=f"generator activation σ of a random generator ({', '.join(ACTIVATIONS)}), "
                         "or 'identity' for x = c with D = N (default sign)")
     g.add_argument("--generator", metavar="MODULE:FUNCTION", help="a user generator c (n, D) -> x (n, N)")
     add_weights_file(g)
@@ -43,7 +45,7 @@ def add_parser(subparsers):
     p.add_argument("--eta", type=positive(float), default=0.2, help="learning rate η (default 0.2)")
     p.add_argument("--t-max", type=positive(float), default=10.0, help="final time t = steps/N (default 10)")
     p.add_argument("--points", type=positive(int), default=40, help="log-spaced checkpoints (default 40)")
-    p.add_argument("--g", choices=("erf2", "linear", "relu"), default="erf2",
+    p.add_argument("--g", choices=NETWORK_ACTIVATIONS, default="erf2",
                    help="network activation of student and teacher (default erf2 = erf(z/√2))")
     p.add_argument("--first-layer-only", action="store_true", help="keep the second layer v fixed")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")

@@ -3,25 +3,19 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from .._validation import positive_float
+from ..activations import NETWORK_ACTIVATIONS, get_network_activation
 
-_G_NAMES = ("erf2", "linear", "relu")
-_ODE_G = ("erf2", "linear")
+#: the network activations whose Gaussian integrals have closed forms, so that the ODEs run (§7.4)
+_ODE_G = tuple(g for g in NETWORK_ACTIVATIONS if get_network_activation(g).has_integrals)
 
 
 def _check_g(g, *, ode=False):
-    if not isinstance(g, str) or g.lower() not in _G_NAMES:
-        raise ValueError(f"unknown network activation g={g!r}: choose one of {', '.join(_G_NAMES)}")
-    g = g.lower()
-    if ode and g not in _ODE_G:
-        raise ValueError(
-            f"the ODEs need closed-form Gaussian integrals (docs/theory.md §7.4), available for "
-            f"{' and '.join(_ODE_G)} only, not g={g!r}; SGD runs with relu, the ODEs do not"
-        )
-    return g
+    """The name of the network activation ``g`` (docs/theory.md §7.1), checked by the activation registry;
+    with ``ode=True`` it must have closed-form Gaussian integrals (§7.4)."""
+    return get_network_activation(g, ode=ode).name
 
 
 def _check_eta(eta):

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..activations import get_network_activation
 from ..backend import backend_of, get_backend
 from ._odes import _check_omega
 
@@ -216,11 +217,6 @@ def _teacher_labels(c, W_teacher, v_teacher, g):
 
 
 def _g_xp(z, g):
-    """The student/teacher activation g on any backend: erf(z/√2), z or max(z, 0)."""
-    bk = backend_of(z)
-    if g == "erf2":
-        return bk.erf(z / math.sqrt(2))
-    if g == "linear":
-        return z
-    return bk.xp.maximum(z, 0)
+    """The student/teacher activation g (a network activation's name) on the backend of z (§7.1)."""
+    return get_network_activation(g).g(z)
 

@@ -247,7 +247,7 @@ def _ode(pb: _Problem, eig, t_eval, t_rec, diverged, cx: _Context):
     if not opts.ode:
         return None, {"run": False}
     if opts.g not in _ODE_G:
-        cx.notes.append(f"no ODE for g={opts.g}: closed-form integrals exist for erf2 and linear only")
+        cx.notes.append(f"no ODE for g={opts.g}: closed-form integrals exist for {' and '.join(_ODE_G)} only")
         return None, {"run": False}
     rho, U, clipped = eig
     t1 = time.perf_counter()

@@ -1,13 +1,15 @@
 """Gaussian integrals I2, I3, I4 and the generalisation error (docs/theory.md §7.1, §7.4).
+
+The closed forms belong to the network activation g (:class:`getheory.activations.NetworkActivation`:
+erf(z/√2) and linear have them); these functions check the covariance, look g up in the
+activation registry and ask it.  ε_g of a g without a closed form is a Monte Carlo estimate.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ._checks import _check_g
+from ..activations import get_network_activation
 
 
 def _small_cov(C, n, name):
@@ -18,42 +20,30 @@ def _small_cov(C, n, name):
 
 
 def gauss_I2(C, g="erf2"):
-    """I2 = E g(u1) g(u2) for u ~ N(0, C), C 2×2 (docs/theory.md §7.4)."""
+    """I2 = E g(u1) g(u2) for u ~ N(0, C), C 2×2 (docs/theory.md §7.4).
+
+    erf2: (2/π) arcsin(C12/√((1+C11)(1+C22))); linear: C12.
+    """
     C = _small_cov(C, 2, "I2")
-    g = _check_g(g, ode=True)
-    if g == "linear":
-        return float(C[0, 1])
-    return float(2 / math.pi * math.asin(_clip1(C[0, 1] / math.sqrt((1 + C[0, 0]) * (1 + C[1, 1])))))
+    return get_network_activation(g, ode=True).gauss_I2(C)
 
 
 def gauss_I3(C, g="erf2"):
-    """I3 = E g'(u1) u2 g(u3) for u ~ N(0, C), C 3×3 (docs/theory.md §7.4)."""
+    """I3 = E g'(u1) u2 g(u3) for u ~ N(0, C), C 3×3 (docs/theory.md §7.4).
+
+    erf2: (2/π)(C23(1+C11) − C12 C13)/((1+C11)√Λ3), Λ3 = (1+C11)(1+C33) − C13²; linear: C23.
+    """
     C = _small_cov(C, 3, "I3")
-    g = _check_g(g, ode=True)
-    if g == "linear":
-        return float(C[1, 2])
-    d1 = 1 + C[0, 0]
-    lam3 = d1 * (1 + C[2, 2]) - C[0, 2] ** 2
-    return float(2 / math.pi * (C[1, 2] * d1 - C[0, 1] * C[0, 2]) / (d1 * math.sqrt(lam3)))
+    return get_network_activation(g, ode=True).gauss_I3(C)
 
 
 def gauss_I4(C, g="erf2"):
-    """I4 = E g'(u1) g'(u2) g(u3) g(u4) for u ~ N(0, C), C 4×4 (docs/theory.md §7.4)."""
+    """I4 = E g'(u1) g'(u2) g(u3) g(u4) for u ~ N(0, C), C 4×4 (docs/theory.md §7.4).
+
+    erf2: (4/π²) Λ4^{-1/2} arcsin(Λ0/√(Λ1Λ2)) with the Λ's of §7.4; linear: C34.
+    """
     C = _small_cov(C, 4, "I4")
-    g = _check_g(g, ode=True)
-    if g == "linear":
-        return float(C[2, 3])
-    d1, d2 = 1 + C[0, 0], 1 + C[1, 1]
-    lam4 = d1 * d2 - C[0, 1] ** 2
-    lam0 = (lam4 * C[2, 3] - C[1, 2] * C[1, 3] * d1 - C[0, 2] * C[0, 3] * d2
-            + C[0, 1] * C[0, 2] * C[1, 3] + C[0, 1] * C[0, 3] * C[1, 2])
-    lam1 = lam4 * (1 + C[2, 2]) - C[1, 2] ** 2 * d1 - C[0, 2] ** 2 * d2 + 2 * C[0, 1] * C[0, 2] * C[1, 2]
-    lam2 = lam4 * (1 + C[3, 3]) - C[1, 3] ** 2 * d1 - C[0, 3] ** 2 * d2 + 2 * C[0, 1] * C[0, 3] * C[1, 3]
-    return float(4 / math.pi**2 / math.sqrt(lam4) * math.asin(_clip1(lam0 / math.sqrt(lam1 * lam2))))
-
-
-def _clip1(x):
-    return np.clip(x, -1.0, 1.0)
+    return get_network_activation(g, ode=True).gauss_I4(C)
 
 
 def integral_tables(C, K, g="erf2"):
@@ -65,61 +55,35 @@ def integral_tables(C, K, g="erf2"):
     listed fields.
     """
     C = np.asarray(C, dtype=np.float64)
-    if g == "linear":
-        F = C.shape[0]
-        I2 = C.copy()
-        I3 = np.broadcast_to(C[None, :, :], (F, F, F)).copy()
-        I4 = np.broadcast_to(C[None, None, :, :], (K, K, F, F)).copy()
-        return I2, I3, I4
-    d = 1.0 + np.diag(C)
-    I2 = 2 / np.pi * np.arcsin(_clip1(C / np.sqrt(np.outer(d, d))))
-    # I3[a,b,c] = (2/π)(C_bc(1+C_aa) − C_ab C_ac) / ((1+C_aa) √((1+C_aa)(1+C_cc) − C_ac²))
-    lam3 = np.outer(d, d) - C**2
-    num = C[None, :, :] * d[:, None, None] - C[:, :, None] * C[:, None, :]
-    I3 = 2 / np.pi * num / (d[:, None, None] * np.sqrt(lam3)[:, None, :])
-    # I4[a,b,c,d], a, b students (fields 1, 2 of the formula), c, d any (fields 3, 4)
-    Cs = C[:K]
-    Cab = C[:K, :K][:, :, None, None]
-    Cac = Cs[:, None, :, None]
-    Cad = Cs[:, None, None, :]
-    Cbc = Cs[None, :, :, None]
-    Cbd = Cs[None, :, None, :]
-    Ccd = C[None, None, :, :]
-    da = d[:K][:, None, None, None]
-    db = d[:K][None, :, None, None]
-    dc = d[None, None, :, None]
-    dd = d[None, None, None, :]
-    lam4 = da * db - Cab**2
-    lam0 = lam4 * Ccd - Cbc * Cbd * da - Cac * Cad * db + Cab * Cac * Cbd + Cab * Cad * Cbc
-    lam1 = lam4 * dc - Cbc**2 * da - Cac**2 * db + 2 * Cab * Cac * Cbc
-    lam2 = lam4 * dd - Cbd**2 * da - Cad**2 * db + 2 * Cab * Cad * Cbd
-    I4 = 4 / np.pi**2 / np.sqrt(lam4) * np.arcsin(_clip1(lam0 / np.sqrt(lam1 * lam2)))
-    return I2, I3, I4
+    return get_network_activation(g, ode=True).integral_tables(C, K)
+
+
+def stein_terms(C, I3, u, K, g="erf2"):
+    """(J, h) of the Stein form of the ODEs (docs/theory.md §7.5) for the field covariance C.
+
+    J_ka = E[g'(λ_k) g'(u_a)] (K×F) and h_k = Σ_a u_a E[g''(λ_k) g(u_a)] (K,), with
+    u = (v, −ṽ) and I3 from :func:`integral_tables`.
+    """
+    return get_network_activation(g, ode=True).stein_terms(C, I3, u, K)
 
 
 def generalisation_error(Q, R, T, v, v_teacher, g="erf2", *, mc_samples=200_000, seed=0):
     """ε_g = ½ E(φ − y)² from the order parameters (docs/theory.md §7.1).
 
-    Closed form for erf2 (the arcsine formula of §7.1) and linear g; for relu
-    a fixed-seed Monte Carlo over (λ, ν) ~ N(0, [[Q, R], [Rᵀ, T]]).
+    Closed form for erf2 (the arcsine formula of §7.1) and linear g; for a g without
+    one (relu) a fixed-seed Monte Carlo over (λ, ν) ~ N(0, [[Q, R], [Rᵀ, T]]).
     """
-    g = _check_g(g)
+    net = get_network_activation(g)
     Q, R, T = (np.asarray(a, dtype=np.float64) for a in (Q, R, T))
     v = np.asarray(v, dtype=np.float64)
     vt = np.asarray(v_teacher, dtype=np.float64)
-    if g == "linear":
-        return float(0.5 * (v @ Q @ v + vt @ T @ vt - 2 * v @ R @ vt))
-    if g == "erf2":
-        dq = np.sqrt(1 + np.diag(Q))
-        dt = np.sqrt(1 + np.diag(T))
-        sq = np.arcsin(_clip1(Q / np.outer(dq, dq)))
-        st = np.arcsin(_clip1(T / np.outer(dt, dt)))
-        sr = np.arcsin(_clip1(R / np.outer(dq, dt)))
-        return float((v @ sq @ v + vt @ st @ vt - 2 * v @ sr @ vt) / np.pi)
+    closed = net.generalisation_error(Q, R, T, v, vt)
+    if closed is not None:
+        return closed
     K = Q.shape[0]
     C = np.block([[Q, R], [R.T, T]])
     w, U = np.linalg.eigh(C)
     L = U * np.sqrt(np.clip(w, 0, None))
     z = np.random.default_rng(seed).standard_normal((mc_samples, C.shape[0])) @ L.T
-    z = np.maximum(z, 0)
+    z = net.g(z)
     return float(0.5 * np.mean((z[:, :K] @ v - z[:, K:] @ vt) ** 2))

@@ -19,15 +19,20 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["G_CODES", "g_and_derivative", "sgd_segment"]
+from ..activations import NETWORK_ACTIVATIONS, get_network_activation
 
-#: activation name -> integer code used inside the kernel
-G_CODES = {"erf2": 0, "linear": 1, "relu": 2}
+__all__ = ["G_CODES", "sgd_segment"]
+
+#: network activation name -> its ``kernel_code`` (read from the activation objects), the branch of
+#: ``_g`` and ``_gprime`` below: 0 erf(z/√2), 1 linear, 2 relu
+G_CODES = {g: get_network_activation(g).kernel_code for g in NETWORK_ACTIVATIONS}
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
 
+# One branch per NetworkActivation.kernel_code (getheory.activations._network), the same formulas as
+# the objects' cuda_g/cuda_gprime and g_and_gprime (tests/backend/test_strict_device.py compares them).
 @numba.njit(cache=True, inline="always")
 def _g(z, code):
     if code == 0:
@@ -44,12 +49,6 @@ def _gprime(z, code):
     if code == 1:
         return 1.0
     return 1.0 if z > 0.0 else 0.0
-
-
-@numba.njit(cache=True)
-def g_and_derivative(z, code):
-    """(g(z), g'(z)) for one scalar, as used by the kernel (for tests)."""
-    return _g(z, code), _gprime(z, code)
 
 
 # fastmath only allows reassociation (vectorised dot products) and fused

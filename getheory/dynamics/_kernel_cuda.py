@@ -18,29 +18,34 @@ needs neither CuPy nor a GPU.
 
 from __future__ import annotations
 
+from ..activations import NETWORK_ACTIVATIONS, get_network_activation
+
 __all__ = ["CUDA_SOURCE", "MAX_K", "sgd_segment_cuda"]
 
 #: largest student width K the kernel's shared memory holds (THREADS·K doubles)
 MAX_K = 16
 _THREADS = 256
 
-CUDA_SOURCE = r"""
-#define THREADS 256
-#define MAX_K 16
 
-__device__ __forceinline__ double g_act(double z, int code) {
-    if (code == 0) return erf(z * 0.70710678118654752440);
-    if (code == 1) return z;
-    return z > 0.0 ? z : 0.0;
-}
+def _device_function(signature: str, attr: str) -> str:
+    """A CUDA device function of z that returns the C expression ``attr`` of the network activation
+    whose ``kernel_code`` is ``code`` (the last one without a test)."""
+    acts = [get_network_activation(g) for g in NETWORK_ACTIVATIONS]
+    lines = [f"    if (code == {a.kernel_code}) return {getattr(a, attr)};" for a in acts[:-1]]
+    lines.append(f"    return {getattr(acts[-1], attr)};")
+    return "__device__ __forceinline__ double " + signature + " {\n" + "\n".join(lines) + "\n}\n"
 
-__device__ __forceinline__ double g_prime(double z, int code) {
-    if (code == 0) return 0.79788456080286535588 * exp(-0.5 * z * z);
-    if (code == 1) return 1.0;
-    return z > 0.0 ? 1.0 : 0.0;
-}
 
-extern "C" __global__ void sgd_segment(
+_PRELUDE = f"""
+#define THREADS {_THREADS}
+#define MAX_K {MAX_K}
+
+{_device_function("g_act(double z, int code)", "cuda_g")}
+{_device_function("g_prime(double z, int code)", "cuda_gprime")}
+"""
+
+#: the kernel's source: g and g' from the network activations' C snippets, then the SGD loop
+CUDA_SOURCE = _PRELUDE + r"""extern "C" __global__ void sgd_segment(
     double* __restrict__ W, double* __restrict__ v,
     const double* __restrict__ X, const double* __restrict__ y,
     const int K, const int N, const int start, const int stop,

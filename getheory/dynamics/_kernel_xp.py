@@ -16,21 +16,9 @@ from __future__ import annotations
 
 import math
 
+from ..activations import network_activation_of_code
+
 __all__ = ["sgd_segment_xp"]
-
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_INV_SQRT2 = 1.0 / math.sqrt(2.0)
-
-
-def _g_and_gprime(bk, z, code):
-    """(g(z), g'(z)) elementwise for the kernels' codes (0: erf(z/√2), 1: linear, 2: relu)."""
-    xp = bk.xp
-    if code == 0:
-        return bk.erf(z * _INV_SQRT2), _SQRT_2_OVER_PI * xp.exp(-0.5 * z * z)
-    if code == 1:
-        return z, xp.ones_like(z)
-    pos = z > 0.0
-    return xp.where(pos, z, xp.zeros_like(z)), xp.astype(pos, z.dtype)
 
 
 def sgd_segment_xp(bk, W, v, X, y, eta, code, train_v, start, stop):
@@ -38,7 +26,10 @@ def sgd_segment_xp(bk, W, v, X, y, eta, code, train_v, start, stop):
 
     Same contract as :func:`getheory.dynamics._kernel_cpu.sgd_segment`: returns the
     number of steps done, smaller than ``stop − start`` only when Δ became non-finite.
+    (g, g') are those of the network activation whose ``kernel_code`` is ``code``
+    (:meth:`getheory.activations.NetworkActivation.g_and_gprime`).
     """
+    g_and_gprime = network_activation_of_code(code).g_and_gprime
     xp = bk.xp
     N = int(W.shape[1])
     sqN = math.sqrt(N)
@@ -46,7 +37,7 @@ def sgd_segment_xp(bk, W, v, X, y, eta, code, train_v, start, stop):
     for s in range(start, stop):
         x = X[s, :]
         lam = (W @ x) / sqN
-        gl, gp = _g_and_gprime(bk, lam, code)
+        gl, gp = g_and_gprime(bk, lam)
         delta = xp.sum(v * gl) - y[s]
         if not bk.to_bool(xp.isfinite(delta)):
             return s - start

@@ -12,7 +12,7 @@ import numpy as np
 from .._validation import positive_int
 from ..backend import get_backend
 from ._checks import _check_eta, _check_g, _vector, _weights
-from ._integrals import generalisation_error, integral_tables
+from ._integrals import generalisation_error, integral_tables, stein_terms
 
 
 def _check_omega(Omega, N=None, *, name="Omega"):
@@ -175,14 +175,7 @@ class _ODESystem:
         """
         K = self.K
         u = np.concatenate([v, -self.vt])
-        d = 1.0 + np.diag(C)
-        if self.g == "linear":
-            J = np.ones((K, C.shape[0]))
-            h = np.zeros(K)
-        else:  # erf2: g'' = −z g'(z), so E[g''(u_k) g(u_a)] = −I3(k,k,a)
-            J = 2 / np.pi / np.sqrt(np.outer(d[:K], d) - C[:K] ** 2)
-            H = -I3[np.arange(K), np.arange(K), :]
-            h = H @ u
+        J, h = stein_terms(C, I3, u, K, self.g)
         Ab = -self.eta * v[:, None] * (np.diag(h) + J[:, :K] * v[None, :])
         bb = self.eta * self.sd * v[:, None] * J[:, K:] * self.vt[None, :]
         return Ab, bb

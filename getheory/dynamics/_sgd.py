@@ -12,6 +12,7 @@ import numpy as np
 
 from .._progress import Progress
 from .._seeds import SGD
+from ..activations import get_network_activation
 from ..backend import get_backend
 from ._checks import _check_eta, _check_g, _vector, _weights
 from ._data import _g_xp, _teacher_labels
@@ -194,8 +195,6 @@ class _Setup:
 
 def _set_up(sources, W0, v0, W_teacher, v_teacher, t_points, backend, ctl: _Controls) -> _Setup:
     """Check the inputs of :func:`run_sgd` (in its order of messages) and fix its :class:`_Setup`."""
-    from ._kernel_cpu import G_CODES
-
     bk = get_backend(backend)
     sgd_segment = segment_kernel(bk)
     eta = _check_eta(ctl.eta)
@@ -217,7 +216,7 @@ def _set_up(sources, W0, v0, W_teacher, v_teacher, t_points, backend, ctl: _Cont
         raise ValueError("t_points must be a non-empty increasing sequence of times >= 0")
     steps_at = np.unique(np.round(t_points * N).astype(np.int64))
     batch_size = ctl.batch_size if ctl.batch_size is not None else default_batch_size(N)
-    code = G_CODES[g]
+    code = get_network_activation(g).kernel_code
     return _Setup(bk, sgd_segment, list(sources), N, K, D, W0, v0, bk.asarray(Wt), bk.asarray(vt), eta, g, code,
                   bool(ctl.train_second_layer), steps_at, batch_size, ctl.time_budget)
 

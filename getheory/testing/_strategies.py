@@ -49,9 +49,17 @@ __all__ = [
     "weights",
 ]
 
-#: built-in activations with μ0 = 0 (odd), and the one without (relu)
-_CENTRED_BUILTINS = tuple(n for n in ACTIVATIONS if n != "relu")
-_NONCENTRED_BUILTINS = ("relu",)
+
+def _odd(name: str) -> bool:
+    """Whether the built-in σ is odd, σ(−x) = −σ(x) (then μ0 = E σ(sζ) = 0 at every scale), on a grid."""
+    act = get_activation(name)
+    x = np.linspace(-6.0, 6.0, 241)
+    return bool(np.allclose(act(-x), -act(x), rtol=0, atol=1e-15))
+
+
+#: built-in activations with μ0 = 0 (odd), and those without (relu), in registry order
+_CENTRED_BUILTINS = tuple(n for n in ACTIVATIONS if _odd(n))
+_NONCENTRED_BUILTINS = tuple(n for n in ACTIVATIONS if n not in _CENTRED_BUILTINS)
 _MAX_FIELDS = 8  # the streaming d_MS estimators take K + M <= 8 (getheory.check)
 
 
@@ -229,7 +237,7 @@ def activations(*, builtin: bool = True, random: bool = True,
     Parameters
     ----------
     builtin : bool
-        Include the built-ins (sign, erf2, erf, tanh, relu, linear; closed forms).
+        Include the built-ins (:data:`getheory.activations.ACTIVATIONS`).
     random : bool
         Include random smooth ones (:func:`smooth_activations`).
     centred : bool or None

@@ -160,6 +160,25 @@ def test_kernel_matches_numpy_loop(g, train_v):
     np.testing.assert_allclose(v2, v_ref, rtol=1e-11, atol=1e-12)
 
 
+def test_kernels_and_cli_take_g_from_the_activation_objects(capsys):
+    """The compiled kernels' codes and CUDA source, and the CLI's --g choices, come from the network
+    activations of the registry (getheory.activations), not from lists of names here."""
+    from getheory.activations import NETWORK_ACTIVATIONS, get_network_activation
+    from getheory.cli import main
+    from getheory.dynamics._kernel_cpu import G_CODES
+    from getheory.dynamics._kernel_cuda import CUDA_SOURCE
+
+    assert G_CODES == {g: get_network_activation(g).kernel_code for g in NETWORK_ACTIVATIONS}
+    for g in NETWORK_ACTIVATIONS:
+        act = get_network_activation(g)
+        for snippet in (act.cuda_g, act.cuda_gprime):
+            assert f"if (code == {act.kernel_code}) return {snippet};" in CUDA_SOURCE or (
+                act is get_network_activation(NETWORK_ACTIVATIONS[-1]) and f"    return {snippet};" in CUDA_SOURCE)
+    with pytest.raises(SystemExit):
+        main(["dynamics", "--g", "tanh", "--quiet", "--out", "/tmp/never-written"])
+    assert "choose from " + ", ".join(repr(g) for g in NETWORK_ACTIVATIONS) in capsys.readouterr().err
+
+
 def test_gaussian_equivalent_eigen_basis_is_the_same_run():
     """x' = Uᵀx̂ with W' = W U gives the same SGD run (the rotation trick of §7.2)."""
     from getheory.dynamics._kernel_cpu import G_CODES, sgd_segment
