@@ -75,7 +75,7 @@ class Backend:
 
     def dtype(self, dtype):
         """This namespace's dtype for ``dtype`` (a NumPy dtype, a name, or a namespace dtype)."""
-        return getattr(self.xp, np.dtype(dtype).name) if not _is_ns_dtype(dtype, self.xp) else dtype
+        return getattr(self.xp, np.dtype(dtype).name) if not _is_ns_dtype(dtype) else dtype
 
     def dtype_name(self, x) -> str:
         """``"float64"``, ``"float32"``, ... of an array of this backend."""
@@ -242,7 +242,7 @@ class Backend:
         raise NotImplementedError
 
 
-def _is_ns_dtype(dtype, xp) -> bool:
+def _is_ns_dtype(dtype) -> bool:
     return not isinstance(dtype, (str, np.dtype, type))
 
 

@@ -143,7 +143,7 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
     finds its own checkpoint there continues from it (``settings['resumed']``); see
     :class:`DynamicsOptions` and :mod:`getheory.dynamics._checkpoint`.
     """
-    opts, gen_kw = _split_keywords(options, keywords, generator)
+    opts, gen_kw = _split_keywords(options, keywords)
     t0 = time.perf_counter()
     cx = _Context(opts, get_backend(opts.backend), progress, t0)
     pb = _problem(cx, generator, moments, gen_kw, (W0, v0, W_teacher, v_teacher))
@@ -317,7 +317,7 @@ def _result(pb: _Problem, cx: _Context, settings, t_rec, curves, sgd_info, ode_r
     )
 
 
-def _split_keywords(options, keywords, generator):
+def _split_keywords(options, keywords):
     """(options with keyword overrides, random-generator keywords); unknown names are refused."""
     opts = options if options is not None else DynamicsOptions()
     if not isinstance(opts, DynamicsOptions):
