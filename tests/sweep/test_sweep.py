@@ -70,7 +70,7 @@ def test_spec_roundtrip_and_deterministic_seeds(tmp_path):
     ("[grid]\nN = [12, -24]", "grid.N[1]"),
     ("[grid]\nN = [12]\nD = [4]\ndelta = [0.5]", "grid.D"),
     ("[grid]\nN = [12]\nseeds = 0", "grid.seeds"),
-    ("[grid]\nN = [12]\n[[generator]]\nactivation = 'softsign'", "generator[0].activation"),
+    ("[grid]\nN = [12]\n[[generator]]\nactivation = 'no-such-activation'", "generator[0].activation"),
     ("[grid]\nN = [12]\n[weights]\nstudent = ['uniform']", "weights.student[0]"),
     ("[grid]\nN = [12]\n[samples]\nmode = 'auto'", "samples.mode"),
     ("[grid]\nN = [12]\n[samples]\nmin = 5000\nmax = 100", "samples.min"),
