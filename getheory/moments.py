@@ -117,6 +117,11 @@ def check_covariance(cov, name="cov"):
     return C, clipped
 
 
+def _omega_route(activation) -> str:
+    """How :func:`omega_kernel` computes Ω for this σ: a closed form, or the Mehler series (§2)."""
+    return "closed form" if activation.closed() is not None else "Mehler series"
+
+
 def exact_moments(generator: SingleLayerGenerator, *, backend="numpy") -> Moments:
     """Closed-form (E x, Ω, Φ) of a single-layer generator (§2).
 
@@ -159,7 +164,7 @@ def exact_moments(generator: SingleLayerGenerator, *, backend="numpy") -> Moment
         Omega=Omega,
         Phi=Phi,
         exact=True,
-        source=f"exact (closed form for {generator.activation.name}; docs/theory.md §2)",
+        source=f"exact ({_omega_route(generator.activation)} for {generator.activation.name}; docs/theory.md §2)",
     )
 
 
