@@ -46,7 +46,7 @@ def test_the_measured_run_streams_n_rows_of_the_fields_stream(small):
 
 
 def test_check_auto_samples_plans_from_an_independent_pilot():
-    res = check_generator(activation="sign", N=16, D=8, K=1, M=1, seed=0, plan=PlanOptions(time_budget=10.0))
+    res = check_generator(activation="sign", N=16, D=8, K=1, M=1, seed=0, plan=PlanOptions(time_budget=60.0))
     d = res.to_dict()
     plan = d["plan"]
     assert plan["n"] == d["sizes"]["samples"] >= plan["n_pilot"] >= 20_000
