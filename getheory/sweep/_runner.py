@@ -44,6 +44,11 @@ def _make_pool(workers: int):
 def _run_task_on_worker(task: Task, caller: str) -> dict:
     """:func:`run_task` on a Dask worker, limited to one BLAS/OpenMP thread.
 
+    A sharded point (``samples.shard_size``) sends its shards to the same cluster, through
+    the worker's own client (``distributed.get_client``); while it waits for them it leaves
+    the worker's thread slot (:class:`getheory.check.DaskShards`), so that points waiting
+    for their shards never hold every slot.
+
     Parameters
     ----------
     task : Task
@@ -59,7 +64,11 @@ def _run_task_on_worker(task: Task, caller: str) -> dict:
     """
     if process_id() != caller:
         limit_worker_threads()
-    return run_task(task)
+    if task.samples.get("shard_size") is None:
+        return run_task(task)
+    from distributed import get_client
+
+    return run_task(task, client=get_client())
 
 
 #: the task orders of :class:`SweepOptions`
