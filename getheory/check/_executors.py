@@ -81,7 +81,7 @@ class SerialShards:
         return out
 
     def close(self):
-        pass
+        """Nothing to end: the shards ran here."""
 
 
 class PoolShards:
@@ -92,7 +92,7 @@ class PoolShards:
     def __init__(self, workers: int):
         self.workers = int(workers)
         self.where = f"a local pool of {self.workers} processes"
-        self.pool = None
+        self.pool, self.stopped = None, False
 
     def prepare(self, generator, recipe: GeneratorRecipe | None):
         """Pickle the recipe (or else the generator) once, before any work, and start the pool:
@@ -122,17 +122,21 @@ class PoolShards:
         except BaseException:
             for f in futs:
                 f.cancel()
+            self.stopped = True  # shards may still run: close() ends the processes
             raise
         return [f.result() for f in futs]
 
     def close(self):
-        if self.pool is not None:
-            procs = list((getattr(self.pool, "_processes", None) or {}).values())
-            self.pool.shutdown(wait=False, cancel_futures=True)
+        """End the pool: at once after an error or an interrupt, else once its processes are idle."""
+        if self.pool is None:
+            return
+        procs = list((getattr(self.pool, "_processes", None) or {}).values())
+        self.pool.shutdown(wait=not self.stopped, cancel_futures=True)
+        if self.stopped:
             for p in procs:
                 with contextlib.suppress(Exception):
                     p.terminate()
-            self.pool = None
+        self.pool = None
 
 
 class DaskShards:
@@ -173,7 +177,7 @@ class DaskShards:
             except Exception as exc:
                 raise _not_picklable(exc, self.where) from None
         # once to every worker, now; each shard names it, and workers that join later fetch it from a peer
-        self.source = self.client.scatter(generator, broadcast=True, hash=False)
+        [self.source] = self.client.scatter([generator], broadcast=True, hash=False)  # a list: one future
 
     def _check_needs(self, recipe: GeneratorRecipe):
         """Refuse a recipe whose user modules a worker cannot import, naming the module and the workers."""
@@ -226,6 +230,8 @@ class DaskShards:
             watch.check(left)
 
     def close(self):
+        """Release the scattered generator; close the client when this executor connected it."""
+        self.source = None  # the last reference to a scattered generator's future: Dask forgets it
         if self.own:
             with contextlib.suppress(Exception):
                 self.client.close(timeout=CONNECT_TIMEOUT_S)

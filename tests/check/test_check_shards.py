@@ -212,6 +212,28 @@ def test_an_importable_user_function_travels_as_module_and_name():
     assert recipe_of(gt.CallableGenerator(lambda c: c * 2.0, D=3)) is None  # a lambda travels whole
 
 
+def test_an_importable_user_function_is_imported_on_the_workers_and_gives_the_same_numbers(cluster):
+    _c, client = cluster
+    gen = gt.CallableGenerator(user_generator, D=24)
+    kw = dict(BASE, moment_samples=4000)
+    ref = check_generator(gen, **kw, shards=ShardOptions(size=SIZE)).to_dict()
+    assert_numbers_equal(ref, check_generator(gen, **kw, shards=ShardOptions(size=SIZE), client=client).to_dict())
+
+
+def test_a_generator_without_a_recipe_is_scattered_once_and_never_sent_with_a_shard(cluster, monkeypatch):
+    _c, client = cluster
+    gen = gt.random_single_layer(48, 24, "sign", seed=3)  # built by the caller: no recipe known
+    ref = check_generator(gen, **BASE, shards=ShardOptions(size=SIZE)).to_dict()
+    scatters, submits = [], []
+    scatter, submit = client.scatter, client.submit
+    monkeypatch.setattr(client, "scatter", lambda data, **kw: scatters.append(kw) or scatter(data, **kw))
+    monkeypatch.setattr(client, "submit", lambda fn, *a, **kw: submits.append(a) or submit(fn, *a, **kw))
+    got = check_generator(gen, **BASE, shards=ShardOptions(size=SIZE), client=client).to_dict()
+    assert_same_numbers(ref, got)
+    assert len(scatters) == 1 and scatters[0]["broadcast"] is True
+    assert len(submits) == 5 and not any(isinstance(x, gt.Generator) for a in submits for x in a)
+
+
 def _blas_threads_after_a_shard(job, source, caller):
     from threadpoolctl import threadpool_info, threadpool_limits
 
