@@ -131,6 +131,13 @@ def test_the_result_depends_on_the_shard_size_and_sharding_off_is_the_plain_run(
     assert other["settings"]["shards"] == {"size": 4096, "count": 3}
 
 
+def test_shards_in_this_process_run_on_the_runs_backend_with_the_same_numbers(backend, reference):
+    """On a device the shards' reservoirs stay there and merge there (the simulated device fails on
+    a stray host copy); the numbers are the NumPy run's."""
+    got = check_generator(**BASE, shards=ShardOptions(size=SIZE), backend=backend).to_dict()
+    assert_same_numbers(reference, got)
+
+
 # ------------------------------------------------------------------ shard seeds and the merge
 def _job(n=5 * 1024 + 300, size=1024, n_plugin=1500, groups=8):
     gen = gt.random_single_layer(20, 10, "sign", seed=1)
