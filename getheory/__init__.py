@@ -27,7 +27,8 @@ Bounds (§5)
     :func:`bound_term`, :func:`bound_terms`, :func:`default_bound_matrices`,
     :func:`teacher_term`
 Checks (§6)
-    :func:`check_generator`, its options :class:`CheckOptions`
+    :func:`check_generator`, its options :class:`CheckOptions` (and :class:`ShardOptions`: the
+    measured run in shards, in this process, on local processes or on a Dask cluster)
 Sweeps and rates (§4-5)
     :func:`load_spec`, :func:`run_sweep`, :func:`fit_loglog`,
     :func:`fit_rates` (the report writers are in :mod:`getheory.reports`)
@@ -46,7 +47,7 @@ from ._version import __version__
 from .activations import ACTIVATIONS, Activation, get_activation, hermite_coefficients, hermite_mu
 from .backend import available_backends, get_backend
 from .bounds import BoundTerms, bound_term, bound_terms, default_bound_matrices, teacher_term
-from .check import CheckOptions, CheckResult, check_generator, draw_weights
+from .check import CheckOptions, CheckResult, ShardOptions, check_generator, draw_weights
 from .distances import (
     CumulantOptions,
     DmsEstimate,
@@ -109,6 +110,7 @@ __all__ = [
     "teacher_term",
     "CheckOptions",
     "CheckResult",
+    "ShardOptions",
     "check_generator",
     "draw_weights",
     "CumulantOptions",

@@ -12,6 +12,12 @@ Every workflow draws its randomness from a master seed (an int, ``None`` or a
   generator, weights, N, D and seed index), not on its position in a grid, so adding a
   grid point never reseeds the others.
 
+A stream can itself be cut into numbered parts (:func:`shard_seed`): part ``i`` of a
+stream is its child ``i``, what ``stream.spawn(k)[i]`` gives on a fresh copy of the stream
+for any ``k > i``.  A sharded check draws shard ``i``'s latents from part ``i`` of its
+``fields`` stream, so a shard's rows depend on the master seed and the shard's index, never
+on how many shards there are or where they run (docs/theory.md §4.1, Sharded runs).
+
 A third, older rule survives inside a stream: a NumPy ``Generator`` hands a child its
 seed as ``rng.integers(2**63)`` (:func:`child_seed`); the dynamics draw the problem's
 generator and its Monte Carlo moments that way from their ``problem`` stream.
@@ -45,6 +51,7 @@ __all__ = [
     "child_seed",
     "derive_seed",
     "seedseq",
+    "shard_seed",
 ]
 
 
@@ -117,8 +124,9 @@ class SeedLayout:
 
 
 #: ``check_generator``: the random generator's weights A (when it builds one), the
-#: student and teacher weights, Monte Carlo moments, the measured fields, the d_MS
-#: estimate (search, floor, certification) and the planner's independent pilot.
+#: student and teacher weights, Monte Carlo moments, the measured fields (in a sharded
+#: check, shard ``i``'s latents come from ``shard_seed(fields, i)``), the d_MS estimate
+#: (search, floor, certification) and the planner's independent pilot.
 CHECK = SeedLayout("check", ("generator", "weights", "moments", "fields", "dms", "pilot"))
 
 #: ``run_dynamics``: the problem (generator and Monte Carlo moments, by :func:`child_seed`),
@@ -142,6 +150,35 @@ RIDGE_SAMPLES = SeedLayout("ridge samples", ("latents", "noise", "xi"))
 
 #: a sweep task's hashed streams (:func:`derive_seed` of the task seed and each label).
 SWEEP_TASK = ("generator", "weights", "main", "moments")
+
+
+def shard_seed(stream: np.random.SeedSequence, index: int) -> np.random.SeedSequence:
+    """Part ``index`` of ``stream``: its child ``index``, made without spawning.
+
+    Equal to ``stream.spawn(k)[index]`` on a fresh copy of ``stream`` for any ``k > index``
+    (``SeedSequence(entropy, spawn_key=stream.spawn_key + (index,))``), but ``stream`` itself
+    is left as it is: ``spawn`` counts the children it has handed out, so calling it twice
+    would give other seeds, while this gives the same seed for the same index every time and
+    in every process.  Shard ``index`` of a sharded check draws its latents from
+    ``shard_seed(fields, index)``, ``fields`` being the check's :data:`CHECK` stream of that name.
+
+    Parameters
+    ----------
+    stream : numpy.random.SeedSequence
+        The stream to cut (not modified).
+    index : int
+        The part, >= 0.
+
+    Returns
+    -------
+    numpy.random.SeedSequence
+    """
+    if not isinstance(stream, np.random.SeedSequence):
+        raise InputTypeError(f"stream must be a numpy.random.SeedSequence; got {type(stream).__name__}")
+    if isinstance(index, bool) or not isinstance(index, numbers.Integral) or index < 0:
+        raise ValueError(f"a shard index must be an integer >= 0; got {index!r}")
+    return np.random.SeedSequence(stream.entropy, spawn_key=tuple(stream.spawn_key) + (int(index),),
+                                  pool_size=stream.pool_size)
 
 
 def derive_seed(master: int, *parts) -> int:

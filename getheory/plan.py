@@ -125,6 +125,7 @@ class Plan:
     limited_by: str
     options: PlanOptions
     z_spread: float = Z_SPREAD
+    shard_size: int | None = None
 
     def seconds_for(self, n) -> float:
         """Sampling seconds for n rows at the pilot's rate."""
@@ -142,11 +143,15 @@ class Plan:
                   f"n = {self.n_needed:,.0f} (about {self.seconds_for(self.n_needed):,.0f} s of sampling)")
         else:
             s += f"no usable signal in the pilot: n = {self.n:,} fills the {o.time_budget:g} s budget"
+        if self.shard_size is not None:
+            s += f", in whole shards of {self.shard_size:,} rows"
         return s + "."
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("n", "n_needed", "n_budget", "n_pilot", "rate", "pilot_seconds",
                                            "pilot_z", "pilot_kappa4", "pilot_kappa3", "limited_by", "z_spread")}
+        if self.shard_size is not None:
+            d["shard_size"] = self.shard_size
         d["options"] = dict(self.options.__dict__)
         d["statement"] = self.statement()
         return _plain(d)
@@ -184,9 +189,19 @@ def _budget_rows(seconds, rate, n_plugin):
     return max(0, int(n))
 
 
+def whole_shards(n: int, shard_size: int, max_samples: int) -> int:
+    """n rounded up to whole shards of ``shard_size`` rows, or down when that passes ``max_samples``
+    (never below one shard)."""
+    up = -(-n // shard_size) * shard_size
+    if up > max_samples and max_samples >= shard_size:
+        return max_samples // shard_size * shard_size
+    return up
+
+
 def plan_samples(generator, W_student, W_teacher, match, *, options: PlanOptions | None = None,
                  stream: StreamOptions | None = None, cumulant: CumulantOptions | None = None, seed=None,
-                 backend="numpy", dtype="float64", progress=False, deadline=None) -> Plan:
+                 backend="numpy", dtype="float64", progress=False, deadline=None,
+                 shard_size: int | None = None) -> Plan:
     """Run a pilot and fix the sample size of the measured run (see the module docstring).
 
     Parameters
@@ -201,6 +216,10 @@ def plan_samples(generator, W_student, W_teacher, match, *, options: PlanOptions
     cumulant : CumulantOptions
     seed : int or SeedSequence
         The pilot's own seed (independent of the measured run's).
+    shard_size : int, optional
+        A sharded measured run (docs/theory.md §4.1, Sharded runs): n is rounded up to whole
+        shards of this many rows (down, when that passes ``max_samples``).  The pilot runs
+        in this process as without shards, so its rate is one process's.
 
     Raises
     ------
@@ -246,6 +265,8 @@ def plan_samples(generator, W_student, W_teacher, match, *, options: PlanOptions
     else:
         n, limited = int(max(opt.min_samples, n_budget)), "budget"
     n = min(n + (-n) % st_opt.groups, opt.max_samples)
+    if shard_size is not None:
+        n = whole_shards(n, shard_size, opt.max_samples)
     return Plan(n=n, n_needed=float(n_needed), n_budget=int(n_budget), n_pilot=n_pilot, rate=rate,
                 pilot_seconds=pilot_s, pilot_z=float(z), pilot_kappa4=cum.kappa4, pilot_kappa3=cum.kappa3,
-                limited_by=limited, options=opt)
+                limited_by=limited, options=opt, shard_size=shard_size)

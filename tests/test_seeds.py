@@ -53,3 +53,21 @@ def test_a_layout_is_a_frozen_value():
     layout = SeedLayout("x", ("a", "b"))
     with pytest.raises(AttributeError):
         layout.names = ("b", "a")
+
+
+def test_shard_i_is_child_i_of_the_fields_stream_whatever_the_number_of_shards():
+    from getheory._seeds import shard_seed
+
+    fields = CHECK.streams(11).fields
+    for k in (3, 8):
+        fresh = np.random.SeedSequence(fields.entropy, spawn_key=fields.spawn_key).spawn(k)
+        for i in range(3):
+            assert shard_seed(fields, i).generate_state(4).tolist() == fresh[i].generate_state(4).tolist()
+    # the stream is not spawned from: the same index gives the same seed every time
+    assert fields.n_children_spawned == 0
+    assert shard_seed(fields, 2).spawn_key == fields.spawn_key + (2,) == shard_seed(fields, 2).spawn_key
+    assert len({tuple(shard_seed(fields, i).generate_state(2)) for i in range(50)}) == 50
+    with pytest.raises(ValueError, match="shard index"):
+        shard_seed(fields, -1)
+    with pytest.raises(TypeError, match="SeedSequence"):
+        shard_seed(3, 0)

@@ -68,6 +68,14 @@ class Backend:
     def __repr__(self):
         return f"{type(self).__name__}()"
 
+    def __reduce__(self):
+        """A backend travels to another process (a pool or Dask worker) as its name and is
+        resolved there (:func:`getheory.backend.get_backend`): its namespace is a module, which
+        does not pickle, and its device is that process's own."""
+        from . import get_backend
+
+        return get_backend, (self.name,)
+
     # -- arrays of this backend ------------------------------------------------
     def owns(self, x) -> bool:
         """True when ``x`` is an array this backend computes on in place."""

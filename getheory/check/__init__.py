@@ -8,7 +8,9 @@ small steps, each a function returning a small typed result:
 2. the moments (exact for single-layer generators, Monte Carlo otherwise) and the
    Gaussian match P̂ of (λ, ν) (§2; ``_moments``, :class:`MomentsStep`);
 3. with ``samples="auto"``, a pilot that plans n (§4.1), then n streamed samples of
-   (λ, ν) (§1; ``_sample``, :class:`Sampled`);
+   (λ, ν) (§1; ``_sample``, :class:`Sampled`), in shards when :class:`ShardOptions` says so
+   (§4.1, Sharded runs: ``_shards``, one shard and the generator's :class:`GeneratorRecipe`;
+   ``_executors``, this process, a local pool or a Dask cluster);
 4. every d_MS estimate of §4: plug-in with floor, excess, certified upper bound, and the
    cumulant/Edgeworth estimate (``_estimate``);
 5. every bound term of §5 for single-layer generators (``_bounds``, :class:`BoundsStep`);
@@ -18,10 +20,11 @@ small steps, each a function returning a small typed result:
    sampled ones (§4.2; ``_analytic``, :class:`AnalyticComparison`).
 
 Its settings are one frozen :class:`CheckOptions` (``_options``); the backend, the time
-budget and the seed streams (:data:`getheory._seeds.CHECK`) are resolved once at the entry
-(``_context``).  It returns a :class:`CheckResult` (``_result``), data only: the table,
-check.md and check.json are :mod:`getheory.reports`' (``format_check``, ``write_check_report``),
-and the command line (:mod:`getheory.cli`) prints and writes them.
+budget, the seed streams (:data:`getheory._seeds.CHECK`) and the shards' executor are resolved
+once at the entry (``_context``, ``_executors``).  It returns a :class:`CheckResult`
+(``_result``), data only: the table, check.md and check.json are :mod:`getheory.reports`'
+(``format_check``, ``write_check_report``), and the command line (:mod:`getheory.cli`) prints
+and writes them.
 
 Private modules, re-exported here.
 """
@@ -39,11 +42,12 @@ from ._conditions import (  # noqa: F401 (getheory.testing imports the private h
 from ._context import CheckRun, Timings, start_run
 from ._estimate import estimate_step
 from ._moments import MomentsStep, compute_moments
-from ._options import CheckOptions
+from ._options import CheckOptions, ShardOptions
 from ._pipeline import check_generator
 from ._problem import Problem, build_problem, draw_weights
 from ._result import CheckResult, CheckSteps, build_result
-from ._sample import Sampled, plan_step, sample_step
+from ._sample import Sampled, plan_step, sample_step, sharded_sample_step
+from ._shards import GeneratorRecipe
 
 __all__ = [
     "AnalyticComparison",
@@ -53,9 +57,11 @@ __all__ = [
     "CheckRun",
     "CheckSteps",
     "Condition",
+    "GeneratorRecipe",
     "MomentsStep",
     "Problem",
     "Sampled",
+    "ShardOptions",
     "Timings",
     "analytic_step",
     "bounds_step",
@@ -68,5 +74,6 @@ __all__ = [
     "estimate_step",
     "plan_step",
     "sample_step",
+    "sharded_sample_step",
     "start_run",
 ]

@@ -2,7 +2,8 @@
 
 The backend object (never its name below the entry), the time budget of ``samples="auto"``
 (a :class:`getheory._deadline.Deadline`), the named seed streams of
-:data:`getheory._seeds.CHECK`, and the seconds each stage took (:class:`Timings`).
+:data:`getheory._seeds.CHECK`, the seconds each stage took (:class:`Timings`) and, for a
+sharded run, where its shards run (an executor of :mod:`._executors`).
 """
 
 from __future__ import annotations
@@ -36,13 +37,15 @@ class Timings(dict):
 @dataclass(frozen=True, eq=False)
 class CheckRun:
     """The resolved backend, the time budget (``None`` with a fixed n), the seed streams,
-    the :func:`time.perf_counter` reading at which the check's clock started, and the timings."""
+    the :func:`time.perf_counter` reading at which the check's clock started, the timings,
+    and the shards' executor (``None`` when the run is not sharded)."""
 
     backend: Backend
     deadline: Deadline | None
     seeds: Streams
     started: float
     times: Timings = field(default_factory=Timings)
+    executor: object = None
 
     def guard(self):
         """The budget's guard around the moments, the pilot and the sampling: a blocked
@@ -52,12 +55,12 @@ class CheckRun:
         return self.deadline.guard("the moments, the pilot and the sampling")
 
 
-def start_run(options: CheckOptions) -> CheckRun:
+def start_run(options: CheckOptions, executor=None) -> CheckRun:
     """Resolve the backend, start the time budget (``samples="auto"``), derive the seed
-    streams, then start the clock of the moments' stage."""
+    streams, then start the clock of the moments' stage; ``executor`` runs the shards."""
     bk = get_backend(options.backend)  # resolved once: the object travels below, never the name
     # with samples="auto" the budget bounds the moments, the pilot and the sampling (checked between
     # batches, a blocked batch stopped at 1.1 × the budget)
     deadline = Deadline(options.plan.time_budget, "--time-budget") if options.auto else None
     seeds = CHECK.streams(options.seed)
-    return CheckRun(bk, deadline, seeds, time.perf_counter())
+    return CheckRun(bk, deadline, seeds, time.perf_counter(), executor=executor)

@@ -15,7 +15,64 @@ from ..backend import Backend
 from ..distances import DmsOptions, StreamOptions
 from ..plan import PlanOptions
 
-__all__ = ["CheckOptions", "with_overrides"]
+__all__ = ["CheckOptions", "ShardOptions", "with_overrides"]
+
+
+@dataclass(frozen=True)
+class ShardOptions:
+    """A sharded measured run: its rows cut into shards, and where the shards run (docs/theory.md §4.1).
+
+    Shard i holds rows i·size ... min((i+1)·size, n) − 1 of the measured run; it draws its
+    latents from part i of the check's ``fields`` seed stream (:func:`getheory._seeds.shard_seed`),
+    streams them into its own :class:`~getheory.distances.FieldStream`, and the shards'
+    statistics are merged in index order (:func:`getheory.distances.merge_stats`).  The
+    result therefore depends on the seed and the shard size, never on how many processes
+    ran the shards, which ones, or in what order.
+
+    Parameters
+    ----------
+    size : int, optional
+        Rows per shard, at least the streamed statistics' groups (``StreamOptions.groups``,
+        64 by default), best a multiple of them.  ``None`` (default): no shards, one stream in
+        this process, exactly as without this option.  With ``samples="auto"`` the planned n
+        is rounded up to whole shards.
+    workers : int, optional
+        Run the shards on a local pool of this many processes (one BLAS thread each);
+        ``None`` or 1 (default): in this process, one after the other.
+    scheduler : str, optional
+        Run the shards on the Dask cluster whose scheduler is at this address
+        (``tcp://host:8786``), checked within a few seconds before any work starts.
+        ``check_generator(client=...)`` takes a connected client instead.
+    """
+
+    size: int | None = None
+    workers: int | None = None
+    scheduler: str | None = None
+
+    def __post_init__(self):
+        if self.size is not None:
+            object.__setattr__(self, "size", positive_int(self.size, "shard size"))
+        if self.workers is not None:
+            object.__setattr__(self, "workers", positive_int(self.workers, "shard workers"))
+        if self.scheduler is not None and not (isinstance(self.scheduler, str) and self.scheduler.strip()):
+            raise ValueError(f"scheduler must be a Dask scheduler address such as 'tcp://host:8786'; "
+                             f"got {self.scheduler!r}")
+        if self.workers not in (None, 1) and self.scheduler is not None:
+            raise ValueError("give the shards either local workers or a Dask scheduler, not both")
+        if self.size is None and (self.workers not in (None, 1) or self.scheduler is not None):
+            where = f"a Dask scheduler ({self.scheduler})" if self.scheduler else f"{self.workers} local workers"
+            raise ValueError(f"{where} would run the shards of a sharded check, but no shard size was given: "
+                             "set the shard size too (ShardOptions(size=ROWS), --shard-size ROWS); the result "
+                             "depends on the shard size, so it is never chosen for you")
+
+    @property
+    def on(self) -> bool:
+        """Whether the measured run is sharded."""
+        return self.size is not None
+
+    def count(self, n: int) -> int:
+        """The number of shards of n rows (the last one may be shorter)."""
+        return -(-int(n) // self.size)
 
 
 @dataclass(frozen=True)
@@ -61,9 +118,13 @@ class CheckOptions:
         Where the arrays live; resolved once at the check's entry.
     dtype : {"float64", "float32"}
         The samples' dtype.
+    shards : ShardOptions
+        Cut the measured run into shards of ``shards.size`` rows, run in this process, on
+        local worker processes or on a Dask cluster (docs/theory.md §4.1, Sharded runs);
+        default: no shards.
 
-    ``plan``, ``dms`` and ``stream`` given as ``None`` take their defaults; ``samples`` is
-    checked here (an integer >= 1024 or ``"auto"``).
+    ``plan``, ``dms``, ``stream`` and ``shards`` given as ``None`` take their defaults; ``samples``
+    is checked here (an integer >= 1024 or ``"auto"``), and so is a shard size against the groups.
     """
 
     activation: object = "sign"
@@ -81,6 +142,7 @@ class CheckOptions:
     analytic: bool = True
     backend: str | Backend = "numpy"
     dtype: str = "float64"
+    shards: ShardOptions | None = None
 
     def __post_init__(self):
         if isinstance(self.samples, str):
@@ -88,9 +150,17 @@ class CheckOptions:
                 raise ValueError(f"samples must be a positive integer or 'auto'; got {self.samples!r}")
         else:
             object.__setattr__(self, "samples", positive_int(self.samples, "samples", minimum=1024))
-        for name, default in (("plan", PlanOptions), ("dms", DmsOptions), ("stream", StreamOptions)):
+        for name, default in (("plan", PlanOptions), ("dms", DmsOptions), ("stream", StreamOptions),
+                              ("shards", ShardOptions)):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default())
+        if not isinstance(self.shards, ShardOptions):
+            raise TypeError(f"shards must be a getheory.check.ShardOptions, got {type(self.shards).__name__}")
+        size, groups = self.shards.size, self.stream.groups
+        if size is not None and size < groups:
+            raise ValueError(f"shard size {size:,} is below the {groups} groups of the streamed statistics: every "
+                             f"shard must give each group at least one row; use a shard size of at least {groups} "
+                             f"(best a multiple of {groups}, and large: each shard costs a task), or fewer groups")
 
     @property
     def auto(self) -> bool:
@@ -119,5 +189,5 @@ def with_overrides(options: CheckOptions | None, overrides: dict) -> CheckOption
     if unknown:
         raise TypeError(f"check_generator() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
                         f"the options (fields of CheckOptions) are {', '.join(FIELDS)}, and besides them "
-                        "check_generator takes generator, W_student, W_teacher and progress")
+                        "check_generator takes generator, W_student, W_teacher, progress, client and recipe")
     return dataclasses.replace(options, **overrides) if overrides else options

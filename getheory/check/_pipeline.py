@@ -13,17 +13,20 @@ from ._bounds import bounds_step
 from ._conditions import conditions_step
 from ._context import start_run
 from ._estimate import estimate_step
+from ._executors import open_executor
 from ._moments import compute_moments
 from ._options import CheckOptions, with_overrides
 from ._problem import build_problem
 from ._result import CheckResult, CheckSteps, build_result
 from ._sample import plan_step, planned_n, sample_step
+from ._shards import GeneratorRecipe
 
 __all__ = ["check_generator"]
 
 
 def check_generator(generator: Generator | None = None, options: CheckOptions = CheckOptions(), *,  # noqa: B008 (frozen)
-                    W_student=None, W_teacher=None, progress: bool = False, **overrides) -> CheckResult:
+                    W_student=None, W_teacher=None, progress: bool = False, client=None,
+                    recipe: GeneratorRecipe | None = None, **overrides) -> CheckResult:
     """Check a generator against the Gaussian Equivalence Theorem (docs/theory.md §6).
 
     For one generator and one draw of weights: the moments and the Gaussian match P̂ of
@@ -43,6 +46,14 @@ def check_generator(generator: Generator | None = None, options: CheckOptions = 
         Shapes (K, N) and (M, D); default i.i.d. N(0, 1) (the options' ``weights`` ensemble).
     progress : bool
         Progress bars of the pilot and the sampling.
+    client : distributed.Client, optional
+        Run the shards of a sharded check (``options.shards.size``) on this Dask client's
+        cluster (docs/theory.md §4.1, Sharded runs); instead of ``options.shards.scheduler``
+        or local workers.  The result is the same wherever the shards run.
+    recipe : GeneratorRecipe, optional
+        How a worker process rebuilds ``generator`` (``function(*args)``), so that its weights
+        are never sent.  Known without it for the default generator and for user functions
+        importable as module:function; any other generator is sent whole, once per worker.
     **overrides
         Fields of :class:`CheckOptions` replacing those of ``options``
         (``check_generator(N=64, D=32, samples=20_000, seed=3)``); any other keyword is a TypeError.
@@ -53,9 +64,17 @@ def check_generator(generator: Generator | None = None, options: CheckOptions = 
         Data only; its report is :func:`getheory.reports.format_check` (a notebook shows it).
     """
     options = with_overrides(options, overrides)
-    run = start_run(options)  # the backend object, the time budget, the seed streams; the clock starts
+    with open_executor(options.shards, client) as executor:  # a scheduler address is checked here
+        run = start_run(options, executor)  # the backend object, the time budget, the seed streams; the clock starts
+        problem = build_problem(generator, W_student, W_teacher, options, run.seeds, recipe)
+        if executor is not None:  # before any work: a generator that cannot travel is refused here
+            executor.prepare(problem.generator, problem.recipe)
+        return _run_steps(problem, options, run, progress)
+
+
+def _run_steps(problem, options: CheckOptions, run, progress: bool) -> CheckResult:
+    """The check's steps on a built problem, timed in ``run.times``."""
     times = run.times
-    problem = build_problem(generator, W_student, W_teacher, options, run.seeds)
     with run.guard():
         with times.stage("moments", since=run.started):  # drawing the problem counts as the moments' time
             moments = compute_moments(problem, options, run)

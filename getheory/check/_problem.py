@@ -14,6 +14,7 @@ from .._validation import finite_matrix, positive_int
 from ..activations import get_activation
 from ..generators import Generator, SingleLayerGenerator, random_single_layer
 from ._options import CheckOptions
+from ._shards import GeneratorRecipe, recipe_of
 
 __all__ = ["Problem", "build_problem", "draw_weights"]
 
@@ -39,11 +40,13 @@ def draw_weights(N: int, D: int, K: int, M: int, seed=None, *, ensemble="gaussia
 
 @dataclass(frozen=True, eq=False)
 class Problem:
-    """A generator x = G(c) of shape (N, D) and weights W (K, N), W̃ (M, D), checked."""
+    """A generator x = G(c) of shape (N, D) and weights W (K, N), W̃ (M, D), checked; and, when
+    known, how another process rebuilds the generator (its recipe, for the shards of a sharded run)."""
 
     generator: Generator
     W_student: np.ndarray
     W_teacher: np.ndarray
+    recipe: GeneratorRecipe | None = None
 
     @property
     def N(self) -> int:
@@ -67,25 +70,31 @@ class Problem:
         return isinstance(self.generator, SingleLayerGenerator)
 
 
-def _generator(generator, options: CheckOptions, seed) -> Generator:
-    """The given generator, or the default random single-layer σ(A c/√D) of ``options``."""
+def _generator(generator, options: CheckOptions, seed, recipe) -> tuple:
+    """The given generator, or the default random single-layer σ(A c/√D) of ``options``; and its recipe
+    (the given one, the default generator's, or that of a user function importable as module:function)."""
+    if recipe is not None and not isinstance(recipe, GeneratorRecipe):
+        raise TypeError(f"recipe must be a getheory.check.GeneratorRecipe, got {type(recipe).__name__}")
     if generator is None:
         N = positive_int(options.N, "N")
         D = positive_int(options.D, "D")
         get_activation(options.activation)
-        return random_single_layer(N, D, options.activation, seed=seed)
+        if recipe is None and isinstance(options.activation, str):
+            recipe = GeneratorRecipe("getheory.generators:random_single_layer", (N, D, options.activation, seed))
+        return random_single_layer(N, D, options.activation, seed=seed), recipe
     if not isinstance(generator, Generator):
         raise TypeError(f"generator must be a getheory Generator, got {type(generator).__name__}")
-    return generator
+    return generator, recipe if recipe is not None else recipe_of(generator)
 
 
-def build_problem(generator, W_student, W_teacher, options: CheckOptions, seeds) -> Problem:
+def build_problem(generator, W_student, W_teacher, options: CheckOptions, seeds, recipe=None) -> Problem:
     """The generator and the weights; a missing weight matrix is drawn (``options.weights`` ensemble).
 
     ``seeds`` are the check's streams (:data:`getheory._seeds.CHECK`): ``generator`` draws the
-    default generator's A, ``weights`` the missing weights.
+    default generator's A, ``weights`` the missing weights.  ``recipe`` (a
+    :class:`GeneratorRecipe`) says how a worker rebuilds the given generator.
     """
-    generator = _generator(generator, options, seeds.generator)
+    generator, recipe = _generator(generator, options, seeds.generator, recipe)
     N, D = generator.N, generator.D
     if W_student is None or W_teacher is None:
         K = positive_int(options.K, "K")
@@ -98,4 +107,4 @@ def build_problem(generator, W_student, W_teacher, options: CheckOptions, seeds)
     fields = W_student.shape[0] + W_teacher.shape[0]
     if fields > MAX_FIELDS:
         raise ValueError(f"K + M = {fields} fields; the streaming estimator takes at most {MAX_FIELDS} (lower K or M)")
-    return Problem(generator, W_student, W_teacher)
+    return Problem(generator, W_student, W_teacher, recipe)

@@ -90,10 +90,14 @@ def _match_dict(match: GaussianMatch) -> dict:
     return d
 
 
-def _settings(options: CheckOptions, run: CheckRun) -> dict:
-    return {"seed": options.seed, "samples": options.samples, "plan": options.plan if options.auto else None,
-            "dms": options.dms, "stream": options.stream, "backend": run.backend.name, "dtype": options.dtype,
-            "weights": options.weights}
+def _settings(options: CheckOptions, run: CheckRun, sampled: Sampled) -> dict:
+    """The settings the numbers depend on (a sharded run adds its shard size and count, not where they ran)."""
+    out = {"seed": options.seed, "samples": options.samples, "plan": options.plan if options.auto else None,
+           "dms": options.dms, "stream": options.stream, "backend": run.backend.name, "dtype": options.dtype,
+           "weights": options.weights}
+    if options.shards.on:
+        out["shards"] = {"size": options.shards.size, "count": sampled.shards}
+    return out
 
 
 def build_result(problem: Problem, options: CheckOptions, run: CheckRun, steps: CheckSteps) -> CheckResult:
@@ -108,7 +112,7 @@ def build_result(problem: Problem, options: CheckOptions, run: CheckRun, steps: 
         bounds_note=steps.bounds.note,
         conditions=steps.conditions,
         timings=dict(run.times),
-        settings=_settings(options, run),
+        settings=_settings(options, run, steps.sampled),
         plan=steps.plan,
         analytic=steps.analytic.to_dict() if steps.analytic is not None else None,
     )

@@ -1,7 +1,9 @@
 """`getheory check`: check one generator against the theorem (docs/theory.md §6).
 
 Prints a table and optionally writes JSON (``--json``) or check.md and check.json into a
-folder (``--out``).  The generator is a random single-layer one, a user function
+folder (``--out``).  ``--shard-size ROWS`` cuts the measured run into shards, run in this
+process, on ``--workers K`` local processes or on the Dask cluster at ``--scheduler ADDRESS``
+(docs/theory.md §4.1, Sharded runs).  The generator is a random single-layer one, a user function
 (``--generator``) or a trained dense network (``--weights FILE``, docs/theory.md §9).
 All numerical work is :func:`getheory.check.check_generator`'s (its settings one
 :class:`~getheory.check.CheckOptions`); the table and the files are :mod:`getheory.reports`'.
@@ -51,6 +53,16 @@ def add_parser(sub):
                      help="also compute the rigorous certified upper bound (slow: hundreds of full-sample sorts)")
     chk.add_argument("--moment-samples", type=positive(int), default=None,
                      help="Monte Carlo samples for the moments of non-single-layer generators")
+    chk.add_argument("--shard-size", type=positive(int), default=None, metavar="ROWS",
+                     help="cut the measured run into shards of ROWS rows (>= the 64 groups), merged exactly in "
+                          "shard order: the numbers depend on the seed and ROWS, not on where the shards ran "
+                          "(docs/theory.md §4.1); default: one stream")
+    where = chk.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive(int), default=None, metavar="K",
+                       help="with --shard-size: run the shards on K local processes (one BLAS thread each)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="with --shard-size: run the shards on the Dask cluster at ADDRESS (tcp://host:8786); "
+                            "a --generator MODULE:FUNCTION must be importable on its workers")
     chk.add_argument("--backend", choices=USER_BACKENDS, default="numpy")
     chk.add_argument("--dtype", choices=("float64", "float32"), default="float64")
     chk.add_argument("--json", metavar="FILE", help="write every number to this JSON file")
@@ -78,7 +90,7 @@ def _generator(args):
 
 def _options(args, D):
     """The command line's :class:`~getheory.check.CheckOptions`."""
-    from ..check import CheckOptions
+    from ..check import CheckOptions, ShardOptions
     from ..distances import DmsOptions, StreamOptions
     from ..plan import PlanOptions
 
@@ -97,6 +109,7 @@ def _options(args, D):
         stream=StreamOptions(n_plugin=args.n_plugin),
         backend=args.backend,
         dtype=args.dtype,
+        shards=ShardOptions(size=args.shard_size, workers=args.workers, scheduler=args.scheduler),
     )
 
 

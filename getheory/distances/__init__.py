@@ -19,7 +19,8 @@ private modules, re-exported here (the layout of POT's ``ot/sliced``):
 ``_cumulants``
     k-statistics, the Edgeworth W1 and the held-out cumulant estimate (§4 Resolution (b));
 ``_stream``
-    streaming per-group power sums of the fields, accumulated batch by batch;
+    streaming per-group power sums of the fields, accumulated batch by batch, and their exact
+    merge across parts of a stream (shards; :func:`merge_stats`);
 ``_estimate``
     d_MS as one estimate with its evidence (:func:`estimate_dms`).
 
@@ -44,7 +45,7 @@ from ._registry import (REPORTED, Estimator, Evidence, PlotStyle, Reading, absen
                         estimator_series, estimators, get_estimator, register_estimator, unregister_estimator)
 from ._search import MaxSlicedResult, SearchOptions, max_sliced_two_sample, max_sliced_w1
 from ._sphere import quasi_uniform_directions
-from ._stream import FieldStats, FieldStream, StreamOptions, stream_array
+from ._stream import FieldStats, FieldStream, StreamOptions, merge_stats, stream_array
 
 __all__ = [
     "w1_to_normal",
@@ -71,6 +72,7 @@ __all__ = [
     "StreamOptions",
     "FieldStream",
     "FieldStats",
+    "merge_stats",
     "stream_array",
     "DmsOptions",
     "DmsEstimate",

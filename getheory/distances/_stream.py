@@ -21,6 +21,12 @@ subsample of the stream.  Memory is O(G·d⁴ + n_plugin·d), independent of n.
 
 Only :meth:`FieldStream.finish` moves data to the host: the tensors (kilobytes) and the
 reservoir.
+
+Streams merge exactly (docs/theory.md §4.1, Sharded runs): the statistics are sums, so the
+statistics of rows streamed in parts (shards) are the part-wise sums of the parts'
+statistics, group by group (:meth:`FieldStats.merge`, :func:`merge_stats`).  A part whose
+stream starts at group ``first_group = (rows before it) mod G`` continues the group
+assignment of one stream fed the same batches.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ import numpy as np
 from .._validation import check_cov, check_int
 from ..backend import get_backend
 
-__all__ = ["FieldStream", "FieldStats", "StreamOptions"]
+__all__ = ["FieldStream", "FieldStats", "StreamOptions", "merge_stats"]
 
 #: largest number of fields the streaming tensors accept (d⁴ = 4096 numbers at d = 8)
 MAX_D = 8
@@ -102,6 +108,89 @@ class FieldStats:
         return (float(np.sum(self.counts[sel])), self.S1[sel].sum(0), self.S2[sel].sum(0),
                 self.S3[sel].sum(0), self.S4[sel].sum(0))
 
+    def merge(self, other: FieldStats, *, n_plugin: int | None = None) -> FieldStats:
+        """The statistics of this stream's rows followed by ``other``'s (docs/theory.md §4.1).
+
+        Group g of the result holds group g of both:
+
+        .. math:: n_g = n_g^{a} + n_g^{b},\\qquad S^{(r)}_g = S^{(r),a}_g + S^{(r),b}_g,\\quad r = 1..4,
+
+        one float addition per entry, ``self`` first, so a fixed order of merges gives the
+        same bits every time.  The reservoir is this one's rows, then ``other``'s, cut to
+        ``n_plugin`` rows when given.
+
+        Raises
+        ------
+        ValueError
+            When the two differ in groups, d or standardisation (m, s): they are not parts
+            of one stream.
+        """
+        return merge_stats([self, other], n_plugin=n_plugin)
+
+
+def _check_mergeable(first: FieldStats, other: FieldStats, index: int):
+    """Refuse statistics that are not parts of one stream (groups, d, m and s must agree)."""
+    if not isinstance(other, FieldStats):
+        raise TypeError(f"merge_stats takes FieldStats; item {index} is {type(other).__name__}")
+    if (other.groups, other.d) != (first.groups, first.d):
+        raise ValueError(f"cannot merge stream statistics with (groups, d) = ({other.groups}, {other.d}) "
+                         f"(item {index}) into ({first.groups}, {first.d}): merge parts of one stream, "
+                         "streamed with the same StreamOptions.groups and fields")
+    if not (np.array_equal(other.mean, first.mean) and np.array_equal(other.scale, first.scale)):
+        raise ValueError(f"cannot merge stream statistics standardised with another match (item {index}): "
+                         "every part must be streamed with the same Gaussian match (mean, cov)")
+
+
+def merge_stats(parts, *, n_plugin: int | None = None) -> FieldStats:
+    """The statistics of the parts' rows, in the parts' order (docs/theory.md §4.1, Sharded runs).
+
+    Counts and the power sums S1..S4 are added group by group, left to right:
+    ``merge_stats([a, b, c])`` is ``(a + b) + c`` entry by entry, the same bits as
+    ``a.merge(b).merge(c)``.  Float addition is not associative, so the order is fixed by
+    the list and by nothing else: a sharded run lists its shards by index, whichever
+    process computed them and whenever they finished.  The reservoir is the parts'
+    reservoirs one after the other (the first rows of the first parts), cut to
+    ``n_plugin`` rows when given.
+
+    Parameters
+    ----------
+    parts : sequence of FieldStats
+        Parts of one stream: the same groups, d and standardisation.
+    n_plugin : int, optional
+        Keep at most this many reservoir rows.
+
+    Returns
+    -------
+    FieldStats
+        New arrays; the parts are not modified.
+    """
+    parts = list(parts)
+    if not parts:
+        raise ValueError("merge_stats needs at least one FieldStats")
+    first = parts[0]
+    for i, p in enumerate(parts[1:], 1):
+        _check_mergeable(first, p, i)
+    counts, sums = first.counts.copy(), [first.S1.copy(), first.S2.copy(), first.S3.copy(), first.S4.copy()]
+    for p in parts[1:]:
+        counts += p.counts
+        for acc, add in zip(sums, (p.S1, p.S2, p.S3, p.S4)):
+            acc += add
+    return FieldStats(counts=counts, S1=sums[0], S2=sums[1], S3=sums[2], S4=sums[3], mean=first.mean.copy(),
+                      scale=first.scale.copy(), reservoir=_joined_reservoir(parts, n_plugin))
+
+
+def _joined_reservoir(parts, n_plugin):
+    """The parts' reservoirs in order (on their backend), at most ``n_plugin`` rows; None if none."""
+    from ..backend import backend_of
+
+    kept = [p.reservoir for p in parts if p.reservoir is not None and int(p.reservoir.shape[0]) > 0]
+    if not kept:
+        return None
+    res = kept[0] if len(kept) == 1 else backend_of(kept[0]).xp.concat(kept, axis=0)
+    if n_plugin is not None and int(res.shape[0]) > n_plugin:
+        res = res[:n_plugin, ...]
+    return res if n_plugin != 0 else None
+
 
 class FieldStream:
     """Accumulate :class:`FieldStats` batch by batch, on the batches' backend.
@@ -114,9 +203,14 @@ class FieldStream:
         cumulants: the k-statistics are translation invariant and scale covariant).
     options : StreamOptions
     backend : str or Backend
+    first_group : int
+        The group that receives the first remainder row (default 0).  A part of a longer
+        stream that starts after r rows passes ``r mod G`` to continue that stream's
+        assignment, so that its merged groups stay as balanced as one stream's
+        (:func:`merge_stats`).
     """
 
-    def __init__(self, mean, cov, *, options: StreamOptions | None = None, backend="numpy"):
+    def __init__(self, mean, cov, *, options: StreamOptions | None = None, backend="numpy", first_group: int = 0):
         self.options = options or StreamOptions()
         self.bk = get_backend(backend)
         m = np.asarray(mean, dtype=np.float64).reshape(-1)
@@ -136,7 +230,8 @@ class FieldStream:
         self._S3 = xp.zeros((G, d * d, d), dtype=f64)
         self._S4 = xp.zeros((G, d * d, d * d), dtype=f64)
         self._counts = np.zeros(G, dtype=np.int64)
-        self._next = 0  # group that receives the next remainder row
+        check_int(first_group, "first_group", 0)
+        self._next = int(first_group) % G  # group that receives the next remainder row
         self._res = []
         self._n_res = 0
 

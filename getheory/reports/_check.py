@@ -26,6 +26,10 @@ def _header(result) -> list:
              f"  moments: {result.moments_source}"]
     if result.plan is not None:
         lines.append(f"  samples: {result.plan.statement()}")
+    shards = result.settings.get("shards")
+    if shards:
+        lines.append(f"  shards: {shards['count']:,} of {shards['size']:,} rows, merged in index order "
+                     "(the numbers depend on the seed and the shard size, not on where the shards ran)")
     return lines
 
 

@@ -62,6 +62,8 @@ The TOML format (every key optional unless marked)::
     max_work = 2e11                  # per-point work cap in multiply-adds n·N·D
     moment_samples = 20000           # Monte Carlo moment check (0: off)
     moment_max_work = 2e10           # its budget, n·N·(N + D)
+    # shard_size = 262144            # cut each point's run into shards of this many rows (>= 64;
+                                     # §4.1): on Dask they run on the sweep's client
 
     [estimator]                      # getheory.distances.DmsOptions
     floor_replicates = 19            # >= 19: the plug-in's rank test at level 0.05 needs 1/0.05 - 1

@@ -3,20 +3,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
 import os
 import queue
-import socket
-import sys
-import threading
 import time
 import traceback
 from concurrent.futures import CancelledError
 from dataclasses import asdict, dataclass, field, replace
 
+from .._cluster import CONNECT_TIMEOUT_S, check_scheduler, connect, limit_worker_threads, make_pool, process_id
 from .._progress import Progress
 from ._database import ResultsDB, SweepError
 from ._spec import SweepSpec
@@ -38,94 +35,25 @@ class SweepSummary:
     failures: list = field(default_factory=list)
 
 
-_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
-
-
-def _limit_worker_threads():
-    """Limit this worker process to one BLAS/OpenMP thread for the rest of its life.
-
-    The process-pool initializer, and the first step of every task on a Dask
-    worker: one task per core must not oversubscribe the CPUs.  threadpoolctl
-    limits the libraries already loaded (numpy's BLAS); the environment
-    variables limit those loaded later (scipy's own BLAS, an OpenMP runtime,
-    numba's threading layer).
-    """
-    from threadpoolctl import threadpool_limits
-
-    for k in _THREAD_ENV:
-        os.environ[k] = "1"
-    threadpool_limits(limits=1)
-
-
-def _die_with_parent(parent_pid: int):
-    """End this pool worker as soon as the process that started it (``parent_pid``) dies.
-
-    A ``kill -9`` of ``getheory sweep`` must not leave its pool behind: the
-    workers would otherwise run their task to the end and then wait forever
-    on the call queue.  On Linux the kernel sends SIGKILL at the parent's death
-    (``prctl(PR_SET_PDEATHSIG)``); everywhere, a daemon thread checks
-    ``os.getppid()`` every second.  A parent that died before this ran is
-    caught by the first check.
-    """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            import ctypes
-            import signal
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-    if os.getppid() != parent_pid:
-        os._exit(1)
-
-    def watch():
-        while True:
-            time.sleep(1.0)
-            if os.getppid() != parent_pid:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="getheory-parent-watch", daemon=True).start()
-
-
-def _pool_worker_init(parent_pid: int):
-    """The pool initializer: die with the parent, then one BLAS/OpenMP thread."""
-    _die_with_parent(parent_pid)
-    _limit_worker_threads()
-
-
 def _make_pool(workers: int):
-    """A process pool of ``workers`` spawned processes, each with one BLAS/OpenMP thread.
-
-    Parameters
-    ----------
-    workers : int
-        Pool size.
-
-    Returns
-    -------
-    concurrent.futures.ProcessPoolExecutor
-        Its workers run :func:`_limit_worker_threads` before their first task, and
-        end when this process dies (:func:`_die_with_parent`), even by ``kill -9``.
-    """
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                               initializer=_pool_worker_init, initargs=(os.getpid(),))
-
-
-def _process_id() -> str:
-    """This process, as ``host:pid``."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """A process pool of ``workers`` spawned processes, each with one BLAS/OpenMP thread, that end
+    when this process ends, even by ``kill -9`` (:func:`getheory._cluster.make_pool`)."""
+    return make_pool(workers)
 
 
 def _run_task_on_worker(task: Task, caller: str) -> dict:
     """:func:`run_task` on a Dask worker, limited to one BLAS/OpenMP thread.
 
+    A sharded point (``samples.shard_size``) sends its shards to the same cluster, through
+    the worker's own client (``distributed.get_client``); while it waits for them it leaves
+    the worker's thread slot (:class:`getheory.check.DaskShards`), so that points waiting
+    for their shards never hold every slot.
+
     Parameters
     ----------
     task : Task
     caller : str
-        :func:`_process_id` of the process that submitted the task.  A worker
+        :func:`getheory._cluster.process_id` of the process that submitted the task.  A worker
         in that same process (an in-process cluster) leaves its thread
         settings as they are.
 
@@ -134,9 +62,13 @@ def _run_task_on_worker(task: Task, caller: str) -> dict:
     dict
         The task's record.
     """
-    if _process_id() != caller:
-        _limit_worker_threads()
-    return run_task(task)
+    if process_id() != caller:
+        limit_worker_threads()
+    if task.samples.get("shard_size") is None:
+        return run_task(task)
+    from distributed import get_client
+
+    return run_task(task, client=get_client())
 
 
 #: the task orders of :class:`SweepOptions`
@@ -300,8 +232,6 @@ class PoolRunner:
         _run_pool(todo, finish, self.workers)
 
 
-#: seconds to check a scheduler address (TCP connection and Dask handshake) before giving up
-CONNECT_TIMEOUT_S = 6.0
 #: seconds a Dask scheduler may have no worker, or this process no contact with it, before a sweep stops
 WORKER_TIMEOUT_S = 20.0
 #: seconds between checks of the scheduler's workers while tasks are pending
@@ -370,100 +300,14 @@ def task_key(task: Task) -> str:
     return f"getheory-task-N{task.N}-D{task.D}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
-def _scheduler_hint(address) -> str:
-    return (f"start one with `dask scheduler` and workers with `dask worker {address}`, or run without "
-            "--scheduler (local processes)")
-
-
-async def _identity(address: str, timeout: float) -> dict:
-    """The scheduler's answer to ``identity`` (its type, workers), over one comm."""
-    from distributed.comm import connect
-    from distributed.security import Security
-
-    comm = await connect(address, timeout=timeout, **Security().get_connection_args("client"))
-    try:
-        await comm.write({"op": "identity", "reply": True})
-        return await comm.read()
-    finally:
-        comm.abort()
-
-
 def _check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> dict:
-    """Check that a Dask scheduler answers at ``address`` within ``timeout`` seconds (total).
-
-    A TCP address where nothing listens fails at once; a server that is not a Dask
-    scheduler (an HTTP server, say) is given ``timeout`` seconds to complete Dask's
-    handshake and ``identity`` call, which it never does.  The call runs in its own event
-    loop in a helper thread, so that it works from inside a running loop too.
-
-    Returns
-    -------
-    dict
-        The scheduler's identity.
-
-    Raises
-    ------
-    SweepError
-        Naming the address and what was found there.
-    """
-    from distributed.comm import parse_address
-    from distributed.comm.addressing import parse_host_port
-
-    t0 = time.monotonic()
-    try:
-        scheme, loc = parse_address(address)
-    except Exception as exc:
-        raise SweepError(f"--scheduler {address!r} is not a Dask address such as tcp://host:8786 ({exc})") from None
-    if scheme in ("tcp", "tls"):
-        try:
-            host, port = parse_host_port(loc, default_port=8786)
-        except Exception as exc:
-            raise SweepError(f"--scheduler {address!r} is not a Dask address such as tcp://host:8786 ({exc})") from None
-        try:
-            socket.create_connection((host, port), timeout=timeout).close()
-        except OSError as exc:
-            refused = isinstance(exc, ConnectionRefusedError)
-            why = "nothing is listening there" if refused else str(exc) or type(exc).__name__
-            raise SweepError(f"cannot connect to the Dask scheduler {address!r}: {why}; "
-                             f"{_scheduler_hint(address)}") from None
-    left = max(0.5, timeout - (time.monotonic() - t0))
-    out: dict = {}
-
-    def probe():
-        try:
-            out["info"] = asyncio.run(asyncio.wait_for(_identity(address, left), left))
-        except BaseException as exc:  # reported below
-            out["exc"] = exc
-
-    th = threading.Thread(target=probe, name="getheory-scheduler-check", daemon=True)
-    th.start()
-    th.join(left + 1.0)
-    info = out.get("info")
-    if isinstance(info, dict) and info.get("type") == "Scheduler":
-        return info
-    if "info" in out:
-        why = f"it answered {str(info)[:80]!r}, not as a Dask scheduler"
-    elif isinstance(out.get("exc"), (asyncio.TimeoutError, TimeoutError)) or th.is_alive():
-        why = f"something listens there but did not answer as a Dask scheduler within {timeout:g} s"
-    else:
-        exc = out.get("exc")
-        if isinstance(exc, ValueError):  # an unknown scheme, a malformed location
-            raise SweepError(f"--scheduler {address!r} is not a Dask address such as tcp://host:8786 ({exc})")
-        why = f"{type(exc).__name__}: {exc}"
-    raise SweepError(f"cannot connect to the Dask scheduler {address!r}: {why}; {_scheduler_hint(address)}")
+    """:func:`getheory._cluster.check_scheduler`, raising :class:`SweepError`."""
+    return check_scheduler(address, timeout, error=SweepError)
 
 
 def _connect(scheduler: str):
-    """A :class:`distributed.Client` on ``scheduler``, after :func:`_check_scheduler`."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise SweepError("--scheduler needs dask.distributed: pip install 'getheory[dask]'") from None
-    _check_scheduler(scheduler)
-    try:
-        return Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
-    except Exception as exc:  # OSError, TimeoutError...
-        raise SweepError(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
+    """A :class:`distributed.Client` on ``scheduler`` (:func:`getheory._cluster.connect`), or a :class:`SweepError`."""
+    return connect(scheduler, error=SweepError)
 
 
 class _WorkerWatch:
@@ -518,7 +362,7 @@ def _run_dask(todo, finish, client, scheduler, worker_timeout=WORKER_TIMEOUT_S):
         address = client.scheduler.address
     futs = {}  # key -> (future, task), filled as tasks are submitted
     try:
-        caller = _process_id()
+        caller = process_id()
         for t in todo:
             f = client.submit(_run_task_on_worker, t, caller, key=task_key(t), pure=False)
             futs[f.key] = (f, t)

@@ -18,6 +18,8 @@ __all__ = ["GeneratorSpec", "SampleSpec", "SpecError", "SweepSpec", "load_spec",
 
 #: fewest rows check_generator takes (fixed n, pilot and planned n alike)
 MIN_ROWS = 1024
+#: fewest rows per shard: the groups of a point's streamed statistics (StreamOptions.groups, default)
+SHARD_MIN_ROWS = 64
 #: the d_MS rank test's level (DmsOptions.level, not a spec key) and the floor replicates it needs
 FLOOR_LEVEL = 0.05
 MIN_FLOOR_REPLICATES = math.ceil(1 / FLOOR_LEVEL - 1 - 1e-9)
@@ -49,6 +51,11 @@ class SampleSpec:
     ``mode = "fixed"`` draws ``n``; ``mode = "plan"`` lets :func:`getheory.plan.plan_samples`
     choose n from an independent pilot within ``time_budget`` seconds, with
     ``min_pilot = pilot``, ``min_samples = min`` and ``max_samples = min(max, max_work/(N·D))``.
+    ``shard_size`` (optional) cuts each point's measured run into shards of that many rows
+    (docs/theory.md §4.1, Sharded runs): on a Dask cluster a point's shards run on the
+    sweep's client; on a local pool or in one process, one after the other in the point's
+    process.  Unset (the default), a point streams as one run, and the spec, its hash and
+    its tasks are what they were before the key existed.
     """
 
     mode: str = "plan"
@@ -60,6 +67,15 @@ class SampleSpec:
     moment_samples: int = 20_000
     moment_max_work: float = 2e10
     time_budget: float = DEFAULT_TIME_BUDGET
+    shard_size: int | None = None
+
+    def to_dict(self) -> dict:
+        """The [samples] table; without ``shard_size`` when it is unset (specs written before it
+        keep their hash, so their databases resume)."""
+        d = asdict(self)
+        if d["shard_size"] is None:
+            del d["shard_size"]
+        return d
 
 
 @dataclass(frozen=True)
@@ -115,7 +131,7 @@ class SweepSpec:
             "grid": grid,
             "generator": gens,
             "weights": {"student": list(self.student_weights), "teacher": self.teacher_weights},
-            "samples": asdict(self.samples),
+            "samples": self.samples.to_dict(),
             "estimator": {"floor_replicates": self.floor_replicates, "p": self.p, "certify": self.certify,
                           "confidence": self.confidence},
             "run": {"backend": self.backend, "dtype": self.dtype},
@@ -151,7 +167,7 @@ class SweepSpec:
                     task_id=tid, generator=asdict(g), weights=w, teacher_weights=self.teacher_weights,
                     N=N, D=D, delta=dl, K=self.K, M=self.M, seed_index=s,
                     seed=derive_seed(self.seed, g.name, w, N, D, s),
-                    samples=asdict(self.samples), floor_replicates=self.floor_replicates, p=self.p,
+                    samples=self.samples.to_dict(), floor_replicates=self.floor_replicates, p=self.p,
                     confidence=self.confidence, backend=self.backend, dtype=self.dtype, certify=self.certify,
                 ))
         return out
@@ -162,7 +178,8 @@ _ALLOWED = {
     "grid": {"N", "D", "delta", "K", "M", "seeds"},
     "generator": {"name", "activation", "depth", "factory"},
     "weights": {"student", "teacher"},
-    "samples": {"mode", "n", "pilot", "min", "max", "max_work", "moment_samples", "moment_max_work", "time_budget"},
+    "samples": {"mode", "n", "pilot", "min", "max", "max_work", "moment_samples", "moment_max_work", "time_budget",
+                "shard_size"},
     "estimator": {"floor_replicates", "p", "certify", "confidence"},
     "run": {"backend", "dtype"},
 }
@@ -366,10 +383,26 @@ def _samples(s, gens, stored) -> SampleSpec:
         moment_samples=_int(s.get("moment_samples", dflt.moment_samples), "samples.moment_samples", 0),
         moment_max_work=_float(s.get("moment_max_work", dflt.moment_max_work), "samples.moment_max_work", 0.0),
         time_budget=_float(s.get("time_budget", dflt.time_budget), "samples.time_budget", 0.0, lo_open=True),
+        shard_size=_shard_size(s, mode),
     )
     if samples.min > samples.max:
         raise SpecError(f"spec key 'samples.min': {samples.min} exceeds samples.max = {samples.max}")
     return samples
+
+
+def _shard_size(s: dict, mode: str) -> int | None:
+    """samples.shard_size: rows per shard of a point's measured run, at least the 64 groups of its statistics."""
+    if s.get("shard_size") is None:
+        return None
+    if mode == "analytic":
+        raise SpecError("spec key 'samples.shard_size': mode 'analytic' draws no samples, so there is nothing to "
+                        "shard; remove the key or use mode 'fixed' or 'plan'")
+    size = _int(s["shard_size"], "samples.shard_size", 1)
+    if size < SHARD_MIN_ROWS:
+        raise SpecError(f"spec key 'samples.shard_size': must be >= {SHARD_MIN_ROWS} (every shard gives each of the "
+                        f"{SHARD_MIN_ROWS} groups of the streamed statistics a row), got {size}; best a multiple "
+                        f"of {SHARD_MIN_ROWS}, large enough that a shard takes seconds")
+    return size
 
 
 def _estimator(e, stored) -> dict:

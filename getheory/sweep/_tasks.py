@@ -188,7 +188,22 @@ def _check_options(t: dict) -> tuple:
     return "auto", plan, dms
 
 
-def run_task(task: Task | dict) -> TaskRecord:
+def _generator_recipe(gspec: dict, N: int, D: int, seed: int):
+    """How a worker rebuilds a task's generator (:func:`build_generator` with the same arguments)."""
+    from ..check import GeneratorRecipe
+
+    needs = (gspec["factory"].split(":")[0],) if gspec.get("factory") else ()
+    return GeneratorRecipe("getheory.sweep._tasks:build_generator", (gspec, N, D, seed), needs=needs)
+
+
+def _shard_options(samples: dict):
+    """The check's :class:`~getheory.check.ShardOptions` of a task (no shards unless samples.shard_size)."""
+    from ..check import ShardOptions
+
+    return ShardOptions(size=samples.get("shard_size"))
+
+
+def run_task(task: Task | dict, client=None) -> TaskRecord:
     """Run one task and return its :class:`TaskRecord` (the database row's payload).
 
     Steps: derive sub-seeds (generator, weights, main, moments) from the task
@@ -199,6 +214,10 @@ def run_task(task: Task | dict) -> TaskRecord:
     independent pilot and fixes n in advance); compare Monte Carlo Q, R with
     the exact ones; record timings, versions.  The record's ``plan`` is the
     planner's ``Plan.to_dict()`` (plan mode) or a fixed-n note.
+
+    With ``samples.shard_size`` the point's measured run is sharded (docs/theory.md §4.1,
+    Sharded runs): its shards run on ``client``'s Dask cluster when one is given (the
+    generator rebuilt on each worker from its recipe), else one after the other here.
     """
     from ..check import check_generator
 
@@ -215,8 +234,11 @@ def run_task(task: Task | dict) -> TaskRecord:
     n_arg, plan_opt, dms_opt = _check_options(t)
     timings = {}
     t0 = time.perf_counter()
+    shards = _shard_options(samples)
+    recipe = _generator_recipe(t["generator"], t["N"], t["D"], s_gen) if shards.on else None
     res = check_generator(gen, samples=n_arg, plan=plan_opt, seed=s_main, W_student=Ws, W_teacher=Wt,
-                          dms=dms_opt, backend=bk, dtype=t["dtype"], progress=False)
+                          dms=dms_opt, backend=bk, dtype=t["dtype"], progress=False, shards=shards,
+                          client=client if shards.on else None, recipe=recipe)
     rd = res.to_dict()
     timings["check"] = time.perf_counter() - t0
     timings.update({f"check.{k}": v for k, v in rd.get("timings_s", {}).items()})

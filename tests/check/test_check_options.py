@@ -57,7 +57,7 @@ def test_overrides_replace_only_the_fields_named():
 def test_an_unknown_keyword_is_refused_naming_every_valid_field():
     with pytest.raises(TypeError, match="unexpected keyword argument.*'sample'") as info:
         with_overrides(CheckOptions(), {"sample": 2048})
-    for name in FIELDS + ("W_student", "W_teacher", "progress"):
+    for name in FIELDS + ("W_student", "W_teacher", "progress", "client", "recipe"):
         assert name in str(info.value)
 
 
@@ -68,4 +68,4 @@ def test_options_of_another_type_are_refused():
 
 def test_the_fields_are_the_keywords_check_generator_took_before_options():
     assert FIELDS == ("activation", "N", "D", "K", "M", "samples", "plan", "seed", "weights", "moment_samples",
-                      "dms", "stream", "analytic", "backend", "dtype")
+                      "dms", "stream", "analytic", "backend", "dtype", "shards")

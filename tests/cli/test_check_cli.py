@@ -60,6 +60,8 @@ def test_cli_user_generator(tmp_path, monkeypatch, capsys):
     (["check", "--samples", "ten"], "expected an integer or 'auto'"),
     (["check", "--samples", "100"], "must be an integer >= 1024"),
     (["check", "--time-budget", "0"], "positive"),
+    (["check", "--shard-size", "0"], "positive"),
+    (["check", "--shard-size", "4096", "--workers", "2", "--scheduler", "tcp://h:1"], "not allowed with"),
 ])
 def test_cli_rejects_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit):
@@ -74,6 +76,54 @@ def test_cli_reports_user_generator_errors(tmp_path, monkeypatch, capsys):
     rc = main(["check", "--generator", "badgen_cli:g", "--D", "3", "--samples", "2000", "--quiet"])
     assert rc == 2
     assert "shape" in capsys.readouterr().err
+
+
+def test_cli_shard_flags_become_shard_options():
+    from getheory.check import ShardOptions
+    from getheory.cli._main import build_parser
+    from getheory.cli.check import _options
+
+    parse = build_parser().parse_args
+    assert _options(parse(["check", "--shard-size", "4096", "--workers", "3"]), 8).shards == \
+        ShardOptions(size=4096, workers=3)
+    assert _options(parse(["check", "--shard-size", "4096", "--scheduler", "tcp://h:8786"]), 8).shards == \
+        ShardOptions(size=4096, scheduler="tcp://h:8786")
+    assert _options(parse(["check"]), 8).shards == ShardOptions()
+
+
+def test_cli_sharded_check_prints_its_shards_and_stores_them(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    rc = main(["check", "--N", "32", "--D", "16", "--samples", "9000", "--n-plugin", "3000", "--shard-size", "2048",
+               "--json", str(out), "--quiet"])
+    assert rc == 0
+    assert "shards: 5 of 2,048 rows" in capsys.readouterr().out
+    d = json.loads(out.read_text())
+    assert d["settings"]["shards"] == {"size": 2048, "count": 5} and d["sizes"]["samples"] == 9000
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--workers", "2"], "no shard size was given"),
+    (["--shard-size", "32"], "shard size 32 is below the 64 groups"),
+])
+def test_cli_refuses_shards_it_cannot_run_with_exit_2(argv, message, capsys):
+    assert main(["check", "--N", "16", "--D", "8", "--samples", "2000", "--quiet"] + argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_cli_scheduler_where_nothing_listens_exits_2_within_seconds_naming_it(capsys):
+    import socket
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    t0 = time.perf_counter()
+    rc = main(["check", "--N", "16", "--D", "8", "--samples", "2000", "--shard-size", "1024", "--scheduler", address,
+               "--quiet"])
+    assert rc == 2 and time.perf_counter() - t0 < 10
+    err = capsys.readouterr().err
+    assert address in err and "nothing is listening" in err and err.count("\n") == 1
 
 
 def test_python_dash_m_entry_point():

@@ -22,6 +22,7 @@ from getheory.distances import (
     edgeworth_w1,
     estimate_dms,
     k_statistics,
+    merge_stats,
     sampling_floor,
     stream_array,
 )
@@ -118,6 +119,67 @@ def test_stream_pooled_result_independent_of_batching_in_multiples_of_g():
         assert np.array_equal(fs.counts, np.full(G, n // G))
         for got, want in zip(fs.pooled()[1:], ref[1:]):
             assert np.allclose(got, want, rtol=1e-12, atol=1e-12 * np.abs(want).max())
+
+
+def _feed_part(z, G, batches, first_group, n_plugin=0):
+    st = FieldStream(MEAN3, COV3, options=StreamOptions(groups=G, n_plugin=n_plugin), first_group=first_group)
+    s = 0
+    for b in batches:
+        st.update(z[s: s + b])
+        s += b
+    return st.finish()
+
+
+@pytest.mark.parametrize("cut", [1200, 1203, 5])
+def test_merged_halves_equal_one_stream_fed_the_same_rows_in_the_same_groups(cut):
+    """Two parts, each streamed as one batch, the second starting at group cut mod G, merged: the
+    counts are those of one stream fed the same two batches, and so are the power sums, bit for bit
+    when the parts are whole multiples of G (one float addition per entry, to a zero in the one
+    stream and to the first part in the merge), else to rounding (a part's remainder rows are
+    added to it before the merge, to the running sum in the one stream)."""
+    G, n = 8, 2400
+    z = _skewed_rows(n, 5)
+    one = _feed(z, G, [cut, n - cut], n_plugin=1500)
+    a = _feed_part(z[:cut], G, [cut], 0, n_plugin=1500)
+    b = _feed_part(z[cut:], G, [n - cut], cut % G, n_plugin=max(0, 1500 - cut))
+    zt = np.abs((z - MEAN3) / np.sqrt(np.diag(COV3)))
+    for merged in (merge_stats([a, b], n_plugin=1500), a.merge(b, n_plugin=1500)):
+        assert np.array_equal(merged.counts, one.counts) and merged.n == n
+        for r, got, want in zip((1, 2, 3, 4), merged.pooled()[1:], one.pooled()[1:]):
+            if cut % G == 0:
+                assert np.array_equal(got, want), r
+            # a sum's rounding is bounded by eps · (terms) · Σ|terms|: 1e-12 relative to Σ|terms|^r
+            assert np.all(np.abs(got - want) <= 1e-12 * np.sum(zt**r)), r
+        assert np.array_equal(merged.reservoir, one.reservoir) and merged.reservoir.shape == (1500, 3)
+    # the groups match the documented assignment of the one stream, and stay balanced
+    assert np.array_equal(one.counts, np.bincount(_group_of_rows(n, G, [cut, n - cut]), minlength=G))
+    assert one.counts.max() - one.counts.min() <= 1
+
+
+def test_merge_adds_left_to_right_and_leaves_the_parts_alone():
+    G = 8
+    z = _skewed_rows(3000, 6)
+    parts = [_feed_part(z[i * 1000:(i + 1) * 1000], G, [1000], (i * 1000) % G) for i in range(3)]
+    before = [p.S4.copy() for p in parts]
+    m = merge_stats(parts)
+    assert np.array_equal(m.S4, (parts[0].S4 + parts[1].S4) + parts[2].S4)
+    assert np.array_equal(m.S1, parts[0].merge(parts[1]).merge(parts[2]).S1)
+    assert all(np.array_equal(p.S4, b) for p, b in zip(parts, before)) and m.reservoir is None
+
+
+def test_merge_refuses_parts_of_different_streams():
+    z = _skewed_rows(400, 7)
+    a = _feed_part(z, 8, [400], 0)
+    with pytest.raises(ValueError, match="groups, d"):
+        merge_stats([a, _feed_part(z, 16, [400], 0)])
+    other = FieldStream(MEAN3 + 1, COV3, options=StreamOptions(groups=8, n_plugin=0))
+    other.update(z)
+    with pytest.raises(ValueError, match="same Gaussian match"):
+        a.merge(other.finish())
+    with pytest.raises(ValueError, match="at least one"):
+        merge_stats([])
+    with pytest.raises(ValueError, match="first_group"):
+        FieldStream(MEAN3, COV3, first_group=-1)
 
 
 def test_kstats_from_sums_equal_scipy_kstat():
