@@ -35,3 +35,14 @@ def small_sign():
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """(LocalCluster, Client): 2 single-thread Dask worker *processes* on 127.0.0.1, one per test module
+    (a module may scale it); skipped where dask.distributed is not installed."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c, distributed.Client(c) as client:
+        client.wait_for_workers(2, timeout=60)
+        yield c, client

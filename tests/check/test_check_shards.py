@@ -37,11 +37,8 @@ SIZE = 2048
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as c, distributed.Client(c) as client:
-        client.wait_for_workers(2, timeout=60)
-        yield c, client
+def cluster(dask_cluster):
+    return dask_cluster
 
 
 @pytest.fixture(scope="module")
