@@ -36,11 +36,9 @@ def _check(N, n, shard_size=None, client=None, n_plugin=None, seed=0):
     from getheory.distances import StreamOptions
 
     opts = gt.CheckOptions(activation="sign", N=N, D=N // 2, K=1, M=1, samples=n, seed=seed,
-                           shards=gt.ShardOptions(size=shard_size) if shard_size else None)
-    if n_plugin is not None:
-        opts = gt.CheckOptions(**{**opts.__dict__, "stream": StreamOptions(n_plugin=n_plugin)})
-    res = gt.check_generator(None, opts, client=client)
-    return res
+                           shards=gt.ShardOptions(size=shard_size) if shard_size else None,
+                           stream=None if n_plugin is None else StreamOptions(n_plugin=n_plugin))
+    return gt.check_generator(None, opts, client=client)
 
 
 def rate(args, client):
@@ -63,7 +61,6 @@ def overhead(client, shards=200, size=4096):
     res = _check(16, n, size, client, n_plugin=0)
     t_sharded = res.timings["sampling"]
     # one shard's statistics as a worker returns them (d = 2 fields, 64 groups, no reservoir rows)
-    from getheory.check._shards import ShardJob  # noqa: F401  (the same object the workers pickle)
     from getheory.distances import FieldStream, StreamOptions
 
     fs = FieldStream(np.zeros(2), np.eye(2), options=StreamOptions(n_plugin=0))
