@@ -179,13 +179,16 @@ class DenseGenerator(Generator):
         self._check_latents(c)
         bk = backend_of(c)
         x = c
-        for l, act in enumerate(self._acts):
-            dt = bk.dtype_name(c)
-            Wt = self._cache.get(bk, ("W", l), self.weights[l].T, dt)
-            b = self._cache.get(bk, ("b", l), self.biases[l], dt)
-            h = x @ Wt
-            h += b
-            x = h if act.apply_(h, bk) else act(h)
+        # weights that overflow the dtype are refused just below with the fix; NumPy's own
+        # overflow / invalid-value warnings on the way there would only repeat it, less clearly
+        with np.errstate(over="ignore", invalid="ignore"):
+            for l, act in enumerate(self._acts):
+                dt = bk.dtype_name(c)
+                Wt = self._cache.get(bk, ("W", l), self.weights[l].T, dt)
+                b = self._cache.get(bk, ("b", l), self.biases[l], dt)
+                h = x @ Wt
+                h += b
+                x = h if act.apply_(h, bk) else act(h)
         if not bk.to_bool(bk.xp.all(bk.xp.isfinite(x))):
             raise ValueError(f"trained generator {self.name or 'DenseGenerator'!r} produced NaN or infinite "
                              f"outputs in {bk.dtype_name(c)} on latents of shape {tuple(c.shape)}: its weights "
