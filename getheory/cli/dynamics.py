@@ -44,7 +44,8 @@ def add_parser(subparsers):
                    help="teacher hidden units (default 2; with --problem the file's, which a given M must match)")
     p.add_argument("--eta", type=positive(float), default=0.2, help="learning rate η (default 0.2)")
     p.add_argument("--t-max", type=positive(float), default=10.0, help="final time t = steps/N (default 10)")
-    p.add_argument("--points", type=positive(int), default=40, help="log-spaced record times of the learning curve (default 40)")
+    p.add_argument("--points", type=positive(int), default=40,
+                   help="log-spaced record times of the learning curve (default 40)")
     p.add_argument("--g", choices=NETWORK_ACTIVATIONS, default="erf2",
                    help="network activation of student and teacher (default erf2 = erf(z/√2))")
     p.add_argument("--first-layer-only", action="store_true", help="keep the second layer v fixed")
