@@ -14,6 +14,8 @@ import os
 import numpy as np
 
 from .._validation import positive_int
+from ..generators import CallableGenerator, SingleLayerGenerator, random_deep, random_single_layer
+from ..moments import Moments
 from ._checks import _vector, _weights
 
 __all__ = ["PROBLEM_KEYS", "identity_generator", "identity_moments", "load_problem", "random_generator",
@@ -22,8 +24,6 @@ __all__ = ["PROBLEM_KEYS", "identity_generator", "identity_moments", "load_probl
 
 def identity_moments(N):
     """(E x, Ω, Φ) = (0, I, I) of the identity generator x = c (D = N)."""
-    from ..moments import Moments
-
     N = positive_int(N, "N")
     return Moments(mean=np.zeros(N), Omega=np.eye(N), Phi=np.eye(N), exact=True,
                    source="exact (identity generator x = c)")
@@ -31,8 +31,6 @@ def identity_moments(N):
 
 def identity_generator(N):
     """The identity generator x = c with D = N (the classic teacher–student setting)."""
-    from ..generators import CallableGenerator
-
     def identity(c):
         return np.array(c, dtype=np.float64, copy=True)
 
@@ -48,8 +46,6 @@ def random_generator(activation="sign", N=1000, D=None, depth=1, widths=None, *,
     ``(generator, moments)`` with the exact moments when they are known in
     closed form (identity), else ``None``.
     """
-    from ..generators import random_deep, random_single_layer
-
     N = positive_int(N, "N")
     if activation == "identity":
         if D is not None and D != N:
@@ -132,8 +128,6 @@ def _read_problem_file(path) -> dict:
 
 def _problem_generator(path, arr, activation, generator):
     """The problem's generator: σ(A c/√D) from the file's ``A``, else the given ``generator``."""
-    from ..generators import SingleLayerGenerator
-
     if "A" in arr:
         if generator is not None:
             raise ValueError(f"problem file {path!r} holds its generator (A); give no other generator with it")
