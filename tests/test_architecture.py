@@ -18,11 +18,11 @@ ROOT = pathlib.Path(getheory.__file__).parent
 #: top-level module or subpackage of getheory -> layer (0: foundations ... 3: presentation)
 LAYERS = {
     # foundations: shared plumbing every layer may use
-    "_version": 0, "_validation": 0, "_json": 0, "_progress": 0, "_deadline": 0, "_seeds": 0, "_cluster": 0,
+    "_version": 0, "_validation": 0, "_json": 0, "_progress": 0, "_deadline": 0, "_seeds": 0, "_cluster": 0, "_run": 0,
     "backend": 0,
     # maths: activations -> generators -> fields, moments -> distances, bounds; learning dynamics
     "activations": 1, "generators": 1, "trained": 1, "fields": 1, "moments": 1, "distances": 1,
-    "bounds": 1, "analytic": 1, "dynamics": 1, "ridge": 1,
+    "bounds": 1, "analytic": 1, "equivalent": 1, "dynamics": 1, "ridge": 1,
     # workflows: check, plan, sweep -> rates, the numerical claims, the property-testing toolkit
     "check": 2, "plan": 2, "sweep": 2, "rates": 2, "proofs": 2, "_claims": 2, "testing": 2,
     # presentation: report writers and the command line

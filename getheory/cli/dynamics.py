@@ -44,7 +44,8 @@ def add_parser(subparsers):
                    help="teacher hidden units (default 2; with --problem the file's, which a given M must match)")
     p.add_argument("--eta", type=positive(float), default=0.2, help="learning rate η (default 0.2)")
     p.add_argument("--t-max", type=positive(float), default=10.0, help="final time t = steps/N (default 10)")
-    p.add_argument("--points", type=positive(int), default=40, help="log-spaced checkpoints (default 40)")
+    p.add_argument("--points", type=positive(int), default=40,
+                   help="log-spaced record times of the learning curve (default 40)")
     p.add_argument("--g", choices=NETWORK_ACTIVATIONS, default="erf2",
                    help="network activation of student and teacher (default erf2 = erf(z/√2))")
     p.add_argument("--first-layer-only", action="store_true", help="keep the second layer v fixed")
@@ -57,7 +58,7 @@ def add_parser(subparsers):
                    help="ODE integrator (default DOP853, adaptive)")
     p.add_argument("--ode-rtol", type=positive(float), default=1e-8, help="ODE relative tolerance (default 1e-8)")
     p.add_argument("--time-budget", type=positive(float), default=None,
-                   help="seconds for SGD; it stops at a checkpoint when exceeded and the report says where")
+                   help="seconds for SGD; it stops at the end of a batch when exceeded and the report says where")
     p.add_argument("--batch-size", type=positive(int), default=None, help="samples generated per batch")
     p.add_argument("--out", default="reports/dynamics", type=output_dir,
                    help="output folder (default reports/dynamics)")
@@ -205,6 +206,6 @@ def _keep_or_remove_checkpoint(args, res, checkpoint):
     elif args.keep_checkpoint:
         print(f"checkpoint kept in {checkpoint} (--keep-checkpoint): --resume with more --sgd-seeds adds seeds")
     else:  # every seed finished (or diverged): the report holds everything the checkpoint did
-        from ..dynamics._checkpoint import remove_checkpoint
+        from ..dynamics import remove_checkpoint
 
         remove_checkpoint(checkpoint)

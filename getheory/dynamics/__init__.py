@@ -48,22 +48,30 @@ and Ā = η diag(v) A, b̄ = η diag(v) b.  Then, per eigenvalue ρ,
     dv/dt = η (I2(students, teachers) ṽ − I2(students, students) v).
 
 Layout: private modules re-exported here (``_checks``, ``_options`` (:class:`DynamicsOptions`),
-``_problem`` (generators, weights, problem files), ``_integrals`` §7.1/§7.4, ``_odes`` §7.3–§7.5,
-``_data`` §7.2, ``_kernel_cpu``/``_kernel_cuda`` and ``_sgd`` §7.1, ``_checkpoint`` (resumable
-SGD state), ``_compare`` §7.7, ``_experiment`` §7, ``_finite_size``); report writing lives in the
-presentation layer (:func:`getheory.reports.write_dynamics_report`, which also calls
-:func:`save_problem`).  The one thing this package writes on its own, during a run given a
-checkpoint folder, is the SGD checkpoints (``_checkpoint``).
+``_problem`` (:class:`SGDProblem`: the generator, its moments and the weights of a run),
+``_problem_file`` (problem files, the generators a run builds), ``_integrals`` §7.1/§7.4,
+``_odes`` §7.3–§7.5, ``_data`` (the SGD's ξ streams and labels), ``_kernel_cpu``/``_kernel_cuda``/
+``_kernel_xp`` and ``_sgd`` §7.1, ``_checkpoint`` (the checkpoint: the SGD state saved on disk so
+that a run resumes), ``_compare`` §7.7, ``_experiment`` §7, ``_finite_size``).  The data sources
+(generator data and its Gaussian equivalent, §7.2) live in :mod:`getheory.equivalent`, shared with
+ridge, and are re-exported here.  Report writing lives in the presentation layer
+(:func:`getheory.reports.write_dynamics_report`, which also calls :func:`save_problem` and writes
+through :func:`atomic_write`; ``getheory dynamics`` deletes a finished run's checkpoint with
+:func:`remove_checkpoint`).  The one thing this package writes on its own, during a run given a
+checkpoint folder, is the checkpoint (``_checkpoint``).
 """
 
+from ..equivalent import GaussianEquivalentData, GeneratorData
+from ._checkpoint import atomic_write, remove_checkpoint
 from ._compare import curve_summary, largest_gap
-from ._data import GaussianEquivalentData, GeneratorData, NormalStream
+from ._data import NormalStream
 from ._experiment import DynamicsResult, run_dynamics
 from ._finite_size import FiniteSizeResult, finite_size_check
 from ._integrals import gauss_I2, gauss_I3, gauss_I4, generalisation_error, integral_tables
 from ._odes import ODEResult, _ODESystem, integrate_odes, spectral_projections  # noqa: F401 (tests use _ODESystem)
 from ._options import DynamicsOptions
-from ._problem import (
+from ._problem import SGDProblem
+from ._problem_file import (
     PROBLEM_KEYS,
     identity_generator,
     identity_moments,
@@ -82,7 +90,9 @@ __all__ = [
     "GeneratorData",
     "NormalStream",
     "ODEResult",
+    "SGDProblem",
     "SGDTrajectory",
+    "atomic_write",
     "curve_summary",
     "finite_size_check",
     "gauss_I2",
@@ -96,6 +106,7 @@ __all__ = [
     "largest_gap",
     "load_problem",
     "random_generator",
+    "remove_checkpoint",
     "run_dynamics",
     "run_sgd",
     "save_problem",

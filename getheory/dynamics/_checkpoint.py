@@ -1,4 +1,5 @@
-"""Checkpoints of the SGD of a dynamics run, so that an interrupted run resumes exactly (docs/theory.md §7.8).
+"""The checkpoint: the SGD state of a dynamics run saved on disk, so that an interrupted run resumes exactly
+(docs/theory.md §7.9).
 
 A checkpoint is a folder (``DynamicsOptions.checkpoint``; ``getheory dynamics`` uses
 ``OUT/checkpoint`` unless ``--checkpoint DIR``) with
@@ -14,9 +15,9 @@ A checkpoint is a folder (``DynamicsOptions.checkpoint``; ``getheory dynamics`` 
     and of each source's ξ stream (:class:`getheory.dynamics.NormalStream`), the initial
     batch errors ε̂_g(0) of the divergence rule, the seconds spent so far and a status
     (``running``, ``stopped`` by a time budget, ``complete``, ``diverged``).  A few hundred kB
-    for N = 8000; rewritten every ``checkpoint_every`` seconds and at every recorded checkpoint.
+    for N = 8000; rewritten every ``checkpoint_every`` seconds and at every record time of the curve.
 ``seed-KKK-records.npz``
-    the checkpoints of the learning curve recorded so far (steps, W and v per source in the
+    the points of the learning curve recorded so far (steps, W and v per source in the
     input basis), rewritten only when one is added.
 
 Files: this module is the one place below the presentation layer that writes files while a
@@ -27,7 +28,8 @@ called by the report writer alone).  :meth:`RunCheckpoint.open` writes ``run.jso
 :meth:`SeedCheckpoint.save` the seed files (called by :func:`getheory.dynamics.run_sgd` as it
 goes), :func:`remove_checkpoint` deletes them (called by ``getheory dynamics`` once the report
 holds everything), and :func:`atomic_write` also writes the dynamics report's Markdown and JSON
-(:mod:`getheory.reports._dynamics`).
+(the dynamics report writer of :mod:`getheory.reports`); both are public names of
+:mod:`getheory.dynamics`.
 
 Every file is written to a temporary file in the same folder, flushed and fsynced, and moved
 into place with :func:`os.replace` (then the folder is fsynced), so a kill at any instant leaves

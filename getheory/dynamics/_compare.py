@@ -29,10 +29,10 @@ def curve_summary(eps_order, eps_heldout, se_test):
 def largest_gap(a, b, se, t, *, seeds, level, paired=None):
     """Largest gap between two curves, in SEs, with a verdict at ``level`` (docs/theory.md §7.7).
 
-    ``a``, ``b`` (n_t,) curves at the checkpoint times ``t``; ``se`` (n_t,) the SE
+    ``a``, ``b`` (n_t,) curves at the record times ``t``; ``se`` (n_t,) the SE
     of a − b, or ``paired`` (S, n_t) per-seed differences whose spread gives it.
     The verdict compares max_t |a − b|/SE with Student's t on ``seeds`` − 1 degrees
-    of freedom, Bonferroni over the checkpoints: "inconsistent" has nominal
+    of freedom, Bonferroni over the record times: "inconsistent" has nominal
     false-positive rate at most ``level``.  Returns None when a curve is missing.
     """
     if a is None or b is None:
@@ -56,6 +56,8 @@ def largest_gap(a, b, se, t, *, seeds, level, paired=None):
     n_t = int(ok.sum())
     thr = float(_t_dist.isf(level / (2 * n_t), S - 1))
     zi = int(np.argmax(z))
+    # "checkpoints": the number n_t of record times compared; the key is kept as it was, since
+    # stored reports (report.json's largest_gaps) hold it and their JSON must not change
     out.update({"max_abs_in_stderr": float(z[zi]), "at_t_in_stderr": float(t[zi]),
                 "threshold_in_stderr": thr, "checkpoints": n_t, "level": level, "dof": S - 1,
                 "verdict": "inconsistent" if (z[zi] > thr or zero_se_gap) else "consistent"})

@@ -1,26 +1,31 @@
 """The experiment: ODE, SGD on generator data and on Gaussian-equivalent data (docs/theory.md §7).
+
+:func:`run_dynamics` resolves its run context once (:func:`getheory._run.start_run_context`: the
+backend, the :data:`getheory._seeds.DYNAMICS` streams, the time budget, progress, and the timings
+and notes of the result) and passes it whole to every step below.
 """
 
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .._progress import status
-from .._seeds import DYNAMICS, child_seed
-from ..backend import get_backend
-from ._checks import _ODE_G, _vector, _weights
+from .._run import RunContext, start_run_context
+from .._seeds import DYNAMICS, SGD
+from ..equivalent import GaussianEquivalentData, GeneratorData, check_omega
+from ..generators import SingleLayerGenerator
+from ._checkpoint import RunCheckpoint, array_digest
+from ._checks import _ODE_G
 from ._compare import curve_summary, largest_gap
-from ._data import GaussianEquivalentData, GeneratorData, _g_xp, _teacher_labels
+from ._data import _g_xp, _teacher_labels
 from ._integrals import generalisation_error
-from ._odes import _check_omega, _eigh_psd, integrate_odes, spectral_projections
+from ._odes import _eigh_psd, integrate_odes, spectral_projections
 from ._options import DynamicsOptions
-from ._problem import random_generator
-from ._sgd import run_sgd
+from ._problem import SGDProblem, build_problem
+from ._sgd import Controls, default_batch_size, run_sgd_in
 
 __all__ = ["DynamicsResult", "run_dynamics"]
 
@@ -124,139 +129,111 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
         given, their shapes set K and M.
     progress : report progress on stderr.
 
-    The curves are means over ``sgd_seeds`` independent SGD runs from the same initial
+    The curves are recorded at the record times (``points`` log-spaced times on whole SGD steps)
+    and are means over ``sgd_seeds`` independent SGD runs from the same initial
     weights with independent sample streams, with standard errors over the seeds
     (held-out errors also add the test set's own standard error in quadrature); each
-    comparison's verdict is the largest |gap|/SE over the checkpoints against Student's
-    t with sgd_seeds − 1 degrees of freedom, Bonferroni over the checkpoints, at the
-    nominal level ``level`` (docs/theory.md §7.7).  With ``time_budget`` SGD stops at a
-    checkpoint when the budget (shared by the seeds) is spent, and the result says
+    comparison's verdict is the largest |gap|/SE over the record times against Student's
+    t with sgd_seeds − 1 degrees of freedom, Bonferroni over the record times, at the
+    nominal level ``level`` (docs/theory.md §7.7).  With ``time_budget`` SGD stops at the end
+    of a batch when the budget (shared by the seeds) is spent, and the result says
     where (``settings['t_reached']``).
 
     Divergence: a seed whose SGD diverges (non-finite weights, or an error on its latest
     samples above 10⁶ times its initial one: :func:`getheory.dynamics.run_sgd`) stops there;
     ``settings['diverged']`` and ``settings['divergence']`` (per seed) say where and why, a note
-    says so, the curves end at the last checkpoint every seed reached, and every comparison's
+    says so, the curves end at the last record time every seed reached, and every comparison's
     verdict is ``"diverged"``, never ``"consistent"``.
 
-    Checkpoints: with ``checkpoint=FOLDER`` SGD saves its state there as it goes, and a run that
-    finds its own checkpoint there continues from it (``settings['resumed']``); see
-    :class:`DynamicsOptions` and :mod:`getheory.dynamics._checkpoint`.
+    Checkpoint (the SGD state saved on disk): with ``checkpoint=FOLDER`` SGD saves its state there
+    as it goes, and a run that finds its own checkpoint there continues from it
+    (``settings['resumed']``); see :class:`DynamicsOptions` and :mod:`getheory.dynamics._checkpoint`.
     """
     opts, gen_kw = _split_keywords(options, keywords)
-    t0 = time.perf_counter()
-    cx = _Context(opts, get_backend(opts.backend), progress, t0)
-    pb = _problem(cx, generator, moments, gen_kw, (W0, v0, W_teacher, v_teacher))
-    ck, resumed = _open_checkpoint(pb, cx)
-    # checkpoints on whole SGD steps, so that the ODE is read at exactly the same times
-    t_eval = np.unique(np.round(_log_times(opts.t_max, opts.points) * pb.N)) / pb.N
-    eig = _eigh_omega(pb, cx)
-    sources = _sources(pb, cx)
-    test = _test_set(pb, sources, cx)
-    runs, sgd_info = _sgd_over_seeds(pb, sources, t_eval, cx, ck)
-    t_rec = runs[0][0][0].t[:min(len(r[0][0].t) for r in runs)]  # the checkpoints every seed reached
-    ode_res, ode_info = _ode(pb, eig, t_eval, t_rec, sgd_info["diverged"], cx)
-    curves = _curves(pb, sources, runs, t_rec, test, ode_res, sgd_info["diverged"], cx)
-    settings = _settings(pb, opts, t_eval, t_rec, sgd_info)
-    settings["checkpoint"] = opts.checkpoint
-    settings["resumed"] = resumed
-    cx.notes.extend(_stop_notes(sgd_info, opts, t_eval, t_rec))
-    if opts.gaussian:
-        ode_info["gaussian_sampler_clipped_eigenvalues"] = sources[1].clipped
-        ode_info["gaussian_sampler_clipped_mass"] = sources[1].clipped_mass
-    cx.timings["total"] = time.perf_counter() - t0
-    return _result(pb, cx, settings, t_rec, curves, sgd_info, ode_res, ode_info)
-
-
-@dataclass
-class _Context:
-    """The options, backend and progress switch of one :func:`run_dynamics` call, and the notes and
-    timings it collects."""
-
-    opts: DynamicsOptions
-    bk: object
-    progress: bool
-    t0: float
-    notes: list = field(default_factory=list)
-    timings: dict = field(default_factory=dict)
+    run = start_run_context(backend=opts.backend, layout=DYNAMICS, seed=opts.seed, time_budget=opts.time_budget,
+                            budget_option="time_budget", progress=progress)
+    return _run_dynamics(run, opts, generator, moments, gen_kw, (W0, v0, W_teacher, v_teacher))
 
 
 @dataclass(frozen=True)
-class _Problem:
-    """The generator, its moments (E x, Ω, Φ), the initial student and the teacher weights and
-    T = W̃W̃ᵀ/D (docs/theory.md §7.1)."""
+class _Data:
+    """The data sources on the run's backend (generator data, and its Gaussian equivalent if asked:
+    §7.2) and their held-out test set: (X_test per source on the host, y_test)."""
 
-    generator: object
-    moments: object
-    W0: np.ndarray
-    v0: np.ndarray
-    Wt: np.ndarray
-    vt: np.ndarray
-    T: np.ndarray
+    sources: list
+    test: tuple
+
+
+@dataclass(frozen=True)
+class _SGDRuns:
+    """The SGD seeds' runs ((trajectories, info) each), their summed info, and the record times
+    ``t_rec`` every seed reached."""
+
+    runs: list
+    info: dict
+    t_rec: np.ndarray
 
     @property
-    def N(self) -> int:
-        return self.generator.N
-
-    @property
-    def D(self) -> int:
-        return self.generator.D
+    def diverged(self) -> bool:
+        return self.info["diverged"]
 
 
-def _problem(cx: _Context, generator, moments, gen_kw, weights) -> _Problem:
-    """The generator (a random one from ``gen_kw`` when None), its moments and the weights, checked;
-    ``weights``: the given (W0, v0, W_teacher, v_teacher), None for those to draw."""
-    opts = cx.opts
-    rng = np.random.default_rng(DYNAMICS.streams(opts.seed).problem.generate_state(2))
-    if generator is None:
-        generator, known = random_generator(**gen_kw, seed=child_seed(rng))
-        moments = known if moments is None else moments
-    N, D = generator.N, generator.D
-    moments = _moments(generator, moments, opts, rng, cx.notes, cx.progress)
-    cx.timings["moments"] = time.perf_counter() - cx.t0
-    Omega, Phi = moments.Omega, moments.Phi
-    if Omega.shape != (N, N) or Phi.shape != (N, D):
-        raise ValueError(f"moments have Ω {Omega.shape}, Φ {Phi.shape}; the generator has N={N}, D={D}")
-    W0, v0, Wt, vt = _initial_weights(opts, N, D, *weights)
-    return _Problem(generator, moments, W0, v0, Wt, vt, Wt @ Wt.T / D)
+def _run_dynamics(run: RunContext, opts: DynamicsOptions, generator, moments, gen_kw, weights) -> DynamicsResult:
+    """:func:`run_dynamics` in its run context; ``weights``: the given (W0, v0, W_teacher, v_teacher)."""
+    pb = build_problem(run, opts, generator, moments, gen_kw, weights)
+    ck, resumed = _open_checkpoint(pb, opts, run)
+    # record times on whole SGD steps, so that the ODE is read at exactly the same times
+    t_eval = np.unique(np.round(_log_times(opts.t_max, opts.points) * pb.N)) / pb.N
+    eig = _eigh_omega(pb, run)
+    sources = _sources(pb, opts, run)
+    data = _Data(sources, _test_set(pb, opts, sources, run))
+    sgd = _sgd_over_seeds(pb, opts, sources, t_eval, run, ck)
+    ode_res, ode_info = _ode(pb, opts, eig, t_eval, sgd, run)
+    curves = _curves(pb, opts, data, sgd, ode_res, run)
+    settings = _settings(pb, opts, t_eval, sgd.t_rec, sgd.info)
+    settings["checkpoint"] = opts.checkpoint
+    settings["resumed"] = resumed
+    run.notes.extend(_stop_notes(sgd.info, opts, t_eval, sgd.t_rec))
+    if opts.gaussian:
+        ode_info["gaussian_sampler_clipped_eigenvalues"] = sources[1].clipped
+        ode_info["gaussian_sampler_clipped_mass"] = sources[1].clipped_mass
+    run.timings.record("total", run.elapsed())
+    return _result(pb, run, settings, curves, sgd, (ode_res, ode_info))
 
 
-def _eigh_omega(pb: _Problem, cx: _Context):
+def _eigh_omega(pb: SGDProblem, run: RunContext):
     """(ρ, U, clipped): the eigen-decomposition of Ω on the run's backend (docs/theory.md §7.3)."""
-    N, bk = pb.N, cx.bk
-    t1 = time.perf_counter()
-    status(f"getheory dynamics: eigen-decomposition of Ω ({N}×{N}) on {bk.name} ...", cx.progress)
-    rho, U, clipped = _eigh_psd(_check_omega(pb.moments.Omega, N), "Omega", backend=bk)
-    cx.timings["eigh_Omega"] = time.perf_counter() - t1
+    N, bk = pb.N, run.backend
+    with run.stage("eigh_Omega"):
+        run.status(f"getheory dynamics: eigen-decomposition of Ω ({N}×{N}) on {bk.name} ...")
+        rho, U, clipped = _eigh_psd(check_omega(pb.moments.Omega, N), "Omega", bk)
     return rho, U, clipped
 
 
-def _test_set(pb: _Problem, sources, cx: _Context):
+def _test_set(pb: SGDProblem, opts: DynamicsOptions, sources, run: RunContext):
     """(X_test per source on the host, y_test): held-out samples from the same latents for every source."""
-    opts, bk = cx.opts, cx.bk
-    test_rng = np.random.default_rng(DYNAMICS.streams(opts.seed).test)
+    bk = run.backend
+    test_rng = np.random.default_rng(run.seeds.test)
     c_test = test_rng.standard_normal((opts.n_test, pb.D))
     y_test = _teacher_labels(c_test, pb.Wt, pb.vt, opts.g)
     X_test = [bk.to_numpy(src.inputs(bk.asarray(c_test), test_rng)) for src in sources]
     return X_test, y_test
 
 
-def _ode(pb: _Problem, eig, t_eval, t_rec, diverged, cx: _Context):
+def _ode(pb: SGDProblem, opts: DynamicsOptions, eig, t_eval, sgd: _SGDRuns, run: RunContext):
     """(ODEResult or None, the report's ODE info): the ODEs of §7.5 when asked for and g has them."""
-    opts = cx.opts
     if not opts.ode:
         return None, {"run": False}
     if opts.g not in _ODE_G:
-        cx.notes.append(f"no ODE for g={opts.g}: closed-form integrals exist for {' and '.join(_ODE_G)} only")
+        run.note(f"no ODE for g={opts.g}: closed-form integrals exist for {' and '.join(_ODE_G)} only")
         return None, {"run": False}
     rho, U, clipped = eig
-    t1 = time.perf_counter()
-    status("getheory dynamics: integrating the ODEs ...", cx.progress)
-    # read at the checkpoint times SGD reached, and on the whole requested grid (up to where SGD
-    # diverged, if it did: beyond, there is nothing to compare, and the ODE may blow up too)
-    t_ode = t_rec if diverged else np.union1d(t_eval, t_rec)
-    ode_res = _integrate(pb, (rho, U), t_ode, opts)
-    cx.timings["ode"] = time.perf_counter() - t1
+    with run.stage("ode"):
+        run.status("getheory dynamics: integrating the ODEs ...")
+        # read at the record times SGD reached, and on the whole requested grid (up to where SGD
+        # diverged, if it did: beyond, there is nothing to compare, and the ODE may blow up too)
+        t_ode = sgd.t_rec if sgd.diverged else np.union1d(t_eval, sgd.t_rec)
+        ode_res = _integrate(pb, (rho, U), t_ode, opts)
     ode_info = {"run": True, "method": ode_res.method, "tolerance": ode_res.tolerance,
                 "step_error_eps": ode_res.step_error, "step_error_QR": ode_res.step_error_QR,
                 "rhs_evaluations": ode_res.nfev, "seconds": ode_res.seconds,
@@ -265,23 +242,21 @@ def _ode(pb: _Problem, eig, t_eval, t_rec, diverged, cx: _Context):
     return ode_res, ode_info
 
 
-def _curves(pb: _Problem, sources, runs, t_rec, test, ode_res, diverged, cx: _Context) -> dict:
-    """The curves at the checkpoints ``t_rec`` every seed reached: per seed and summed over the seeds,
+def _curves(pb: SGDProblem, opts: DynamicsOptions, data: _Data, sgd: _SGDRuns, ode_res, run: RunContext) -> dict:
+    """The curves at the record times ``sgd.t_rec`` every seed reached: per seed and summed over the seeds,
     Q, R, v per source (and the ODE's), the ODE's ε_g, and every comparison's largest gap."""
-    opts = cx.opts
-    t1 = time.perf_counter()
-    per_seed, Qd, Rd, vd = _evaluate(sources, runs, len(t_rec), test, pb, opts.g)
-    cx.timings["evaluation"] = time.perf_counter() - t1
+    t_rec = sgd.t_rec
+    with run.stage("evaluation"):
+        per_seed, Qd, Rd, vd = _evaluate(data.sources, sgd.runs, len(t_rec), data.test, pb, opts.g)
     eps_ode = None
     if ode_res is not None:
         at = np.searchsorted(ode_res.t, t_rec)
         Qd["ode"], Rd["ode"], vd["ode"] = ode_res.Q[at], ode_res.R[at], ode_res.v[at]
         eps_ode = ode_res.eps[at]
-    go, go_se, gh, gs = curve_summary(*per_seed["generator"])
-    ga = curve_summary(*per_seed["gaussian"]) if "gaussian" in per_seed else (None,) * 4
-    gaps = _gaps(go, go_se, gh, gs, ga, eps_ode, per_seed, t_rec, opts, diverged=diverged)
-    return {"per_seed": per_seed, "Q": Qd, "R": Rd, "v": vd, "eps_ode": eps_ode, "generator": (go, go_se, gh, gs),
-            "gaussian": ga, "gaps": gaps}
+    summary = {"generator": curve_summary(*per_seed["generator"]),
+               "gaussian": curve_summary(*per_seed["gaussian"]) if "gaussian" in per_seed else (None,) * 4}
+    gaps = _gaps(summary, eps_ode, per_seed, t_rec, opts, sgd.diverged)
+    return {"per_seed": per_seed, "Q": Qd, "R": Rd, "v": vd, "eps_ode": eps_ode, **summary, "gaps": gaps}
 
 
 def _stop_notes(sgd_info, opts, t_eval, t_rec) -> list:
@@ -292,7 +267,7 @@ def _stop_notes(sgd_info, opts, t_eval, t_rec) -> list:
             if dv is not None:
                 notes.append(f"SGD DIVERGED on seed {k} at t ≈ {dv['t']:.4g} (step {dv['step']}) on {dv['source']} "
                              f"data: {dv['reason']}; that seed stopped there")
-        notes.append(f"the curves end at t = {t_rec[-1]:.4g}, the last checkpoint every seed reached, and every "
+        notes.append(f"the curves end at t = {t_rec[-1]:.4g}, the last record time every seed reached, and every "
                      "comparison's verdict is 'diverged': a comparison over a diverged run is no evidence either way")
     if sgd_info["stopped_by_time_budget"]:
         notes.append(f"SGD stopped by the time budget of {opts.time_budget} s at t = {t_rec[-1]:.4g} "
@@ -300,11 +275,13 @@ def _stop_notes(sgd_info, opts, t_eval, t_rec) -> list:
     return notes
 
 
-def _result(pb: _Problem, cx: _Context, settings, t_rec, curves, sgd_info, ode_res, ode_info) -> DynamicsResult:
+def _result(pb: SGDProblem, run: RunContext, settings, curves, sgd: _SGDRuns, ode) -> DynamicsResult:
+    """The :class:`DynamicsResult`; ``ode``: (ODEResult or None, the report's ODE info)."""
+    ode_res, ode_info = ode
     go, go_se, gh, gs = curves["generator"]
     ga = curves["gaussian"]
     return DynamicsResult(
-        settings=settings, t=t_rec, eps_ode=curves["eps_ode"],
+        settings=settings, t=sgd.t_rec, eps_ode=curves["eps_ode"],
         eps_gen_order=go, eps_gen_heldout=gh, eps_gen_heldout_se=gs,
         eps_gauss_order=ga[0], eps_gauss_heldout=ga[2], eps_gauss_heldout_se=ga[3],
         eps_gen_order_se=go_se, eps_gauss_order_se=ga[1],
@@ -312,7 +289,7 @@ def _result(pb: _Problem, cx: _Context, settings, t_rec, curves, sgd_info, ode_r
         Q=curves["Q"], R=curves["R"], v=curves["v"],
         ode={**ode_info, "t": ode_res.t.tolist() if ode_res is not None else None,
              "eps_full": ode_res.eps.tolist() if ode_res is not None else None},
-        sgd=sgd_info, gaps=curves["gaps"], timings=cx.timings, notes=cx.notes,
+        sgd=sgd.info, gaps=curves["gaps"], timings=dict(run.timings), notes=run.notes,
         problem=_problem_arrays(pb.generator, pb.W0, pb.v0, pb.Wt, pb.vt),
     )
 
@@ -332,70 +309,45 @@ def _split_keywords(options, keywords):
     return (replace(opts, **over) if over else opts), gen_kw
 
 
-def _moments(generator, moments, opts, rng, notes, progress):
-    """The given moments, exact ones for a single-layer generator, or Monte Carlo ones (docs/theory.md §2)."""
-    from ..generators import SingleLayerGenerator
-    from ..moments import exact_moments, monte_carlo_moments
-
-    if moments is not None:
-        return moments
-    if isinstance(generator, SingleLayerGenerator):
-        return exact_moments(generator)
-    ns = opts.moment_samples or max(100_000, 50 * generator.N)
-    status(f"getheory dynamics: Monte Carlo moments with {ns} samples ...", progress)
-    notes.append(
-        f"(E x, Ω, Φ) are Monte Carlo estimates from {ns} samples (N/n = {generator.N / ns:.3g}); the sampling "
-        "error of Ω biases tr(Ω²)/N, which enters the η² term, by about that fraction"
-    )
-    return monte_carlo_moments(generator, ns, seed=child_seed(rng))
-
-
-def _initial_weights(opts, N, D, W0, v0, W_teacher, v_teacher):
-    """W0 (K, N), v0 (K,), W̃ (M, D), ṽ (M,): given ones checked, the others drawn (docs/theory.md §7.1)."""
-    wr = np.random.default_rng(DYNAMICS.streams(opts.seed).weights)
-    W0 = _weights(W0, "W0", N) if W0 is not None else wr.standard_normal((opts.K, N))
-    v0 = _vector(v0, "v0", W0.shape[0]) if v0 is not None else wr.standard_normal(W0.shape[0])
-    Wt = _weights(W_teacher, "W_teacher", D) if W_teacher is not None else wr.standard_normal((opts.M, D))
-    vt = _vector(v_teacher, "v_teacher", Wt.shape[0]) if v_teacher is not None else np.ones(Wt.shape[0])
-    return W0, v0, Wt, vt
-
-
-def _sources(pb: _Problem, cx: _Context):
+def _sources(pb: SGDProblem, opts: DynamicsOptions, run: RunContext):
     """The data sources on the backend: generator data, and its Gaussian equivalent (§7.2) if asked."""
-    bk, moments = cx.bk, pb.moments
-    t1 = time.perf_counter()
-    sources = [GeneratorData(pb.generator, moments.mean, backend=bk)]
-    if cx.opts.gaussian:
-        status("getheory dynamics: Gaussian-equivalent sampler (eigh of Ω − ΦΦᵀ) ...", cx.progress)
-        with warnings.catch_warnings(record=True) as wlist:
-            warnings.simplefilter("always")
-            sources.append(GaussianEquivalentData(moments.Omega, moments.Phi, backend=bk))
-        cx.notes.extend(str(w_.message) for w_ in wlist)
-    cx.timings["gaussian_setup"] = time.perf_counter() - t1
+    bk, moments = run.backend, pb.moments
+    with run.stage("gaussian_setup"):
+        sources = [GeneratorData(pb.generator, moments.mean, backend=bk)]
+        if opts.gaussian:
+            run.status("getheory dynamics: Gaussian-equivalent sampler (eigh of Ω − ΦΦᵀ) ...")
+            with warnings.catch_warnings(record=True) as wlist:
+                warnings.simplefilter("always")
+                sources.append(GaussianEquivalentData(moments.Omega, moments.Phi, backend=bk))
+            run.notes.extend(str(w_.message) for w_ in wlist)
     return sources
 
 
-def _sgd_over_seeds(pb: _Problem, sources, t_eval, cx: _Context, ck=None):
+def _sgd_over_seeds(pb: SGDProblem, opts: DynamicsOptions, sources, t_eval, run: RunContext, ck=None) -> _SGDRuns:
     """``sgd_seeds`` independent runs of :func:`run_sgd`, the time budget split evenly over the seeds
-    still to run; (runs, summed info; its notes go to the run's).  ``ck``: the run's
-    :class:`RunCheckpoint` or None."""
-    opts, progress = cx.opts, cx.progress
+    still to run; their summed info's notes go to the run's.  ``ck``: the run's
+    :class:`RunCheckpoint` (the SGD state on disk) or None.
+
+    Seed ``k`` runs in ``run`` with the :data:`getheory._seeds.SGD` streams of the ``k``-th state of
+    ``run.seeds.sgd``.
+    """
     S = opts.sgd_seeds
-    status(f"getheory dynamics: SGD to t = {t_eval[-1]:g} (N = {pb.N}, {S} seeds) ...", progress)
-    seed_states = DYNAMICS.streams(opts.seed).sgd.generate_state(S, dtype=np.uint64)
+    run.status(f"getheory dynamics: SGD to t = {t_eval[-1]:g} (N = {pb.N}, {S} seeds) ...")
+    seed_states = run.seeds.sgd.generate_state(S, dtype=np.uint64)
     finished = [ck is not None and ck.seed_status(k) in ("complete", "diverged") for k in range(S)]
-    budget = None if opts.time_budget is None else opts.time_budget / max(1, S - sum(finished))
+    budget = None if run.deadline is None else run.deadline.seconds / max(1, S - sum(finished))
+    ctl = Controls(opts.eta, opts.g, opts.train_second_layer, opts.batch_size, budget)
+    weights = (pb.W0, pb.v0, pb.Wt, pb.vt)
     with warnings.catch_warnings():  # a divergence is in the result (settings, notes, verdicts) instead
         warnings.filterwarnings("ignore", message="SGD diverged", category=RuntimeWarning)
-        runs = [run_sgd(sources, pb.W0, pb.v0, pb.Wt, pb.vt, eta=opts.eta, t_points=t_eval, g=opts.g,
-                        train_second_layer=opts.train_second_layer, seed=int(seed_states[k]),
-                        batch_size=opts.batch_size, time_budget=budget, progress=progress, backend=cx.bk,
-                        checkpoint=None if ck is None else ck.seed(k, seed_states[k]))
+        runs = [run_sgd_in(run.with_(seeds=SGD.streams(int(seed_states[k]))), sources, weights, t_eval, ctl,
+                           None if ck is None else ck.seed(k, seed_states[k]))
                 for k in range(S)]
     info = _summed_info(runs, S)
-    cx.timings["sgd"] = info["seconds"]
-    cx.notes.extend(info.pop("notes"))
-    return runs, info
+    run.timings.record("sgd", info["seconds"])
+    run.notes.extend(info.pop("notes"))
+    t_rec = runs[0][0][0].t[:min(len(r[0][0].t) for r in runs)]  # the record times every seed reached
+    return _SGDRuns(runs, info, t_rec)
 
 
 def _summed_info(runs, S) -> dict:
@@ -413,17 +365,14 @@ def _summed_info(runs, S) -> dict:
     return info
 
 
-def _open_checkpoint(pb: _Problem, cx: _Context):
+def _open_checkpoint(pb: SGDProblem, opts: DynamicsOptions, run: RunContext):
     """The run's :class:`RunCheckpoint` (None without ``opts.checkpoint``) and whether it continues one.
 
     ``run.json`` holds what fixes the SGD's numbers (see :mod:`getheory.dynamics._checkpoint`);
     a checkpoint of a run with other settings is refused before any long computation.  Opening a
     new checkpoint writes its folder and ``run.json`` (:meth:`RunCheckpoint.open`).
     """
-    from ._checkpoint import RunCheckpoint, array_digest
-    from ._sgd import default_batch_size
-
-    opts, bk, moments = cx.opts, cx.bk, pb.moments
+    moments = pb.moments
     N, D, W0, v0, Wt, vt = pb.N, pb.D, pb.W0, pb.v0, pb.Wt, pb.vt
     if opts.checkpoint is None:
         return None, False
@@ -432,7 +381,7 @@ def _open_checkpoint(pb: _Problem, cx: _Context):
         "N": N, "D": D, "K": int(W0.shape[0]), "M": int(Wt.shape[0]), "eta": opts.eta, "g": opts.g,
         "train_second_layer": opts.train_second_layer, "t_max": opts.t_max, "points": opts.points,
         "seed": opts.seed, "sgd_seeds": opts.sgd_seeds, "gaussian": opts.gaussian,
-        "batch_size": opts.batch_size or default_batch_size(N), "backend": bk.name, "generator": desc,
+        "batch_size": opts.batch_size or default_batch_size(N), "backend": run.backend.name, "generator": desc,
         "moments": moments.source,
     }
     for name, a in (("W0", W0), ("v0", v0), ("W_teacher", Wt), ("v_teacher", vt), ("E x", moments.mean),
@@ -441,13 +390,13 @@ def _open_checkpoint(pb: _Problem, cx: _Context):
     ck = RunCheckpoint(opts.checkpoint, every=opts.checkpoint_every)
     resumed = ck.open(settings)
     if resumed:
-        status(f"getheory dynamics: continuing the run checkpointed in {opts.checkpoint}", cx.progress)
-        cx.notes.append(f"resumed from the checkpoint in {opts.checkpoint}: each SGD seed continued from its last "
-                     "saved state, which gives the same numbers as an uninterrupted run")
+        run.status(f"getheory dynamics: continuing the run checkpointed in {opts.checkpoint}")
+        run.note(f"resumed from the checkpoint in {opts.checkpoint}: each SGD seed continued from its last "
+                 "saved state, which gives the same numbers as an uninterrupted run")
     return ck, resumed
 
 
-def _integrate(pb: _Problem, eig, t_ode, opts):
+def _integrate(pb: SGDProblem, eig, t_ode, opts: DynamicsOptions):
     """The ODEs of §7.5 from the spectral projections of the initial weights (§7.3)."""
     rho, Gamma, B = spectral_projections(pb.moments.Omega, pb.moments.Phi, pb.W0, pb.Wt, eig=eig)
     return integrate_odes(rho, Gamma, B, pb.v0, pb.vt, D=pb.D, eta=opts.eta, t_eval=t_ode, T=pb.T, g=opts.g,
@@ -455,8 +404,8 @@ def _integrate(pb: _Problem, eig, t_ode, opts):
                           step_check=opts.step_check)
 
 
-def _evaluate(sources, runs, nrec, test, pb: _Problem, g):
-    """Per source and seed, ε_g from the order parameters (§7.1) and held out, at every checkpoint.
+def _evaluate(sources, runs, nrec, test, pb: SGDProblem, g):
+    """Per source and seed, ε_g from the order parameters (§7.1) and held out, at every record time.
 
     ``test``: (X_test per source, y_test).  Returns ``per_seed[name] = (order (S, n_t), held-out
     (S, n_t), held-out SE (S, n_t))`` and the first seed's Q, R, v per source.
@@ -486,9 +435,14 @@ def _evaluate(sources, runs, nrec, test, pb: _Problem, g):
     return per_seed, Qd, Rd, vd
 
 
-def _gaps(go, go_se, gh, gs, ga, eps_ode, per_seed, t, opts, diverged=False):
-    """Every comparison's largest gap and verdict (docs/theory.md §7.7); ``"diverged"`` when a seed diverged."""
+def _gaps(summary, eps_ode, per_seed, t, opts: DynamicsOptions, diverged=False):
+    """Every comparison's largest gap and verdict (docs/theory.md §7.7); ``"diverged"`` when a seed diverged.
+
+    ``summary[source]``: (order-parameter ε_g, its SE, held-out ε_g, its SE) over the seeds at the
+    record times ``t`` (``(None,) * 4`` for a source not run).
+    """
     S, level = opts.sgd_seeds, opts.level
+    (go, go_se, gh, gs), ga = summary["generator"], summary["gaussian"]
     pg, pa = per_seed.get("generator"), per_seed.get("gaussian")
     gaps = {
         "ode_vs_sgd_generator_order_parameters": largest_gap(go, eps_ode, go_se, t, seeds=S, level=level),
@@ -512,7 +466,7 @@ def _describe(generator) -> dict:
     return generator.describe() if hasattr(generator, "describe") else {"kind": type(generator).__name__}
 
 
-def _settings(pb: _Problem, opts, t_eval, t_rec, sgd_info):
+def _settings(pb: SGDProblem, opts, t_eval, t_rec, sgd_info):
     N, D, K, M = pb.N, pb.D, int(pb.W0.shape[0]), int(pb.Wt.shape[0])
     return {
         "generator": _describe(pb.generator), "N": N, "D": D, "delta": D / N, "K": K, "M": M, "eta": opts.eta,
@@ -529,8 +483,6 @@ def _settings(pb: _Problem, opts, t_eval, t_rec, sgd_info):
 
 def _problem_arrays(generator, W0, v0, Wt, vt):
     """The arrays of a problem file (§7.1), so that the run can be repeated exactly."""
-    from ..generators import SingleLayerGenerator
-
     single = isinstance(generator, SingleLayerGenerator)
     return {"A": generator.A if single else None, "activation": generator.activation.name if single else None,
             "W0": W0, "v0": v0, "W_teacher": Wt, "v_teacher": vt}

@@ -37,7 +37,7 @@ def finite_size_check(Ns, seeds=(0, 1, 2), *, activation="sign", delta=0.5, K=2,
 
     For each N and seed: a random single-layer generator, exact moments,
     fresh weights; the gap is the mean (``metric="mean"``) or largest
-    (``"max"``) |ε_g^SGD − ε_g^ODE| over the checkpoints in (0, t_max], with
+    (``"max"``) |ε_g^SGD − ε_g^ODE| over the record times in (0, t_max], with
     ε_g^SGD from the order parameters.  Fits log gap = a + b log N by least
     squares over all (N, seed) pairs; ``slope_ci`` is the 95 % t-interval of
     b.  Finite-N fluctuations predict b ≈ −1/2.

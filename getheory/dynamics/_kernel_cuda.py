@@ -10,7 +10,7 @@ sequential, so one thread block runs a whole segment of rows in one launch:
 each step its threads compute the K dot products w_k·x over strided slices
 of the N inputs, reduce them in shared memory, thread 0 forms the K
 coefficients, and all threads update their slices of W.  There is one launch
-per segment (a batch of samples between two checkpoints), not one per step.
+per segment (a batch of samples between two record times), not one per step.
 
 The kernel is compiled lazily, only when CuPy runs it; importing this module
 needs neither CuPy nor a GPU.

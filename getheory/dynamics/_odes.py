@@ -5,39 +5,22 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._validation import positive_int
-from ..backend import get_backend
+from ..backend import Backend, get_backend
+from ..equivalent import check_omega
 from ._checks import _check_eta, _check_g, _vector, _weights
 from ._integrals import generalisation_error, integral_tables, stein_terms
 
 
-def _check_omega(Omega, N=None, *, name="Omega"):
-    Omega = np.asarray(Omega, dtype=np.float64)
-    if Omega.ndim != 2 or Omega.shape[0] != Omega.shape[1]:
-        raise ValueError(f"{name} must be a square (N, N) matrix, got shape {Omega.shape}")
-    if N is not None and Omega.shape[0] != N:
-        raise ValueError(
-            f"{name} has size {Omega.shape[0]}×{Omega.shape[1]} but the student weights have N={N} "
-            f"columns: Ω must be N×N with N the input dimension"
-        )
-    if not np.all(np.isfinite(Omega)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    scale = max(float(np.max(np.abs(Omega))), 1e-300)
-    if not np.allclose(Omega, Omega.T, rtol=0, atol=1e-10 * scale):
-        raise ValueError(f"{name} is not symmetric (max |Ω − Ωᵀ| = {np.max(np.abs(Omega - Omega.T)):.3g})")
-    return (Omega + Omega.T) / 2
-
-
-def _eigh_psd(S, name, rtol=1e-8, *, backend=None):
+def _eigh_psd(S, name, bk: Backend, rtol=1e-8):
     """Eigen-decomposition of a symmetric matrix that must be PSD; clip round-off.
 
-    The decomposition runs on ``backend`` (a GPU's: CuPy); (w, U) come back as host arrays.
+    The decomposition runs on the backend object ``bk`` (a GPU's: CuPy); (w, U) come back as host arrays.
     """
-    bk = get_backend(backend)
     w, U = bk.xp.linalg.eigh(bk.asarray(S))
     w, U = bk.to_numpy(w), bk.to_numpy(U)
     top = max(float(w[-1]), 0.0)
@@ -60,13 +43,13 @@ def spectral_projections(Omega, Phi, W_student, W_teacher, *, eig=None):
     """
     W = _weights(W_student, "W_student")
     N = W.shape[1]
-    Omega = _check_omega(Omega, N)
+    Omega = check_omega(Omega, N)
     Phi = np.asarray(Phi, dtype=np.float64)
     Wt = _weights(W_teacher, "W_teacher")
     if Phi.shape != (N, Wt.shape[1]):
         raise ValueError(f"Phi must have shape (N, D) = ({N}, {Wt.shape[1]}), got {Phi.shape}")
     if eig is None:
-        rho, U, _ = _eigh_psd(Omega, "Omega")
+        rho, U, _ = _eigh_psd(Omega, "Omega", get_backend("numpy"))
     else:
         rho, U = eig
     Gamma = W @ U
@@ -98,23 +81,32 @@ class ODEResult:
     seconds: float = 0.0
 
 
+@dataclass(eq=False)
 class _ODESystem:
-    """Right-hand side of the ODEs on the state (q[k,l,τ], r[k,m,τ], v[k])."""
+    """Right-hand side of the ODEs on the state (q[k,l,τ], r[k,m,τ], v[k]) (docs/theory.md §7.5).
 
-    def __init__(self, rho, t_tilde, T, v_teacher, delta, eta, g, train_v, K, M, form="stein"):
-        self.form = form
-        self.rho = rho
-        self.P = rho.shape[0]
-        self.tt = t_tilde  # (M, M, P)
-        self.T = T
-        self.vt = v_teacher
-        self.sd = delta**-0.5
-        self.eta = eta
-        self.g = g
-        self.train_v = train_v
-        self.K, self.M = K, M
-        self.nq, self.nr = K * K * self.P, K * M * self.P
-        self.nfev = 0
+    The spectrum ``rho`` (P,) and t̃ (M, M, P), the teacher's T (M, M) and ṽ (M,), δ = D/N, the
+    learning rule (η, g, whether v is trained), K, M, and the ``form`` of the first-order terms
+    (``"stein"`` or ``"spec"``, see :func:`integrate_odes`); ``nfev`` counts the evaluations.
+    """
+
+    rho: np.ndarray
+    t_tilde: np.ndarray
+    T: np.ndarray
+    v_teacher: np.ndarray
+    delta: float
+    eta: float
+    g: str
+    train_v: bool
+    K: int
+    M: int
+    form: str = "stein"
+    nfev: int = field(default=0, init=False)
+
+    def __post_init__(self):
+        self.P = self.rho.shape[0]
+        self.sd = self.delta**-0.5
+        self.nq, self.nr = self.K * self.K * self.P, self.K * self.M * self.P
 
     def unpack(self, y):
         K, M, P = self.K, self.M, self.P
@@ -134,12 +126,12 @@ class _ODESystem:
         K, M = self.K, self.M
         q, r, v = self.unpack(y)
         Q, R = self.order_parameters(q, r)
-        T, vt, eta = self.T, self.vt, self.eta
+        T, vt, eta = self.T, self.v_teacher, self.eta
         C = np.block([[Q, R], [R.T, T]])
         I2, I3, I4 = integral_tables(C, K, self.g)
         if self.form == "stein":
             Ab, bb = self._coefficients_stein(Q, R, v, C, I3)
-            return self._evolve(q, r, v, Ab, bb, I2, I4)
+            return self._evolve(q, r, v, (Ab, bb), (I2, I4))
         # docs/theory.md §7.5 as written (1/det form), regrouped as in the module docstring
         A = np.zeros((K, K))
         b = np.zeros((K, M))
@@ -160,7 +152,7 @@ class _ODESystem:
                 b[k, n] = self.sd * vt[n] * (Qd[k] * I3[k, a, a] - R[k, n] * I3[k, k, a]) / det
         Ab = eta * v[:, None] * A
         bb = eta * v[:, None] * b
-        return self._evolve(q, r, v, Ab, bb, I2, I4)
+        return self._evolve(q, r, v, (Ab, bb), (I2, I4))
 
     def _coefficients_stein(self, Q, R, v, C, I3):
         """Ā, b̄ without 1/det: Stein's lemma E[x f(u)] = Σ_a Cov(x, u_a) E[∂_a f(u)].
@@ -174,16 +166,19 @@ class _ODESystem:
         h_k = Σ_a u_a E[g''(λ_k) g(u_a)], J_ka = E[g'(λ_k) g'(u_a)].
         """
         K = self.K
-        u = np.concatenate([v, -self.vt])
+        u = np.concatenate([v, -self.v_teacher])
         J, h = stein_terms(C, I3, u, K, self.g)
         Ab = -self.eta * v[:, None] * (np.diag(h) + J[:, :K] * v[None, :])
-        bb = self.eta * self.sd * v[:, None] * J[:, K:] * self.vt[None, :]
+        bb = self.eta * self.sd * v[:, None] * J[:, K:] * self.v_teacher[None, :]
         return Ab, bb
 
-    def _evolve(self, q, r, v, Ab, bb, I2, I4):
-        K, eta, vt = self.K, self.eta, self.vt
+    def _evolve(self, q, r, v, coefficients, integrals):
+        """dq/dt, dr/dt, dv/dt (flat) from the state q, r, v, the coefficients (Ā, b̄) and the
+        integrals (I2, I4) (§7.5, the compact form of :mod:`getheory.dynamics`)."""
+        (Ab, bb), (I2, I4) = coefficients, integrals
+        K, eta, vt = self.K, self.eta, self.v_teacher
         rho = self.rho
-        dr = rho * np.tensordot(Ab, r, axes=(1, 0)) + np.tensordot(bb, self.tt, axes=(1, 0))
+        dr = rho * np.tensordot(Ab, r, axes=(1, 0)) + np.tensordot(bb, self.t_tilde, axes=(1, 0))
         Aq = np.tensordot(Ab, q, axes=(1, 0))
         br = np.tensordot(bb, r, axes=(1, 1))  # (b̄ rᵀ)_kl = Σ_n b̄_kn r_ln
         u = np.concatenate([v, -vt])
@@ -259,7 +254,13 @@ def integrate_odes(
         raise ValueError(f"form must be 'stein' or 'spec', got {form!r}")
     tt, y0 = _initial_state(Gamma, B, v0)
     sys_ = _ODESystem(rho, tt, T, vt, D / N, eta, g, bool(train_second_layer), K, M, form)
-    integ = _Integrator(method, rtol, atol, dt)
+    return _solve_odes(sys_, y0, t_eval, _Integrator(method, rtol, atol, dt), step_check, t0)
+
+
+def _solve_odes(sys_: "_ODESystem", y0, t_eval, integ: "_Integrator", step_check, t0) -> ODEResult:
+    """:func:`integrate_odes` on its checked system: the states at ``t_eval`` from ``y0`` by ``integ``,
+    observed (Q, R, v, ε_g), with the step error when ``step_check``; ``t0``: the
+    :func:`time.perf_counter` reading at which the call started."""
     with np.errstate(invalid="raise", divide="raise"):
         try:
             Y = integ.solve(sys_, y0, t_eval, tight=False)
@@ -270,7 +271,7 @@ def integrate_odes(
     nfev = sys_.nfev
     if step_check:
         step_err, step_err_qr = _step_errors(integ, sys_, y0, t_eval, (Q, R, eps))
-    return ODEResult(t=t_eval, Q=Q, R=R, v=v, eps=eps, T=T, method=method, tolerance=integ.tolerance,
+    return ODEResult(t=t_eval, Q=Q, R=R, v=v, eps=eps, T=sys_.T, method=integ.method, tolerance=integ.tolerance,
                      step_error=step_err, step_error_QR=step_err_qr, nfev=nfev,
                      seconds=time.perf_counter() - t0)
 
@@ -335,7 +336,7 @@ class _Integrator:
 
     def solve(self, sys_, y0, t_eval, *, tight):
         """The states at ``t_eval`` (n_t, len(y0)); ``tight``: with a 100× tighter tolerance (rk4: half the step)."""
-        if t_eval[-1] == 0.0:  # only the start (e.g. SGD diverged before its first checkpoint)
+        if t_eval[-1] == 0.0:  # only the start (e.g. SGD diverged before its first record time)
             return y0[None, :].copy()
         if self.method == "rk4":
             return _rk4(sys_, y0, t_eval, self.dt / 2 if tight else self.dt)
@@ -358,7 +359,7 @@ def _observe(sys_, Y):
         Qs.append(Q)
         Rs.append(R)
         vs.append(v.copy())
-        eps.append(generalisation_error(Q, R, sys_.T, v, sys_.vt, sys_.g))
+        eps.append(generalisation_error(Q, R, sys_.T, v, sys_.v_teacher, sys_.g))
     return np.array(Qs), np.array(Rs), np.array(vs), np.array(eps)
 
 

@@ -24,7 +24,8 @@ class DynamicsOptions:
         activation ``g`` of both networks (``"erf2"``, ``"linear"``, ``"relu"``;
         the ODEs exist for the first two), ``train_second_layer``.
     Schedule
-        ``points`` log-spaced checkpoints in (0, ``t_max``], plus t = 0; t = steps/N.
+        ``points`` log-spaced record times in (0, ``t_max``], plus t = 0, at which the errors are
+        recorded; t = steps/N.
     Statistics (docs/theory.md §7.7)
         ``sgd_seeds`` independent SGD runs per data source; every verdict has
         nominal false-positive rate ``level``; ``n_test`` held-out samples.
@@ -38,10 +39,10 @@ class DynamicsOptions:
         ``moment_samples`` for Monte Carlo moments of generators without exact
         ones (None: max(10^5, 50 N)), ``backend`` ``"numpy"`` or ``"cupy"``
         (samples, the SGD kernel and the eigendecompositions on the GPU).
-    Checkpoints (:mod:`getheory.dynamics._checkpoint`)
+    Checkpoint: the SGD state saved on disk (:mod:`getheory.dynamics._checkpoint`)
         ``checkpoint``: a folder where SGD saves each seed's state (weights, random states,
         step count, the curve recorded so far) every ``checkpoint_every`` seconds and at every
-        checkpoint of the curve; when it already holds this run, the run continues from it and
+        record time of the curve; when it already holds this run, the run continues from it and
         ends with the same numbers as an uninterrupted one.  A folder holding a run with other
         settings is refused, naming the differences (``sgd_seeds`` may grow).  None: no
         checkpoints.

@@ -7,15 +7,17 @@ import math
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
-from .._progress import Progress
+from .._run import RunContext, start_run_context
 from .._seeds import SGD
 from ..activations import get_network_activation
-from ..backend import get_backend
+from ._checkpoint import CheckpointUnsupported, rng_state, set_rng_state
 from ._checks import _check_eta, _check_g, _vector, _weights
-from ._data import _g_xp, _teacher_labels
+from ._data import NormalStream, _g_xp, _teacher_labels
+from ._kernel_xp import sgd_segment_xp
 
 
 def segment_kernel(bk):
@@ -25,17 +27,13 @@ def segment_kernel(bk):
     CuPy RawKernel), otherwise the array-API reference step bound to ``bk``.
     """
     if bk.compiled_kernels == "cpu":
-        from ._kernel_cpu import sgd_segment
+        from ._kernel_cpu import sgd_segment  # numba compiles it: loaded only where it runs
 
         return sgd_segment
     if bk.compiled_kernels == "cuda":
-        from ._kernel_cuda import sgd_segment_cuda
+        from ._kernel_cuda import sgd_segment_cuda  # needs cupy: loaded only on a CUDA backend
 
         return sgd_segment_cuda
-    from functools import partial
-
-    from ._kernel_xp import sgd_segment_xp
-
     return partial(sgd_segment_xp, bk)
 
 
@@ -53,21 +51,24 @@ def default_batch_size(N) -> int:
 
 @dataclass
 class SGDTrajectory:
-    """Checkpoints of one SGD run: weights in the original input basis."""
+    """The recorded points of one SGD run's learning curve: steps, t = steps/N, and the weights at
+    each record time, in the original input basis."""
 
     source: str
     steps: np.ndarray
     t: np.ndarray
-    W: np.ndarray  # (n_checkpoints, K, N)
-    v: np.ndarray  # (n_checkpoints, K)
+    W: np.ndarray  # (n_records, K, N)
+    v: np.ndarray  # (n_records, K)
     diverged: bool = False
 
 
-def _health(bk, X, y, W, v, g, a, b):
-    """(ε̂, weights finite): ½ mean (φ(x) − y)² over rows a:b of X with W, v, and whether W, v are finite.
+def _health(bk, batch, weights, g, rows):
+    """(ε̂, weights finite): ½ mean (φ(x) − y)² over rows a:b of the batch (X, y) with the weights
+    (W, v), and whether W, v are finite; ``rows``: (a, b).
 
     One transfer to the host.  ε̂ is the divergence rule's error (see :func:`run_sgd`).
     """
+    (X, y), (W, v), (a, b) = batch, weights, rows
     xp = bk.xp
     with np.errstate(all="ignore"):
         lam = X[a:b, :] @ W.T / math.sqrt(W.shape[1])
@@ -107,12 +108,12 @@ def run_sgd(
     the CUDA kernel :func:`getheory.dynamics._kernel_cuda.sgd_segment_cuda` (one
     launch per segment of steps) on CuPy, and the array-API reference step
     :func:`getheory.dynamics._kernel_xp.sgd_segment_xp` elsewhere.  Samples and
-    weights stay on the device; only the checkpoints are copied to the host.  The sources must
+    weights stay on the device; only the recorded weights are copied to the host.  The sources must
     have been built for the same backend.
 
-    ``t_points``: increasing times t = steps/N at which W and v are recorded.
+    ``t_points``: increasing record times t = steps/N at which W and v are recorded.
     ``time_budget``: seconds; when exceeded the run stops at the end of the
-    current batch and records one last checkpoint there (the trajectories
+    current batch and records W and v there too (the trajectories
     then end early: see ``SGDTrajectory.t``).
 
     Divergence: the run stops, and says so (``info["diverged"]``, ``info["divergence"]``,
@@ -121,38 +122,49 @@ def run_sgd(
     ε̂_g = ½ mean (φ(x) − y)² with the weights at the segment's end, exceeds
     ``DIVERGENCE_FACTOR`` (10⁶) × max(ε̂_g(0), ``DIVERGENCE_FLOOR``), where ε̂_g(0) is the
     error of the initial weights on the first batch.  The trajectories then end at the
-    last checkpoint before the divergence.  (Reading ε̂_g changes no number of the run.)
+    last record time before the divergence.  (Reading ε̂_g changes no number of the run.)
 
-    ``checkpoint``: a :class:`getheory.dynamics._checkpoint.SeedCheckpoint`.  When it holds a
-    state of this seed the run continues from it -- weights, random states, step count and the
-    checkpoints recorded so far -- and ends with the same numbers as an uninterrupted run; the
-    state is written (into the checkpoint's folder, by :meth:`SeedCheckpoint.save`) at the end of
-    a batch every ``checkpoint_every`` seconds, whenever a checkpoint of the curve was recorded,
-    and when the run ends.
+    ``checkpoint``: a :class:`getheory.dynamics._checkpoint.SeedCheckpoint` (the SGD state saved on disk).
+    When it holds a state of this seed the run continues from it -- weights, random states, step
+    count and the points of the curve recorded so far -- and ends with the same numbers as an
+    uninterrupted run; the state is written (into the checkpoint's folder, by
+    :meth:`SeedCheckpoint.save`) at the end of a batch every ``checkpoint_every`` seconds, whenever
+    a point of the curve was recorded, and when the run ends.
     Returns (list of SGDTrajectory, info dict with timings and steps/s).
+
+    The backend and the seed's streams (:data:`getheory._seeds.SGD`) are resolved here, once, into
+    a :class:`getheory._run.RunContext`; :func:`run_sgd_in` runs with a context made by its caller.
     """
-    setup = _set_up(sources, W0, v0, W_teacher, v_teacher, t_points, backend,
-                    _Controls(eta, g, train_second_layer, batch_size, time_budget))
-    st = _start(setup, seed)
+    run = start_run_context(backend=backend, layout=SGD, seed=seed, progress=progress)
+    return run_sgd_in(run, sources, (W0, v0, W_teacher, v_teacher), t_points,
+                      Controls(eta, g, train_second_layer, batch_size, time_budget), checkpoint)
+
+
+def run_sgd_in(run: RunContext, sources, weights, t_points, ctl: "Controls", checkpoint=None):
+    """:func:`run_sgd` in the run context ``run``: its backend, its :data:`getheory._seeds.SGD` streams
+    (``run.seeds``) and its progress switch; ``weights``: (W0, v0, W_teacher, v_teacher); ``ctl``:
+    the learning rule and run controls.  Warnings name the caller of :func:`run_sgd`."""
+    setup = _set_up(run, sources, weights, t_points, ctl)
+    st = _start(setup, run.seeds)
     saver = _Saver(checkpoint, setup)
     saver.resume(setup, st)
     st.t_start = time.perf_counter()
-    prog = Progress(setup.steps_final - st.done, "SGD steps", progress, delay=5.0)
+    prog = run.progress_bar(setup.steps_final - st.done, "SGD steps", delay=5.0)
     _run_batches(setup, st, saver, prog)
     if st.resumed_from is None or st.status == "running" or st.resumed_from != st.done:
-        saver.save(setup, st, "stopped" if st.stopped_early else st.status, stacklevel=3)
+        saver.save(setup, st, "stopped" if st.stopped_early else st.status, stacklevel=4)
     if st.stopped_early and (not st.rec_steps or st.rec_steps[-1] != st.done):
-        _record(setup, st)  # out of time between checkpoints: record where we are (this run's result only)
+        _record(setup, st)  # out of time between record times: record where we are (this run's result only)
     if st.status == "diverged":
         dv = st.divergence
         warnings.warn(f"SGD diverged at t ≈ {dv['t']:.3g} on {dv['source']} data "
-                      f"({dv['reason']}; η = {setup.eta} too large?); trajectories end at the checkpoint before",
-                      RuntimeWarning, stacklevel=2)
+                      f"({dv['reason']}; η = {setup.eta} too large?); trajectories end at the record time before",
+                      RuntimeWarning, stacklevel=3)
     return _trajectories(setup, st), _info(setup, st, checkpoint)
 
 
 @dataclass(frozen=True)
-class _Controls:
+class Controls:
     """The learning rule and run controls of :func:`run_sgd`, as given."""
 
     eta: float
@@ -180,7 +192,7 @@ class _Setup:
     g: str
     code: int  # the kernel's code of g
     train_v: bool
-    steps_at: np.ndarray  # the steps at which W and v are recorded, the last one the run's end
+    steps_at: np.ndarray  # the record steps (W and v recorded there), the last one the run's end
     batch_size: int
     time_budget: float | None
 
@@ -193,9 +205,10 @@ class _Setup:
         return int(self.steps_at[-1])
 
 
-def _set_up(sources, W0, v0, W_teacher, v_teacher, t_points, backend, ctl: _Controls) -> _Setup:
+def _set_up(run: RunContext, sources, weights, t_points, ctl: Controls) -> _Setup:
     """Check the inputs of :func:`run_sgd` (in its order of messages) and fix its :class:`_Setup`."""
-    bk = get_backend(backend)
+    W0, v0, W_teacher, v_teacher = weights
+    bk = run.backend
     sgd_segment = segment_kernel(bk)
     eta = _check_eta(ctl.eta)
     g = _check_g(ctl.g)
@@ -233,7 +246,7 @@ class _State:
     recv: list
     rec_steps: list = field(default_factory=list)
     done: int = 0  # steps made
-    ci: int = 0  # index of the next checkpoint of the curve in steps_at
+    ci: int = 0  # index of the next record step in steps_at
     eps0: list | None = None  # the divergence rule's starting error per source
     status: str = "running"
     divergence: dict | None = None
@@ -246,12 +259,10 @@ class _State:
     kern_time: float = 0.0
 
 
-def _start(setup: _Setup, seed) -> _State:
-    """The state at step 0: the seed's random streams (latents, then each source's noise) and W0, v0."""
-    from ._data import NormalStream
-
+def _start(setup: _Setup, streams) -> _State:
+    """The state at step 0: the seed's random streams (:data:`getheory._seeds.SGD`: the latents, then
+    each source's noise) and W0, v0."""
     bk, sources = setup.bk, setup.sources
-    streams = SGD.streams(seed)
     c_rng = bk.rng(streams.latents)
     xi_rngs = [NormalStream(s, bk) for s in streams.noise.spawn(len(sources))]
     Ws = [bk.contiguous(src.to_data_basis(bk.asarray(setup.W0))) for src in sources]
@@ -268,17 +279,18 @@ def _record(setup: _Setup, st: _State) -> None:
 
 
 def _record_due(setup: _Setup, st: _State) -> None:
-    """Record the checkpoints of the curve that fall on the current step."""
+    """Record the points of the curve whose record step is the current step."""
     while st.ci < len(setup.steps_at) and setup.steps_at[st.ci] == st.done:
         _record(setup, st)
         st.ci += 1
 
 
 def _run_batches(setup: _Setup, st: _State, saver, prog) -> None:
-    """Batch after batch until the last checkpoint, a divergence or the time budget; the state saved as it goes."""
+    """Batch after batch until the last record step, a divergence or the time budget; the state saved (to the
+    checkpoint, if any) as it goes."""
     done_start = st.done
     while st.status == "running":
-        # the top of the loop is the end of a batch: record the checkpoints due here
+        # the top of the loop is the end of a batch: record the points of the curve due here
         _record_due(setup, st)
         if st.ci >= len(setup.steps_at):
             st.status = "complete"
@@ -291,12 +303,12 @@ def _run_batches(setup: _Setup, st: _State, saver, prog) -> None:
             break
         prog.update(st.done - done_start)
         if saver.due(st):
-            saver.save(setup, st, "running", stacklevel=4)
+            saver.save(setup, st, "running", stacklevel=5)
 
 
 def _batch(setup: _Setup, st: _State) -> None:
     """One batch: its samples (BLAS-3 on the device), then the kernel segment by segment, recording the
-    checkpoints of the curve inside it; stops at a divergence (``st.status``)."""
+    points of the curve inside it; stops at a divergence (``st.status``)."""
     bk = setup.bk
     b = int(min(setup.batch_size, setup.steps_at[-1] - st.done))
     tg = time.perf_counter()
@@ -306,7 +318,8 @@ def _batch(setup: _Setup, st: _State) -> None:
     tk = time.perf_counter()
     st.gen_time += tk - tg
     if st.eps0 is None:  # the divergence rule's starting error: the initial weights on the first batch
-        st.eps0 = [_health(bk, Xs[i], y, st.Ws[i], st.vs[i], setup.g, 0, b)[0] for i in range(len(setup.sources))]
+        st.eps0 = [_health(bk, (Xs[i], y), (st.Ws[i], st.vs[i]), setup.g, (0, b))[0]
+                   for i in range(len(setup.sources))]
     pos = 0
     while pos < b:
         nxt = int(min(b, pos + setup.steps_at[st.ci] - st.done))
@@ -328,7 +341,7 @@ def _segment(setup: _Setup, st: _State, Xs, y, pos, nxt):
     got = nxt - pos
     for i in range(len(setup.sources)):
         n_i = setup.kernel(st.Ws[i], st.vs[i], Xs[i], y, setup.eta, setup.code, setup.train_v, pos, nxt)
-        reason = _divergence_reason(setup, st, i, Xs[i], y, n_i, pos, nxt)
+        reason = _divergence_reason(setup, st, i, (Xs[i], y), n_i, (pos, nxt))
         if reason is None:
             continue
         got = min(got, n_i)
@@ -338,9 +351,11 @@ def _segment(setup: _Setup, st: _State, Xs, y, pos, nxt):
     return got
 
 
-def _divergence_reason(setup: _Setup, st: _State, i, X, y, n_i, pos, nxt):
-    """Why source ``i`` diverged in the segment pos:nxt (its kernel made ``n_i`` steps), or None."""
-    err, finite = _health(setup.bk, X, y, st.Ws[i], st.vs[i], setup.g, pos, nxt)
+def _divergence_reason(setup: _Setup, st: _State, i, batch, n_i, rows):
+    """Why source ``i`` diverged in the segment ``rows`` = (pos, nxt) of ``batch`` = (X of source ``i``,
+    y) (its kernel made ``n_i`` steps), or None."""
+    pos, nxt = rows
+    err, finite = _health(setup.bk, batch, (st.Ws[i], st.vs[i]), setup.g, rows)
     limit = DIVERGENCE_FACTOR * max(st.eps0[i], DIVERGENCE_FLOOR)
     if n_i < nxt - pos or not finite or not math.isfinite(err):
         return "the weights or the output became non-finite"
@@ -364,13 +379,11 @@ class _Saver:
         self.saved_n_rec = 0  # records in the checkpoint's records file
 
     def due(self, st: _State) -> bool:
-        """A save is due: ``checkpoint_every`` seconds passed, or a checkpoint of the curve was recorded."""
+        """A save is due: ``checkpoint_every`` seconds passed, or a point of the curve was recorded."""
         return self.on and (self.checkpoint.due() or len(st.rec_steps) != self.saved_n_rec)
 
     def resume(self, setup: _Setup, st: _State) -> None:
         """Continue ``st`` from the checkpoint's state of this seed, when it holds one."""
-        from ._checkpoint import set_rng_state
-
         state = self.checkpoint.load() if self.on else None
         if state is None:
             return
@@ -412,8 +425,6 @@ class _Saver:
         ``stacklevel``: that of the warning when the backend's generators cannot be saved, so
         that it names the caller of :func:`run_sgd`.
         """
-        from ._checkpoint import CheckpointUnsupported
-
         if not self.on:
             return
         arrays = {}
@@ -462,8 +473,6 @@ def _check_resumable(setup: _Setup, meta, records, where) -> list:
 
 def _rng_states(bk, st: _State, arrays) -> dict:
     """The states of the latents' and the noise generators (device buffers into ``arrays``)."""
-    from ._checkpoint import rng_state
-
     return {"c": rng_state(st.c_rng, bk, "rng_c", arrays),
             "xi": [[rng_state(r, bk, f"rng_xi{i}_{j}", arrays) for j, r in enumerate(stream.generators)]
                    for i, stream in enumerate(st.xi_rngs)]}

@@ -2,9 +2,10 @@
 
 The presentation layer of the learning dynamics (docs/theory.md §7): everything here writes
 files.  :mod:`getheory.dynamics` computes and writes no report; the one set of files it does
-write itself is the SGD checkpoints (:mod:`getheory.dynamics._checkpoint`, written while a run
-goes so that it can resume), an exception to "nothing below presentation writes files" kept for
-now.  report.md and report.json are written through that module's :func:`atomic_write`.
+write itself is the SGD checkpoint (the state saved on disk with ``checkpoint=FOLDER``, written
+while a run goes so that it can resume), an exception to "nothing below presentation writes files"
+kept for now.  report.md and report.json are written through the checkpoint's atomic write
+(:func:`getheory.dynamics.atomic_write`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 
 import numpy as np
 
-from ..dynamics import DynamicsResult, save_problem
+from ..dynamics import DynamicsResult, atomic_write, save_problem
 
 __all__ = ["write_dynamics_report"]
 
@@ -93,8 +94,6 @@ def write_dynamics_report(res: DynamicsResult, out, command=None):
 
 def _write_text(path, text):
     """Write ``text`` whole or not at all (the checkpoints' atomic write: temporary file, fsync, rename)."""
-    from ..dynamics._checkpoint import atomic_write
-
     atomic_write(path, text.encode("utf-8"))
 
 
@@ -147,7 +146,7 @@ def _md_stop(s) -> list:
     if s.get("diverged", False):
         L.append(f"SGD **diverged**: {_divergence_text(s)}. A diverged seed stops where its error exploded "
                  f"(the rule: non-finite weights, or an error on the latest samples above 10⁶ times the "
-                 f"initial one); the curves end at **t = {s['t_reached']:.4g}**, the last checkpoint every seed "
+                 f"initial one); the curves end at **t = {s['t_reached']:.4g}**, the last record time every seed "
                  f"reached (requested t = {s['t_max_requested']:g}).")
     elif s["stopped_by_time_budget"]:
         L.append(f"SGD was stopped by the time budget ({s['time_budget_s']} s) at **t = {s['t_reached']:.4g}** "
@@ -168,8 +167,8 @@ def _md_gaps(res: DynamicsResult) -> list:
     L = ["## Largest gaps over time", "",
          (f"Curves are means over {s.get('sgd_seeds', 1)} SGD seeds; standard errors are over the seeds "
           "(held-out ones add the test set's error in quadrature; generator vs Gaussian uses the per-seed "
-          f"paired differences). Verdict: the largest |gap|/SE over the checkpoints against Student's t "
-          f"with {s.get('sgd_seeds', 1) - 1} dof, Bonferroni over the checkpoints, nominal level "
+          f"paired differences). Verdict: the largest |gap|/SE over the record times against Student's t "
+          f"with {s.get('sgd_seeds', 1) - 1} dof, Bonferroni over the record times, nominal level "
           f"{s.get('level', 0.05)} (docs/theory.md §7.7)."), "",
          "| comparison | max abs gap | at t | relative at max | largest gap in SEs | threshold | verdict |",
          "|---|---|---|---|---|---|---|"]
@@ -206,7 +205,7 @@ def _md_throughput(res: DynamicsResult) -> list:
 
 
 def _md_table(res: DynamicsResult) -> list:
-    """The section "ε_g at selected times": up to 14 checkpoints, every curve."""
+    """The section "ε_g at selected times": up to 14 record times, every curve."""
     L = ["## ε_g at selected times", "",
          "| t | ODE | SGD gen (order) | SGD gen (held-out ± se) | SGD Gauss (order) | SGD Gauss (held-out ± se) |",
          "|---|---|---|---|---|---|"]

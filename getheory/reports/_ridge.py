@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from .._json import to_plain
+from ..ridge import ridge_theory
 
 __all__ = ["write_ridge_report", "agreement_table"]
 
@@ -63,8 +64,6 @@ def _plot_curves(result, path):
         if result.theory is not None:
             ag = np.geomspace(a.min(), a.max(), 200)
             if result.spectrum is not None:
-                from ..ridge import ridge_theory
-
                 dense = ridge_theory(result.spectrum, result.settings["options"]["teacher"],
                                      result.settings["options"]["noise"], ag, [lam])["eps"][:, 0]
                 ax.plot(ag, dense, "k-", lw=1.5, label="deterministic equivalent")

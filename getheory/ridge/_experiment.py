@@ -11,19 +11,20 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._seeds import RIDGE, RIDGE_DATA, RIDGE_PROBLEM
 from .._json import to_plain
-from .._progress import Progress
+from .._run import RunContext, start_run_context
+from .._seeds import RIDGE, RIDGE_DATA, RIDGE_PROBLEM
 from .._validation import positive_int
 from ..backend import BACKEND_NAMES, USER_BACKENDS, Backend, get_backend
+from ..generators import SingleLayerGenerator, random_single_layer
+from ..moments import exact_moments, monte_carlo_moments
 from ._solve import SOLVERS
-from ._stream import (GaussianEquivalentSource, GeneratorSource, check_ridge_memory, stream_ridge,
-                      stream_test_error)
+from ._stream import (GaussianEquivalentSource, GeneratorSource, RidgeProblem, _Fit, check_ridge_memory,
+                      stream_ridge_in, stream_test_error)
 from ._theory import TEACHERS, get_teacher, ridge_spectrum, ridge_theory
 
 __all__ = ["RidgeOptions", "RidgeResult", "ridge_curves", "ridge_finite_size", "FiniteSizeGap",
@@ -201,11 +202,12 @@ class RidgeResult:
         return to_plain(d)
 
 
-def _build(generator, activation, N, D, seed, moment_samples, theta, moments):
-    from ..generators import SingleLayerGenerator, random_single_layer
-    from ..moments import exact_moments, monte_carlo_moments
-
-    ss_gen, ss_theta, ss_mom = RIDGE_PROBLEM.streams(seed)
+def _build(run: RunContext, generator, default, given):
+    """(generator, moments, θ): the given generator or the default one, ``default`` = (activation,
+    N, D); its moments and θ, from ``given`` = (moment_samples, theta, moments) or drawn from
+    ``run.seeds.problem`` (:data:`getheory._seeds.RIDGE_PROBLEM`); θ rescaled to ‖θ‖² = D."""
+    (activation, N, D), (moment_samples, theta, moments) = default, given
+    ss_gen, ss_theta, ss_mom = RIDGE_PROBLEM.streams(run.seeds.problem)
     if generator is None:
         generator = random_single_layer(N, D, activation, seed=ss_gen)
     if moments is not None:
@@ -249,29 +251,36 @@ def ridge_curves(generator=None, *, activation="sign", N=None, D=None, options: 
     theory and the per-size solves on the host (see :mod:`getheory.ridge._stream`).
     """
     opts = options if options is not None else RidgeOptions()
-    bk = get_backend(opts.backend)
-    ss_build, ss_data = RIDGE.streams(seed)
+    run = start_run_context(backend=opts.backend, layout=RIDGE, seed=seed, progress=progress)
+    return _ridge_curves(run, opts, generator, (activation, N, D), (moment_samples, theta, moments), seed)
+
+
+#: the stages of a :class:`RidgeResult`'s ``timings``, in order
+TIMED_STAGES = ("moments", "theory", "gaussian_setup", "sampling", "accumulate", "solve", "evaluation")
+
+
+def _ridge_curves(run: RunContext, opts: RidgeOptions, generator, default, given, seed) -> RidgeResult:
+    """:func:`ridge_curves` in its run context; ``default`` = (activation, N, D) of the default generator,
+    ``given`` = (moment_samples, theta, moments), ``seed`` the master seed (for the settings)."""
+    activation, N, D = default
     N, D = _sizes(generator, N, D)
     sizes = _sample_sizes(opts.alphas, N)
     n_pred = len(opts.alphas) * len(opts.lambdas)
-    check_ridge_memory(N, D, len(opts.sources), n_pred, opts.batch_size or 4096, backend=bk)
+    check_ridge_memory(N, D, len(opts.sources), n_pred, opts.batch_size or 4096, backend=run.backend)
     teacher = get_teacher(opts.teacher)
-    timings = {"moments": 0.0, "theory": 0.0, "gaussian_setup": 0.0, "sampling": 0.0, "accumulate": 0.0,
-               "solve": 0.0, "evaluation": 0.0}
-    t0 = time.perf_counter()
-    generator, mom, theta = _build(generator, activation, N, D, ss_build, moment_samples, theta, moments)
-    timings["moments"] = time.perf_counter() - t0
-    notes = []
-    sources = _sources_of(opts.sources, generator, mom, bk, timings, notes)
-    theory, dec, spec = _theory_of(opts, mom, theta, teacher, timings, notes, N)
-    problem = _Problem(sources, theta, teacher, sizes)
-    eps, tse = _seed_curves(problem, opts, ss_data, timings, progress)
+    run.timings.update(dict.fromkeys(TIMED_STAGES, 0.0))
+    with run.stage("moments"):
+        generator, mom, theta = _build(run, generator, (activation, N, D), given)
+    sources = _sources_of(run, opts.sources, generator, mom)
+    theory, dec, spec = _theory_of(run, opts, mom, theta, teacher)
+    problem = RidgeProblem(sources, theta, teacher, opts.noise, sizes)
+    eps, tse = _seed_curves(run, problem, opts)
     gdesc = generator.describe()
     settings = {"generator": gdesc, "N": N, "D": D, "delta": D / N, "options": _recorded(opts), "seed": seed,
                 "moments": mom.source, "sample_sizes": sizes}
     return RidgeResult(settings=to_plain(settings), alphas=np.array(opts.alphas), lambdas=np.array(opts.lambdas),
-                       eps=eps, test_se=tse, theory=theory, decomposition=dec, timings=timings, notes=notes,
-                       spectrum=spec)
+                       eps=eps, test_se=tse, theory=theory, decomposition=dec, timings=dict(run.timings),
+                       notes=run.notes, spectrum=spec)
 
 
 def _sizes(generator, N, D):
@@ -293,70 +302,58 @@ def _sample_sizes(alphas, N) -> list:
     return sizes
 
 
-def _sources_of(names, generator, mom, bk, timings, notes) -> list:
-    """The simulated sources named in ``names``: generator data and its Gaussian equivalent, on ``bk``."""
+def _sources_of(run: RunContext, names, generator, mom) -> list:
+    """The simulated sources named in ``names``: generator data and its Gaussian equivalent, on the run's backend."""
+    bk = run.backend
     sources = []
     if "generator" in names:
         sources.append(GeneratorSource(generator, mom.mean, backend=bk))
     if "gaussian" in names:
-        t0 = time.perf_counter()
-        ge = GaussianEquivalentSource(mom.Omega, mom.Phi, backend=bk)
-        sources.append(ge)
-        timings["gaussian_setup"] = time.perf_counter() - t0
+        with run.stage("gaussian_setup"):
+            ge = GaussianEquivalentSource(mom.Omega, mom.Phi, backend=bk)
+            sources.append(ge)
         if ge.clipped:
-            notes.append(f"Ω − ΦΦᵀ had {ge.clipped} slightly negative eigenvalue(s), clipped to 0")
+            run.note(f"Ω − ΦΦᵀ had {ge.clipped} slightly negative eigenvalue(s), clipped to 0")
     return sources
 
 
-def _theory_of(opts, mom, theta, teacher, timings, notes, N):
+def _theory_of(run: RunContext, opts: RidgeOptions, mom, theta, teacher):
     """(theory, label decomposition, spectrum) of the deterministic equivalent; all None without ``opts.theory``."""
     if not opts.theory:
         return None, None, None
-    t0 = time.perf_counter()
-    spec = ridge_spectrum(mom.Omega, mom.Phi, theta)
-    theory = ridge_theory(spec, teacher, opts.noise, opts.alphas, opts.lambdas)
-    dec = theory["decomposition"].to_dict()
-    timings["theory"] = time.perf_counter() - t0
+    with run.stage("theory"):
+        spec = ridge_spectrum(mom.Omega, mom.Phi, theta)
+        theory = ridge_theory(spec, teacher, opts.noise, opts.alphas, opts.lambdas)
+        dec = theory["decomposition"].to_dict()
     if spec.dropped:
-        notes.append(f"Ω has {spec.dropped} zero eigenvalue(s) (rank {N - spec.dropped})")
+        run.note(f"Ω has {spec.dropped} zero eigenvalue(s) (rank {mom.Omega.shape[0] - spec.dropped})")
     return theory, dec, spec
 
 
-@dataclass(frozen=True)
-class _Problem:
-    """What every data seed shares: the sources, the teacher (θ, f) and the training-set sizes."""
-
-    sources: list
-    theta: np.ndarray
-    teacher: object
-    sizes: list
-
-
-def _seed_curves(problem, opts, ss_data, timings, progress):
-    """(eps, test_se): per source, arrays (seeds, len(α), len(λ)) of test errors over the data seeds."""
+def _seed_curves(run: RunContext, problem: RidgeProblem, opts: RidgeOptions):
+    """(eps, test_se): per source, arrays (seeds, len(α), len(λ)) of test errors over the data seeds
+    (data seed ``i``: child ``i`` of ``run.seeds.data``)."""
     S, A, L = opts.seeds, len(opts.alphas), len(opts.lambdas)
     sizes = problem.sizes
     eps = {s.name: np.zeros((S, A, L)) for s in problem.sources}
     tse = {s.name: np.zeros((S, A, L)) for s in problem.sources}
-    prog = Progress(S * sizes[-1], "ridge samples", progress)
-    data_seeds = ss_data.spawn(S)
+    prog = run.progress_bar(S * sizes[-1], "ridge samples")
+    data_seeds = run.seeds.data.spawn(S)
     for i, ss in enumerate(data_seeds):
-        te = _one_seed(problem, opts, ss, timings, lambda d, i=i: prog.update(i * sizes[-1] + d))
+        te = _one_seed(run, problem, opts, ss, lambda d, i=i: prog.update(i * sizes[-1] + d))
         for name, (m, se) in te.items():
             eps[name][i], tse[name][i] = m, se
     return eps, tse
 
 
-def _one_seed(problem, opts, ss, timings, progress):
+def _one_seed(run: RunContext, problem: RidgeProblem, opts: RidgeOptions, ss, progress):
     """Train on one data seed's training set at every (n, λ) and return the test errors per source."""
     ss_train, ss_test = RIDGE_DATA.streams(ss)
-    preds = stream_ridge(problem.sources, problem.theta, problem.teacher, opts.noise, problem.sizes, opts.lambdas,
-                         seed=ss_train, batch_size=opts.batch_size, solver=opts.solver,
-                         solve_threads=opts.solve_threads, timings=timings, progress=progress)
-    t0 = time.perf_counter()
-    te = stream_test_error(problem.sources, preds, problem.theta, problem.teacher, opts.noise, opts.n_test,
-                           seed=ss_test, batch_size=opts.batch_size)
-    timings["evaluation"] += time.perf_counter() - t0
+    fit = _Fit(opts.lambdas, opts.solver, opts.solve_threads, opts.batch_size)
+    preds = stream_ridge_in(run, problem, fit, ss_train, progress)
+    with run.stage("evaluation", add=True):
+        te = stream_test_error(problem.sources, preds, problem.theta, problem.teacher, problem.noise, opts.n_test,
+                               seed=ss_test, batch_size=opts.batch_size)
     return te
 
 
@@ -383,7 +380,7 @@ def ridge_finite_size(Ns, *, activation="sign", delta=0.5, options: RidgeOptions
     """Relative gaps generator − Gaussian, generator − theory and Gaussian − theory versus N (§8.4).
 
     The backend of ``options.backend`` is resolved once, here, and the object handed to
-    every :func:`ridge_curves` run.
+    every :func:`ridge_curves` run (each makes its own run context with it).
     """
     opts = options if options is not None else RidgeOptions()
     opts = dataclasses.replace(opts, backend=get_backend(opts.backend))

@@ -30,19 +30,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._run import RunContext, start_run_context
 from .._seeds import RIDGE_SAMPLES
-from ..backend import get_backend
-from ..dynamics._data import GeneratorData
+from ..backend import Backend, get_backend
+from ..equivalent import GeneratorData
 from ..fields import LatentStream, auto_batch_size
 from ._solve import ridge_predictors
 
-__all__ = ["GeneratorSource", "GaussianEquivalentSource", "RidgeStatistics", "stream_ridge", "stream_test_error",
-           "ridge_memory_bytes", "check_ridge_memory"]
+__all__ = ["GeneratorSource", "GaussianEquivalentSource", "RidgeProblem", "RidgeStatistics", "stream_ridge",
+           "stream_test_error", "ridge_memory_bytes", "check_ridge_memory"]
 
 
 class GeneratorSource(GeneratorData):
-    """Centred generator inputs x − E x (docs/theory.md §8.1): the dynamics' data source
-    (:class:`getheory.dynamics.GeneratorData`); it needs no ξ.
+    """Centred generator inputs x − E x (docs/theory.md §8.1): the data source the dynamics uses too
+    (:class:`getheory.equivalent.GeneratorData`); it needs no ξ.
 
     Parameters
     ----------
@@ -61,7 +62,7 @@ class GeneratorSource(GeneratorData):
 class GaussianEquivalentSource:
     """x̂ = Φc + (Ω − ΦΦᵀ)^{1/2}ξ, generated in the eigenbasis U of S² = Ω − ΦΦᵀ.
 
-    As in :class:`getheory.dynamics.GaussianEquivalentData` (docs/theory.md §7.2, §8.1):
+    As in :class:`getheory.equivalent.GaussianEquivalentData` (docs/theory.md §7.2, §8.1):
     the rotated inputs x' = Uᵀx̂ = (UᵀΦ)c + diag(s)ξ cost one N × D product per sample
     instead of an N × N one.  Ridge is equivariant under the rotation (ŵ' = Uᵀŵ, same
     predictions, same test error), so learning curves are computed in that basis
@@ -163,7 +164,36 @@ class _Normals:
         return out
 
 
-def _random_streams(seed, D, N, batch_size, bk):
+@dataclass(frozen=True)
+class RidgeProblem:
+    """What every data seed of a ridge run shares (docs/theory.md §8.1): the simulated sources (all on
+    one backend), the teacher of the labels y = f(θ·c/√D) + √Δ ε (θ (D,) on the host, f, the
+    label-noise variance Δ) and the increasing training-set sizes."""
+
+    sources: list
+    theta: np.ndarray
+    teacher: object
+    noise: float
+    sizes: list
+
+    @property
+    def labels(self) -> tuple:
+        """(θ, f, Δ): what makes the labels."""
+        return self.theta, self.teacher, self.noise
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """What :func:`stream_ridge` fits at each size: the λs, :func:`ridge_predictors`' solver and BLAS
+    threads, and the rows per streamed batch (None: from the device's memory)."""
+
+    lambdas: object
+    solver: str
+    threads: int | None
+    batch_size: int | None
+
+
+def _random_streams(bk: Backend, seed, D, N, batch_size):
     """Latents, label noise and ξ from three children of ``seed``, on ``bk``; the batch size."""
     ss_c, ss_eps, ss_xi = RIDGE_SAMPLES.streams(seed)
     batch = auto_batch_size(N, D, backend=bk) if batch_size is None else batch_size
@@ -193,10 +223,12 @@ class _Draws:
         return source.inputs(c, xi)
 
 
-def _draws(seed, theta, teacher, noise, N, batch_size, bk):
-    """(:class:`_Draws`, batch size) of one pass: three children of ``seed``, θ/√D uploaded once, √Δ."""
+def _draws(bk: Backend, seed, labels, N, batch_size):
+    """(:class:`_Draws`, batch size) of one pass on ``bk``: three children of ``seed``, θ/√D uploaded
+    once, √Δ; ``labels``: (θ, f, Δ)."""
+    theta, teacher, noise = labels
     D = theta.shape[0]
-    stream, normals_eps, normals_xi, batch_size = _random_streams(seed, D, N, batch_size, bk)
+    stream, normals_eps, normals_xi, batch_size = _random_streams(bk, seed, D, N, batch_size)
     theta_scaled = bk.asarray(np.asarray(theta, dtype=np.float64) / math.sqrt(D))
     return _Draws(stream, normals_eps, normals_xi, theta_scaled, teacher, math.sqrt(noise), N), batch_size
 
@@ -341,19 +373,39 @@ def stream_ridge(sources, theta, teacher, noise: float, sizes, lambdas, *, seed,
     dict
         ``{source.name: numpy.ndarray (len(sizes), len(λ), N)}`` of predictors v
         (ŷ = v·x), on the host.
+
+    Notes
+    -----
+    The run context (the sources' backend, the timings) is made here; :func:`stream_ridge_in`
+    runs in one made by its caller (:func:`getheory.ridge.ridge_curves`).
     """
-    bk = _sources_backend(sources)
-    D = theta.shape[0]
+    run = start_run_context(backend=_sources_backend(sources))
+    problem = RidgeProblem(list(sources), theta, teacher, noise, _increasing(sizes))
+    out = stream_ridge_in(run, problem, _Fit(lambdas, solver, solve_threads, batch_size), seed, progress)
+    if timings is not None:
+        for key in _STREAM_STAGES:
+            timings[key] = timings.get(key, 0.0) + run.timings[key]
+    return out
+
+
+#: the stages :func:`stream_ridge` times
+_STREAM_STAGES = ("sampling", "accumulate", "solve")
+
+
+def stream_ridge_in(run: RunContext, problem: RidgeProblem, fit: _Fit, seed, progress=None) -> dict:
+    """:func:`stream_ridge` in the run context ``run`` (its backend, which holds ``problem.sources``; its
+    timings receive ``sampling``, ``accumulate`` and ``solve``), for ``problem``'s sources, labels and
+    sizes, fitting ``fit``; ``seed`` and ``progress`` as for :func:`stream_ridge`."""
+    bk, sources, sizes = run.backend, problem.sources, problem.sizes
+    D = problem.theta.shape[0]
     N = sources[0].N
-    sizes = _increasing(sizes)
     n_max = sizes[-1]
-    draws, batch_size = _draws(seed, theta, teacher, noise, N, batch_size, bk)
+    draws, batch_size = _draws(bk, seed, problem.labels, N, fit.batch_size)
     stats = {s.name: RidgeStatistics(N, backend=bk) for s in sources}
-    out = {s.name: np.empty((len(sizes), len(lambdas), N)) for s in sources}
-    solve = _Solve(lambdas, N, solver, solve_threads, np.empty((N, N)))  # host: the solve's Cholesky factor
-    timings = timings if timings is not None else {}
-    for key in ("sampling", "accumulate", "solve"):
-        timings.setdefault(key, 0.0)
+    out = {s.name: np.empty((len(sizes), len(fit.lambdas), N)) for s in sources}
+    solve = _Solve(fit.lambdas, N, fit.solver, fit.threads, np.empty((N, N)))  # host: the solve's Cholesky factor
+    for key in _STREAM_STAGES:
+        run.timings.setdefault(key, 0.0)
     c_buf = bk.empty((min(batch_size, n_max), D), "float64")
     done, k = 0, 0
     while done < n_max:
@@ -373,7 +425,7 @@ def stream_ridge(sources, theta, teacher, noise: float, sizes, lambdas, *, seed,
             for s in sources:
                 out[s.name][k] = solve(bk, stats[s.name])
             k += 1
-        _add_times(timings, t0, t1, t2)
+        _add_times(run.timings, t0, t1, t2)
         if progress is not None:
             progress(done)
     return out
@@ -439,10 +491,16 @@ def stream_test_error(sources, predictors, theta, teacher, noise: float, n_test:
         (y − v·x)² and its standard error sd/√n_test over the fresh samples.
     """
     bk = _sources_backend(sources)
-    xp = bk.xp
-    D = theta.shape[0]
     N = sources[0].N
-    draws, batch_size = _draws(seed, theta, teacher, noise, N, batch_size, bk)
+    draws, batch_size = _draws(bk, seed, (theta, teacher, noise), N, batch_size)
+    return _test_errors(bk, sources, predictors, draws, n_test, batch_size)
+
+
+def _test_errors(bk: Backend, sources, predictors, draws: _Draws, n_test, batch_size) -> dict:
+    """:func:`stream_test_error` on ``bk`` with the pass's random streams and labels ``draws``."""
+    xp = bk.xp
+    D = draws.theta_scaled.shape[0]
+    N = sources[0].N
     flat = {s.name: bk.asarray(np.asarray(predictors[s.name]).reshape(-1, N)) for s in sources}
     s1 = {k: xp.zeros((v.shape[0],), dtype=xp.float64) for k, v in flat.items()}
     s2 = {k: xp.zeros((v.shape[0],), dtype=xp.float64) for k, v in flat.items()}

@@ -34,7 +34,7 @@ from ._ensembles import ENSEMBLES, coherent_rows, incoherent_rows, spiky_student
 
 __all__ = [
     "InvalidStrategyArgument",
-    "Problem",
+    "GeneratorProblem",
     "Sizes",
     "activations",
     "coherent_generators",
@@ -80,7 +80,7 @@ class Sizes(NamedTuple):
     M: int
 
 
-class Problem(NamedTuple):
+class GeneratorProblem(NamedTuple):
     """A generator with student weights W_student (K, N) and teacher weights W_teacher (M, D)."""
 
     generator: object
@@ -565,7 +565,7 @@ def spiky_weights(N: int, D: int, *, K=(1, 2), M=(1, 2), spike=(1.0, 4.0), ensem
 
 
 def problems(generators=None, *, K=(1, 2), M=(1, 2), ensemble=ENSEMBLES, spiky: bool = False
-             ) -> SearchStrategy[Problem]:
+             ) -> SearchStrategy[GeneratorProblem]:
     """A generator with student and teacher weights that fit it (§1).
 
     Parameters
@@ -581,8 +581,8 @@ def problems(generators=None, *, K=(1, 2), M=(1, 2), ensemble=ENSEMBLES, spiky: 
 
     Returns
     -------
-    SearchStrategy of Problem
-        ``Problem(generator, W_student, W_teacher)``; unpacks as a 3-tuple.
+    SearchStrategy of GeneratorProblem
+        ``GeneratorProblem(generator, W_student, W_teacher)``; unpacks as a 3-tuple.
     """
     where = "problems"
     if generators is None:
@@ -603,6 +603,6 @@ def problems(generators=None, *, K=(1, 2), M=(1, 2), ensemble=ENSEMBLES, spiky: 
             raise InvalidStrategyArgument(f"{where}: the generator has N = {gen.N} < 5 inputs; no student weights "
                                           "of fewer than 5 entries are spread (§6)")
         Ws, Wt = draw(_weights(gen.N, gen.D, K, M, ens, (1.0, 4.0) if spiky else None))
-        return Problem(gen, Ws, Wt)
+        return GeneratorProblem(gen, Ws, Wt)
 
     return _draw()

@@ -253,7 +253,8 @@ def test_dynamics_on_the_strict_device_equals_numpy():
 
 
 def test_dynamics_data_sources_stay_on_the_strict_device():
-    from getheory.dynamics._data import GaussianEquivalentData, GeneratorData, NormalStream
+    from getheory.dynamics import NormalStream
+    from getheory.equivalent import GaussianEquivalentData, GeneratorData
     from getheory.moments import exact_moments
 
     gen = random_single_layer(30, 15, "erf2", seed=2)
