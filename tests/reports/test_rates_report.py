@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from getheory import sweep as sw
-from getheory.sweep import _database  # the stored columns of earlier schemas
 from getheory.cli import main
+from getheory.sweep import _database  # the stored columns of earlier schemas
 
 SPEC = """
 name = "small"
