@@ -70,7 +70,9 @@ def _named_module(call: ast.Call, here: str) -> list | None:
             else:
                 break
     parts = text.split(".")
-    return parts[1:] if parts[0] == "getheory" and len(parts) > 1 and parts[1] else None
+    if parts[0] != "getheory":
+        return None
+    return parts[1:] if len(parts) > 1 and parts[1] else ["__init__"]  # the root imports every layer
 
 
 def _imported_tops(source: str, pkg: list, here: str = ""):
@@ -159,6 +161,8 @@ def test_the_checker_sees_a_module_named_to_importlib():
     found = _imported_tops('import importlib\nm = importlib.import_module(f"{__name__}.x")\n', ["_claims"],
                            "getheory._claims")
     assert [t for _, t in found] == ["_claims"]
+    # the root, named, imports every layer
+    assert [t for _, t in _imported_tops('m = importlib.import_module("getheory")\n', ["check"])] == ["__init__"]
     # a user's module (a variable, another package) is no getheory import
     assert not list(_imported_tops("import importlib\nm = importlib.import_module(mod)\n"
                                    "n = importlib.import_module('numpy.linalg')\n", ["check"]))
