@@ -14,7 +14,9 @@ Run::
     pip install radon ruff pylint
     python benchmarks/measure_structure.py [--json]
 
-Nothing here is timed; the figures are counts on the source text.
+Nothing here is timed; the figures are counts on the source text.  The import graph (modules,
+arrows, circles, upward arrows) is ``python benchmarks/import_graph.py``, which needs nothing
+beyond the standard library.
 """
 
 from __future__ import annotations

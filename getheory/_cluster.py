@@ -7,6 +7,8 @@ check's shards; README, "Architecture"):
   per core does not oversubscribe the CPUs;
 * :func:`make_pool`: a local pool of spawned processes that run with one BLAS thread and
   die with the process that started them, even under ``kill -9``;
+* :func:`thread_pool`: the process's one pool of threads (one per CPU it may use) that fills
+  blocks of random normals in parallel (NumPy releases the GIL while filling);
 * :func:`check_scheduler` and :func:`connect`: a Dask scheduler address is checked within
   :data:`CONNECT_TIMEOUT_S` seconds before any work starts; an address where nothing
   listens, or where something other than a Dask scheduler answers (an HTTP server), is
@@ -19,14 +21,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import multiprocessing as mp
 import os
+import signal
 import socket
 import sys
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+from threadpoolctl import threadpool_limits
 
 __all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "check_scheduler", "connect", "limit_worker_threads", "make_pool",
-           "process_id"]
+           "process_id", "thread_pool"]
 
 #: seconds to check a scheduler address (TCP connection and Dask handshake) before giving up
 CONNECT_TIMEOUT_S = 6.0
@@ -47,8 +55,6 @@ def limit_worker_threads():
     variables limit those loaded later (scipy's own BLAS, an OpenMP runtime,
     numba's threading layer).
     """
-    from threadpoolctl import threadpool_limits
-
     for k in _THREAD_ENV:
         os.environ[k] = "1"
     threadpool_limits(limits=1)
@@ -65,9 +71,6 @@ def die_with_parent(parent_pid: int):
     """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
-            import ctypes
-            import signal
-
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
     if os.getppid() != parent_pid:
@@ -107,11 +110,24 @@ def make_pool(workers: int, setup=None, setup_args=()):
         Its workers run :func:`limit_worker_threads` before their first task, and end when
         this process dies (:func:`die_with_parent`), even by ``kill -9``.
     """
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
     return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
                                initializer=_pool_worker_init, initargs=(os.getpid(), setup, tuple(setup_args)))
+
+
+_THREADS = None
+
+
+def thread_pool() -> ThreadPoolExecutor:
+    """This process's one pool of threads, one per CPU it may use (made on first use), in which
+    blocks of random normals are filled in parallel (NumPy releases the GIL while filling)."""
+    global _THREADS
+    if _THREADS is None:
+        try:
+            workers = len(os.sched_getaffinity(0))
+        except AttributeError:  # pragma: no cover - non-Linux
+            workers = os.cpu_count() or 1
+        _THREADS = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="getheory-rng")
+    return _THREADS
 
 
 def process_id() -> str:
@@ -127,6 +143,7 @@ def scheduler_hint(address) -> str:
 
 async def _identity(address: str, timeout: float) -> dict:
     """The scheduler's answer to ``identity`` (its type, workers), over one comm."""
+    # optional (the dask extra): loaded only when a scheduler is used
     from distributed.comm import connect as comm_connect
     from distributed.security import Security
 
@@ -140,6 +157,7 @@ async def _identity(address: str, timeout: float) -> dict:
 
 def _tcp_reachable(address: str, timeout: float, error):
     """Refuse a malformed address, and a tcp/tls address where nothing listens, at once."""
+    # optional (the dask extra): loaded only when a scheduler is used
     from distributed.comm import parse_address
     from distributed.comm.addressing import parse_host_port
 
@@ -220,7 +238,7 @@ def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S, *, error=C
 def connect(scheduler: str, *, error=ClusterError):
     """A :class:`distributed.Client` on ``scheduler``, after :func:`check_scheduler` (``error`` as there)."""
     try:
-        from distributed import Client
+        from distributed import Client  # optional (the dask extra): loaded only when a scheduler is used
     except ImportError:
         raise error("--scheduler needs dask.distributed: pip install 'getheory[dask]'") from None
     check_scheduler(scheduler, error=error)

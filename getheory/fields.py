@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from ._cluster import thread_pool
 from ._progress import Progress
 from ._validation import finite_matrix, positive_int
 from .backend import get_backend
@@ -83,23 +84,6 @@ def check_weights(W_student, W_teacher, N: int, D: int):
 #: rows per independently seeded block of latents (CPU stream)
 LATENT_BLOCK = 1024
 
-_POOL = None
-
-
-def _thread_pool():
-    global _POOL
-    if _POOL is None:
-        import os
-        from concurrent.futures import ThreadPoolExecutor
-
-        try:
-            workers = len(os.sched_getaffinity(0))
-        except AttributeError:  # pragma: no cover - non-Linux
-            workers = os.cpu_count() or 1
-        _POOL = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="getheory-rng")
-    return _POOL
-
-
 class LatentStream:
     """A reproducible stream of latents c ~ N(0, I_D), filled batch by batch.
 
@@ -159,7 +143,7 @@ class LatentStream:
                 dst[...] = self._partial[1][lo - j * B : hi - j * B]
             j += 1
         if len(jobs) > 1:
-            list(_thread_pool().map(lambda a: self._block_rng(a[0]).standard_normal(out=a[1], dtype=self.dtype.type),
+            list(thread_pool().map(lambda a: self._block_rng(a[0]).standard_normal(out=a[1], dtype=self.dtype.type),
                                     jobs))
         elif jobs:
             self._block_rng(jobs[0][0]).standard_normal(out=jobs[0][1], dtype=self.dtype.type)

@@ -30,6 +30,7 @@ from .backend import backend_of, check_foreign
 __all__ = [
     "CallableGenerator",
     "DeepGenerator",
+    "DeviceCache",
     "Generator",
     "SingleLayerGenerator",
     "load_generator",
@@ -38,8 +39,8 @@ __all__ = [
 ]
 
 
-class _DeviceCache:
-    """Copies of host matrices on each backend, made once."""
+class DeviceCache:
+    """Copies of host matrices on each backend, made once (every generator class's, trained ones too)."""
 
     def __init__(self):
         self._copies = {}
@@ -92,7 +93,7 @@ class SingleLayerGenerator(Generator):
 
     A: np.ndarray
     activation: Activation | str | Callable = "sign"
-    _cache: _DeviceCache = field(default_factory=_DeviceCache, repr=False)
+    _cache: DeviceCache = field(default_factory=DeviceCache, repr=False)
     exact_moments = True
 
     def __post_init__(self):
@@ -130,7 +131,7 @@ class DeepGenerator(Generator):
     """
 
     layers: Sequence
-    _cache: _DeviceCache = field(default_factory=_DeviceCache, repr=False)
+    _cache: DeviceCache = field(default_factory=DeviceCache, repr=False)
 
     def __post_init__(self):
         if len(self.layers) == 0:

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._rate_tables import rates_markdown
 from .distances import REPORTED, estimator_series
 from .sweep import BOUND_TERMS, LEGACY, TaskRecord
 
@@ -260,8 +261,6 @@ class RateFits(Sequence):
 
     def _repr_markdown_(self) -> str:
         """The fitted slopes, verdicts and per-group fit tables of the rate report, as Markdown."""
-        from .reports._rates import rates_markdown  # presentation, loaded only by a notebook's display hook
-
         return rates_markdown(self)
 
 

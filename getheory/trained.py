@@ -45,10 +45,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import safetensors
+from numpy.lib import format as npy
+from safetensors.numpy import load_file, save_file
 
 from .activations import ACTIVATIONS, get_activation
 from .backend import backend_of, get_backend
-from .generators import Generator, _DeviceCache
+from .generators import DeviceCache, Generator
 
 __all__ = ["DENSE_ACTIVATIONS", "DenseGenerator", "load_dense", "save_dense"]
 
@@ -124,7 +127,7 @@ class DenseGenerator(Generator):
     biases: Sequence
     activations: Sequence
     name: str | None = None
-    _cache: _DeviceCache = field(default_factory=_DeviceCache, repr=False)
+    _cache: DeviceCache = field(default_factory=DeviceCache, repr=False)
 
     def __post_init__(self):
         L = len(self.weights)
@@ -215,8 +218,6 @@ def _suffix(path) -> str:
 
 def _npz_headers(path) -> dict:
     """{key: (shape, dtype, bytes the file holds for its data)} read from the .npy headers; nothing allocated."""
-    from numpy.lib import format as npy
-
     out = {}
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
@@ -280,9 +281,6 @@ def _read_npz(path):
 
 def _read_safetensors(path):
     """(arrays, activation names or None) from a ``.safetensors`` weights file."""
-    import safetensors
-    from safetensors.numpy import load_file
-
     try:
         with safetensors.safe_open(path, framework="np") as fh:
             meta = fh.metadata() or {}
@@ -419,7 +417,5 @@ def save_dense(path, gen: DenseGenerator) -> None:
         with open(path, "wb") as fh:  # a handle: np.savez would append ".npz" to other spellings
             np.savez(fh, activations=np.array(gen.activations), **arrays)
     else:
-        from safetensors.numpy import save_file
-
         save_file(arrays, path, metadata={"activations": json.dumps(list(gen.activations)),
                                           "layout": "getheory DenseGenerator (getheory.trained)"})

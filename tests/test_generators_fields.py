@@ -233,7 +233,7 @@ def test_float32_fields_have_the_exact_covariance(small_sign):
 
 
 def test_tf32_is_refused(monkeypatch):
-    from getheory import backend as backend_mod
+    from getheory.backend import _base as backend_mod  # get_backend and its cache
 
     monkeypatch.setenv("CUPY_TF32", "1")
     monkeypatch.setattr(backend_mod, "available_backends", lambda: ["numpy", "cupy"])

@@ -25,6 +25,7 @@ import functools
 import math
 
 import mpmath
+from mpmath.calculus.quadrature import GaussLegendre
 
 mp = mpmath.mp
 
@@ -58,8 +59,6 @@ KINKED = {"sign", "relu"}
 
 @functools.lru_cache(maxsize=16)
 def _legendre(degree: int, prec: int):
-    from mpmath.calculus.quadrature import GaussLegendre
-
     with mp.workprec(prec):
         return tuple(GaussLegendre(mp).calc_nodes(degree, prec))
 

@@ -22,8 +22,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.stats import chi2 as _chi2
 
-from . import Result, Timer, verdict
+from ..activations import get_activation
+from ..analytic import analytic_dms, leading_cumulants
+from ..check import draw_weights
+from ..distances import k_statistics
+from ..fields import sample_fields
+from ..generators import SingleLayerGenerator, random_single_layer
+from ._result import Result, Timer, verdict
 
 CLAIM = "10-analytic"
 TITLE = "Leading-order κ4 and d_MS without sampling"
@@ -36,8 +43,6 @@ def exact_central_moments_d2(A, act, W, Wt, u, n_ang=64, n_rad=160):
     The integrand is smooth in the angle between consecutive zero lines of the rows
     (where a_i·e_θ = 0) and smooth in the radius: Gauss-Legendre panels in both.
     """
-    from ..activations import get_activation
-
     act = get_activation(act)
     A = np.asarray(A, float)
     N, D = A.shape
@@ -79,9 +84,6 @@ def _two_rows(eps):
 
 
 def check_exact():
-    from ..generators import SingleLayerGenerator
-    from getheory.analytic import leading_cumulants
-
     out = []
     W = np.array([[0.9, -1.4]])
     Wt = np.array([[0.7, 0.5]])
@@ -130,12 +132,6 @@ def check_exact():
 
 def mc_points(acts=("sign", "erf2"), Ns=(64, 128), n=1_000_000, seed=0):
     """Analytic vs Monte Carlo κ4 along the analytic direction (K = M = 1, δ = 1/2)."""
-    from ..check import draw_weights
-    from ..generators import random_single_layer
-    from ..fields import sample_fields
-    from getheory.analytic import analytic_dms
-    from getheory.distances import k_statistics
-
     rows = []
     for act in acts:
         for N in Ns:
@@ -165,8 +161,6 @@ def check_mc(full=False):
         rows = mc_points(Ns=Ns, n=n)
     c2, c2n = chi2(rows), chi2(rows, with_tau=False)
     k = len(rows)
-    from scipy.stats import chi2 as _chi2
-
     p = float(_chi2.sf(c2, k))
     worst = max(abs(r["mc"] - r["analytic"]) / math.sqrt(r["se"] ** 2 + r["tau"] ** 2) for r in rows)
     out.append(Result(CLAIM, f"κ4 analytic vs Monte Carlo, sign and erf2, N = {Ns[0]}…{Ns[-1]}", SECTION,
@@ -178,10 +172,6 @@ def check_mc(full=False):
 
 def slope_points(act, Ns, seeds=(0, 1, 2)):
     """Analytic |κ4| at each N for each seed (K = M = 1, δ = 1/2): array (len(Ns), len(seeds))."""
-    from ..check import draw_weights
-    from ..generators import random_single_layer
-    from getheory.analytic import analytic_dms
-
     out = np.empty((len(Ns), len(seeds)))
     for a, N in enumerate(Ns):
         for b, sd in enumerate(seeds):

@@ -25,8 +25,12 @@ import warnings
 
 import numpy as np
 
-from . import Result, Timer, verdict
+from ..activations import hermite_coefficients
+from ..bounds import bound_term, default_bound_matrices, row_correlations
+from ..generators import SingleLayerGenerator
+from ..moments import exact_moments
 from ._mpref import cov_mp, mp, mu_mp
+from ._result import Result, Timer, verdict
 
 CLAIM = "4-chaos"
 TITLE = "Chaos decomposition Ω − (Gaussian equivalent) = M1 + M2"
@@ -39,11 +43,6 @@ def _unit_rows(rng, N, D):
 
 
 def _decomposition(full):
-    from getheory.activations import hermite_coefficients
-    from getheory.bounds import default_bound_matrices, row_correlations
-    from getheory.generators import SingleLayerGenerator
-    from getheory.moments import exact_moments
-
     sizes = [(40, 20), (120, 60)] if full else [(30, 12)]
     rng = np.random.default_rng(7)
     per = {}
@@ -112,8 +111,6 @@ def _decomposition(full):
 
 
 def _bound_term_identity():
-    from getheory.bounds import bound_term
-
     rng = np.random.default_rng(11)
     worst = 0.0
     with Timer() as t:

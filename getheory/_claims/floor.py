@@ -24,8 +24,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.stats import norm
 
-from . import Result, Timer
+from ..distances import sampling_floor
+from ._result import Result, Timer
 
 CLAIM = "6-floor"
 TITLE = "The finite-sample floor decays like n^{-1/2}"
@@ -34,8 +36,6 @@ SECTION = "docs/theory.md §4"
 
 def wls_slope(x, m, se, level=0.95):
     """Slope of log m on log x, weights 1/se(log m)²; returns (slope, lo, hi, se_slope, chi2/dof)."""
-    from scipy.stats import norm
-
     lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(m, float))
     s = np.asarray(se, float) / np.asarray(m, float)
     w = 1 / s**2
@@ -59,8 +59,6 @@ def _random_cov(rng, d):
 
 def check(full: bool = False) -> list:
     """Run claim 6 (docs/theory.md §4 step 3)."""
-    from getheory.distances import sampling_floor
-
     ns = [1000, 4000, 16000, 64000, 256000] if full else [1000, 4000, 16000]
     R = 30 if full else 12
     rng = np.random.default_rng(66)

@@ -29,8 +29,9 @@ import math
 
 import numpy as np
 
-from . import Result, Timer, verdict
+from ..activations import chaos_coefficients, hermite_coefficients, hermite_mu_normalized
 from ._mpref import gauss_rule, hermite_values, mp, mu_mp, second_mp
+from ._result import Result, Timer, verdict
 
 CLAIM = "1-hermite"
 TITLE = "Hermite facts: orthogonality, the μ0/μ1/μ* table, Parseval"
@@ -74,8 +75,6 @@ def _orthogonality(full):
 
 def _table():
     """The §3 table at 30 digits, and getheory's float64 hermite_coefficients against it."""
-    from getheory.activations import hermite_coefficients
-
     pi = mp.pi
     out = []
     with Timer() as t, mp.workdps(DPS + 10):
@@ -136,8 +135,6 @@ def _table():
 
 def _higher_orders(full):
     """getheory.hermite_mu (closed and quad) at unequal scales, orders ≤ K, vs mpmath."""
-    from getheory.activations import hermite_mu_normalized
-
     K = 40 if full else 24
     scales = (0.5, 1.0, 2.0) if full else (0.5, 2.0)
     worst = 0.0
@@ -308,8 +305,6 @@ def _kinked_result(full, fits, C_sign, C_relu):
 
 def _chaos_errors(name, mu, e2_tanh):
     """getheory's chaos_coefficients(name) against the exact c_k and tail (tanh: from its 40-digit μ_k)."""
-    from getheory.activations import chaos_coefficients
-
     coeffs, tail = chaos_coefficients(name)
     K = len(coeffs) - 1
     if name == "tanh":

@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Result, Timer, verdict
+from ..activations import omega_kernel
 from ._mpref import cov_mp, mp, mu_mp
+from ._result import Result, Timer, verdict
 
 CLAIM = "3-kernels"
 TITLE = "Mehler's formula and the closed-form kernels (arcsine, erf2, arc-cosine)"
@@ -62,8 +63,6 @@ def _grid(full):
 
 
 def _closed_forms(full):
-    from getheory.activations import omega_kernel
-
     rhos, scales = _grid(full)
     out = []
     refs = {}
@@ -133,8 +132,6 @@ def _mehler_closed_coeffs(name, K, s):
 
 def _mehler(full):
     """Mehler's series against the 2-D quadrature (and getheory's Mehler path for tanh)."""
-    from getheory.activations import omega_kernel
-
     out = []
     # closed-form coefficients, |ρ| ≤ 0.9: Σ_{k≤K} until the tail is below 1e-28
     pts = [("0.9", "1", "1"), ("-0.6", "0.5", "2"), ("0.3", "1.7", "0.3")]

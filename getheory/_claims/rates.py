@@ -27,8 +27,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.stats import t as tdist
 
-from . import Result, Timer
+from ..bounds import bound_terms
+from ..generators import SingleLayerGenerator
+from ._result import Result, Timer
 
 CLAIM = "7-rates"
 TITLE = "Rates of the bound terms in N for i.i.d. Gaussian A, W, W̃ (δ = 1/2)"
@@ -37,8 +40,6 @@ SECTION = "docs/theory.md §5"
 
 def fit_slope(x, y, level=0.95):
     """OLS slope of log y on log x with a t-interval; returns (slope, lo, hi, se)."""
-    from scipy.stats import t as tdist
-
     lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
     n = lx.size
     X = np.vstack([lx, np.ones(n)]).T
@@ -52,9 +53,6 @@ def fit_slope(x, y, level=0.95):
 
 
 def _measure(Ns, draws, acts, seed=2024):
-    from getheory.bounds import bound_terms
-    from getheory.generators import SingleLayerGenerator
-
     rng = np.random.default_rng(seed)
     rows = []
     for N in Ns:

@@ -29,8 +29,22 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy import stats
+from scipy.stats import norm
 
-from . import Result, Timer
+from ..fields import LatentStream
+from ..generators import random_single_layer
+from ..moments import exact_moments
+from ..ridge import (
+    GaussianEquivalentSource,
+    GeneratorSource,
+    RidgeOptions,
+    get_teacher,
+    label_decomposition,
+    ridge_curves,
+    ridge_spectrum,
+)
+from ._result import Result, Timer
 
 CLAIM = "9-ridge"
 TITLE = "Ridge on generator features: label decomposition and deterministic equivalent"
@@ -38,14 +52,6 @@ SECTION = "docs/theory.md §8"
 
 
 def _decomposition_checks(full):
-    from scipy.stats import norm
-
-    from getheory.generators import random_single_layer
-    from getheory.moments import exact_moments
-    from getheory.fields import LatentStream
-    from getheory.ridge import GaussianEquivalentSource, GeneratorSource, get_teacher, label_decomposition, \
-        ridge_spectrum
-
     N, D, Delta = 300, 150, 0.1
     n = 800_000 if full else 100_000
     gen = random_single_layer(N, D, "sign", seed=91)
@@ -112,10 +118,6 @@ def _decomposition_checks(full):
 
 
 def _theory_check(full):
-    from scipy import stats
-
-    from getheory.ridge import RidgeOptions, ridge_curves
-
     N = 2000 if full else 1000
     S = 8 if full else 6
     alphas = (0.1, 0.3, 1.0, 3.0, 10.0) if not full else (0.1, 0.2, 0.5, 0.8, 1.0, 1.25, 2.0, 5.0, 10.0)

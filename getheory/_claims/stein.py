@@ -27,9 +27,13 @@ import math
 import warnings
 
 import numpy as np
+from scipy.special import erf
+from scipy.stats import norm
 
-from . import Result, Timer, verdict
+from ..generators import SingleLayerGenerator
+from ..moments import exact_moments
 from ._mpref import MP_ACTIVATIONS, expect_mp, mp
+from ._result import Result, Timer, verdict
 
 CLAIM = "2-stein"
 TITLE = "Stein's lemma and the exact Φ of single-layer generators"
@@ -108,9 +112,6 @@ def _sign_distributional(full):
 
 def _exact_phi(full):
     """getheory's exact Φ against the 40-digit reference and against Monte Carlo."""
-    from getheory.generators import SingleLayerGenerator
-    from getheory.moments import exact_moments
-
     N, D = (10, 7) if not full else (16, 12)
     n = 400_000 if not full else 2_000_000
     rng = np.random.default_rng(20240601)
@@ -119,7 +120,6 @@ def _exact_phi(full):
     ref_err, z_max, se_max = 0.0, 0.0, 0.0
     per = {}
     alpha = 1e-3
-    from scipy.stats import norm
 
     acts = ("sign", "erf2", "tanh", "relu")
     zcrit = float(norm.isf(alpha / (2 * N * D * len(acts) * 2)))  # Φ and E x, all activations
@@ -142,7 +142,7 @@ def _exact_phi(full):
             e = max(e, float(np.max(np.abs(mom.mean - np.array(em)))))
             ref_err = max(ref_err, e)
             # Monte Carlo: Φ_ij = E[σ(h_i) c_j], entrywise standard errors from the sample
-            X = {"sign": np.sign, "erf2": lambda h: __import__("scipy.special").special.erf(h / math.sqrt(2)),
+            X = {"sign": np.sign, "erf2": lambda h: erf(h / math.sqrt(2)),
                  "tanh": np.tanh, "relu": lambda h: np.maximum(h, 0.0)}[name](H)
             Xc = X - X.mean(axis=0)
             Phi_mc = Xc.T @ C / n

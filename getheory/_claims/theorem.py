@@ -36,7 +36,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import Result, Timer
+from ..bounds import bound_terms
+from ..check import draw_weights
+from ..distances import DmsOptions, estimate_dms
+from ..fields import sample_fields
+from ..generators import SingleLayerGenerator
+from ..moments import exact_moments, gaussian_match
+from ._result import Result, Timer
 from .rates import fit_slope
 
 CLAIM = "8-theorem"
@@ -72,9 +78,6 @@ class Point:
 
 def _draw_point(point):
     """(generator, W, Wt, field seed, estimator seed) of a :class:`Point`."""
-    from getheory.check import draw_weights
-    from getheory.generators import SingleLayerGenerator
-
     N, A, W, Wt = point.N, point.A, point.W, point.Wt
     D = max(N // 2, 1)
     s_a, s_w, s_f, s_d = np.random.SeedSequence(point.seed).spawn(4)
@@ -88,10 +91,6 @@ def _draw_point(point):
 
 def _estimate(gen, W, Wt, n, seeds, cfg):
     """estimate_dms of n sampled fields against the exact Gaussian match (seeds: fields, estimator)."""
-    from getheory.distances import DmsOptions, estimate_dms
-    from getheory.fields import sample_fields
-    from getheory.moments import exact_moments, gaussian_match
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         match = gaussian_match(exact_moments(gen), W, Wt)
@@ -122,8 +121,6 @@ def _cumulant_record(cu):
 
 def measure_point(point, cfg):
     """One (σ, N) :class:`Point`: every d_MS estimate and every bound term."""
-    from getheory.bounds import bound_terms
-
     gen, W, Wt, s_f, s_d = _draw_point(point)
     est = _estimate(gen, W, Wt, point.n, (s_f, s_d), cfg)
     bt = bound_terms(gen, W, Wt)

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Result, Timer, verdict
+from ..distances import w1_to_normal
 from ._mpref import mp
+from ._result import Result, Timer, verdict
 
 CLAIM = "5-w1"
 TITLE = "Exact 1-D W1 against a normal"
@@ -56,8 +57,6 @@ def w1_reference(y, mu=0.0, s=1.0, dps=DPS):
 
 def check(full: bool = False) -> list:
     """Run claim 5 (docs/theory.md §4 step 1)."""
-    from getheory.distances import w1_to_normal
-
     rng = np.random.default_rng(5)
     cases = {
         "n=1 point": (np.array([0.7]), 0.0, 1.0),

@@ -17,7 +17,9 @@ from __future__ import annotations
 import functools
 import math
 
+import mpmath
 import numpy as np
+from scipy.special import gammaln, roots_legendre
 
 from ..backend import backend_of
 
@@ -39,8 +41,6 @@ def _rule_size(order: int) -> tuple[int, float]:
 @functools.lru_cache(maxsize=32)
 def _panel_rule(n_panels: int, h: float) -> tuple[np.ndarray, np.ndarray]:
     """Nodes x and weights w with Σ w f(x) ≈ E f(ζ) (φ folded into w); 0 is a panel edge."""
-    from scipy.special import roots_legendre
-
     t, wt = roots_legendre(_GL_NODES)
     a = h * np.arange(n_panels)
     x = (a[:, None] + h * (t[None, :] + 1.0) / 2.0).ravel()
@@ -127,7 +127,6 @@ def _quad_second(act, s: np.ndarray, order: int = 2) -> np.ndarray:
 
 def _sqrt_factorials(order: int) -> np.ndarray:
     k = np.arange(order + 1)
-    from scipy.special import gammaln
 
     with np.errstate(over="ignore"):
         return np.exp(0.5 * gammaln(k + 1.0))
@@ -135,6 +134,4 @@ def _sqrt_factorials(order: int) -> np.ndarray:
 
 def _mp():
     """mpmath, imported on first use (the float64 routes never need it)."""
-    import mpmath
-
     return mpmath

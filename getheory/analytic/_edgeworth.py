@@ -1,9 +1,9 @@
 """The analytic Edgeworth d_MS: its maximising direction and truncation error (docs/theory.md §4.2).
 
 d_MS ≈ max_u σ_u W_E(κ3(u), κ4(u)), W_E the Edgeworth W1 of §4 (b) evaluated exactly
-(:func:`getheory.distances._cumulants._edgeworth_exact`), κ3, κ4 the leading-order values of
+(:func:`getheory.distances.edgeworth_exact`), κ3, κ4 the leading-order values of
 :mod:`._kappa`.  The search is the engine's: quasi-uniform directions on the half-sphere,
-then the derivative-free ascent of :mod:`getheory.distances._sphere`.
+then the engine's derivative-free ascent (:func:`getheory.distances.es_refine`).
 """
 
 from __future__ import annotations
@@ -13,12 +13,19 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.polynomial import hermite_e as H
 
 from .._json import to_plain
-from ..backend import get_backend
 from .._seeds import seedseq
-from ..distances._cumulants import _edgeworth_exact, _EdgeworthGrid
-from ..distances._sphere import _canonical_sign, _es_refine, _half_sphere_spacing, quasi_uniform_directions
+from ..backend import get_backend
+from ..distances import (
+    EdgeworthGrid,
+    canonical_sign,
+    edgeworth_exact,
+    es_refine,
+    half_sphere_spacing,
+    quasi_uniform_directions,
+)
 from ._kappa import LeadingCumulants, leading_cumulants
 
 __all__ = ["AnalyticDms", "analytic_dms", "edgeworth_search"]
@@ -28,8 +35,6 @@ _E_ABS_HE = {3: 1.5100, 5: 7.409, 7: 64.79}
 
 
 def _e_abs_he(k: int) -> float:
-    from numpy.polynomial import hermite_e as H
-
     x, w = H.hermegauss(200)
     c = np.zeros(k + 1)
     c[k] = 1.0
@@ -81,7 +86,7 @@ class AnalyticDms:
 class _Objective:
     def __init__(self, lc: LeadingCumulants):
         self.lc = lc
-        self.grid = _EdgeworthGrid(get_backend("numpy"))
+        self.grid = EdgeworthGrid(get_backend("numpy"))
 
     def __call__(self, U):
         k3, k4, s = self.lc.kappas(U)
@@ -92,7 +97,7 @@ def edgeworth_search(lc: LeadingCumulants, *, n_directions=None, n_starts=8, ite
     """Maximise σ_u W_E(κ3(u), κ4(u)) over the half-sphere; returns (u, value).
 
     d = 2: 4096 equispaced angles; d ≥ 3: quasi-uniform design; then the ascent of
-    :func:`getheory.distances._sphere._es_refine` from the best ``n_starts``, and the exact
+    :func:`getheory.distances.es_refine` from the best ``n_starts``, and the exact
     W_E at the winner.
     """
     d = lc.Sigma.shape[0]
@@ -107,12 +112,12 @@ def edgeworth_search(lc: LeadingCumulants, *, n_directions=None, n_starts=8, ite
         f0 = obj(U0)
         top = np.argsort(-f0)[:n_starts]
         U, f = U0[top], f0[top]
-        th = _half_sphere_spacing(d, U0.shape[0])
-        U, f, _, _ = _es_refine(bk, bk.rng(s_rng), obj, U, f, np.full(len(f), 0.5 * th), iterations, 2 * th, 1e-9)
+        th = half_sphere_spacing(d, U0.shape[0])
+        U, f, _, _ = es_refine(bk, bk.rng(s_rng), obj, U, f, np.full(len(f), 0.5 * th), iterations, 2 * th, 1e-9)
     k3, k4, s = lc.kappas(U)
-    vals = np.array([s[i] * _edgeworth_exact(k3[i], k4[i])[0] for i in range(len(s))])
+    vals = np.array([s[i] * edgeworth_exact(k3[i], k4[i])[0] for i in range(len(s))])
     best = int(np.argmax(vals))
-    return _canonical_sign(U[best]), float(vals[best])
+    return canonical_sign(U[best]), float(vals[best])
 
 
 def analytic_dms(generator, W_student, W_teacher, *, backend="numpy", block=None, seed=0) -> AnalyticDms:
@@ -138,7 +143,7 @@ def analytic_dms(generator, W_student, W_teacher, *, backend="numpy", block=None
     t4 = float(lc.truncation_kappa4(u)[0])
     # Edgeworth truncation: ∂W_E/∂κ times the cumulant errors, plus the next Edgeworth
     # terms (κ5/120 He4, κ6/720 He5 + κ4²/1152 He7, κ3κ4/144 He6 ...) bounded by their size
-    _, g3, g4 = _edgeworth_exact(k3, k4)
+    _, g3, g4 = edgeworth_exact(k3, k4)
     nxt = (k4 * k4) * (_e_abs_he(7) / 1152.0 + _e_abs_he(5) / 720.0) + abs(k3 * k4) * _e_abs_he(6) / 144.0 \
         + abs(k3) ** 3 * _e_abs_he(7) / 1296.0
     trunc = s * (abs(g3) * t3 + abs(g4) * t4 + nxt)

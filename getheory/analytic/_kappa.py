@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..generators import SingleLayerGenerator
 from ._patterns import PatternSums
 
 __all__ = ["LeadingCumulants", "leading_cumulants"]
@@ -128,8 +129,6 @@ def leading_cumulants(generator, W_student, W_teacher, *, backend="numpy", block
     Cost O(N²·D) time (the ρ blocks Â_b Âᵀ), O(b·N + N·D) memory with b rows per block;
     plus O(N·D²) for the three-site ring when σ has a second Hermite coefficient.
     """
-    from ..generators import SingleLayerGenerator
-
     if not isinstance(generator, SingleLayerGenerator):
         raise TypeError(f"analytic cumulants exist only for SingleLayerGenerator, not {type(generator).__name__}")
     ps = PatternSums(generator, W_student, W_teacher, backend=backend, block=block)

@@ -17,7 +17,7 @@ anything speaking DLPack) enter through :meth:`Backend.from_foreign`.
 
 from __future__ import annotations
 
-from ._base import Backend, NumpyBackend
+from ._base import _CLASSES, USER_BACKENDS, Backend, NumpyBackend, available_backends, get_backend
 from ._cupy import CupyBackend
 from ._foreign import array_library, check_foreign
 from ._strict import StrictBackend
@@ -36,58 +36,8 @@ __all__ = [
     "get_backend",
 ]
 
-#: backend classes by name; "strict" is a test backend, not offered on the command line
-_CLASSES = {"numpy": NumpyBackend, "cupy": CupyBackend, "strict": StrictBackend}
-
-#: the backends a user chooses from (command-line choices, messages)
-USER_BACKENDS = ("numpy", "cupy")
-#: every name get_backend accepts (specs and options validate against it)
+#: every name get_backend accepts (specs and options validate against it): "numpy", "cupy", "strict"
 BACKEND_NAMES = tuple(_CLASSES)
-
-_CACHE: dict[str, Backend] = {}
-
-
-def available_backends() -> list[str]:
-    """Names of the user backends that can run here (``numpy`` always; ``cupy`` with a GPU)."""
-    out = ["numpy"]
-    try:
-        import cupy
-
-        if cupy.cuda.runtime.getDeviceCount() > 0:
-            out.append("cupy")
-    except Exception:  # ImportError, or CUDA present without a device
-        pass
-    return out
-
-
-def get_backend(name: str | Backend | None = "numpy") -> Backend:
-    """Return the backend called ``name`` (``"numpy"``, ``"cupy"``, or the test backend ``"strict"``).
-
-    A :class:`Backend` instance is returned unchanged; ``None`` means NumPy.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name.
-    RuntimeError
-        When ``"cupy"`` is asked for but CuPy or a GPU is missing, or CUPY_TF32 is set.
-    """
-    if isinstance(name, Backend):
-        return name
-    if name is None:
-        name = "numpy"
-    if not isinstance(name, str) or name.lower() not in _CLASSES:
-        raise ValueError(f"unknown backend {name!r}: choose one of {', '.join(USER_BACKENDS)}")
-    name = name.lower()
-    if name in _CACHE:
-        return _CACHE[name]
-    if name == "cupy" and "cupy" not in available_backends():
-        raise RuntimeError(
-            "backend 'cupy' needs CuPy and a CUDA GPU; install getheory[gpu] on a GPU "
-            "machine or use backend='numpy'"
-        )
-    bk = _CACHE[name] = _CLASSES[name]()
-    return bk
 
 
 def backend_of(*arrays) -> Backend:

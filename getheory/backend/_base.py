@@ -27,11 +27,31 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import array_api_compat.numpy as npx
 import numpy as np
+import scipy.special
 
-from ._foreign import _DL_HOST, _DL_NAMES, _advice, _describe, _dlpack_device, array_library, check_foreign
+from ._foreign import (
+    _DL_HOST,
+    _DL_NAMES,
+    _advice,
+    _describe,
+    _dlpack_device,
+    array_library,
+    check_foreign,
+    refuse_on_host,
+)
 
-__all__ = ["Backend", "NumpyBackend", "UfuncBackend"]
+__all__ = ["Backend", "NumpyBackend", "UfuncBackend", "USER_BACKENDS", "available_backends", "get_backend"]
+
+#: backend classes by name, in the order they are defined: each concrete class registers itself
+#: (:meth:`Backend.__init_subclass__`); "strict" is a test backend, not offered on the command line
+_CLASSES: dict[str, type] = {}
+
+#: the backends a user chooses from (command-line choices, messages)
+USER_BACKENDS = ("numpy", "cupy")
+
+_CACHE: dict[str, Backend] = {}
 
 
 class Backend:
@@ -65,15 +85,18 @@ class Backend:
         self.bytes_to_host = 0
         self._lock = threading.Lock()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "name" in vars(cls):  # a concrete backend; a shared base (UfuncBackend) names none
+            _CLASSES[cls.name] = cls
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
     def __reduce__(self):
         """A backend travels to another process (a pool or Dask worker) as its name and is
-        resolved there (:func:`getheory.backend.get_backend`): its namespace is a module, which
-        does not pickle, and its device is that process's own."""
-        from . import get_backend
-
+        resolved there (:func:`get_backend`): its namespace is a module, which does not pickle,
+        and its device is that process's own."""
         return get_backend, (self.name,)
 
     # -- arrays of this backend ------------------------------------------------
@@ -287,8 +310,6 @@ class UfuncBackend(Backend):
 
     @property
     def _special(self):
-        import scipy.special
-
         return scipy.special
 
     def dtype(self, dtype):
@@ -330,9 +351,7 @@ class NumpyBackend(UfuncBackend):
     compiled_kernels = "cpu"
 
     def __init__(self):
-        import array_api_compat.numpy as xp
-
-        super().__init__(xp, "cpu")
+        super().__init__(npx, "cpu")
 
     def owns(self, x) -> bool:
         return isinstance(x, np.ndarray)
@@ -350,8 +369,6 @@ class NumpyBackend(UfuncBackend):
 
     def from_foreign(self, x, *, dtype=None, what: str = "the array"):
         if array_library(x) == "array_api_strict":
-            from ._strict import refuse_on_host
-
             refuse_on_host(x, what)
         return super().from_foreign(x, dtype=dtype, what=what)
 
@@ -372,3 +389,46 @@ class NumpyBackend(UfuncBackend):
                 f"--backend cupy (backend='cupy') to keep the samples on the GPU, or move it to the "
                 f"CPU with {_advice(lib, 'cpu')}"
             )
+
+
+def available_backends() -> list[str]:
+    """Names of the user backends that can run here (``numpy`` always; ``cupy`` with a GPU)."""
+    out = ["numpy"]
+    try:
+        import cupy  # optional (the gpu extra): probed, never required
+
+        if cupy.cuda.runtime.getDeviceCount() > 0:
+            out.append("cupy")
+    except Exception:  # ImportError, or CUDA present without a device
+        pass
+    return out
+
+
+def get_backend(name: str | Backend | None = "numpy") -> Backend:
+    """Return the backend called ``name`` (``"numpy"``, ``"cupy"``, or the test backend ``"strict"``).
+
+    A :class:`Backend` instance is returned unchanged; ``None`` means NumPy.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    RuntimeError
+        When ``"cupy"`` is asked for but CuPy or a GPU is missing, or CUPY_TF32 is set.
+    """
+    if isinstance(name, Backend):
+        return name
+    if name is None:
+        name = "numpy"
+    if not isinstance(name, str) or name.lower() not in _CLASSES:
+        raise ValueError(f"unknown backend {name!r}: choose one of {', '.join(USER_BACKENDS)}")
+    name = name.lower()
+    if name in _CACHE:
+        return _CACHE[name]
+    if name == "cupy" and "cupy" not in available_backends():
+        raise RuntimeError(
+            "backend 'cupy' needs CuPy and a CUDA GPU; install getheory[gpu] on a GPU "
+            "machine or use backend='numpy'"
+        )
+    bk = _CACHE[name] = _CLASSES[name]()
+    return bk

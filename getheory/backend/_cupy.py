@@ -40,12 +40,12 @@ class CupyBackend(UfuncBackend):
             )
         xp = None
         if check_env:
-            import array_api_compat.cupy as xp
+            import array_api_compat.cupy as xp  # optional (the gpu extra): imports CuPy
         super().__init__(xp, None)
 
     @property
     def _cupy(self):
-        import cupy
+        import cupy  # optional (the gpu extra): only a CuPy backend loads it
 
         return cupy
 
@@ -55,7 +55,7 @@ class CupyBackend(UfuncBackend):
 
     @property
     def _special(self):
-        import cupyx.scipy.special
+        import cupyx.scipy.special  # optional (the gpu extra): only a CuPy backend loads it
 
         return cupyx.scipy.special
 

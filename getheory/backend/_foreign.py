@@ -114,3 +114,17 @@ def check_foreign(x, *, what: str = "the array") -> None:
         )
 
 
+
+
+def refuse_on_host(x, what: str) -> None:
+    """The NumPy backend's check of an array-api-strict array that is not on the host."""
+    # optional (the test extra): only an array-api-strict array, which has loaded it, gets here
+    import array_api_strict as xs
+    from array_api_strict._array_object import Array
+
+    if isinstance(x, Array) and x.device != xs.Device("CPU_DEVICE"):
+        raise ValueError(
+            f"{what} is on array-api-strict's {x.device} but the run uses backend 'numpy' (host memory): "
+            f"move it to the CPU with xp.asarray(x, device=array_api_strict.Device('CPU_DEVICE')) or "
+            f"run with backend='strict'"
+        )

@@ -31,14 +31,7 @@ Private modules, re-exported here.
 
 from ._analytic import AnalyticComparison, analytic_step
 from ._bounds import BoundsStep, bounds_step
-from ._conditions import (  # noqa: F401 (getheory.testing imports the private helpers from here)
-    Condition,
-    _conditions_general,
-    _conditions_single_layer,
-    _resolution,
-    _weight_spread,
-    conditions_step,
-)
+from ._conditions import Condition, conditions_step, single_layer_conditions
 from ._context import CheckRun, Timings, start_run
 from ._estimate import estimate_step
 from ._moments import MomentsStep, compute_moments
@@ -75,5 +68,6 @@ __all__ = [
     "plan_step",
     "sample_step",
     "sharded_sample_step",
+    "single_layer_conditions",
     "start_run",
 ]

@@ -23,7 +23,7 @@ from ._bounds import BoundsStep
 from ._moments import MomentsStep
 from ._problem import Problem
 
-__all__ = ["Condition", "conditions_step"]
+__all__ = ["Condition", "conditions_step", "single_layer_conditions"]
 
 
 @dataclass(frozen=True)
@@ -118,7 +118,7 @@ def _bound_terms_small(bounds: BoundTerms) -> Condition:
     )
 
 
-def _conditions_single_layer(gen: SingleLayerGenerator, W_student, bounds: BoundTerms) -> list:
+def single_layer_conditions(gen: SingleLayerGenerator, W_student, bounds: BoundTerms) -> list:
     """The §6 checks for a single-layer generator, each with its numbers."""
     mu0, mu1, mus = hermite_coefficients(gen.activation, 1.0)
     return [
@@ -181,7 +181,7 @@ def conditions_step(problem: Problem, moments: MomentsStep, bounds: BoundsStep, 
                     plan: Plan | None) -> list:
     """Every §6 condition of the problem, then whether d_MS is resolved (§4); a list of :class:`Condition`."""
     if problem.single_layer:
-        conditions = _conditions_single_layer(problem.generator, problem.W_student, bounds.terms)
+        conditions = single_layer_conditions(problem.generator, problem.W_student, bounds.terms)
     else:
         conditions = _conditions_general(moments.moments, moments.match, problem.W_student)
     return conditions + [_resolution(estimate, plan)]

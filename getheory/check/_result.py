@@ -1,7 +1,8 @@
 """What a check measured: :class:`CheckResult`, data only (``to_dict()`` is JSON-ready).
 
-The report (the table, check.md, check.json) is the presentation layer's:
-:func:`getheory.reports.format_check` and :func:`getheory.reports.write_check_report`.
+Its table is text built from its data (``to_table()``, :mod:`._table`; a notebook shows it);
+printing it and writing check.md and check.json are the presentation layer's
+(:func:`getheory.reports.format_check`, :func:`getheory.reports.write_check_report`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._json import to_plain as _plain
+from .._markdown import code_block
 from .._version import __version__
 from ..bounds import BoundTerms
 from ..distances import DmsEstimate
@@ -21,6 +23,7 @@ from ._moments import MomentsStep
 from ._options import CheckOptions
 from ._problem import Problem
 from ._sample import Sampled
+from ._table import check_table
 
 __all__ = ["CheckResult", "CheckSteps", "build_result"]
 
@@ -62,12 +65,13 @@ class CheckResult:
             "analytic": _plain(self.analytic),
         }
 
-    def _repr_markdown_(self) -> str:
-        """The report table, as in check.md (a notebook's display hook; the table is the presentation
-        layer's, imported here and only here)."""
-        from ..reports import check_markdown
+    def to_table(self) -> str:
+        """The readable plain-text table of the check (what ``getheory check`` prints; check.md ends with it)."""
+        return check_table(self)
 
-        return check_markdown(self)
+    def _repr_markdown_(self) -> str:
+        """The table in a code block, as check.md ends (a notebook's display hook)."""
+        return code_block(self.to_table())
 
 
 @dataclass(frozen=True, eq=False)

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+
+from .._validation import check_output_dir
+from ..generators import load_generator
+from ..trained import load_dense
 
 __all__ = [
     "add_weights_file",
@@ -60,8 +66,6 @@ def open_unit(text):
 def output_dir(text):
     """An output folder (``--out DIR``): refused at parse time, before any work, when it is an
     existing file, lies under a file, or cannot be written (:func:`getheory._validation.check_output_dir`)."""
-    from .._validation import check_output_dir
-
     try:
         return check_output_dir(text, name="")
     except ValueError as exc:
@@ -83,11 +87,6 @@ def samples_arg(text):
 
 def user_generator(spec, D):
     """The ``--generator MODULE:FUNCTION`` generator (the working directory importable), or None."""
-    import os
-    import sys
-
-    from ..generators import load_generator
-
     if not spec:
         return None
     if os.getcwd() not in sys.path:
@@ -116,6 +115,4 @@ def weights_file_generator(path, N=None, D=None):
     """
     if not path:
         return None
-    from ..trained import load_dense
-
     return load_dense(path, N=N, D=D)

@@ -13,12 +13,18 @@ import argparse
 import os
 import sqlite3
 import sys
+import traceback
 import zipfile
+
+from .._validation import UserCodeError
+from .._version import __version__
+from . import check, dynamics, proofs, report, ridge, sweep
 
 __all__ = ["build_parser", "main"]
 
 #: subcommand modules of getheory.cli, each with add_parser(sub) and run(args)
 COMMAND_MODULES = ("check", "sweep", "report", "proofs", "dynamics", "ridge")
+_MODULES = {"check": check, "sweep": sweep, "report": report, "proofs": proofs, "dynamics": dynamics, "ridge": ridge}
 
 #: what main reports in one line (the rest are bugs, with their traceback)
 REPORTED = (ValueError, TypeError, MemoryError, RuntimeError, OSError, sqlite3.Error, zipfile.BadZipFile,
@@ -27,22 +33,12 @@ REPORTED = (ValueError, TypeError, MemoryError, RuntimeError, OSError, sqlite3.E
 _TRACEBACK_HELP = "on an error, print the full traceback (the cause's too) instead of one line"
 
 
-def _command_modules():
-    import importlib
-
-    mods = {}
-    for name in COMMAND_MODULES:
-        try:
-            mods[name] = importlib.import_module(f"getheory.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"getheory.cli.{name}":
-                raise
-    return mods
+def _command_modules() -> dict:
+    """The subcommand modules by name, in the order of :data:`COMMAND_MODULES`."""
+    return {name: _MODULES[name] for name in COMMAND_MODULES}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .._version import __version__
-
     parser = argparse.ArgumentParser(
         prog="getheory",
         description="Numerical verification of the Gaussian Equivalence Theorem (Goldt et al., MSML 2022).",
@@ -59,8 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _one_line(exc: BaseException) -> str:
-    from .._validation import UserCodeError
-
     msg = str(exc) or type(exc).__name__
     if isinstance(exc, (OSError, sqlite3.Error, zipfile.BadZipFile, EOFError)) and type(exc).__name__ not in msg:
         msg = f"{type(exc).__name__}: {msg}"
@@ -90,8 +84,6 @@ def main(argv=None) -> int:
         return 130
     except REPORTED as exc:
         if args.traceback:
-            import traceback
-
             traceback.print_exc()
         else:
             print(f"getheory {args.command}: error: {_one_line(exc)}", file=sys.stderr)

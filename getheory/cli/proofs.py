@@ -13,12 +13,13 @@ from __future__ import annotations
 import sys
 import time
 
+from .._claims import CLAIM_MODULES
+from ..proofs import run_proofs
+from ..reports import write_proofs_report as write_report
 from ._args import output_dir
 
 
 def add_parser(subparsers):
-    from getheory._claims import CLAIM_MODULES
-
     p = subparsers.add_parser(
         "proofs",
         help="check every step of the theorem numerically and write a report (docs/theory.md §2-§5)",
@@ -36,9 +37,6 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from getheory.proofs import run_proofs
-    from getheory.reports import write_proofs_report as write_report
-
     def progress(msg):
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)

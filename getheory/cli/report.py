@@ -6,8 +6,11 @@ the database is only read.
 
 from __future__ import annotations
 
+import os
 import sys
 
+from ..reports import write_report
+from ..sweep import SweepError
 from ._args import at_least, open_unit, output_dir
 
 __all__ = ["add_parser", "run"]
@@ -30,11 +33,6 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    import os
-
-    from ..reports import write_report
-    from ..sweep import SweepError
-
     if not os.path.exists(args.db):
         print(f"getheory report: error: results database {args.db!r} does not exist", file=sys.stderr)
         return 2

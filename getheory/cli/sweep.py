@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+from .. import sweep as sw
 from ._args import at_least
 
 __all__ = ["add_parser", "run"]
@@ -41,8 +42,6 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from .. import sweep as sw
-
     try:
         spec = sw.load_spec(args.spec)
     except sw.SpecError as exc:

@@ -32,8 +32,10 @@ from ._certify import CertifiedBound, certified_upper_bound
 from ._cumulants import (
     CumulantOptions,
     CumulantResult,
+    EdgeworthGrid,
     cumulant_estimate,
     cumulants_from_stats,
+    edgeworth_exact,
     edgeworth_w1,
     kappas_along,
     k_statistics,
@@ -42,9 +44,10 @@ from ._estimate import DmsEstimate, DmsOptions, estimate_dms
 from ._floor import FloorResult, MomentNoise, sampling_floor
 from ._one_d import w1_to_normal, w2_to_normal, wp_to_normal_sorted, wp_two_sample_sorted
 from ._registry import (REPORTED, Estimator, Evidence, PlotStyle, Reading, absent_parts, chosen_estimator,
-                        estimator_series, estimators, get_estimator, register_estimator, unregister_estimator)
+                        estimator_series, estimators, finite, get_estimator, register_estimator,
+                        unregister_estimator)
 from ._search import MaxSlicedResult, SearchOptions, max_sliced_two_sample, max_sliced_w1
-from ._sphere import quasi_uniform_directions
+from ._sphere import canonical_sign, es_refine, half_sphere_spacing, quasi_uniform_directions
 from ._stream import FieldStats, FieldStream, StreamOptions, merge_stats, stream_array
 
 __all__ = [
@@ -53,6 +56,9 @@ __all__ = [
     "wp_to_normal_sorted",
     "wp_two_sample_sorted",
     "quasi_uniform_directions",
+    "canonical_sign",
+    "half_sphere_spacing",
+    "es_refine",
     "SearchOptions",
     "MaxSlicedResult",
     "max_sliced_w1",
@@ -64,6 +70,8 @@ __all__ = [
     "certified_upper_bound",
     "k_statistics",
     "edgeworth_w1",
+    "edgeworth_exact",
+    "EdgeworthGrid",
     "CumulantOptions",
     "CumulantResult",
     "cumulant_estimate",
@@ -79,4 +87,4 @@ __all__ = [
     "estimate_dms",
 ]
 __all__ += ["REPORTED", "Estimator", "Evidence", "PlotStyle", "Reading", "absent_parts", "chosen_estimator",
-            "estimator_series", "estimators", "get_estimator", "register_estimator", "unregister_estimator"]
+            "estimator_series", "estimators", "finite", "get_estimator", "register_estimator", "unregister_estimator"]

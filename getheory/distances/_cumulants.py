@@ -7,15 +7,17 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.polynomial import hermite_e as H
+from scipy import stats as sps
 
 from .._json import to_plain as _plain
-from ..backend import backend_of
 from .._seeds import seedseq
 from .._validation import check_cov, check_int, check_level
+from ..backend import backend_of, get_backend
 from ._inputs import _prepare
 from ._one_d import _SQRT_2PI
-from ._sphere import _canonical_sign, _default_n_directions, _es_refine, _half_sphere_spacing, quasi_uniform_directions
-
+from ._sphere import _default_n_directions, canonical_sign, es_refine, half_sphere_spacing, quasi_uniform_directions
+from ._stream import StreamOptions, stream_array
 
 
 # ----------------------------------------------------------------------------------------
@@ -67,7 +69,7 @@ def _kstats_device(bk, y):
             "n": n, "_dv": dv, "_m2": m2, "_m3": m3}
 
 
-def _edgeworth_exact(k3, k4):
+def edgeworth_exact(k3, k4):
     """Exact ∫φ|Q|, Q = κ3/6 He2 + κ4/24 He3 + κ3²/72 He5, and its gradient in (κ3, κ4).
 
     Uses ∫φ He_k = -φ He_{k-1}: on each interval between consecutive real roots of Q the
@@ -75,8 +77,6 @@ def _edgeworth_exact(k3, k4):
     parts are used as breakpoints (extra breakpoints are harmless, so near-real complex
     roots cannot be missed).
     """
-    from numpy.polynomial import hermite_e as H
-
     a2, a3, a5 = k3 / 6.0, k4 / 24.0, k3 * k3 / 72.0
     coef = H.hermetrim(np.array([0.0, 0.0, a2, a3, 0.0, a5]))
     if coef.size <= 1:
@@ -114,10 +114,10 @@ def edgeworth_w1(kappa3, kappa4) -> float:
     computed exactly (closed-form antiderivatives between the real roots).  For κ3 = 0 it
     is |κ4|/24 · E|He3(Z)| = |κ4| · 1.5100/24.
     """
-    return _edgeworth_exact(float(kappa3), float(kappa4))[0]
+    return edgeworth_exact(float(kappa3), float(kappa4))[0]
 
 
-class _EdgeworthGrid:
+class EdgeworthGrid:
     """Trapezoid rule for ∫φ|Q| on a fixed grid (vectorised search objective)."""
 
     def __init__(self, bk, G=2001, T=10.0):
@@ -178,7 +178,7 @@ class _EdgeworthObjective:
             d = self.d
             self.M2, self.M3, self.M4 = (bk.asarray(M2), bk.asarray(M3.reshape(d * d, d)),
                                          bk.asarray(M4.reshape(d * d, d * d)))
-        self.grid = _EdgeworthGrid(bk)
+        self.grid = EdgeworthGrid(bk)
         self.c3 = ns * ns / ((ns - 1) * (ns - 2))
         self.c4 = ns * ns / ((ns - 1) * (ns - 2) * (ns - 3))
         self.count = 0
@@ -213,10 +213,10 @@ class _EdgeworthObjective:
         B = min(n_starts, int(U0.shape[0]))
         top = xp.argsort(-f0, stable=False)[:B]
         U, f = xp.take(U0, top, axis=0), xp.take(f0, top)
-        theta0 = _half_sphere_spacing(d, U0h.shape[0])
+        theta0 = half_sphere_spacing(d, U0h.shape[0])
         if refine and d >= 2:
             step = xp.full((B,), 0.5 * theta0, dtype=xp.float64)
-            U, f, step, _ = _es_refine(bk, bk.rng(s_rng), self, U, f, step, iterations, 2.0 * theta0, 1e-7)
+            U, f, step, _ = es_refine(bk, bk.rng(s_rng), self, U, f, step, iterations, 2.0 * theta0, 1e-7)
         return U, f, int(U0h.shape[0])
 
 
@@ -375,8 +375,8 @@ def _along(stats, groups, u, sigma):
     _, k3, k4 = _kstats_from_sums(ntot, *tot)
     _, k3l, k4l = _kstats_from_sums(nloo, *loo.T)
     k3, k4, k3l, k4l = k3 / sigma**3, k4 / sigma**4, k3l / sigma**3, k4l / sigma**4
-    W = _edgeworth_exact(k3, k4)[0]
-    Wl = np.array([_edgeworth_exact(a, b)[0] for a, b in zip(k3l, k4l)])
+    W = edgeworth_exact(k3, k4)[0]
+    Wl = np.array([edgeworth_exact(a, b)[0] for a, b in zip(k3l, k4l)])
     return {"kappa3": float(k3), "kappa4": float(k4), "se_kappa3": _jackknife(k3l),
             "se_kappa4": _jackknife(k4l), "edgeworth_w1_standardised": float(W),
             "edgeworth_w1": float(sigma * W), "edgeworth_se": sigma * _jackknife(Wl), "n": int(ntot),
@@ -428,10 +428,6 @@ def cumulants_from_stats(stats, cov, *, options: CumulantOptions | None = None, 
     seed : int, SeedSequence or None
         Chooses the selection groups and drives the search.
     """
-    from scipy import stats as sps
-
-    from ..backend import get_backend
-
     opt = options or CumulantOptions()
     C, w, _V, _ = check_cov(cov, stats.d)
     d, G = stats.d, stats.groups
@@ -449,7 +445,7 @@ def cumulants_from_stats(stats, cov, *, options: CumulantOptions | None = None, 
     eobj = _EdgeworthObjective(bk, None, C, float(np.max(w)), tensors=(n_sel, M2, M3, M4))
     nd = max(4096, _default_n_directions(d)) if opt.n_directions is None else opt.n_directions
     U, f, n_coarse = eobj.maximise(s_dir, nd, opt.n_starts, opt.iterations, True)
-    u = _canonical_sign(np.asarray(U[int(np.argmax(f))]))
+    u = canonical_sign(np.asarray(U[int(np.argmax(f))]))
     k3s, k4s, _ = eobj.kappas(u[None, :])
     sel_info = {"n_select": int(n_sel), "kappa3_select": float(k3s[0]), "kappa4_select": float(k4s[0]),
                 "edgeworth_w1_select": float(eobj(u[None, :])[0]), "n_coarse": n_coarse}
@@ -490,8 +486,6 @@ def cumulant_estimate(samples, mean, cov, *, seed=None, options: CumulantOptions
         W_1(u_\\#P, u_\\#\\hat P) \\approx \\sigma_u\\int\\varphi(t)\\Big|\\tfrac{\\kappa_3}{6}He_2
         + \\tfrac{\\kappa_4}{24}He_3 + \\tfrac{\\kappa_3^2}{72}He_5\\Big|dt.
     """
-    from ._stream import StreamOptions, stream_array
-
     prep = _prepare(samples, mean, cov, min_n=128)
     if prep.n < 16 * groups:
         groups = max(8, prep.n // 16)

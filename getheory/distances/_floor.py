@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._cluster import thread_pool
 from .._json import to_plain as _plain
 from .._seeds import seedseq
 from .._validation import check_cov, check_int, check_level, check_p
@@ -91,8 +92,6 @@ def _gaussian_rows(bk, ss, n, d):
     seeded SFC64 streams in the sampler's thread pool (NumPy releases the GIL while filling)."""
     if not bk.host_normals:
         return bk.xp.astype(bk.rng(ss).standard_normal((n, d)), bk.xp.float64)
-    from ..fields import _thread_pool
-
     dev = bk.empty((n, d), "float64")
     out = bk.host_view(dev)
     k = 8 if n >= 8 * 4096 else 1
@@ -102,7 +101,7 @@ def _gaussian_rows(bk, ss, n, d):
     def fill(i):
         np.random.Generator(np.random.SFC64(seeds[i])).standard_normal(out=out[edges[i]:edges[i + 1]])
 
-    list(_thread_pool().map(fill, range(k)))
+    list(thread_pool().map(fill, range(k)))
     return dev
 
 

@@ -261,7 +261,7 @@ def _wp_two_rows(bk, xs, ys, p):
     The quantile integral is POT's ``ot.wasserstein_1d`` (which returns W_p^p, works along
     axis 0 and runs on NumPy and CuPy alike); we only take the p-th root.
     """
-    from ot import wasserstein_1d
+    from ot import wasserstein_1d  # POT loads every array library it finds (torch, jax, ...): only when used
 
     xp = bk.xp
     cost = wasserstein_1d(xp.moveaxis(xs, 1, 0), xp.moveaxis(ys, 1, 0), p=p, require_sort=False)

@@ -13,7 +13,7 @@ from .._validation import check_int, check_p
 from ..backend import backend_of
 from ._inputs import _as_samples, _prepare
 from ._cumulants import _EdgeworthObjective
-from ._sphere import _canonical_sign, _default_n_directions, _es_refine, _half_sphere_spacing, quasi_uniform_directions
+from ._sphere import _default_n_directions, canonical_sign, es_refine, half_sphere_spacing, quasi_uniform_directions
 from ._one_d import _block_rows, _normal_cells, _wp_rows, _wp_two_rows
 
 
@@ -146,7 +146,7 @@ def _levels_of(make_obj, full_data, sub_data, coarse_data) -> _Levels:
 
 @dataclass(frozen=True)
 class _Ascent:
-    """The derivative-free ascent of :func:`_es_refine` with its random stream and the design's spacing θ0;
+    """The derivative-free ascent of :func:`es_refine` with its random stream and the design's spacing θ0;
     ``active`` when refinement is asked for and the sphere has d >= 2."""
 
     bk: object
@@ -156,7 +156,7 @@ class _Ascent:
 
     def refine(self, obj, U, f, step, iterations):
         """(U, f, step) after ``iterations`` steps of the ascent on ``obj``."""
-        U, f, step, _ = _es_refine(self.bk, self.rng, obj, U, f, step, iterations, 2.0 * self.theta0, _MIN_STEP)
+        U, f, step, _ = es_refine(self.bk, self.rng, obj, U, f, step, iterations, 2.0 * self.theta0, _MIN_STEP)
         return U, f, step
 
 
@@ -199,7 +199,7 @@ def _search(bk, make_obj, data, d, ss, schedule: _Schedule, guided=None):
     1. the quasi-uniform design (:func:`quasi_uniform_directions`) on the coarse data
        (a quarter of the subsample: only the ranking of the design matters here);
     2. the ``n_starts`` best are re-evaluated on the subsample (or the full sample when it
-       is small) and refined there by :func:`_es_refine`;
+       is small) and refined there by :func:`es_refine`;
     3. when subsampled, the refined directions are evaluated on the full data and the best
        ``full_starts`` are refined for ``full_iterations`` more steps on the full sample.
 
@@ -212,7 +212,7 @@ def _search(bk, make_obj, data, d, ss, schedule: _Schedule, guided=None):
     rng = bk.rng(s_rng)
     U0h = quasi_uniform_directions(d, schedule.n_directions, s_dir)
     U0 = bk.asarray(U0h, dtype=xp.float64)
-    theta0 = _half_sphere_spacing(d, U0h.shape[0])
+    theta0 = half_sphere_spacing(d, U0h.shape[0])
     levels = _levels_of(make_obj, *data)
     ascent = _Ascent(bk, rng, theta0, bool(schedule.refine and d >= 2))
     U, f = _starts(bk, levels, U0, schedule.n_starts, guided)
@@ -240,7 +240,7 @@ def _search(bk, make_obj, data, d, ss, schedule: _Schedule, guided=None):
         evaluations_subsample=_subsample_evaluations(levels),
         final_step_rad=float(bk.to_numpy(xp.min(step))) if d >= 2 else 0.0,
     )
-    return _canonical_sign(u_best), val, info
+    return canonical_sign(u_best), val, info
 
 
 def _subsample_evaluations(levels) -> int:
@@ -435,7 +435,7 @@ def _guided_only(bk, prep, p, ss, opt: SearchOptions, zc):
     info = {"mode": "guided", "n_candidates_ranked": n_ranked, "evaluations_full": full.count,
             "evaluations_subsample": n_ranked if subsampled else 0, "subsample": int(sub.shape[0]),
             "subsample_iterations": 0, "full_iterations": 0, "clipped_eigenvalues": prep.clipped}
-    return MaxSlicedResult(value=float(bk.to_numpy(f[kb])), direction=_canonical_sign(u), p=p, n=n,
+    return MaxSlicedResult(value=float(bk.to_numpy(f[kb])), direction=canonical_sign(u), p=p, n=n,
                            n_directions=info["evaluations_full"] + info["evaluations_subsample"], n_refine_steps=0,
                            search=info)
 

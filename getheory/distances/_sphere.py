@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.special import ndtri
+from scipy.stats import qmc
 
 from .._seeds import seedseq
 from .._validation import check_int
 
-__all__ = ["quasi_uniform_directions"]
+__all__ = ["canonical_sign", "es_refine", "half_sphere_spacing", "quasi_uniform_directions"]
 
 
-def _canonical_sign(u: np.ndarray) -> np.ndarray:
+def canonical_sign(u: np.ndarray) -> np.ndarray:
     """Flip ``u`` so that its largest-magnitude component is positive (u and -u are the
     same slice: W_p is invariant under y -> -y on both sides)."""
     u = np.asarray(u, dtype=np.float64)
@@ -25,7 +27,7 @@ def _default_n_directions(d: int) -> int:
     return {1: 1, 2: 128, 3: 512, 4: 1024}.get(d, 2048)
 
 
-def _half_sphere_spacing(d: int, k: int) -> float:
+def half_sphere_spacing(d: int, k: int) -> float:
     """Typical angular spacing of k quasi-uniform points on a half of S^{d-1}."""
     if d <= 1:
         return 0.0
@@ -56,12 +58,9 @@ def quasi_uniform_directions(d: int, k: int, seed=None) -> np.ndarray:
         th = np.pi * np.arange(k) / k
         U = np.stack([np.cos(th), np.sin(th)], axis=1)
     else:
-        from scipy.stats import qmc
-
         ss = seedseq(seed)
         mbits = max(1, int(math.ceil(math.log2(max(k - d, 2)))))
         pts = qmc.Sobol(d, scramble=True, rng=np.random.default_rng(ss)).random_base2(mbits)[: max(k - d, 1)]
-        from scipy.special import ndtri
 
         G = ndtri(np.clip(pts, 1e-12, 1 - 1e-12))
         G /= np.linalg.norm(G, axis=1, keepdims=True)
@@ -72,7 +71,7 @@ def quasi_uniform_directions(d: int, k: int, seed=None) -> np.ndarray:
     return U * sgn[:, None]
 
 
-def _es_refine(bk, rng, obj, U, f, step, iters, max_step, min_step):
+def es_refine(bk, rng, obj, U, f, step, iters, max_step, min_step):
     """Derivative-free local ascent on the sphere, vectorised over B starting points.
 
     Each iteration draws a random orthonormal frame of the tangent space at every current

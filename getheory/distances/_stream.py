@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_cov, check_int
-from ..backend import get_backend
+from ..backend import backend_of, get_backend
 
 __all__ = ["FieldStream", "FieldStats", "StreamOptions", "merge_stats"]
 
@@ -181,8 +181,6 @@ def merge_stats(parts, *, n_plugin: int | None = None) -> FieldStats:
 
 def _joined_reservoir(parts, n_plugin):
     """The parts' reservoirs in order (on their backend), at most ``n_plugin`` rows; None if none."""
-    from ..backend import backend_of
-
     kept = [p.reservoir for p in parts if p.reservoir is not None and int(p.reservoir.shape[0]) > 0]
     if not kept:
         return None
@@ -303,8 +301,6 @@ class FieldStream:
 
 def stream_array(z, mean, cov, *, options: StreamOptions | None = None, batch_rows: int = 1 << 16) -> FieldStats:
     """Feed an in-memory sample z, shape (n, d), through a :class:`FieldStream`."""
-    from ..backend import backend_of
-
     bk = backend_of(z)
     st = FieldStream(mean, cov, options=options, backend=bk)
     n = int(z.shape[0])

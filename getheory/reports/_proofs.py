@@ -9,18 +9,18 @@ import platform
 import sys
 import time
 
+import mpmath
+import numpy
+import scipy
+
 from .._claims import Result, load_claim
+from .._files import write_text
+from .._version import __version__
 
 __all__ = ["format_markdown", "write_proofs_report"]
 
 
 def _environment(full: bool, seconds: float) -> dict:
-    import mpmath
-    import numpy
-    import scipy
-
-    from .._version import __version__
-
     return {
         "getheory": __version__,
         "python": sys.version.split()[0],
@@ -141,9 +141,5 @@ def write_proofs_report(results: list[Result], out_dir: str, *, full: bool = Fal
     pj = os.path.join(out_dir, "report.json")
     pm = os.path.join(out_dir, "report.md")
     for path, text in ((pj, json.dumps(payload, indent=2, ensure_ascii=False)), (pm, format_markdown(results, env))):
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.write("\n")
-        os.replace(tmp, path)
+        write_text(path, text + "\n")
     return pj, pm

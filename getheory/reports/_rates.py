@@ -25,7 +25,9 @@ with the recorded choice rule, or, for rows written before the choice was
 recorded, "legacy: plug-in and cumulants, no choice recorded" (those keep the
 previous fits: see :mod:`getheory.rates`).
 
-Files are written to temporary names and renamed, so a failed report never
+The fitted-slopes table, the verdicts and the fit tables are the fits' own text
+(:mod:`getheory._rate_tables`, which a :class:`~getheory.rates.RateFits` shows in a notebook).
+Files are written whole or not at all (:mod:`getheory._files`), so a failed report never
 leaves half-written files behind.
 """
 
@@ -39,12 +41,15 @@ import time
 
 import numpy as np
 
+from .._files import replacing, write_text
 from .._json import to_plain
+from .._markdown import table_row, table_rule
+from .._rate_tables import estimator_counts, fit_table, slopes_lines, table_order, verdict_lines
 from ..distances import REPORTED, estimator_series, estimators, get_estimator
-from ..rates import BOUND_TERMS, LEGACY, fit_rates, group_records
+from ..rates import LEGACY, fit_rates, group_records
 from ..sweep import ResultsDB, SweepError
 
-__all__ = ["write_report", "build_report_data", "rates_markdown"]
+__all__ = ["write_report", "build_report_data"]
 
 _BOUND_STYLE = {
     "M1_term": ("C0", "o", "B(W, M1) (even chaos)"),
@@ -53,18 +58,6 @@ _BOUND_STYLE = {
     "n_term": ("C4", "D", "N^-1/2"),
     "total": ("k", "x", "sum of terms"),
 }
-
-
-def _table_order() -> list:
-    """The d_MS series in the order of the per-N and fit tables: the reported d_MS, then the registry's."""
-    return [get_estimator(REPORTED)] + [e for e in estimator_series() if e.name != REPORTED]
-
-
-def _summary_order() -> list:
-    """The d_MS series in the order of the fitted-slopes table: the reported d_MS, the estimators it
-    chooses among, then the others."""
-    rest = _table_order()[1:]
-    return [get_estimator(REPORTED)] + [e for e in rest if e.chosen_as] + [e for e in rest if not e.chosen_as]
 
 
 def _slug(text: str) -> str:
@@ -120,17 +113,11 @@ def _fmt(x, p=3):
     return f"{x:.{p}g}"
 
 
-def _fit_txt(f):
-    if f is None:
-        return "—"
-    return f"{f.slope:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}]"
-
-
 def _pyplot():
-    import matplotlib
+    import matplotlib  # heavy (fonts, a GUI backend): loaded only to draw, and switched to Agg first
 
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after the switch to Agg
 
     return plt
 
@@ -226,7 +213,7 @@ def _draw_estimator(ax, recs, e, alpha):
 
 
 def _draw_series_fits(ax, g):
-    for e in _table_order():
+    for e in table_order():
         f = g.fits.get(e.name)
         if f is None or not e.drawn:
             continue
@@ -313,10 +300,8 @@ def _ratio_points(recs, kind) -> list:
 
 
 def _save(fig, out_dir, name):
-    path = os.path.join(out_dir, name)
-    tmp = os.path.join(out_dir, f".{name}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
+    with replacing(os.path.join(out_dir, name)) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
     return name
 
 
@@ -324,20 +309,11 @@ def _markdown(data, groups, plots, command=None) -> str:
     """report.md: header, settings, fitted slopes, verdicts, one section per group, failures."""
     legacy_rows = (data.get("estimators") or {}).get("legacy_rows")
     L = _header_lines(data, command) + _settings_lines(data)
-    L += _slopes_lines(groups, legacy_rows) + _verdict_lines(groups)
+    L += slopes_lines(groups, legacy_rows) + verdict_lines(groups)
     for gr in groups:
         L += _group_lines(gr, plots[gr.label])
     L += _failure_lines(data["failures"])
     L += ["All numbers are in report.json.", ""]
-    return "\n".join(L)
-
-
-def rates_markdown(groups) -> str:
-    """The fitted slopes, verdicts and per-group fit tables of fitted rates (:func:`getheory.rates.fit_rates`)
-    as Markdown, without plots or settings: what a notebook shows for them."""
-    L = _slopes_lines(groups, sum(g.estimators.get("legacy", 0) for g in groups)) + _verdict_lines(groups)
-    for gr in groups:
-        L += [f"### {gr.label}", ""] + _fit_table(gr) + [""]
     return "\n".join(L)
 
 
@@ -367,7 +343,7 @@ def _settings_lines(data) -> list:
          _samples_line(s), _dms_line(spec)]
     ec = data.get("estimators") or {}
     if ec.get("counts"):
-        L.append("- d_MS estimator of the rows: " + _estimator_counts(ec["counts"]))
+        L.append("- d_MS estimator of the rows: " + estimator_counts(ec["counts"]))
     L.append(f"- moment check: Monte Carlo Q, R (up to {s['moment_samples']} samples, budget "
              f"{s['moment_max_work']:.3g} = n·N·(N+D)) against the exact ones")
     fs = data["fit_settings"]
@@ -414,48 +390,6 @@ def _dms_line(spec) -> str:
                else "no certified upper bound (estimator.certify = false)") + f"; {run}")
 
 
-def _slopes_lines(groups, legacy_rows) -> list:
-    """The fitted-slopes section: one row per group, one column per d_MS series."""
-    series = _summary_order()
-    L = ["## Fitted slopes (log d vs log N)", "",
-         "Slope of the least-squares line through log d_MS against log N, with its bootstrap interval. "
-         "\"reported d_MS\" fits each task's reported estimate (the estimator column says which one"
-         + (f"; \"{LEGACY}\" rows have none and keep the per-estimator fits). " if legacy_rows else "). ")
-         + "Estimator fits use resolved points only (listed in the per-group sections); the certified upper "
-         "bound is fitted on every N where it was computed. \"expected\" is THEORY's rate for d_MS (odd σ: "
-         "1/N; non-odd σ with |Gaussian| student weights: N^-1/2); \"bound\" is the fitted slope of the sum "
-         "of the §5 terms (nominal −0.5).", "",
-         _md_row(["group", "d_MS estimator"] + [e.column for e in series]
-                 + ["expected", "bound (sum of terms)", "d_MS/bound"]),
-         "|" + "---|" * (len(series) + 5)]
-    for gr in groups:
-        exp = gr.expected["d_MS"]
-        L.append(_md_row([gr.label, _estimator_counts(gr.estimators.get("counts", {}))]
-                         + [_fit_range_txt(gr.fits.get(e.name)) for e in series]
-                         + ["—" if exp is None else f"{exp:g}", _fit_txt(gr.bound_fits.get("total")),
-                            _fit_txt(gr.ratio_fit)]))
-    return L + [""]
-
-
-def _md_row(cells) -> str:
-    return "| " + " | ".join(cells) + " |"
-
-
-def _fit_range_txt(f) -> str:
-    return "—" if f is None else f"{_fit_txt(f)} (N {f.N_used[0]}–{f.N_used[-1]})"
-
-
-def _verdict_lines(groups) -> list:
-    L = ["## Verdicts", ""]
-    for gr in groups:
-        v = gr.verdicts
-        L.append(f"- **{gr.label}**: {v.get('rate')}" + (f"; {v['ratio']}" if "ratio" in v else "")
-                 + ("" if "faster_than_bound" not in v else
-                    ("; decays faster than the bound" if v["faster_than_bound"]
-                     else "; not shown to decay faster than the bound")))
-    return L + [""]
-
-
 def _group_lines(gr, plots) -> list:
     """One group's section: expected rates, estimators, the per-N table, the fit table, the plots."""
     L = [f"## {gr.label}", "",
@@ -466,7 +400,7 @@ def _group_lines(gr, plots) -> list:
           "reported d_MS: the test of the estimator that was chosen); d/bound uses the reported d_MS"
           + (f" (\"{LEGACY}\" rows: the plug-in where resolved, the certified upper bound elsewhere)."
              if gr.estimators.get("legacy") else "."), ""]
-    L += _fit_table(gr) + [""]
+    L += fit_table(gr) + [""]
     for kind in ("dms", "bounds", "ratio"):
         L += [f"![{kind} {gr.label}]({plots[kind]})", ""]
     return L
@@ -477,8 +411,8 @@ def _row_columns() -> list:
     cols = [("N", lambda r: str(r["N"])), ("D", lambda r: str(r["D"])), ("seeds", lambda r: str(r["seeds"])),
             ("n", lambda r: ",".join(str(x) for x in r["samples"])), ("d_MS (reported)", _reported_cell),
             ("res.", lambda r: f"{r.get('reported_resolved', 0)}/{r['seeds']}"),
-            ("estimator", lambda r: _estimator_counts(r.get("estimators") or {}, short=True))]
-    for e in _table_order()[1:]:
+            ("estimator", lambda r: estimator_counts(r.get("estimators") or {}, short=True))]
+    for e in table_order()[1:]:
         cols.append((e.column, lambda r, k=e.name: _fmt(r[k])))
         cols += [(ev.column, lambda r, k=ev.key: _fmt(r[k])) for ev in e.evidence]
         if e.resolved_column:
@@ -499,31 +433,8 @@ def _reported_cell(row) -> str:
 def _row_table(gr) -> list:
     """The per-N table: means over seeds of every series, its evidence, the bound terms, the ratio."""
     cols = _row_columns()
-    return ([_md_row([h for h, _ in cols]), "|" + "---|" * len(cols)]
-            + [_md_row([cell(row) for _, cell in cols]) for row in gr.table])
-
-
-def _fit_table(gr) -> list:
-    """Every fit of a group: slope, interval, the N used and the N left out with the reason."""
-    L = ["| fit | slope [interval] | N used | points | left out |", "|---|---|---|---|---|"]
-    all_legacy = gr.estimators.get("legacy") == sum(r["seeds"] for r in gr.table)
-    for e in _table_order():
-        f = gr.fits.get(e.name)
-        if f is None and e.name == REPORTED and all_legacy:
-            L.append(f"| {e.name} | — ({LEGACY}) | — | — | every row |")
-        elif f is None:
-            L.append(f"| {e.name} | — (fewer than 2 resolved N) | — | — | all unresolved or missing |")
-        else:
-            left = "; ".join(f"N={d['N']}: {d['reason']}" for d in f.left_out) or "none"
-            L.append(f"| {e.name} | {_fit_txt(f)} | {f.N_used} | {f.n_points} | {left} |")
-    for b in BOUND_TERMS:
-        f = gr.bound_fits.get(b)
-        L.append(f"| bound {b} | — (identically zero) | — | — | — |" if f is None else
-                 f"| bound {b} | {_fit_txt(f)} | {f.N_used} | {f.n_points} | none |")
-    f = gr.ratio_fit
-    if f is not None:
-        L.append(f"| d_MS / bound | {_fit_txt(f)} | {f.N_used} | {f.n_points} | none |")
-    return L
+    return ([table_row([h for h, _ in cols]), table_rule(len(cols))]
+            + [table_row([cell(row) for _, cell in cols]) for row in gr.table])
 
 
 def _failure_lines(failures) -> list:
@@ -532,18 +443,11 @@ def _failure_lines(failures) -> list:
     return ["## Failed tasks", ""] + [f"- {f['task_id']}: {f['error']}" for f in failures] + [""]
 
 
-def _estimator_counts(counts: dict, short: bool = False) -> str:
-    """"edgeworth ×12, plug-in ×6" (legacy rows named in full, or "legacy" when ``short``)."""
-    if not counts:
-        return "—"
-    return ", ".join(f"{'legacy' if short and k == LEGACY else k} ×{v}" for k, v in counts.items())
-
-
 def _estimator_lines(gr) -> list:
     """What a group's rows used for d_MS, and by which rule."""
     est = gr.estimators or {}
     counts, rules, n_legacy = est.get("counts", {}), est.get("choice_rules", []), est.get("legacy", 0)
-    out = [f"d_MS estimator per row: {_estimator_counts(counts)}."]
+    out = [f"d_MS estimator per row: {estimator_counts(counts)}."]
     if rules:
         out.append("Choice rule: " + " / ".join(rules) + ".")
     if n_legacy:
@@ -584,11 +488,9 @@ def write_report(db_path, out_dir, *, level: float = 0.95, n_boot: int = 2000, s
     if command:
         data["command"] = command
     md = _markdown(data, groups, plots, command)
-    for name, text in (("report.md", md), ("report.json", json.dumps(to_plain(data), indent=1, allow_nan=False))):
-        tmp = os.path.join(out_dir, f".{name}.tmp")
-        with open(tmp, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, os.path.join(out_dir, name))
+    js = json.dumps(to_plain(data), indent=1, allow_nan=False)  # refused before either file is written
+    for name, text in (("report.md", md), ("report.json", js)):
+        write_text(os.path.join(out_dir, name), text)
     files = ["report.md", "report.json"] + [f for p in data["plots"].values() for f in p.values()]
     data["files"] = files
     return data

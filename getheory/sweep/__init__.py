@@ -88,10 +88,8 @@ validation), ``_tasks`` (:class:`Task`, :func:`run_task`), ``_record``
 (:class:`ResultsDB`) and ``_runner`` (:func:`run_sweep` on a serial, pool or Dask runner).
 """
 
-from ._database import _COLUMNS, _flat  # noqa: F401 (tests read the stored columns)
 from ._database import DB_FORMAT, LEGACY_ESTIMATOR, SCHEMA_VERSION, ResultsDB, SweepError
 from ._record import BOUND_TERMS, LEGACY, RECORD_VERSION, TaskRecord
-from ._runner import _make_pool  # noqa: F401 (tests check the pool's thread limits)
 from ._runner import (
     CONNECT_TIMEOUT_S,
     WORKER_TIMEOUT_S,
@@ -115,7 +113,6 @@ from ._spec import (
     load_spec,
     spec_from_dict,
 )
-from ._tasks import _check_options, _sample_cap  # noqa: F401 (tests check the planner's settings)
 from ._tasks import BUILTIN_WEIGHTS, DEFAULT_TIME_BUDGET, Task, build_generator, build_weights, derive_seed, run_task
 
 __all__ = [

@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 
 from .._json import to_plain
 from ..distances import REPORTED, Reading, get_estimator
-from ..distances._registry import finite as _finite  # a finite float, or None
+from ..distances import finite as _finite  # a finite float, or None
 
 __all__ = ["BOUND_TERMS", "LEGACY", "RECORD_VERSION", "TaskRecord"]
 

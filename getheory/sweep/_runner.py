@@ -10,7 +10,7 @@ import os
 import queue
 import time
 import traceback
-from concurrent.futures import CancelledError
+from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
 from dataclasses import asdict, dataclass, field, replace
 
 from .._cluster import CONNECT_TIMEOUT_S, check_scheduler, connect, limit_worker_threads, make_pool, process_id
@@ -66,7 +66,7 @@ def _run_task_on_worker(task: Task, caller: str) -> dict:
         limit_worker_threads()
     if task.samples.get("shard_size") is None:
         return run_task(task)
-    from distributed import get_client
+    from distributed import get_client  # optional (the dask extra): only a task running on Dask gets here
 
     return run_task(task, client=get_client())
 
@@ -271,8 +271,6 @@ def choose_runner(n_tasks: int, *, workers=None, scheduler=None, client=None):
 
 
 def _run_pool(todo, finish, workers):
-    from concurrent.futures import FIRST_COMPLETED, wait
-
     ex = _make_pool(min(workers, len(todo)))
     try:
         futs = {ex.submit(run_task, t): t for t in todo}

@@ -2,7 +2,7 @@
 Equivalence Theorem (docs/theory.md §1-§6).
 
 Strategies (need ``hypothesis``, a test dependency: ``pip install "getheory[test]"``;
-imported on first use, so ``import getheory.testing`` works without it):
+without it ``import getheory.testing`` still works, and asking for a strategy says what to install):
 
 * activations: :func:`activations` (built-in and random), :func:`smooth_activations`
   (random smooth σ with finite second moment: :class:`HermitePolynomial`,
@@ -56,6 +56,13 @@ from ._assertions import (
 from ._conditions import CONDITIONS, check_conditions
 from ._ensembles import ENSEMBLES
 
+try:
+    from . import _strategies
+except ModuleNotFoundError as _exc:  # hypothesis (the test extra) is optional: the strategies need it
+    if _exc.name != "hypothesis":
+        raise
+    _strategies = None
+
 _STRATEGIES = (  # the names of __all__ that need hypothesis
     "InvalidStrategyArgument",
     "Sizes",
@@ -73,7 +80,7 @@ _STRATEGIES = (  # the names of __all__ that need hypothesis
     "problems",
 )
 
-__all__ = [  # strategies (names in _STRATEGIES) are imported on first use: they need hypothesis
+__all__ = [  # strategies (names in _STRATEGIES) need hypothesis
     "CONDITIONS",
     "ENSEMBLES",
     "Evidence",
@@ -108,11 +115,7 @@ __all__ = [  # strategies (names in _STRATEGIES) are imported on first use: they
 
 def __getattr__(name):
     if name in _STRATEGIES:
-        try:
-            from . import _strategies
-        except ModuleNotFoundError as exc:
-            if exc.name != "hypothesis":
-                raise
+        if _strategies is None:
             raise ImportError(
                 f"getheory.testing.{name} is a Hypothesis strategy and needs the hypothesis package, a test "
                 'dependency of getheory: pip install "getheory[test]" (or pip install hypothesis). The '

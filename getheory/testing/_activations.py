@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+import mpmath
+
 from ..activations import Activation
 from ..backend import backend_of
 
@@ -119,8 +121,6 @@ class TanhMixture:
         return out
 
     def _mp(self, x):
-        import mpmath
-
         return self.offset + sum(a * mpmath.tanh(b * x + t)
                                  for a, b, t in zip(self.amplitudes, self.slopes, self.shifts))
 

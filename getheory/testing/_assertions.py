@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 
 from .._seeds import seedseq
 from .._validation import check_level, finite_matrix, positive_int
@@ -154,8 +155,6 @@ def assert_moments_match(generator, expected=None, *, n: int = 100_000, level: f
     AssertionError
         When max |t_e| > q, naming the worst entry.
     """
-    from scipy import stats
-
     level = check_level(level, "level")
     n = positive_int(n, "n")
     G = positive_int(n_groups, "n_groups", minimum=2)
@@ -484,8 +483,6 @@ def _check_positive(term, vals, sizes):
 
 def _fit_exponent(sizes, draws, vals, level) -> ScalingFit:
     """Least squares of log(term) on log N over every draw, with the (1 − level) t-interval of the slope."""
-    from scipy import stats
-
     x = np.repeat(np.log(sizes), draws)
     y = np.log(vals).ravel()
     xc = x - x.mean()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .._validation import finite_matrix
 from ..bounds import bound_terms
-from ..check import Condition, _conditions_single_layer
+from ..check import Condition, single_layer_conditions
 from ..generators import SingleLayerGenerator
 
 __all__ = ["CONDITIONS", "check_conditions"]
@@ -57,7 +57,7 @@ def check_conditions(generator, W_student, W_teacher) -> dict[str, Condition]:
     W_student = finite_matrix(W_student, "W_student", (None, generator.N))
     bounds = bound_terms(generator, W_student, W_teacher)
     out = {}
-    for cond in _conditions_single_layer(generator, W_student, bounds):
+    for cond in single_layer_conditions(generator, W_student, bounds):
         key = next((k for k, prefix in CONDITIONS.items() if cond.name.startswith(prefix)), cond.name)
         out[key] = cond
     return out

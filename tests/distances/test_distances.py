@@ -293,8 +293,8 @@ def test_edgeworth_closed_forms():
         r = np.real(np.roots([k3**2 / 72, 0, k4 / 24 - 10 * k3**2 / 72, k3 / 6, -3 * k4 / 24 + 15 * k3**2 / 72, -k3 / 6]))
         want = integrate.quad(q, -40, 40, points=sorted(r[np.abs(r) < 40]), limit=400, epsabs=1e-13)[0]
         assert edgeworth_w1(k3, k4) == pytest.approx(want, rel=1e-8)
-        # gradient returned by _edgeworth_exact vs central differences
-        _, g3, g4 = _cumulants._edgeworth_exact(k3, k4)
+        # gradient returned by edgeworth_exact vs central differences
+        _, g3, g4 = _cumulants.edgeworth_exact(k3, k4)
         h = 1e-6
         assert g3 == pytest.approx((edgeworth_w1(k3 + h, k4) - edgeworth_w1(k3 - h, k4)) / (2 * h), rel=1e-5)
         assert g4 == pytest.approx((edgeworth_w1(k3, k4 + h) - edgeworth_w1(k3, k4 - h)) / (2 * h), rel=1e-5)

@@ -7,6 +7,7 @@ import pytest
 
 from getheory import sweep as sw
 from getheory.cli import main
+from getheory.sweep import _database  # the stored columns of earlier schemas
 
 SPEC = """
 name = "small"
@@ -121,7 +122,7 @@ def test_report_of_a_version_1_database_names_rows_legacy(tmp_path):
                         "moment_samples": 0, "moment_max_work": 2e10},
             "estimator": {"floor_replicates": 6, "p": 1, "confidence": 0.95},
             "run": {"backend": "numpy", "dtype": "float64"}}
-    v1 = sw._COLUMNS[:25]  # schema 1: no estimator, dms_value, dms_se columns
+    v1 = _database._COLUMNS[:25]  # schema 1: no estimator, dms_value, dms_se columns
     db = tmp_path / "v1.db"
     con = sqlite3.connect(db)
     con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -132,7 +133,7 @@ def test_report_of_a_version_1_database_names_rows_legacy(tmp_path):
     for N in (16, 32, 64):
         for s in range(2):
             rec = _old_record(N, s)
-            flat = sw._flat(rec)  # the old record still flattens
+            flat = _database._flat(rec)  # the old record still flattens
             names = [c for c, _ in v1]
             con.execute(f"INSERT INTO tasks VALUES ({', '.join('?' * (len(names) + 2))})",
                         [rec["task"]["task_id"]] + [flat[c] for c in names] + [json.dumps(rec)])

@@ -352,7 +352,7 @@ def _watched(parent_pid):
 
 
 def test_pool_workers_watch_their_parent():
-    with sw._make_pool(1) as pool:
+    with _runner._make_pool(1) as pool:
         assert pool.submit(_watched, os.getpid()).result(timeout=60)
 
 

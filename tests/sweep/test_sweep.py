@@ -11,6 +11,7 @@ from dataclasses import asdict
 import pytest
 
 from getheory import sweep as sw
+from getheory.sweep import _database, _runner, _tasks  # private helpers the tests check directly
 
 TINY = """
 name = "tiny"
@@ -133,13 +134,13 @@ def test_old_spec_files_still_load(tmp_path):
     assert spec.samples.time_budget == sw.DEFAULT_TIME_BUDGET and spec.certify is False
     assert spec.confidence == 0.9  # now the certified bound's level (DmsOptions.confidence)
     t = spec.tasks()[0]
-    n_arg, plan, dms = sw._check_options(asdict(t))
+    n_arg, plan, dms = _tasks._check_options(asdict(t))
     assert n_arg == "auto" and (plan.min_pilot, plan.min_samples) == (5000, 4000)
-    assert plan.max_samples == sw._sample_cap(t.samples, 16, 8) == 40000
+    assert plan.max_samples == _tasks._sample_cap(t.samples, 16, 8) == 40000
     assert plan.time_budget == sw.DEFAULT_TIME_BUDGET
     assert (dms.floor_replicates, dms.p, dms.confidence, dms.certify) == (19, 1, 0.9, False)
     fixed = sw.load_spec(write(tmp_path, TINY, "tiny.toml")).tasks()[0]
-    assert sw._check_options(asdict(fixed))[:2] == (2000, None)
+    assert _tasks._check_options(asdict(fixed))[:2] == (2000, None)
 
 
 def test_plan_mode_uses_the_shared_planner(tmp_path):
@@ -326,7 +327,7 @@ def test_pool_workers_run_single_threaded_blas(monkeypatch):
     # the caller allows two threads, which workers that set no limit of their own inherit
     for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(k, "2")
-    with sw._make_pool(1) as pool:
+    with _runner._make_pool(1) as pool:
         pool.submit(_assert_single_threaded_blas).result(timeout=60)
 
 
@@ -437,7 +438,7 @@ OLD_SPEC_JSON = {  # a spec as version-1 databases stored it (6 floor replicates
     "estimator": {"floor_replicates": 6, "p": 1, "confidence": 0.95},
     "run": {"backend": "numpy", "dtype": "float64"},
 }
-V1_COLUMNS = sw._COLUMNS[:25]  # the schema-1 columns (before estimator, dms_value, dms_se)
+V1_COLUMNS = _database._COLUMNS[:25]  # the schema-1 columns (before estimator, dms_value, dms_se)
 
 
 def make_v1_db(path, records, spec=OLD_SPEC_JSON):
@@ -453,7 +454,7 @@ def make_v1_db(path, records, spec=OLD_SPEC_JSON):
         ("format", "getheory-sweep"), ("schema_version", "1"), ("spec_json", json.dumps(spec, sort_keys=True)),
         ("spec_hash", "0" * 64), ("n_tasks", "2")])
     for rec in records:
-        flat = sw._flat(rec)
+        flat = _database._flat(rec)
         names = ["task_id"] + [c for c, _ in V1_COLUMNS] + ["record"]
         vals = [rec["task"]["task_id"]] + [flat[c] for c, _ in V1_COLUMNS] + [json.dumps(rec)]
         con.execute(f"INSERT INTO tasks ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})", vals)
@@ -462,7 +463,7 @@ def make_v1_db(path, records, spec=OLD_SPEC_JSON):
 
 
 def test_old_record_flattens_as_legacy():
-    flat = sw._flat(old_record(32))
+    flat = _database._flat(old_record(32))
     assert flat["estimator"] == "legacy" and flat["dms_value"] is None and flat["dms_se"] is None
     assert flat["plug_in"] == pytest.approx(0.4 / 32) and flat["certified"] == pytest.approx(0.5 / 32)
     assert flat["resolved"] == 1 and flat["cumulant_resolved"] == 1
@@ -473,7 +474,7 @@ def test_new_record_without_plug_in_certificate_or_cumulants_flattens_to_null():
     rec["d_MS"] = {"value": float("nan"), "se": None, "estimator": "none", "choice_rule": "rule", "plug_in": None,
                    "floor": None, "excess": None, "resolved": False, "certified": None, "cumulant": None}
     rec["bound_terms"] = None
-    flat = sw._flat(rec)
+    flat = _database._flat(rec)
     for c in ("plug_in", "floor_mean", "excess", "resolved", "certified", "edgeworth_w1", "kappa4",
               "cumulant_resolved", "M1_term", "dms_value", "dms_se"):
         assert flat[c] is None, c
