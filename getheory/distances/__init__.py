@@ -22,7 +22,9 @@ private modules, re-exported here (the layout of POT's ``ot/sliced``):
     streaming per-group power sums of the fields, accumulated batch by batch, and their exact
     merge across parts of a stream (shards; :func:`merge_stats`);
 ``_estimate``
-    d_MS as one estimate with its evidence (:func:`estimate_dms`).
+    d_MS as one estimate with its evidence (:func:`estimate_dms`);
+``_registry``
+    the one registry of d_MS estimators: how each is computed, set, stored, read and drawn.
 
 All array work goes through :mod:`getheory.backend`, so NumPy and CuPy inputs run the
 same code; results leave as host floats and NumPy arrays.
@@ -35,48 +37,71 @@ from ._cumulants import (
     cumulant_estimate,
     cumulants_from_stats,
     edgeworth_w1,
-    kappas_along,
     k_statistics,
+    kappas_along,
 )
 from ._estimate import DmsEstimate, DmsOptions, estimate_dms
 from ._floor import FloorResult, MomentNoise, sampling_floor
 from ._one_d import w1_to_normal, w2_to_normal, wp_to_normal_sorted, wp_two_sample_sorted
-from ._registry import (REPORTED, Estimator, Evidence, PlotStyle, Reading, absent_parts, chosen_estimator,
-                        estimator_series, estimators, get_estimator, register_estimator, unregister_estimator)
+from ._registry import (
+    LEGACY_ESTIMATOR,
+    REPORTED,
+    Column,
+    Estimator,
+    EstimatorInput,
+    Evidence,
+    PlotStyle,
+    Reading,
+    Setting,
+    absent_parts,
+    chosen_estimator,
+    computing_estimators,
+    estimator_series,
+    estimator_settings,
+    estimators,
+    get_estimator,
+    positive_int,
+    record_columns,
+    register_estimator,
+    spec_settings,
+    unregister_estimator,
+)
 from ._search import MaxSlicedResult, SearchOptions, max_sliced_two_sample, max_sliced_w1
 from ._sphere import quasi_uniform_directions
 from ._stream import FieldStats, FieldStream, StreamOptions, merge_stats, stream_array
 
 __all__ = [
+    "CertifiedBound",
+    "CumulantOptions",
+    "CumulantResult",
+    "DmsEstimate",
+    "DmsOptions",
+    "FieldStats",
+    "FieldStream",
+    "FloorResult",
+    "MaxSlicedResult",
+    "MomentNoise",
+    "SearchOptions",
+    "StreamOptions",
+    "certified_upper_bound",
+    "cumulant_estimate",
+    "cumulants_from_stats",
+    "edgeworth_w1",
+    "estimate_dms",
+    "k_statistics",
+    "kappas_along",
+    "max_sliced_two_sample",
+    "max_sliced_w1",
+    "merge_stats",
+    "quasi_uniform_directions",
+    "sampling_floor",
+    "stream_array",
     "w1_to_normal",
     "w2_to_normal",
     "wp_to_normal_sorted",
     "wp_two_sample_sorted",
-    "quasi_uniform_directions",
-    "SearchOptions",
-    "MaxSlicedResult",
-    "max_sliced_w1",
-    "max_sliced_two_sample",
-    "MomentNoise",
-    "FloorResult",
-    "sampling_floor",
-    "CertifiedBound",
-    "certified_upper_bound",
-    "k_statistics",
-    "edgeworth_w1",
-    "CumulantOptions",
-    "CumulantResult",
-    "cumulant_estimate",
-    "cumulants_from_stats",
-    "kappas_along",
-    "StreamOptions",
-    "FieldStream",
-    "FieldStats",
-    "merge_stats",
-    "stream_array",
-    "DmsOptions",
-    "DmsEstimate",
-    "estimate_dms",
 ]
-__all__ += ["REPORTED", "Estimator", "Evidence", "PlotStyle", "Reading", "absent_parts", "chosen_estimator",
-            "estimator_series", "estimators", "get_estimator", "register_estimator", "unregister_estimator"]
+__all__ += ["LEGACY_ESTIMATOR", "REPORTED", "Column", "Estimator", "EstimatorInput", "Evidence", "PlotStyle",
+            "Reading", "Setting", "absent_parts", "chosen_estimator", "computing_estimators", "estimator_series",
+            "estimator_settings", "estimators", "get_estimator", "positive_int", "record_columns",
+            "register_estimator", "spec_settings", "unregister_estimator"]

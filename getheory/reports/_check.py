@@ -15,6 +15,7 @@ import json
 import os
 
 from .._version import __version__
+from ..distances import estimators
 
 __all__ = ["check_markdown", "format_check", "write_check_json", "write_check_report"]
 
@@ -56,7 +57,8 @@ def _cumulant_rows(cu: dict) -> list:
 
 
 def _dms_rows(d: dict) -> list:
-    """The §4 rows: the reported d_MS, the plug-in and its floor, the certificate, the cumulants."""
+    """The §4 rows: the reported d_MS, the plug-in and its floor, the certificate, the cumulants, then
+    the rows of every other registered estimator whose parts the check computed (its ``table_rows``)."""
     rows = [(f"d_MS ({d['estimator']})", f"{d['value']:.5g} ± {d['se']:.2g}")]
     if d["plug_in"] is not None:
         rows += _plug_in_rows(d)
@@ -66,6 +68,9 @@ def _dms_rows(d: dict) -> list:
                      f"{ce['value']:.5g}  (search gap {ce['search_gap']:.3g})"))
     if d["cumulant"] is not None:
         rows += _cumulant_rows(d["cumulant"])
+    for e in estimators():
+        if e.table_rows is not None and any(d.get(k) is not None for k in e.record_keys):
+            rows += e.table_rows(d)
     return rows
 
 

@@ -437,7 +437,7 @@ OLD_SPEC_JSON = {  # a spec as version-1 databases stored it (6 floor replicates
     "estimator": {"floor_replicates": 6, "p": 1, "confidence": 0.95},
     "run": {"backend": "numpy", "dtype": "float64"},
 }
-V1_COLUMNS = sw._COLUMNS[:25]  # the schema-1 columns (before estimator, dms_value, dms_se)
+V1_COLUMNS = sw._columns()[:25]  # the schema-1 columns (before estimator, dms_value, dms_se)
 
 
 def make_v1_db(path, records, spec=OLD_SPEC_JSON):
