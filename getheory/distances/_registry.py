@@ -31,7 +31,10 @@ spec and its tasks, records (:class:`getheory.sweep.TaskRecord`), the database's
 fits (:mod:`getheory.rates`) and the check and rate reports (:mod:`getheory.reports`) read only
 this registry, so an estimator added here with :func:`register_estimator` (next to the module
 that computes it) reaches every one of them.  The series (:func:`estimator_series`) are fitted
-in registration order, whose index seeds each fit's bootstrap: new entries go last.
+in registration order, whose index seeds each fit's bootstrap: new entries go last.  An entry
+registered outside this package must be registered in every process that runs checks (its
+module imported there: a sweep's pool or Dask workers too); options naming a setting that is
+not registered are refused.
 """
 
 from __future__ import annotations

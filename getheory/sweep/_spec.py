@@ -113,7 +113,7 @@ class SweepSpec:
     description: str = ""
     certify: bool = False
     #: the [estimator] settings of registered d_MS estimators (:func:`getheory.distances.spec_settings`)
-    dms_settings: dict = field(default_factory=dict)
+    dms_settings: dict = field(default_factory=dict, hash=False)
     #: read from a database written by an earlier version: reported, never run
     stored: bool = field(default=False, repr=False, compare=False)
 
