@@ -74,8 +74,7 @@ def _mean_gap(inp):
 
 def _mean_gap_reading(d):
     part = d.get("mean_gap") or {}
-    return ds.Reading(ds._registry.finite(part.get("value")), ds._registry.finite(part.get("se")),
-                      bool(part.get("resolved")))
+    return ds.Reading(part.get("value"), part.get("se"), bool(part.get("resolved")))
 
 
 MEAN_GAP = ds.Estimator(
@@ -150,6 +149,10 @@ def test_a_registered_computing_estimator_reaches_check_flags_sweep_database_rat
         assert "mean_gap" in {r[1] for r in d.conn.execute("PRAGMA table_info(tasks)")}
     assert len(records) == 3 and all(r.reading("mean_gap").value is not None for r in records)
     assert [row["mean_gap"] for row in rows] == [r["d_MS"]["mean_gap"]["value"] for r in records]
+    with sw.ResultsDB(db) as d:  # a database written before the estimator existed reads its column from the records
+        with d.conn:
+            d.conn.execute("ALTER TABLE tasks DROP COLUMN mean_gap")
+        assert [row["mean_gap"] for row in d.rows()] == [row["mean_gap"] for row in rows]
     # the rates fit it as a series of its own, and the rate report tabulates it
     (group,) = fit_rates(records, n_boot=50)
     assert group.fits["mean_gap"].n_points == 3
