@@ -41,7 +41,12 @@ from ._validation import check_int
 from .distances import CumulantOptions, FieldStream, StreamOptions, cumulants_from_stats
 from .fields import stream_fields
 
-__all__ = ["PlanOptions", "Plan", "plan_samples", "samples_for_z"]
+__all__ = ["DEFAULT_TIME_BUDGET", "Plan", "PlanOptions", "plan_samples", "samples_for_z"]
+
+#: the one default time budget of the planner, in seconds: ``PlanOptions.time_budget``, ``getheory check
+#: --time-budget`` and a sweep spec's ``samples.time_budget`` (a sweep that wants another budget per point
+#: says so in its spec)
+DEFAULT_TIME_BUDGET = 60.0
 
 #: estimation time per plug-in reservoir row (19 floor replicates + plug-in, guided search, K + M = 4),
 #: measured on the development CPU by benchmarks/bench_estimation.py; a GPU is faster
@@ -61,7 +66,7 @@ class PlanOptions:
     Attributes
     ----------
     time_budget : float
-        Seconds for the pilot, the measured run and its estimation (default 60).
+        Seconds for the pilot, the measured run and its estimation (default :data:`DEFAULT_TIME_BUDGET`, 60).
     z_target : float
         The z the statement is about (default 5).
     z_plan : float
@@ -79,7 +84,7 @@ class PlanOptions:
         Bounds on the planned n.
     """
 
-    time_budget: float = 60.0
+    time_budget: float = DEFAULT_TIME_BUDGET
     z_target: float = 5.0
     z_plan: float = 6.0
     pilot_fraction: float = 0.1
@@ -193,7 +198,7 @@ def whole_shards(n: int, shard_size: int, max_samples: int) -> int:
     """n rounded up to whole shards of ``shard_size`` rows, or down when that passes ``max_samples``
     (never below one shard)."""
     up = -(-n // shard_size) * shard_size
-    if up > max_samples and max_samples >= shard_size:
+    if up > max_samples >= shard_size:
         return max_samples // shard_size * shard_size
     return up
 

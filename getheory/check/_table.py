@@ -10,6 +10,7 @@ writing are the presentation layer's.
 from __future__ import annotations
 
 from .._version import __version__
+from ..distances import estimators
 
 __all__ = ["check_table"]
 
@@ -51,7 +52,8 @@ def _cumulant_rows(cu: dict) -> list:
 
 
 def _dms_rows(d: dict) -> list:
-    """The §4 rows: the reported d_MS, the plug-in and its floor, the certificate, the cumulants."""
+    """The §4 rows: the reported d_MS, the plug-in and its floor, the certificate, the cumulants, then
+    the rows of every other registered estimator whose parts the check computed (its ``table_rows``)."""
     rows = [(f"d_MS ({d['estimator']})", f"{d['value']:.5g} ± {d['se']:.2g}")]
     if d["plug_in"] is not None:
         rows += _plug_in_rows(d)
@@ -61,6 +63,9 @@ def _dms_rows(d: dict) -> list:
                      f"{ce['value']:.5g}  (search gap {ce['search_gap']:.3g})"))
     if d["cumulant"] is not None:
         rows += _cumulant_rows(d["cumulant"])
+    for e in estimators():
+        if e.table_rows is not None and any(d.get(k) is not None for k in e.record_keys):
+            rows += e.table_rows(d)
     return rows
 
 

@@ -7,20 +7,29 @@ process, on ``--workers K`` local processes or on the Dask cluster at ``--schedu
 (``--generator``) or a trained dense network (``--weights FILE``, docs/theory.md §9).
 All numerical work is :func:`getheory.check.check_generator`'s (its settings one
 :class:`~getheory.check.CheckOptions`); the table and the files are :mod:`getheory.reports`'.
+The d_MS estimators' flags (``--p``, ``--floor-replicates``, ``--certify``, and those of any
+estimator registered since) are their settings in the estimator registry
+(:func:`getheory.distances.estimator_settings`).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import shlex
 import sys
 
+from ..activations import ACTIVATIONS
 from ..backend import USER_BACKENDS
+from ..check import CheckOptions, ShardOptions, check_generator
+from ..distances import DmsOptions, StreamOptions, estimator_settings
+from ..generators import load_generator
+from ..plan import DEFAULT_TIME_BUDGET, PlanOptions
+from ..reports import format_check, write_check_json, write_check_report
 from ._args import add_weights_file, at_least, output_dir, positive, samples_arg, weights_file_generator
 
 
 def add_parser(sub):
-    from ..activations import ACTIVATIONS
-
     chk = sub.add_parser("check", help="check one generator against the theorem (docs/theory.md §6)")
     g = chk.add_mutually_exclusive_group()
     g.add_argument("--activation", default="sign", choices=ACTIVATIONS,
@@ -37,20 +46,17 @@ def add_parser(sub):
     chk.add_argument("--samples", type=samples_arg, default="auto",
                      help="samples of (λ, ν), streamed, or 'auto' (default): a pilot plans n to resolve the "
                           "cumulants at 5σ or to fill --time-budget")
-    chk.add_argument("--time-budget", type=positive(float), default=60.0, metavar="SECONDS",
-                     help="with --samples auto: seconds for the moments, pilot, sampling and estimation (default 60); "
+    chk.add_argument("--time-budget", type=positive(float), default=DEFAULT_TIME_BUDGET, metavar="SECONDS",
+                     help="with --samples auto: seconds for the moments, pilot, sampling and estimation "
+                          f"(default {DEFAULT_TIME_BUDGET:g}); "
                           "the moments, pilot and sampling stop at the budget (a blocked generator at 1.1×) or "
                           "are refused up front, naming the budget they need")
     chk.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     chk.add_argument("--student-weights", choices=("gaussian", "abs_gaussian"), default="gaussian",
                      help="student weight ensemble (default gaussian)")
-    chk.add_argument("--p", type=int, choices=(1, 2), default=1, help="1-D metric W_p inside d_MS (default 1)")
-    chk.add_argument("--floor-replicates", type=positive(int), default=19,
-                     help="Gaussian replicates for the plug-in's floor (default 19: rank test at level 0.05)")
+    _add_estimator_flags(chk)
     chk.add_argument("--n-plugin", type=at_least(int, 0), default=1_000_000,
                      help="rows kept for the plug-in estimate (default 10^6; 0: cumulants only)")
-    chk.add_argument("--certify", action="store_true",
-                     help="also compute the rigorous certified upper bound (slow: hundreds of full-sample sorts)")
     chk.add_argument("--moment-samples", type=positive(int), default=None,
                      help="Monte Carlo samples for the moments of non-single-layer generators")
     chk.add_argument("--shard-size", type=positive(int), default=None, metavar="ROWS",
@@ -71,11 +77,34 @@ def add_parser(sub):
     chk.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+def _add_estimator_flags(chk) -> None:
+    """One flag per setting of the registered d_MS estimators: a switch for a boolean default, else a
+    value read by the setting's own conversion."""
+    for s in estimator_settings():
+        if isinstance(s.default, bool):
+            chk.add_argument(s.flag, dest=s.name, action="store_true", default=s.default, help=s.help)
+        else:
+            chk.add_argument(s.flag, dest=s.name, type=_arg_type(s.convert), choices=s.choices, default=s.default,
+                             metavar=s.metavar, help=s.help)
+
+
+def _arg_type(convert):
+    """An argparse ``type`` from a setting's conversion (its ValueError becomes the flag's message)."""
+    if convert in (int, float, str):
+        return convert
+
+    def parse(text):
+        try:
+            return convert(text)
+        except (TypeError, ValueError) as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = getattr(convert, "__name__", "value")
+    return parse
+
+
 def _generator(args):
     """The generator asked for (a weights file or a user function; ``None``: the built-in one) and D."""
-    from ..check import CheckOptions
-    from ..generators import load_generator
-
     if args.weights in ("gaussian", "abs_gaussian"):
         raise ValueError(f"--weights takes a weights FILE (.npz or .safetensors); the student weight ensemble "
                          f"is --student-weights {args.weights}")
@@ -90,10 +119,6 @@ def _generator(args):
 
 def _options(args, D):
     """The command line's :class:`~getheory.check.CheckOptions`."""
-    from ..check import CheckOptions, ShardOptions
-    from ..distances import DmsOptions, StreamOptions
-    from ..plan import PlanOptions
-
     return CheckOptions(
         activation=args.activation,
         N=args.N if args.N is not None else CheckOptions.N,
@@ -105,7 +130,7 @@ def _options(args, D):
         seed=args.seed,
         weights=args.student_weights,
         moment_samples=args.moment_samples,
-        dms=DmsOptions(p=args.p, floor_replicates=args.floor_replicates, certify=args.certify),
+        dms=DmsOptions.from_settings({s.name: getattr(args, s.name) for s in estimator_settings()}),
         stream=StreamOptions(n_plugin=args.n_plugin),
         backend=args.backend,
         dtype=args.dtype,
@@ -114,11 +139,6 @@ def _options(args, D):
 
 
 def run(args) -> int:
-    import shlex
-
-    from ..check import check_generator
-    from ..reports import format_check, write_check_json, write_check_report
-
     generator, D = _generator(args)
     progress = not args.quiet
     if progress:

@@ -53,8 +53,9 @@ def run(args) -> int:
               f"{len(tasks)} tasks")
         s = spec.samples
         if s.mode == "plan":
-            print(f"  samples: planned per point by getheory.plan (pilot >= {s.pilot}, n >= {s.min}, "
-                  f"max_samples = min({s.max}, {s.max_work:g}/(N*D))) within {s.time_budget:g} s per point")
+            print(f"  samples: planned per point by getheory.plan (min_pilot = {s.min_pilot}, min_samples = "
+                  f"{s.min_samples}, max_samples = min({s.max_samples}, {s.max_work:g}/(N*D))) within "
+                  f"{s.time_budget:g} s per point")
         else:
             print(f"  samples: fixed n = {s.n}")
         print(f"  d_MS: W{spec.p}, {spec.floor_replicates} floor replicates"

@@ -8,12 +8,16 @@ and returns a :class:`DmsEstimate` holding
 * optionally the certified upper bound (§4 (a));
 * **one value of d_MS** and the rule that chose it: the plug-in when its excess over the
   floor is large (the regime of small N, where a truncated Edgeworth series may not hold),
-  the Edgeworth value otherwise (where the plug-in is blind below its floor).
+  the Edgeworth value otherwise (where the plug-in is blind below its floor);
+* the parts of every estimator of the registry (:mod:`._registry`) that computes something
+  of its own (its ``compute``), each on a seed of its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .._json import to_plain as _plain
@@ -23,6 +27,7 @@ from ._certify import CertifiedBound, certified_upper_bound
 from ._cumulants import CumulantOptions, CumulantResult, cumulants_from_stats
 from ._floor import FloorResult, MomentNoise, sampling_floor
 from ._inputs import _prepare
+from ._registry import EstimatorInput, computing_estimators, estimator_settings
 from ._search import MaxSlicedResult, SearchOptions, _max_sliced_prepared
 from ._stream import FieldStats, StreamOptions, stream_array
 
@@ -55,6 +60,10 @@ class DmsOptions:
         Level of ε_n in the certified bound.
     max_evaluations : int, optional
         Branch-and-bound budget of the certified bound.
+    settings : mapping
+        Values of the settings of registered estimators that are not fields of their own
+        (:class:`getheory.distances.Setting`), by name; :meth:`setting` reads them, with the
+        registered default for a name not given.  Left out of ``to_dict()`` when empty.
     """
 
     p: int = 1
@@ -66,6 +75,7 @@ class DmsOptions:
     certify: bool = False
     confidence: float = 0.95
     max_evaluations: int | None = None
+    settings: Mapping = field(default_factory=dict, hash=False)
 
     def __post_init__(self):
         check_p(self.p)
@@ -75,6 +85,38 @@ class DmsOptions:
             raise TypeError("search must be a SearchOptions and cumulant a CumulantOptions")
         if not self.plugin_ratio >= 1:
             raise ValueError(f"plugin_ratio must be >= 1; got {self.plugin_ratio}")
+        known = {s.name: s for s in estimator_settings()}
+        unknown = [k for k in self.settings if k not in known or k in _FIELDS]
+        if unknown:
+            raise ValueError(f"unknown d_MS estimator setting {unknown[0]!r}; the registered ones are "
+                             f"{', '.join(k for k in known if k not in _FIELDS) or 'none'}")
+
+    def setting(self, name: str):
+        """The value of the registered setting ``name``: a field of these options, the value given
+        in ``settings``, or the setting's registered default."""
+        if name in _FIELDS:
+            return getattr(self, name)
+        if name in self.settings:
+            return self.settings[name]
+        return next(s.default for s in estimator_settings() if s.name == name)
+
+    def to_dict(self) -> dict:
+        """The options field by field, without ``settings`` when none is given."""
+        d = dataclasses.asdict(self)
+        if not self.settings:
+            del d["settings"]
+        return _plain(d)
+
+    @classmethod
+    def from_settings(cls, values: Mapping, **fields_) -> DmsOptions:
+        """Options from the values of registered settings by name (``getheory check``'s estimator
+        flags): a field of its own takes its value, any other goes to ``settings``."""
+        own = {k: v for k, v in values.items() if k in _FIELDS}
+        return cls(**fields_, **own, settings={k: v for k, v in values.items() if k not in _FIELDS})
+
+
+#: the fields of DmsOptions (a registered setting of one of these names sets the field)
+_FIELDS = frozenset(f.name for f in dataclasses.fields(DmsOptions)) - {"settings"}
 
 
 @dataclass
@@ -99,6 +141,9 @@ class DmsEstimate:
         The plug-in's rank test: plug_in.value > floor.threshold (level floor.exact_level).
     certified : CertifiedBound or None
     cumulant : CumulantResult or None
+    parts : dict
+        The JSON-ready parts of the registered estimators that compute something of their own,
+        by record key (empty without such estimators).
     """
 
     value: float
@@ -117,6 +162,7 @@ class DmsEstimate:
     d: int = 0
     p: int = 1
     groups: int = 0
+    parts: dict = field(default_factory=dict)
 
     @property
     def calibrated_upper_bound(self) -> float:
@@ -183,6 +229,7 @@ class DmsEstimate:
             "calibrated_upper_bound": self.calibrated_upper_bound,
             "cumulant": self.cumulant.to_dict() if self.cumulant is not None else None,
             "n": self.n, "n_plugin": self.n_plugin, "d": self.d, "p": self.p, "groups": self.groups,
+            **self.parts,
             "statement": self.statement(),
         })
 
@@ -254,6 +301,25 @@ def estimate_dms(source, mean, cov, *, options: DmsOptions | None = None, seed=N
     if stats.n >= 16 * stats.groups:
         cum = cumulants_from_stats(stats, C, options=opt.cumulant, seed=s_cum)
     value, se, est, rule = _choose(plug, floor, resolved, cum, opt.plugin_ratio)
+    parts = _registered_parts(EstimatorInput(stats, mean, C, opt, ss, moment_noise))
     return DmsEstimate(value=float(value), se=float(se), estimator=est, choice_rule=rule, plug_in=plug, floor=floor,
                        excess=float(excess), resolved=resolved, certified=cert, cumulant=cum, level=opt.level,
-                       n=stats.n, n_plugin=n_res, d=stats.d, p=opt.p, groups=stats.groups)
+                       n=stats.n, n_plugin=n_res, d=stats.d, p=opt.p, groups=stats.groups, parts=parts)
+
+
+def _registered_parts(inp: EstimatorInput) -> dict:
+    """The record parts of the registered estimators that compute something of their own, each run
+    on its own child of ``inp.seed`` (spawned after the built-in estimators' four, in registration
+    order); a part an estimator does not return is None."""
+    entries = computing_estimators()
+    if not entries:
+        return {}
+    parts = {}
+    for entry, seed in zip(entries, inp.seed.spawn(len(entries))):
+        out = entry.compute(dataclasses.replace(inp, seed=seed)) or {}
+        stray = sorted(set(out) - set(entry.record_keys))
+        if stray:
+            raise ValueError(f"d_MS estimator {entry.name!r} returned the part {stray[0]!r}, which is not one of "
+                             f"its record_keys {entry.record_keys}")
+        parts.update({k: _plain(out.get(k)) for k in entry.record_keys})
+    return parts

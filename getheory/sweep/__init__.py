@@ -55,10 +55,12 @@ The TOML format (every key optional unless marked)::
     [samples]
     mode = "plan"                    # "fixed" (use n), "plan", or "analytic" (no sampling: §4.2)
     n = 100000                       # fixed mode (>= 1024)
-    time_budget = 120                # plan mode: seconds per point for pilot, sampling and estimation
-    pilot = 20000                    # plan mode: fewest pilot rows (PlanOptions.min_pilot, >= 1024)
-    min = 20000                      # plan mode: fewest planned rows (PlanOptions.min_samples, >= 1024)
-    max = 2000000                    # plan mode: PlanOptions.max_samples = min(max, max_work/(N·D)), >= min
+    time_budget = 60                 # plan mode: seconds per point for pilot, sampling and estimation
+                                     # (default getheory.plan.DEFAULT_TIME_BUDGET, as for getheory check)
+    min_pilot = 20000                # plan mode: fewest pilot rows (PlanOptions.min_pilot, >= 1024)
+    min_samples = 20000              # plan mode: fewest planned rows (PlanOptions.min_samples, >= 1024)
+    max_samples = 2000000            # plan mode: PlanOptions.max_samples = min(max_samples, max_work/(N·D))
+                                     # (spec files written before say pilot, min, max: still read)
     max_work = 2e11                  # per-point work cap in multiply-adds n·N·D
     moment_samples = 20000           # Monte Carlo moment check (0: off)
     moment_max_work = 2e10           # its budget, n·N·(N + D)
@@ -72,11 +74,19 @@ The TOML format (every key optional unless marked)::
     confidence = 0.95                # level of the certified bound only
 
 In plan mode each task calls :func:`getheory.check.check_generator` with
-``samples="auto"`` and ``PlanOptions(time_budget, min_pilot=pilot,
-min_samples=min, max_samples=min(max, max_work/(N·D)))``; the task's record
-holds the planner's findings (``Plan.to_dict()``).  Spec files written for
-earlier versions (no ``time_budget`` or ``certify``) load with the defaults,
-except that fewer than 19 floor replicates are refused.
+``samples="auto"`` and ``PlanOptions(time_budget, min_pilot, min_samples,
+max_samples=min(max_samples, max_work/(N·D)))``; the task's record holds the
+planner's findings (``Plan.to_dict()``).  Spec files written for earlier versions
+(no ``time_budget`` or ``certify``) load with the defaults, except that fewer
+than 19 floor replicates are refused; their ``pilot``, ``min`` and ``max`` are
+read as ``min_pilot``, ``min_samples`` and ``max_samples`` (a spec is stored and
+hashed under those earlier names, so the names a file uses never change its hash,
+its task keys or whether its database resumes).  A spec written before the one
+default time budget (60 s) and relying on the sweep's earlier default of 120 s
+writes ``time_budget = 120`` to keep its meaning and its hash.
+
+The [estimator] table also takes the settings of d_MS estimators registered since
+(:class:`getheory.distances.Setting` with ``in_spec``), e.g. ``my_level = 0.1``.
 
     [run]
     backend = "numpy"
@@ -98,6 +108,7 @@ from ._runner import (
     SerialRunner,
     SweepOptions,
     SweepSummary,
+    _make_pool,  # noqa: F401 (tests check the pool's thread limits)
     choose_runner,
     run_sweep,
     task_key,

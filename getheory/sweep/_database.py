@@ -1,4 +1,10 @@
 """The SQLite results database of a sweep: one row per finished task, older versions still load.
+
+The ``tasks`` table's searchable columns are the task's own (generator, sizes, seed, samples),
+the d_MS columns of every estimator in the registry (:func:`getheory.distances.record_columns`,
+each read from the record's ``d_MS``), then the bound terms and the run's.  A column that a
+database lacks (one written before its estimator, or its schema, existed) is computed from each
+row's stored record when read, and left out when a row is written.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ import tempfile
 import time
 
 from .._version import __version__
+from ..distances import LEGACY_ESTIMATOR, record_columns
+from ..plan import DEFAULT_TIME_BUDGET
 from ._record import TaskRecord
 from ._record import _finite as _num  # a finite float, or None (stored as NULL)
 from ._spec import SweepSpec, spec_from_dict
@@ -25,23 +33,27 @@ class SweepError(RuntimeError):
     """A problem with the results database or the sweep run (never overwrites results)."""
 
 
-_COLUMNS = (
+#: the task's own columns, before the estimators'
+_TASK_COLUMNS = (
     ("generator", "TEXT"), ("weights", "TEXT"), ("N", "INTEGER"), ("D", "INTEGER"), ("delta", "REAL"),
     ("seed_index", "INTEGER"), ("seed", "INTEGER"), ("samples", "INTEGER"),
-    ("plug_in", "REAL"), ("floor_mean", "REAL"), ("excess", "REAL"), ("resolved", "INTEGER"),
-    ("certified", "REAL"), ("edgeworth_w1", "REAL"), ("edgeworth_se", "REAL"), ("kappa3", "REAL"),
-    ("kappa4", "REAL"), ("cumulant_resolved", "INTEGER"),
+)
+#: the bound terms' and the run's columns, after the estimators'
+_RUN_COLUMNS = (
     ("M1_term", "REAL"), ("M2_term", "REAL"), ("teacher_term", "REAL"), ("n_term", "REAL"),
     ("elapsed_s", "REAL"), ("version", "TEXT"), ("finished", "REAL"),
-    # schema 2 (absent from version-1 databases, which read them as estimator "legacy", NULL value and se)
-    ("estimator", "TEXT"), ("dms_value", "REAL"), ("dms_se", "REAL"),
 )
-#: the estimator column of a record written before d_MS recorded its choice
-LEGACY_ESTIMATOR = "legacy"
+#: how a value read for a column of each kind is stored
+_STORE = {"REAL": _num, "INTEGER": lambda x: None if x is None else int(x), "TEXT": lambda x: x}
 
 
-def _flag(x):
-    return None if x is None else int(bool(x))
+def _columns() -> tuple:
+    """(name, SQLite type) of every searchable column, in the table's order: the task's, the schema-1
+    estimator columns, the run's, then the estimator columns added since (schema 2's estimator,
+    dms_value and dms_se first), each group in registration order."""
+    first = tuple((c.name, c.kind) for c in record_columns() if c.schema == 1)
+    later = tuple((c.name, c.kind) for c in record_columns() if c.schema != 1)
+    return _TASK_COLUMNS + first + _RUN_COLUMNS + later
 
 
 def _flat(rec: dict) -> dict:
@@ -49,24 +61,14 @@ def _flat(rec: dict) -> dict:
     certificate, no cumulant estimate, no bound terms) are NULL.  Records written before
     d_MS recorded its choice (no ``d_MS.estimator``) get estimator ``"legacy"``."""
     t, d, b = rec["task"], rec.get("d_MS") or {}, rec.get("bound_terms") or {}
-    pl, fl = d.get("plug_in") or {}, d.get("floor") or {}
-    ce, cu = d.get("certified") or {}, d.get("cumulant") or {}
-    legacy = "estimator" not in d
     return {
         "generator": t["generator"]["name"], "weights": t["weights"], "N": t["N"], "D": t["D"],
         "delta": t["delta"], "seed_index": t["seed_index"], "seed": t["seed"], "samples": rec["samples"],
-        "plug_in": _num(pl.get("value")), "floor_mean": _num(fl.get("mean")), "excess": _num(d.get("excess")),
-        "resolved": _flag(d.get("resolved")) if pl else None, "certified": _num(ce.get("value")),
-        "edgeworth_w1": _num(cu.get("edgeworth_w1")), "edgeworth_se": _num(cu.get("edgeworth_se")),
-        "kappa3": _num(cu.get("kappa3")), "kappa4": _num(cu.get("kappa4")),
-        "cumulant_resolved": _flag(cu.get("resolved")) if cu else None,
+        **{c.name: _STORE[c.kind](c.read(d)) for c in record_columns()},
         "M1_term": _num(b.get("M1_term")), "M2_term": _num(b.get("M2_term")),
         "teacher_term": _num(b.get("teacher_term")), "n_term": _num(b.get("n_term")),
         "elapsed_s": _num((rec.get("timings_s") or {}).get("total")), "version": rec.get("getheory_version"),
         "finished": time.time(),
-        "estimator": LEGACY_ESTIMATOR if legacy else d.get("estimator"),
-        "dms_value": None if legacy else _num(d.get("value")),
-        "dms_se": None if legacy else _num(d.get("se")),
     }
 
 
@@ -181,25 +183,27 @@ class ResultsDB:
             stored = self.meta()
             if stored.get("spec_hash") != spec.hash():
                 old = json.loads(stored.get("spec_json", "{}"))
+                new = spec.stored_dict()
                 if _older_spec_format(old):
                     raise SweepError(
                         f"{self.path!r} was written by an earlier getheory (its spec has no samples.time_budget "
                         "or estimator.certify: samples planned by the old rules of thumb, no recorded d_MS "
                         "choice); its rows still load and `getheory report` reads it, but this version cannot "
                         "add rows to it. The database was left untouched — use a new --db")
-                diff = _first_difference(old, spec.to_dict())
+                diff = _first_difference(old, new)
                 raise SweepError(
                     f"the spec differs from the one stored in {self.path!r} (first difference at {diff}); "
-                    "the database was left untouched — use a new --db for a changed spec")
+                    "the database was left untouched — use a new --db for a changed spec"
+                    + _budget_hint(old, new))
             return
-        cols = ", ".join(f"{c} {t}" for c, t in _COLUMNS)
+        cols = ", ".join(f"{c} {t}" for c, t in _columns())
         with self.conn:
             self.conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
             self.conn.execute(f"CREATE TABLE tasks (task_id TEXT PRIMARY KEY, {cols}, record TEXT NOT NULL)")
             self.conn.execute("CREATE TABLE failures (task_id TEXT, error TEXT, traceback TEXT, time REAL)")
             self.conn.executemany("INSERT INTO meta VALUES (?, ?)", [
                 ("format", DB_FORMAT), ("schema_version", str(SCHEMA_VERSION)),
-                ("spec_json", json.dumps(spec.to_dict(), sort_keys=True)), ("spec_hash", spec.hash()),
+                ("spec_json", json.dumps(spec.stored_dict(), sort_keys=True)), ("spec_hash", spec.hash()),
                 ("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")), ("getheory_version", __version__),
                 ("n_tasks", str(len(spec.tasks()))),
             ])
@@ -225,8 +229,8 @@ class ResultsDB:
         """Write one finished task in its own transaction; False if it was already there."""
         record = TaskRecord.from_dict(record)
         flat = _flat(record)
-        have = set(self._task_columns())  # a version-1 table lacks the schema-2 columns
-        names = [c for c, _ in _COLUMNS if c in have]
+        have = set(self._task_columns())  # an older table lacks later columns (schema 2, newer estimators)
+        names = [c for c, _ in _columns() if c in have]
         cols = ["task_id"] + names + ["record"]
         vals = [record["task"]["task_id"]] + [flat[c] for c in names] + [record.to_json()]
         try:
@@ -262,13 +266,14 @@ class ResultsDB:
     def rows(self) -> list:
         """The flat columns of every finished task (dicts).
 
-        Every column of the current schema is present: a column that a version-1 database
-        lacks (estimator, dms_value, dms_se) is computed from the row's stored record, so
-        its earlier rows read as estimator ``"legacy"`` with NULL value and SE.
+        Every column of the current schema is present: a column that an older database lacks
+        (a version-1 database's estimator, dms_value, dms_se; a newer estimator's) is computed
+        from the row's stored record, so a version-1 database's rows read as estimator
+        ``"legacy"`` with NULL value and SE.
         """
         cur = self.conn.execute("SELECT * FROM tasks ORDER BY task_id")
         names = [c[0] for c in cur.description]
-        missing = [c for c, _ in _COLUMNS if c not in names]
+        missing = [c for c, _ in _columns() if c not in names]
         out = []
         for r in cur:
             row = dict(zip(names, r))
@@ -284,6 +289,16 @@ def _older_spec_format(stored: dict) -> bool:
     """Whether a stored spec predates samples.time_budget and estimator.certify."""
     return ("time_budget" not in (stored.get("samples") or {})
             or "certify" not in (stored.get("estimator") or {}))
+
+
+def _budget_hint(old: dict, new: dict) -> str:
+    """What to write in a spec that relied on the planner's earlier default time budget of a sweep
+    point (120 s, now :data:`getheory.plan.DEFAULT_TIME_BUDGET` for every workflow)."""
+    was, now = ((d.get("samples") or {}).get("time_budget") for d in (old, new))
+    if was == 120.0 and now == DEFAULT_TIME_BUDGET and was != now:
+        return (f". If the spec file gives no samples.time_budget: the default is now {now:g} s (it was 120 s "
+                "for sweeps); write time_budget = 120 in its [samples] table to resume this database")
+    return ""
 
 
 def _first_difference(a, b, path=""):

@@ -11,7 +11,7 @@ import queue
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 from .._cluster import CONNECT_TIMEOUT_S, check_scheduler, connect, limit_worker_threads, make_pool, process_id
 from .._progress import Progress
@@ -294,7 +294,7 @@ def task_key(task: Task) -> str:
     """The Dask key of ``task``: ``getheory-task-N{N}-D{D}-`` and the first 32 hex digits of the
     SHA-256 of the task's canonical JSON (every field: spec settings such as the sample size
     included).  Two sweeps on one scheduler share a key only for identical tasks."""
-    text = json.dumps(asdict(task), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(task.payload(), sort_keys=True, separators=(",", ":"))
     return f"getheory-task-N{task.N}-D{task.D}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 

@@ -11,8 +11,10 @@ import math
 import tomllib
 from dataclasses import asdict, dataclass, field
 
+from ..activations import ACTIVATIONS
 from ..backend import BACKEND_NAMES, USER_BACKENDS
-from ._tasks import BUILTIN_WEIGHTS, DEFAULT_TIME_BUDGET, Task, derive_seed
+from ..distances import spec_settings
+from ._tasks import BUILTIN_WEIGHTS, DEFAULT_TIME_BUDGET, STORED_SAMPLE_KEYS, Task, derive_seed
 
 __all__ = ["GeneratorSpec", "SampleSpec", "SpecError", "SweepSpec", "load_spec", "spec_from_dict"]
 
@@ -49,8 +51,12 @@ class SampleSpec:
     """How many samples n each task draws (docs/theory.md §4, Resolution).
 
     ``mode = "fixed"`` draws ``n``; ``mode = "plan"`` lets :func:`getheory.plan.plan_samples`
-    choose n from an independent pilot within ``time_budget`` seconds, with
-    ``min_pilot = pilot``, ``min_samples = min`` and ``max_samples = min(max, max_work/(N·D))``.
+    choose n from an independent pilot within ``time_budget`` seconds (default
+    :data:`getheory.plan.DEFAULT_TIME_BUDGET`), with the planner's ``min_pilot`` and
+    ``min_samples``, and ``max_samples`` capped at ``max_work/(N·D)``: the names of
+    :class:`getheory.plan.PlanOptions`.  Spec files written before may call them ``pilot``,
+    ``min`` and ``max`` (:data:`STORED_SAMPLE_KEYS`, the names a spec is stored and hashed
+    under, so that its hash and its task keys do not depend on which names the file used).
     ``shard_size`` (optional) cuts each point's measured run into shards of that many rows
     (docs/theory.md §4.1, Sharded runs): on a Dask cluster a point's shards run on the
     sweep's client; on a local pool or in one process, one after the other in the point's
@@ -60,9 +66,9 @@ class SampleSpec:
 
     mode: str = "plan"
     n: int = 100_000
-    pilot: int = 20_000
-    min: int = 20_000
-    max: int = 2_000_000
+    min_pilot: int = 20_000
+    min_samples: int = 20_000
+    max_samples: int = 2_000_000
     max_work: float = 2e11
     moment_samples: int = 20_000
     moment_max_work: float = 2e10
@@ -76,6 +82,11 @@ class SampleSpec:
         if d["shard_size"] is None:
             del d["shard_size"]
         return d
+
+    def stored(self) -> dict:
+        """The [samples] table as a database, a task and the spec's hash store it: the planner's
+        settings under their :data:`STORED_SAMPLE_KEYS` names."""
+        return {STORED_SAMPLE_KEYS.get(k, k): v for k, v in self.to_dict().items()}
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,8 @@ class SweepSpec:
     seed: int = 0
     description: str = ""
     certify: bool = False
+    #: the [estimator] settings of registered d_MS estimators (:func:`getheory.distances.spec_settings`)
+    dms_settings: dict = field(default_factory=dict, hash=False)
     #: read from a database written by an earlier version: reported, never run
     stored: bool = field(default=False, repr=False, compare=False)
 
@@ -133,13 +146,18 @@ class SweepSpec:
             "weights": {"student": list(self.student_weights), "teacher": self.teacher_weights},
             "samples": self.samples.to_dict(),
             "estimator": {"floor_replicates": self.floor_replicates, "p": self.p, "certify": self.certify,
-                          "confidence": self.confidence},
+                          "confidence": self.confidence, **self.dms_settings},
             "run": {"backend": self.backend, "dtype": self.dtype},
         }
 
+    def stored_dict(self) -> dict:
+        """The spec as a results database stores it and :meth:`hash` hashes it: :meth:`to_dict`
+        with the [samples] table under its stored names (:meth:`SampleSpec.stored`)."""
+        return self.to_dict() | {"samples": self.samples.stored()}
+
     def hash(self) -> str:
-        """SHA-256 of the canonical spec, minus ``description`` (free text)."""
-        d = self.to_dict()
+        """SHA-256 of the stored spec (:meth:`stored_dict`), minus ``description`` (free text)."""
+        d = self.stored_dict()
         d.pop("description", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
@@ -167,8 +185,9 @@ class SweepSpec:
                     task_id=tid, generator=asdict(g), weights=w, teacher_weights=self.teacher_weights,
                     N=N, D=D, delta=dl, K=self.K, M=self.M, seed_index=s,
                     seed=derive_seed(self.seed, g.name, w, N, D, s),
-                    samples=self.samples.to_dict(), floor_replicates=self.floor_replicates, p=self.p,
+                    samples=self.samples.stored(), floor_replicates=self.floor_replicates, p=self.p,
                     confidence=self.confidence, backend=self.backend, dtype=self.dtype, certify=self.certify,
+                    dms_settings=dict(self.dms_settings) or None,
                 ))
         return out
 
@@ -178,21 +197,22 @@ _ALLOWED = {
     "grid": {"N", "D", "delta", "K", "M", "seeds"},
     "generator": {"name", "activation", "depth", "factory"},
     "weights": {"student", "teacher"},
-    "samples": {"mode", "n", "pilot", "min", "max", "max_work", "moment_samples", "moment_max_work", "time_budget",
-                "shard_size"},
+    "samples": {"mode", "n", *STORED_SAMPLE_KEYS, *STORED_SAMPLE_KEYS.values(), "max_work", "moment_samples",
+                "moment_max_work", "time_budget", "shard_size"},
     "estimator": {"floor_replicates", "p", "certify", "confidence"},
     "run": {"backend", "dtype"},
 }
 
 
-def _unknown(d: dict, where: str, section: str):
+def _unknown(d: dict, where: str, section: str, also=()):
     if not isinstance(d, dict):
         raise SpecError(f"spec key {where or '<top>'!r}: must be a table, got {type(d).__name__}")
-    extra = sorted(set(d) - _ALLOWED[section])
+    allowed = _ALLOWED[section] | set(also)
+    extra = sorted(set(d) - allowed)
     if extra:
         key = f"{where}.{extra[0]}" if where else extra[0]
         raise SpecError(f"unknown spec key {key!r} (allowed in {where or 'the top level'}: "
-                        f"{', '.join(sorted(_ALLOWED[section]))})")
+                        f"{', '.join(sorted(allowed))})")
 
 
 def _int(v, key, minimum=1):
@@ -311,8 +331,6 @@ def _generators(gens_raw) -> tuple:
 
 def _generator(g, key: str) -> GeneratorSpec:
     """One [[generator]] table, at ``key`` (``generator[i]``)."""
-    from ..activations import ACTIVATIONS
-
     _unknown(g, key, "generator")
     if "factory" in g:
         if "activation" in g or "depth" in g:
@@ -376,18 +394,35 @@ def _samples(s, gens, stored) -> SampleSpec:
     samples = SampleSpec(
         mode=mode,
         n=_int(s.get("n", dflt.n), "samples.n", lo_n),
-        pilot=_int(s.get("pilot", dflt.pilot), "samples.pilot", lo_plan),
-        min=_int(s.get("min", dflt.min), "samples.min", lo_plan),
-        max=_int(s.get("max", dflt.max), "samples.max", 64),
+        min_pilot=_planner_int(s, "min_pilot", lo_plan),
+        min_samples=_planner_int(s, "min_samples", lo_plan),
+        max_samples=_planner_int(s, "max_samples", 64),
         max_work=_float(s.get("max_work", dflt.max_work), "samples.max_work", 0.0, lo_open=True),
         moment_samples=_int(s.get("moment_samples", dflt.moment_samples), "samples.moment_samples", 0),
         moment_max_work=_float(s.get("moment_max_work", dflt.moment_max_work), "samples.moment_max_work", 0.0),
         time_budget=_float(s.get("time_budget", dflt.time_budget), "samples.time_budget", 0.0, lo_open=True),
         shard_size=_shard_size(s, mode),
     )
-    if samples.min > samples.max:
-        raise SpecError(f"spec key 'samples.min': {samples.min} exceeds samples.max = {samples.max}")
+    if samples.min_samples > samples.max_samples:
+        lo, hi = (_given_name(s, k) for k in ("min_samples", "max_samples"))
+        raise SpecError(f"spec key 'samples.{lo}': {samples.min_samples} exceeds samples.{hi} = {samples.max_samples}")
     return samples
+
+
+def _given_name(s: dict, name: str) -> str:
+    """The name under which the [samples] table ``s`` gives the planner's setting ``name``: its own or the
+    one of spec files written before (:data:`STORED_SAMPLE_KEYS`)."""
+    old = STORED_SAMPLE_KEYS[name]
+    if name in s and old in s:
+        raise SpecError(f"spec keys 'samples.{name}' and 'samples.{old}': the same setting twice ({old} is the "
+                        f"name of spec files written before); give samples.{name} only")
+    return old if old in s else name
+
+
+def _planner_int(s: dict, name: str, minimum: int) -> int:
+    """The planner's setting ``name`` (a :class:`getheory.plan.PlanOptions` field) of the [samples] table."""
+    key = _given_name(s, name)
+    return _int(s.get(key, getattr(SampleSpec, name)), f"samples.{key}", minimum)
 
 
 def _shard_size(s: dict, mode: str) -> int | None:
@@ -406,8 +441,10 @@ def _shard_size(s: dict, mode: str) -> int | None:
 
 
 def _estimator(e, stored) -> dict:
-    """[estimator]: floor replicates (>= 19 to run), p, certify and its confidence."""
-    _unknown(e, "estimator", "estimator")
+    """[estimator]: floor replicates (>= 19 to run), p, certify and its confidence, and the settings of
+    registered d_MS estimators (:func:`getheory.distances.spec_settings`)."""
+    own = spec_settings()
+    _unknown(e, "estimator", "estimator", own)
     fr = e.get("floor_replicates", MIN_FLOOR_REPLICATES)
     floor_rep = _int(fr, "estimator.floor_replicates", 2)
     if floor_rep < MIN_FLOOR_REPLICATES and not stored:
@@ -424,7 +461,16 @@ def _estimator(e, stored) -> dict:
         raise SpecError(f"spec key 'estimator.certify': must be true or false, got {certify!r}")
     # the level of epsilon_n in the certified upper bound (DmsOptions.confidence); used only with certify
     conf = _float(e.get("confidence", 0.95), "estimator.confidence", 0.5, 0.9999)
-    return {"floor_replicates": floor_rep, "p": int(p), "certify": certify, "confidence": conf}
+    return {"floor_replicates": floor_rep, "p": int(p), "certify": certify, "confidence": conf,
+            "dms_settings": {k: _setting(own[k], e[k], f"estimator.{k}") for k in sorted(own) if k in e}}
+
+
+def _setting(setting, value, key: str):
+    """A registered estimator's setting from the spec, through its own conversion."""
+    try:
+        return setting.convert(value)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"spec key {key!r}: {exc}") from None
 
 
 def _run(r) -> dict:

@@ -8,22 +8,35 @@ import platform
 import socket
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .._seeds import SWEEP_TASK, derive_seed
+from .._validation import user_code
 from .._version import __version__
+from ..activations import get_activation
+from ..analytic import analytic_dms
 from ..backend import get_backend
-from ..distances import absent_parts
+from ..bounds import bound_terms
+from ..check import GeneratorRecipe, ShardOptions, check_generator, draw_weights
+from ..distances import DmsOptions, absent_parts
+from ..generators import CallableGenerator, Generator, import_user_object, random_deep, random_single_layer
+from ..moments import gaussian_match, monte_carlo_moments
+from ..plan import DEFAULT_TIME_BUDGET, PlanOptions
 from ._record import TaskRecord
 
-__all__ = ["BUILTIN_WEIGHTS", "DEFAULT_TIME_BUDGET", "Task", "build_generator", "build_weights", "derive_seed",
-           "run_task"]
+__all__ = ["BUILTIN_WEIGHTS", "DEFAULT_TIME_BUDGET", "STORED_SAMPLE_KEYS", "Task", "build_generator", "build_weights",
+           "derive_seed", "run_task"]
 
 BUILTIN_WEIGHTS = ("gaussian", "abs_gaussian")
-#: default seconds per point of the planner in plan mode (samples.time_budget)
-DEFAULT_TIME_BUDGET = 120.0
+
+#: the planner's settings of the [samples] table, named as :class:`getheory.plan.PlanOptions` names
+#: them, and the names they are stored under: a task's ``samples``, the spec a database stores and the
+#: spec's hash keep the names of spec files written before (``pilot``, ``min``, ``max``), so that every
+#: spec keeps its hash and task keys and every database written before resumes
+STORED_SAMPLE_KEYS = {"min_pilot": "pilot", "min_samples": "min", "max_samples": "max"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,16 @@ class Task:
     backend: str
     dtype: str
     certify: bool = False
+    #: the spec's settings of registered d_MS estimators (:class:`getheory.distances.Setting`), if any
+    dms_settings: dict | None = None
+
+    def payload(self) -> dict:
+        """The task as plain data (what a record stores and a task key hashes); a field still at its
+        default ``None`` is left out, so that tasks of specs written before it existed keep their keys."""
+        d = asdict(self)
+        if d["dms_settings"] is None:
+            del d["dms_settings"]
+        return d
 
     @property
     def cost(self) -> float:
@@ -62,15 +85,19 @@ class Task:
         return float(n) * (self.N * self.D + 1e6) + 1.5 * self.N**2 * self.D + 5e9
 
 
+def _planner_setting(samples: dict, name: str) -> int:
+    """The planner's setting ``name`` (a :class:`~getheory.plan.PlanOptions` field) of a task's samples."""
+    return int(samples[STORED_SAMPLE_KEYS[name]])
+
+
 def _sample_cap(samples: dict, N: int, D: int) -> int:
-    """The per-point work cap min(max, max_work/(N·D)), never below min (the planner's max_samples)."""
-    cap = min(samples["max"], int(samples["max_work"] // (N * D)))
-    return int(max(samples["min"], cap))
+    """The per-point work cap min(max_samples, max_work/(N·D)), never below min_samples (the planner's
+    max_samples)."""
+    cap = min(_planner_setting(samples, "max_samples"), int(samples["max_work"] // (N * D)))
+    return int(max(_planner_setting(samples, "min_samples"), cap))
 
 
 def _import(modfn: str, kind: str = "factory"):
-    from ..generators import import_user_object
-
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     return import_user_object(modfn, kind)
@@ -78,11 +105,7 @@ def _import(modfn: str, kind: str = "factory"):
 
 def build_generator(gspec: dict, N: int, D: int, seed: int):
     """The generator of one task (single-layer, deep or user factory)."""
-    from ..generators import CallableGenerator, Generator, random_deep, random_single_layer
-
     if gspec.get("factory"):
-        from .._validation import user_code
-
         factory = _import(gspec["factory"])
         with user_code(f"generator factory {gspec['factory']!r}", f" for N={N}, D={D}"):
             obj = factory(N, D, seed)
@@ -103,8 +126,6 @@ def build_generator(gspec: dict, N: int, D: int, seed: int):
 
 def build_weights(task: Task | dict, seed: int):
     """Student (K, N) and teacher (M, D) weights of one task."""
-    from ..check import draw_weights
-
     t = task if isinstance(task, dict) else asdict(task)
     rng = np.random.default_rng(seed)
     K, M, N, D = t["K"], t["M"], t["N"], t["D"]
@@ -124,8 +145,6 @@ def build_weights(task: Task | dict, seed: int):
 
 def _moment_errors(gen, Ws, Wt, exact_match: dict | None, samples: dict, seed: int, bk, dtype: str):
     """Monte Carlo Q, R against the exact ones (docs/theory.md §2)."""
-    from ..moments import gaussian_match, monte_carlo_moments
-
     N, D, K = gen.N, gen.D, Ws.shape[0]
     n = min(int(samples["moment_samples"]), int(samples["moment_max_work"] // (N * (N + D))))
     if samples["moment_samples"] == 0:
@@ -133,8 +152,6 @@ def _moment_errors(gen, Ws, Wt, exact_match: dict | None, samples: dict, seed: i
     if n < 400:
         return {"skipped": f"budget moment_max_work allows only {n} samples at N={N} (< 400)"}
     t0 = time.perf_counter()
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mom = monte_carlo_moments(gen, n, seed=seed, weights=(Ws, Wt), backend=bk, dtype=dtype, n_groups=20)
@@ -162,8 +179,6 @@ def _moment_errors(gen, Ws, Wt, exact_match: dict | None, samples: dict, seed: i
 
 def _is_odd(gspec: dict) -> bool | None:
     """Whether σ is odd (σ(−x) = −σ(x)), checked on a grid; None for user factories."""
-    from ..activations import get_activation
-
     if gspec.get("factory"):
         return None
     act = get_activation(gspec["activation"])
@@ -174,32 +189,26 @@ def _is_odd(gspec: dict) -> bool | None:
 
 def _check_options(t: dict) -> tuple:
     """(samples argument, PlanOptions or None, DmsOptions) of one task for :func:`check_generator`."""
-    from ..distances import DmsOptions
-    from ..plan import PlanOptions
-
     samples = t["samples"]
     dms = DmsOptions(p=t["p"], floor_replicates=t["floor_replicates"], certify=bool(t.get("certify", False)),
-                     confidence=t["confidence"])
+                     confidence=t["confidence"], settings=t.get("dms_settings") or {})
     if samples["mode"] != "plan":
         return int(samples["n"]), None, dms
     plan = PlanOptions(time_budget=float(samples.get("time_budget", DEFAULT_TIME_BUDGET)),
-                       min_pilot=int(samples["pilot"]), min_samples=int(samples["min"]),
+                       min_pilot=_planner_setting(samples, "min_pilot"),
+                       min_samples=_planner_setting(samples, "min_samples"),
                        max_samples=_sample_cap(samples, t["N"], t["D"]))
     return "auto", plan, dms
 
 
 def _generator_recipe(gspec: dict, N: int, D: int, seed: int):
     """How a worker rebuilds a task's generator (:func:`build_generator` with the same arguments)."""
-    from ..check import GeneratorRecipe
-
     needs = (gspec["factory"].split(":")[0],) if gspec.get("factory") else ()
     return GeneratorRecipe("getheory.sweep._tasks:build_generator", (gspec, N, D, seed), needs=needs)
 
 
 def _shard_options(samples: dict):
     """The check's :class:`~getheory.check.ShardOptions` of a task (no shards unless samples.shard_size)."""
-    from ..check import ShardOptions
-
     return ShardOptions(size=samples.get("shard_size"))
 
 
@@ -219,9 +228,7 @@ def run_task(task: Task | dict, client=None) -> TaskRecord:
     Sharded runs): its shards run on ``client``'s Dask cluster when one is given (the
     generator rebuilt on each worker from its recipe), else one after the other here.
     """
-    from ..check import check_generator
-
-    t = task if isinstance(task, dict) else asdict(task)
+    t = task if isinstance(task, dict) else task.payload()
     t_all = time.perf_counter()
     seed = t["seed"]
     s_gen, s_w, s_main, s_mom = (derive_seed(seed, label) for label in SWEEP_TASK)
@@ -273,9 +280,6 @@ def _run_analytic_task(t, gen, Ws, Wt, t_all, bk) -> TaskRecord:
     ``se`` its stated truncation error; it counts as resolved when the value exceeds twice
     that error.  No plug-in, floor or sampled cumulants.
     """
-    from ..analytic import analytic_dms
-    from ..bounds import bound_terms
-
     t0 = time.perf_counter()
     a = analytic_dms(gen, Ws, Wt, backend=bk)
     t_an = time.perf_counter() - t0

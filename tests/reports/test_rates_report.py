@@ -122,7 +122,7 @@ def test_report_of_a_version_1_database_names_rows_legacy(tmp_path):
                         "moment_samples": 0, "moment_max_work": 2e10},
             "estimator": {"floor_replicates": 6, "p": 1, "confidence": 0.95},
             "run": {"backend": "numpy", "dtype": "float64"}}
-    v1 = _database._COLUMNS[:25]  # schema 1: no estimator, dms_value, dms_se columns
+    v1 = _database._columns()[:25]  # schema 1: no estimator, dms_value, dms_se columns
     db = tmp_path / "v1.db"
     con = sqlite3.connect(db)
     con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")

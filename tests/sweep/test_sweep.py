@@ -143,6 +143,34 @@ def test_old_spec_files_still_load(tmp_path):
     assert _tasks._check_options(asdict(fixed))[:2] == (2000, None)
 
 
+def test_planner_settings_take_plan_options_names_and_the_earlier_ones_alike(tmp_path):
+    new = OLD_FORMAT.replace("pilot =", "min_pilot =").replace("min =", "min_samples =").replace("max =",
+                                                                                               "max_samples =")
+    old_spec, new_spec = sw.load_spec(write(tmp_path, OLD_FORMAT)), sw.load_spec(write(tmp_path, new, "new.toml"))
+    assert (new_spec.samples.min_pilot, new_spec.samples.min_samples, new_spec.samples.max_samples) == (5000, 4000,
+                                                                                                        40000)
+    assert new_spec == old_spec and new_spec.hash() == old_spec.hash()  # stored under the earlier names
+    assert sw.task_key(new_spec.tasks()[0]) == sw.task_key(old_spec.tasks()[0])
+    assert {"min_pilot", "min_samples", "max_samples"} <= set(new_spec.to_dict()["samples"])
+    assert {"pilot", "min", "max"} <= set(new_spec.stored_dict()["samples"])
+    with pytest.raises(sw.SpecError, match="'samples.min_pilot' and 'samples.pilot'"):
+        sw.load_spec(write(tmp_path, new.replace("min_pilot = 5000", "min_pilot = 5000\npilot = 5000"), "both.toml"))
+    with pytest.raises(sw.SpecError, match="'samples.min_samples': 4000 exceeds samples.max_samples = 2000"):
+        sw.load_spec(write(tmp_path, new.replace("max_samples = 40000", "max_samples = 2000"), "bad.toml"))
+
+
+def test_one_default_time_budget_and_a_database_of_the_earlier_sweep_default_says_what_to_write(tmp_path):
+    from getheory.plan import DEFAULT_TIME_BUDGET, PlanOptions
+
+    assert sw.DEFAULT_TIME_BUDGET == DEFAULT_TIME_BUDGET == PlanOptions().time_budget == sw.SampleSpec().time_budget
+    earlier = sw.load_spec(write(tmp_path, TINY.replace("n = 2000", "n = 2000\ntime_budget = 120")))
+    db = tmp_path / "earlier.db"
+    with sw.ResultsDB(db, create=True) as d:
+        d.init(earlier)
+    with sw.ResultsDB(db) as d, pytest.raises(sw.SweepError, match="write time_budget = 120"):
+        d.init(sw.load_spec(write(tmp_path, TINY, "now.toml")))
+
+
 def test_plan_mode_uses_the_shared_planner(tmp_path):
     text = TINY.replace('mode = "fixed"\nn = 2000', 'mode = "plan"\ntime_budget = 3.0\npilot = 2048\nmin = 2048\n'
                         'max = 4096').replace("N = [12, 24]", "N = [12]").replace("seeds = 2", "seeds = 1")
@@ -438,7 +466,7 @@ OLD_SPEC_JSON = {  # a spec as version-1 databases stored it (6 floor replicates
     "estimator": {"floor_replicates": 6, "p": 1, "confidence": 0.95},
     "run": {"backend": "numpy", "dtype": "float64"},
 }
-V1_COLUMNS = _database._COLUMNS[:25]  # the schema-1 columns (before estimator, dms_value, dms_se)
+V1_COLUMNS = _database._columns()[:25]  # the schema-1 columns (before estimator, dms_value, dms_se)
 
 
 def make_v1_db(path, records, spec=OLD_SPEC_JSON):

@@ -28,6 +28,7 @@ activation = "sign"
 mode = "fixed"
 n = 6000
 moment_samples = 0
+time_budget = 120   # the sweep's default before getheory.plan.DEFAULT_TIME_BUDGET, written out to keep the hash
 """
 SHARDED = SPEC + "shard_size = 2048\n"
 
