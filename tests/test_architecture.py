@@ -19,7 +19,7 @@ ROOT = pathlib.Path(getheory.__file__).parent
 LAYERS = {
     # foundations: shared plumbing every layer may use
     "_version": 0, "_validation": 0, "_json": 0, "_progress": 0, "_deadline": 0, "_seeds": 0, "_cluster": 0,
-    "backend": 0,
+    "backend": 0, "_run": 0,
     # maths: activations -> generators -> fields, moments -> distances, bounds; learning dynamics
     "activations": 1, "generators": 1, "trained": 1, "fields": 1, "moments": 1, "distances": 1,
     "bounds": 1, "analytic": 1, "dynamics": 1, "ridge": 1,
