@@ -9,6 +9,11 @@ inputs is never held.  Memory: O(batch_size·(N + D) + n·(K + M)).
 This module also owns the batch loop (:func:`iter_latent_batches`) and the
 automatic batch size (:func:`auto_batch_size`) that the Monte Carlo moment
 estimators reuse.
+
+A backend name is resolved only at the public entries (:func:`sample_fields`,
+:func:`stream_fields`); below them the backend object, the dtype, the deadline and
+the progress switch travel in one :class:`getheory._run.RunContext`
+(:func:`stream_fields_in`, the twin a workflow calls within its run).
 """
 
 from __future__ import annotations
@@ -267,7 +272,8 @@ def sample_fields(
     lambda_ : array, shape (n, K)
     nu : array, shape (n, M)
     """
-    n, W_student, W_teacher, run = _sampling_args(generator, (W_student, W_teacher), n, (backend, dtype, progress))
+    n, W_student, W_teacher, dtype = _sampling_args(generator, W_student, W_teacher, n, dtype)
+    run = start_run_context(backend=backend, dtype=dtype, progress=progress)  # the entry: the name resolved here
     bk, K, M = run.backend, W_student.shape[0], W_teacher.shape[0]
     check_memory(n, generator.N, generator.D, K, M, run=run)
     lam = bk.empty((n, K), run.dtype)
@@ -282,15 +288,11 @@ def sample_fields(
     return lam, nu
 
 
-def _sampling_args(generator, weights, n, how, deadline=None):
-    """Validated (n, W_student, W_teacher) of a sampling call and its :class:`~getheory._run.RunContext`
-    (``how``: the backend, by name or object, the dtype and the progress switch)."""
-    backend, dtype, progress = how
+def _sampling_args(generator, W_student, W_teacher, n, dtype):
+    """Validated (n, W_student, W_teacher, dtype) of a sampling call."""
     n = positive_int(n, "n")
-    W_student, W_teacher = check_weights(*weights, generator.N, generator.D)
-    dtype = _float_dtype(dtype)
-    run = start_run_context(backend=backend, dtype=dtype, progress=progress)  # the entry: the name resolved here
-    return n, W_student, W_teacher, run.with_(deadline=deadline)
+    W_student, W_teacher = check_weights(W_student, W_teacher, generator.N, generator.D)
+    return n, W_student, W_teacher, _float_dtype(dtype)
 
 
 def _field_batches(run: RunContext, generator, weights, draw: LatentDraw, multiple=1):
@@ -379,9 +381,10 @@ def stream_fields(generator: Generator, W_student, W_teacher, n: int, sink, *, s
     int
         The number of rows streamed (n).
     """
-    n, W_student, W_teacher, run = _sampling_args(generator, (W_student, W_teacher), n, (backend, dtype, progress),
-                                                  deadline)
-    return stream_fields_in(run, generator, W_student, W_teacher, LatentDraw(n, seed, batch_size, stage), sink)
+    n, W_student, W_teacher, dtype = _sampling_args(generator, W_student, W_teacher, n, dtype)
+    run = start_run_context(backend=backend, dtype=dtype, progress=progress)  # the entry: the name resolved here
+    draw = LatentDraw(n, seed, batch_size, stage)
+    return stream_fields_in(run.with_(deadline=deadline), generator, W_student, W_teacher, draw, sink)
 
 
 def stream_fields_in(run: RunContext, generator: Generator, W_student, W_teacher, draw: LatentDraw, sink) -> int:

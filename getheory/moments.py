@@ -10,7 +10,8 @@ The generator enters the theorem only through
 :func:`exact_moments` computes them in closed form for a single-layer
 generator (Stein's lemma for Φ, bivariate-normal kernels for Ω);
 :func:`monte_carlo_moments` estimates them by streaming for any generator,
-with batch-means standard errors.  :func:`gaussian_match` turns moments and
+with batch-means standard errors (:func:`monte_carlo_moments_in` is its twin within a
+workflow's :class:`getheory._run.RunContext`).  :func:`gaussian_match` turns moments and
 weights into the mean m and covariance Σ = [[Q, R], [Rᵀ, T]] of P̂.
 """
 

@@ -27,6 +27,10 @@ whose smallest root is r = [z_p t + q s √(z_p² + t² − q² s²)] / (z_p² �
 z_p)²).  The budget allows
 n_budget rows: sampling at the pilot's rate plus a reserve for the estimation (the plug-in
 floor, :data:`ESTIMATE_SECONDS_PER_ROW` per reservoir row on the CPU).
+
+Within a workflow, :func:`plan_samples_in` runs the same probe and pilot with the run's
+:class:`getheory._run.RunContext` (backend object, dtype, deadline, progress) and a
+:class:`PlanSetup`; :func:`plan_samples` is its entry for a Python user.
 """
 
 from __future__ import annotations
