@@ -22,7 +22,7 @@ import numpy as np
 
 from ._validation import finite_matrix
 from .activations import chaos_coefficients
-from .backend import get_backend
+from .backend import backend_of, get_backend
 from .generators import SingleLayerGenerator
 
 __all__ = ["bound_term", "BoundTerms", "bound_terms", "default_bound_matrices", "teacher_term", "row_correlations"]
@@ -59,15 +59,15 @@ def row_correlations(A) -> np.ndarray:
     return np.clip(rho, -1.0, 1.0)
 
 
-def _chaos_terms(rho, coeffs, tail, W, tol, need_matrices, bk=None):
+def _chaos_terms(bk, rho, W, chaos, tol, need_matrices):
     """Accumulate Σ_k c_k offdiag(ρ^∘k) split by parity, k ≥ 2 (§5(b)).
 
-    ``rho`` and ``W`` live on backend ``bk`` (NumPy by default); the K×K
-    results come back to the host.  Returns WM1Wᵀ, WM2Wᵀ (K×K), the matrices
-    when asked, the last order used and a rigorous bound on the operator norm
-    of the omitted tail of W M Wᵀ/N.
+    ``rho`` and ``W`` live on backend ``bk``; ``chaos`` is (the coefficients c_k, the bound on
+    the sum of those not listed); the K×K results come back to the host.  Returns WM1Wᵀ,
+    WM2Wᵀ (K×K), the matrices when asked, the last order used and a rigorous bound on the
+    operator norm of the omitted tail of W M Wᵀ/N.
     """
-    bk = bk or get_backend("numpy")
+    coeffs, tail = chaos
     xp = bk.xp
     N = rho.shape[0]
     K = W.shape[0]
@@ -123,7 +123,8 @@ def default_bound_matrices(A, activation, *, tol=1e-12):
     rho = row_correlations(A)
     coeffs, tail = chaos_coefficients(activation, tol=tol)
     W = np.zeros((1, rho.shape[0]))
-    _, _, mats, used, _, r = _chaos_terms(rho, np.asarray(coeffs, float), float(tail), W + 1.0, tol, True)
+    chaos = (np.asarray(coeffs, float), float(tail))
+    _, _, mats, used, _, r = _chaos_terms(backend_of(rho), rho, W + 1.0, chaos, tol, True)
     return mats[0], mats[1], {"order": used, "max_offdiag_rho": r}
 
 
@@ -210,8 +211,8 @@ def bound_terms(generator: SingleLayerGenerator, W_student, W_teacher, *, tol=1e
     rho = U @ U.T  # §2: row correlations, computed on the backend (O(N² D))
     rho = bk.xp.where(bk.xp.eye(N, dtype=bk.xp.bool), 1.0, bk.xp.clip(rho, -1.0, 1.0))
     coeffs, tail = chaos_coefficients(generator.activation, tol=tol)
-    B1, B2, _, used, tail_bound, r = _chaos_terms(rho, np.asarray(coeffs, float), float(tail), bk.asarray(W), tol,
-                                                  False, bk)
+    chaos = (np.asarray(coeffs, float), float(tail))
+    B1, B2, _, used, tail_bound, r = _chaos_terms(bk, rho, bk.asarray(W), chaos, tol, False)
 
     def opnorm(B):
         return float(np.max(np.abs(np.linalg.eigvalsh((B + B.T) / 2)))) / N

@@ -9,36 +9,68 @@ inputs is never held.  Memory: O(batch_size·(N + D) + n·(K + M)).
 This module also owns the batch loop (:func:`iter_latent_batches`) and the
 automatic batch size (:func:`auto_batch_size`) that the Monte Carlo moment
 estimators reuse.
+
+A backend name is resolved only at the public entries (:func:`sample_fields`,
+:func:`stream_fields`); below them the backend object, the dtype, the deadline and
+the progress switch travel in one :class:`getheory._run.RunContext`
+(:func:`stream_fields_in`, the twin a workflow calls within its run).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from ._cluster import thread_pool
-from ._progress import Progress
+from ._run import RunContext, start_run_context
 from ._validation import finite_matrix, positive_int
-from .backend import get_backend
+from .backend import Backend, backend_of
 from .generators import Generator, SingleLayerGenerator
 
-__all__ = ["sample_fields", "stream_fields", "auto_batch_size", "check_memory", "iter_latent_batches", "LatentStream",
-           "check_weights"]
+__all__ = ["sample_fields", "stream_fields", "stream_fields_in", "LatentDraw", "auto_batch_size", "check_memory",
+           "iter_latent_batches", "LatentStream", "check_weights"]
+
+#: the stage a spent time budget names while (λ, ν) are drawn, unless the caller names it
+FIELDS_STAGE = "sampling (λ, ν)"
 
 #: default working-memory budget of one batch, bytes
 DEFAULT_BATCH_BYTES = 256 * 1024**2
 
 
-def auto_batch_size(N: int, D: int, *, dtype="float64", backend="numpy", budget_bytes=None) -> int:
+def _backend_object(backend) -> Backend:
+    """The given :class:`~getheory.backend.Backend`, or the host's NumPy backend for ``None``.
+
+    Names are resolved at the entry points (:func:`stream_fields`, :func:`sample_fields`, a
+    workflow's :class:`~getheory._run.RunContext`); the helpers below them take the object.
+    """
+    if backend is None:
+        return backend_of()  # no arrays: the host's (NumPy) backend
+    if not isinstance(backend, Backend):
+        raise TypeError(f"backend must be a getheory.backend.Backend here, got {backend!r}: resolve a name once "
+                        "with getheory.backend.get_backend")
+    return backend
+
+
+def _float_dtype(dtype) -> np.dtype:
+    """The samples' dtype, float32 or float64."""
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def auto_batch_size(N: int, D: int, *, dtype="float64", backend: Backend | None = None, budget_bytes=None) -> int:
     """Rows per batch so that a batch's arrays fit in ``budget_bytes``.
 
     A batch holds c (b × D), the pre-activations and the inputs (b × N each,
     counted twice for temporaries).  The default budget is a quarter of the
     device's free memory, capped at the backend's ``batch_cap_bytes`` (256 MiB on
-    the CPU, where larger batches do not speed up BLAS, and 4 GiB on a GPU).
+    the CPU, where larger batches do not speed up BLAS, and 4 GiB on a GPU).  ``backend`` is
+    the :class:`~getheory.backend.Backend` object (default: the host's NumPy).
     """
-    bk = get_backend(backend)
+    bk = _backend_object(backend)
     item = np.dtype(dtype).itemsize
     if budget_bytes is None:
         budget_bytes = min(bk.batch_cap_bytes, bk.free_memory_bytes() // 4)
@@ -54,15 +86,16 @@ def auto_batch_size(N: int, D: int, *, dtype="float64", backend="numpy", budget_
     return max(1, min(b, 1 << 20))
 
 
-def check_memory(n: int, N: int, D: int, K: int, M: int, *, dtype="float64", backend="numpy") -> int:
+def check_memory(n: int, N: int, D: int, K: int, M: int, *, run: RunContext | None = None) -> int:
     """Refuse, before any work, a sampling run that cannot fit in memory.
 
     Needs: the outputs n × (K + M), the generator weights N × D and at least
-    one row of batch workspace, all on the backend's device.  Returns the
-    bytes needed; raises :class:`MemoryError` naming them otherwise.
+    one row of batch workspace, all on the device of ``run.backend``, in ``run.dtype``
+    (default: float64 on the host).  Returns the bytes needed; raises :class:`MemoryError`
+    naming them otherwise.
     """
-    bk = get_backend(backend)
-    item = np.dtype(dtype).itemsize
+    bk = run.backend if run is not None else backend_of()  # no run: the host's (NumPy) backend
+    item = np.dtype(run.dtype if run is not None else "float64").itemsize
     need = item * (n * (K + M) + N * D + (D + 3 * N + 16))
     free = bk.free_memory_bytes()
     if need > free:
@@ -93,12 +126,13 @@ class LatentStream:
     SeedSequence, so blocks are drawn in parallel threads (NumPy releases the GIL
     while filling) and the stream does not depend on the batch size.  On a GPU
     one device generator fills each batch (the stream then depends on the batch
-    size; it is equally random).
+    size; it is equally random).  ``backend`` is the :class:`~getheory.backend.Backend` object
+    (default: the host's NumPy).
     """
 
-    def __init__(self, D: int, *, seed=None, backend="numpy", dtype="float64"):
+    def __init__(self, D: int, *, seed=None, backend: Backend | None = None, dtype="float64"):
         self.D = D
-        self.bk = get_backend(backend)
+        self.bk = _backend_object(backend)
         self.dtype = np.dtype(dtype)
         self.pos = 0
         if self.bk.host_normals:
@@ -150,24 +184,33 @@ class LatentStream:
         self.pos = stop
 
 
-def iter_latent_batches(n: int, D: int, *, batch_size: int, seed=None, backend="numpy", dtype="float64",
-                        deadline=None, stage="sampling"):
-    """Yield latent batches c ~ N(0, I_D), shape (b, D), totalling n rows.
+def iter_latent_batches(run: RunContext, n: int, D: int, *, batch_size: int, seed=None, stage="sampling"):
+    """Yield latent batches c ~ N(0, I_D), shape (b, D), totalling n rows, on ``run.backend`` in ``run.dtype``.
 
     The rows come from one :class:`LatentStream`, so on the CPU they do not
-    depend on ``batch_size``.  Each batch is a fresh array.  With a
-    :class:`getheory._deadline.Deadline` the loop stops between batches once it is
-    spent, naming ``stage``.
+    depend on ``batch_size``.  Each batch is a fresh array.  With a deadline in
+    ``run`` the loop stops between batches once it is spent, naming ``stage``.
     """
-    bk = get_backend(backend)
+    bk, dtype = run.backend, run.dtype
     stream = LatentStream(D, seed=seed, backend=bk, dtype=dtype)
     done = 0
     while done < n:
-        if deadline is not None:
-            deadline.check(stage)
+        run.check_deadline(stage)
         b = min(batch_size, n - done)
         yield stream.fill(bk.empty((b, D), dtype))
         done += b
+
+
+@dataclass(frozen=True)
+class LatentDraw:
+    """n latents c ~ N(0, I_D) to draw (and the inputs and fields they give): the latent stream's
+    ``seed``, the rows per batch (``None``: :func:`auto_batch_size`) and the ``stage`` a spent time
+    budget names (``None``: the sampler's own, e.g. "sampling (λ, ν)")."""
+
+    n: int
+    seed: object = None
+    batch_size: int | None = None
+    stage: str | None = None
 
 
 def sample_fields(
@@ -213,12 +256,14 @@ def sample_fields(
     lambda_ : array, shape (n, K)
     nu : array, shape (n, M)
     """
-    n, W_student, W_teacher, dtype, bk = _sampling_args(generator, W_student, W_teacher, n, dtype, backend)
-    K, M = W_student.shape[0], W_teacher.shape[0]
-    check_memory(n, generator.N, generator.D, K, M, dtype=dtype, backend=bk)
-    lam = bk.empty((n, K), dtype)
-    nu = bk.empty((n, M), dtype)
-    for start, z in _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress):
+    n, W_student, W_teacher, dtype = _sampling_args(generator, W_student, W_teacher, n, dtype)
+    run = start_run_context(backend=backend, dtype=dtype, progress=progress)  # the entry: the name resolved here
+    bk, K, M = run.backend, W_student.shape[0], W_teacher.shape[0]
+    check_memory(n, generator.N, generator.D, K, M, run=run)
+    lam = bk.empty((n, K), run.dtype)
+    nu = bk.empty((n, M), run.dtype)
+    draw = LatentDraw(n, seed, batch_size)
+    for start, z in _field_batches(run, generator, (W_student, W_teacher), draw):
         b = int(z.shape[0])
         lam[start : start + b, :] = z[:, :K]
         nu[start : start + b, :] = z[:, K:]
@@ -227,73 +272,77 @@ def sample_fields(
     return lam, nu
 
 
-def _sampling_args(generator, W_student, W_teacher, n, dtype, backend):
-    """Validated (n, W_student, W_teacher, dtype, backend) of a sampling call."""
+def _sampling_args(generator, W_student, W_teacher, n, dtype):
+    """Validated (n, W_student, W_teacher, dtype) of a sampling call."""
     n = positive_int(n, "n")
     W_student, W_teacher = check_weights(W_student, W_teacher, generator.N, generator.D)
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    return n, W_student, W_teacher, dtype, get_backend(backend)
+    return n, W_student, W_teacher, _float_dtype(dtype)
 
 
-def _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress, multiple=1,
-                   deadline=None, stage="sampling (λ, ν)"):
-    """Yield (start, z) with z = (λ, ν) of the next rows, shape (b, K + M), on the backend.
+def _field_batches(run: RunContext, generator, weights, draw: LatentDraw, multiple=1):
+    """Yield (start, z) with z = (λ, ν) of the next rows, shape (b, K + M), on ``run.backend``.
 
     z is a view of a reused buffer: consume it before the next iteration.  Batches hold
     a multiple of ``multiple`` rows (all but the last), so streamed groups stay balanced.
     """
-    N, D = generator.N, generator.D
+    N, D, n = generator.N, generator.D, draw.n
+    bk, dtype = run.backend, _float_dtype(run.dtype)
+    batch_size = draw.batch_size
     if batch_size is None:
         batch_size = auto_batch_size(N, D, dtype=dtype, backend=bk)
     batch_size = positive_int(batch_size, "batch_size")
     if batch_size >= 2 * multiple:
         batch_size -= batch_size % multiple
+    W_student, W_teacher = weights
     K, M = W_student.shape[0], W_teacher.shape[0]
     Ws = bk.asarray(W_student.T / math.sqrt(N), dtype=dtype)  # (N, K)
     Wt = bk.asarray(W_teacher.T / math.sqrt(D), dtype=dtype)  # (D, M)
     b0 = min(batch_size, n)
     z_buf = bk.empty((b0, K + M), dtype)
-    prog = Progress(n, "sampling (λ, ν)", progress)
-    fast = isinstance(generator, SingleLayerGenerator) and generator.activation.inplace_fn is not None
+    prog = run.progress_bar(n, "sampling (λ, ν)")
     start = 0
-    if fast:
-        # preallocated buffers and in-place σ: no per-batch allocation of b×N arrays
-        At = generator._cache.get(bk, "At", generator.A.T / math.sqrt(D), dtype)
-        h_buf = bk.empty((b0, N), dtype)
-        c_buf = bk.empty((b0, D), dtype)
-        stream = LatentStream(D, seed=seed, backend=bk, dtype=dtype)
-        while start < n:
-            if deadline is not None:
-                deadline.check(stage)
-            b = min(b0, n - start)
-            c = stream.fill(c_buf[:b, ...])
-            h = h_buf[:b, ...]
-            bk.matmul_into(c, At, h)
-            generator.activation.apply_(h, bk)
-            z = z_buf[:b, ...]
-            z[:, :K] = h @ Ws
-            z[:, K:] = c @ Wt
-            yield start, z
-            start += b
-            prog.update(start)
-    else:
-        for c in iter_latent_batches(n, D, batch_size=b0, seed=seed, backend=bk, dtype=dtype, deadline=deadline,
-                                     stage=stage):
-            b = int(c.shape[0])
-            x = generator.sample(c)
-            z = z_buf[:b, ...]
-            z[:, :K] = x @ Ws
-            z[:, K:] = c @ Wt
-            yield start, z
-            start += b
-            prog.update(start)
+    for c, x_or_h in _inputs(run, generator, draw, b0):
+        b = int(c.shape[0])
+        z = z_buf[:b, ...]
+        z[:, :K] = x_or_h @ Ws
+        z[:, K:] = c @ Wt
+        yield start, z
+        start += b
+        prog.update(start)
+
+
+def _inputs(run: RunContext, generator, draw: LatentDraw, b0: int):
+    """Yield (c, x) batch by batch: the latents and the generator's inputs x = G(c), b0 rows at most.
+
+    A single-layer generator with an in-place σ reuses preallocated buffers (no per-batch
+    allocation of b×N arrays); its x is a view, consumed before the next batch.
+    """
+    N, D, n = generator.N, generator.D, draw.n
+    bk, dtype = run.backend, _float_dtype(run.dtype)
+    stage = draw.stage or FIELDS_STAGE
+    if not (isinstance(generator, SingleLayerGenerator) and generator.activation.inplace_fn is not None):
+        for c in iter_latent_batches(run, n, D, batch_size=b0, seed=draw.seed, stage=stage):
+            yield c, generator.sample(c)
+        return
+    At = generator._cache.get(bk, "At", generator.A.T / math.sqrt(D), dtype)
+    h_buf = bk.empty((b0, N), dtype)
+    c_buf = bk.empty((b0, D), dtype)
+    stream = LatentStream(D, seed=draw.seed, backend=bk, dtype=dtype)
+    start = 0
+    while start < n:
+        run.check_deadline(stage)
+        b = min(b0, n - start)
+        c = stream.fill(c_buf[:b, ...])
+        h = h_buf[:b, ...]
+        bk.matmul_into(c, At, h)
+        generator.activation.apply_(h, bk)
+        yield c, h
+        start += b
 
 
 def stream_fields(generator: Generator, W_student, W_teacher, n: int, sink, *, seed=None,
                   batch_size: int | None = None, backend="numpy", dtype="float64", progress: bool = False,
-                  deadline=None, stage: str = "sampling (λ, ν)"):
+                  deadline=None, stage: str = FIELDS_STAGE):
     """Draw n samples of z = (λ, ν) batch by batch and hand each batch to ``sink.update``.
 
     Nothing of size n is kept here: memory is one batch (O(batch_size·(N + D))) plus what
@@ -316,9 +365,19 @@ def stream_fields(generator: Generator, W_student, W_teacher, n: int, sink, *, s
     int
         The number of rows streamed (n).
     """
-    n, W_student, W_teacher, dtype, bk = _sampling_args(generator, W_student, W_teacher, n, dtype, backend)
+    n, W_student, W_teacher, dtype = _sampling_args(generator, W_student, W_teacher, n, dtype)
+    run = start_run_context(backend=backend, dtype=dtype, progress=progress)  # the entry: the name resolved here
+    draw = LatentDraw(n, seed, batch_size, stage)
+    return stream_fields_in(run.with_(deadline=deadline), generator, W_student, W_teacher, draw, sink)
+
+
+def stream_fields_in(run: RunContext, generator: Generator, W_student, W_teacher, draw: LatentDraw, sink) -> int:
+    """:func:`stream_fields` within a run: ``draw.n`` rows of (λ, ν) on ``run.backend`` in ``run.dtype``,
+    the progress and the deadline the run's, handed batch by batch to ``sink.update``.
+
+    The weights are checked by the caller (:func:`stream_fields`, a check's problem); returns n.
+    """
     multiple = int(getattr(getattr(sink, "options", None), "groups", 1))
-    for _start, z in _field_batches(generator, W_student, W_teacher, n, seed, batch_size, bk, dtype, progress,
-                                    multiple, deadline, stage):
+    for _start, z in _field_batches(run, generator, (W_student, W_teacher), draw, multiple):
         sink.update(z)
-    return n
+    return draw.n

@@ -10,7 +10,8 @@ The generator enters the theorem only through
 :func:`exact_moments` computes them in closed form for a single-layer
 generator (Stein's lemma for Φ, bivariate-normal kernels for Ω);
 :func:`monte_carlo_moments` estimates them by streaming for any generator,
-with batch-means standard errors.  :func:`gaussian_match` turns moments and
+with batch-means standard errors (:func:`monte_carlo_moments_in` is its twin within a
+workflow's :class:`getheory._run.RunContext`).  :func:`gaussian_match` turns moments and
 weights into the mean m and covariance Σ = [[Q, R], [Rᵀ, T]] of P̂.
 """
 
@@ -23,10 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._run import RunContext, start_run_context
 from ._validation import check_cov, positive_int
 from .activations import moments_at_scales, omega_kernel
 from .backend import get_backend
-from .fields import auto_batch_size, check_weights, iter_latent_batches
+from .fields import LatentDraw, auto_batch_size, check_weights, iter_latent_batches
 from .generators import Generator, SingleLayerGenerator
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "GaussianMatch",
     "exact_moments",
     "monte_carlo_moments",
+    "monte_carlo_moments_in",
     "gaussian_match",
     "check_covariance",
 ]
@@ -168,16 +171,19 @@ def exact_moments(generator: SingleLayerGenerator, *, backend="numpy") -> Moment
     )
 
 
+#: the stage a spent time budget names during the Monte Carlo moments, unless the caller names it
+MOMENTS_STAGE = "Monte Carlo moments"
+
+
 @dataclass(frozen=True, eq=False)
 class _MonteCarloRun:
-    """What every group of a Monte Carlo moment run shares: the generator, the backend, the
-    samples' dtype, the batch size and the time budget (or ``None``)."""
+    """What every group of a Monte Carlo moment run shares: the run (its backend, the samples'
+    dtype, its deadline), the generator, the batch size and the stage the deadline names."""
 
+    run: RunContext
     generator: Generator
-    bk: object
-    dtype: str
     batch_size: int
-    deadline: object = None
+    stage: str
 
 
 class _BatchMeans:
@@ -206,18 +212,18 @@ class _BatchMeans:
         return self.bk.to_numpy(mu), self.bk.to_numpy(xp.sqrt(var / G))
 
 
-def _group_moments(run: _MonteCarloRun, ng: int, seed):
+def _group_moments(mc: _MonteCarloRun, ng: int, seed):
     """One group's (E x, Ω, Φ) from ``ng`` samples by batched sums (xᵀx, xᵀc), and the
     :func:`time.perf_counter` reading at which its sampling started."""
-    xp, N, D = run.bk.xp, run.generator.N, run.generator.D
-    dt = run.bk.dtype(run.dtype)
+    bk, N, D = mc.run.backend, mc.generator.N, mc.generator.D
+    xp = bk.xp
+    dt = bk.dtype(mc.run.dtype)
     sx = xp.zeros((N,), dtype=dt)
     sxx = xp.zeros((N, N), dtype=dt)
     sxc = xp.zeros((N, D), dtype=dt)
     t_group = time.perf_counter()
-    for c in iter_latent_batches(ng, D, batch_size=run.batch_size, seed=seed, backend=run.bk, dtype=run.dtype,
-                                 deadline=run.deadline, stage="Monte Carlo moments"):
-        x = run.generator.sample(c)
+    for c in iter_latent_batches(mc.run, ng, D, batch_size=mc.batch_size, seed=seed, stage=mc.stage):
+        x = mc.generator.sample(c)
         sx += xp.sum(x, axis=0)
         sxx += x.T @ x
         sxc += x.T @ c
@@ -227,10 +233,10 @@ def _group_moments(run: _MonteCarloRun, ng: int, seed):
     return mg, Og, Pg, t_group
 
 
-def _refuse_the_rest(run: _MonteCarloRun, t_group: float, ng: int, n: int, n_groups: int) -> None:
+def _refuse_the_rest(run: RunContext, t_group: float, ng: int, n: int, n_groups: int) -> None:
     """After the first group (``ng`` of ``n`` samples, sampling from ``t_group``): refuse the run when
     the rest would not fit in half of what is left of the time budget."""
-    run.bk.synchronize()
+    run.backend.synchronize()
     need = (time.perf_counter() - t_group) * (n - ng) / ng
     run.deadline.refuse(f"Monte Carlo moments (n = {n:,} in {n_groups} groups)", need, share=0.5,
                         fix=", or lower --moment-samples (moment_samples=)")
@@ -273,20 +279,29 @@ def monte_carlo_moments(
     run is refused when the rest would not fit in half of what is left of the budget
     (the other half is the sampling's); every batch checks the deadline.
     """
-    sizes = _group_sizes(n, n_groups)
+    sizes = _group_sizes(n, n_groups)  # checked before the backend is resolved
+    run = start_run_context(backend=backend, dtype=dtype).with_(deadline=deadline)  # the entry: the name resolved here
+    return monte_carlo_moments_in(run, generator, LatentDraw(n, seed, batch_size), len(sizes), weights)
+
+
+def monte_carlo_moments_in(run: RunContext, generator: Generator, draw: LatentDraw, n_groups: int = 20,
+                           weights=None) -> Moments:
+    """:func:`monte_carlo_moments` within a run: ``draw.n`` samples (from ``draw.seed``, in batches of
+    ``draw.batch_size``) in ``n_groups`` groups, on ``run.backend`` in ``run.dtype``, under its deadline."""
+    sizes = _group_sizes(draw.n, n_groups)
     n, n_groups = sum(sizes), len(sizes)
-    bk = get_backend(backend)
+    bk, seed, batch_size = run.backend, draw.seed, draw.batch_size
     if batch_size is None:
-        batch_size = auto_batch_size(generator.N, generator.D, dtype=dtype, backend=bk)
-    run = _MonteCarloRun(generator, bk, dtype, batch_size, deadline)
+        batch_size = auto_batch_size(generator.N, generator.D, dtype=run.dtype, backend=bk)
+    mc = _MonteCarloRun(run, generator, batch_size, draw.stage or MOMENTS_STAGE)
     acc = _BatchMeans(bk)
     group_covs = [] if weights is not None else None
     rng_seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     if weights is not None:
         W_d, Wt_d = (bk.asarray(w, dtype=bk.xp.float64) for w in weights)
     for g, ng in enumerate(sizes):
-        mg, Og, Pg, t_group = _group_moments(run, ng, rng_seq.spawn(1)[0])
-        if deadline is not None and g == 0:
+        mg, Og, Pg, t_group = _group_moments(mc, ng, rng_seq.spawn(1)[0])
+        if run.deadline is not None and g == 0:
             _refuse_the_rest(run, t_group, ng, n, n_groups)
         if weights is not None:  # the group's match covariance, formed on the device: (K+M)² numbers move
             xp, f64 = bk.xp, bk.xp.float64

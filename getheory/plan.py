@@ -27,6 +27,10 @@ whose smallest root is r = [z_p t + q s √(z_p² + t² − q² s²)] / (z_p² �
 z_p)²).  The budget allows
 n_budget rows: sampling at the pilot's rate plus a reserve for the estimation (the plug-in
 floor, :data:`ESTIMATE_SECONDS_PER_ROW` per reservoir row on the CPU).
+
+Within a workflow, :func:`plan_samples_in` runs the same probe and pilot with the run's
+:class:`getheory._run.RunContext` (backend object, dtype, deadline, progress) and a
+:class:`PlanSetup`; :func:`plan_samples` is its entry for a Python user.
 """
 
 from __future__ import annotations
@@ -36,12 +40,13 @@ import time
 from dataclasses import dataclass
 
 from ._json import to_plain as _plain
+from ._run import RunContext, start_run_context
 from ._seeds import seedseq
 from ._validation import check_int
 from .distances import CumulantOptions, FieldStream, StreamOptions, cumulants_from_stats
-from .fields import stream_fields
+from .fields import LatentDraw, check_weights, stream_fields_in
 
-__all__ = ["DEFAULT_TIME_BUDGET", "Plan", "PlanOptions", "plan_samples", "samples_for_z"]
+__all__ = ["DEFAULT_TIME_BUDGET", "Plan", "PlanOptions", "PlanSetup", "plan_samples", "plan_samples_in", "samples_for_z"]
 
 #: the one default time budget of the planner, in seconds: ``PlanOptions.time_budget``, ``getheory check
 #: --time-budget`` and a sweep spec's ``samples.time_budget`` (a sweep that wants another budget per point
@@ -231,16 +236,42 @@ def plan_samples(generator, W_student, W_teacher, match, *, options: PlanOptions
     ValueError
         When the budget cannot pay even for the pilot; the message names a budget that can.
     """
-    opt = options or PlanOptions()
-    st_opt = stream or StreamOptions()
+    W_student, W_teacher = check_weights(W_student, W_teacher, generator.N, generator.D)
+    run = start_run_context(backend=backend, dtype=dtype, progress=progress)  # the entry: the name resolved here
+    setup = PlanSetup(options or PlanOptions(), stream or StreamOptions(), cumulant, shard_size)
+    return plan_samples_in(run.with_(deadline=deadline), generator, (W_student, W_teacher), match, setup, seed)
+
+
+@dataclass(frozen=True)
+class PlanSetup:
+    """What :func:`plan_samples_in` reads besides the problem: the planner's options, the measured
+    run's stream (its ``groups`` and ``n_plugin`` enter the plan), the cumulant estimator's options
+    and the shard size of a sharded measured run (``None``: not sharded)."""
+
+    options: PlanOptions
+    stream: StreamOptions
+    cumulant: CumulantOptions | None = None
+    shard_size: int | None = None
+
+
+def _probe_stream(match, st_opt: StreamOptions, run: RunContext) -> FieldStream:
+    """A stream of the pilot's statistics (no plug-in reservoir)."""
+    return FieldStream(match.mean, match.cov, options=StreamOptions(groups=st_opt.groups, n_plugin=0),
+                       backend=run.backend)
+
+
+def plan_samples_in(run: RunContext, generator, weights, match, setup: PlanSetup, seed) -> Plan:
+    """:func:`plan_samples` within a run: the probe and the pilot on ``run.backend`` in ``run.dtype``
+    under its deadline (the pilot's progress shown when ``run.progress``), the weights
+    ``(W_student, W_teacher)`` checked by the caller, ``seed`` the pilot's own."""
+    opt, st_opt, shard_size = setup.options, setup.stream, setup.shard_size
     ss = seedseq(seed)
     s_probe, s_pilot, s_cum = ss.spawn(3)
     # a probe of 4096 rows: the rate, before committing to the pilot
-    probe = FieldStream(match.mean, match.cov, options=StreamOptions(groups=st_opt.groups, n_plugin=0),
-                        backend=backend)
+    probe = _probe_stream(match, st_opt, run)
     t0 = time.perf_counter()
-    stream_fields(generator, W_student, W_teacher, 4096, probe, seed=s_probe, backend=backend, dtype=dtype,
-                  deadline=deadline, stage="the planner's rate probe")
+    quiet = run.with_(progress=False)
+    stream_fields_in(quiet, generator, *weights, LatentDraw(4096, s_probe, stage="the planner's rate probe"), probe)
     rate0 = 4096 / max(time.perf_counter() - t0, 1e-9)
     pilot_min_s = opt.min_pilot / rate0
     if pilot_min_s > 0.25 * opt.time_budget:
@@ -250,14 +281,12 @@ def plan_samples(generator, W_student, W_teacher, match, *, options: PlanOptions
             f"{math.ceil(4 * pilot_min_s)} s, or give a fixed number of samples")
     n_pilot = min(max(opt.min_pilot, int(opt.pilot_fraction * opt.time_budget * rate0)), opt.max_samples)
     n_pilot = max(n_pilot - n_pilot % st_opt.groups, 16 * st_opt.groups)
-    pilot = FieldStream(match.mean, match.cov, options=StreamOptions(groups=st_opt.groups, n_plugin=0),
-                        backend=backend)
+    pilot = _probe_stream(match, st_opt, run)
     t0 = time.perf_counter()
-    stream_fields(generator, W_student, W_teacher, n_pilot, pilot, seed=s_pilot, backend=backend, dtype=dtype,
-                  progress=progress, deadline=deadline, stage="the pilot")
+    stream_fields_in(run, generator, *weights, LatentDraw(n_pilot, s_pilot, stage="the pilot"), pilot)
     pilot_s = time.perf_counter() - t0
     rate = n_pilot / max(pilot_s, 1e-9)
-    cum = cumulants_from_stats(pilot.finish(), match.cov, options=cumulant, seed=s_cum)
+    cum = cumulants_from_stats(pilot.finish(), match.cov, options=setup.cumulant, seed=s_cum)
     z = cum.z_max
     n_needed = n_pilot * resolving_ratio(z, opt)
     remaining = opt.time_budget - pilot_s - 4096 / rate0

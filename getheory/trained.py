@@ -50,7 +50,7 @@ from numpy.lib import format as npy
 from safetensors.numpy import load_file, save_file
 
 from .activations import ACTIVATIONS, get_activation
-from .backend import backend_of, get_backend
+from .backend import backend_of
 from .generators import DeviceCache, Generator
 
 __all__ = ["DENSE_ACTIVATIONS", "DenseGenerator", "load_dense", "save_dense"]
@@ -247,7 +247,7 @@ def _check_sizes(path, arrays) -> None:
                              f"{size / 2**30:.3g} GiB, but the file holds only {held} bytes of it: the file is "
                              "truncated or damaged; write it again (getheory.trained.save_dense)")
         need += count * (dtype.itemsize + 8)  # as read, then as float64
-    free = get_backend("numpy").free_memory_bytes()
+    free = backend_of().free_memory_bytes()  # the host's (NumPy) backend: the file is read into host memory
     if need > free:
         key, (shape, _d, _h) = max(arrays.items(), key=lambda kv: math.prod(kv[1][0]))
         raise ValueError(f"weights file {path!r} declares arrays that need {need / 2**30:.3g} GiB to load "

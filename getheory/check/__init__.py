@@ -4,13 +4,14 @@
 small steps, each a function returning a small typed result:
 
 1. the problem: the generator and the weights, drawn when not given (``_problem``,
-   :class:`Problem`, :func:`draw_weights`);
+   :class:`CheckProblem`, :func:`draw_weights`);
 2. the moments (exact for single-layer generators, Monte Carlo otherwise) and the
    Gaussian match P̂ of (λ, ν) (§2; ``_moments``, :class:`MomentsStep`);
-3. with ``samples="auto"``, a pilot that plans n (§4.1), then n streamed samples of
-   (λ, ν) (§1; ``_sample``, :class:`Sampled`), in shards when :class:`ShardOptions` says so
-   (§4.1, Sharded runs: ``_shards``, one shard and the generator's :class:`GeneratorRecipe`;
-   ``_executors``, this process, a local pool or a Dask cluster);
+3. with ``samples="auto"``, a pilot that plans n (§4.1; ``_plan``, :func:`plan_step`), then n
+   streamed samples of (λ, ν) (§1; ``_sample``, :class:`Sampled`), in shards when
+   :class:`ShardOptions` says so (§4.1, Sharded runs: ``_shards``, one shard and the
+   generator's :class:`GeneratorRecipe`; ``_executors``, this process, a local pool or a Dask
+   cluster);
 4. every d_MS estimate of §4: plug-in with floor, excess, certified upper bound, and the
    cumulant/Edgeworth estimate (``_estimate``);
 5. every bound term of §5 for single-layer generators (``_bounds``, :class:`BoundsStep`);
@@ -19,12 +20,13 @@ small steps, each a function returning a small typed result:
 7. for single-layer generators, the leading-order cumulants without sampling beside the
    sampled ones (§4.2; ``_analytic``, :class:`AnalyticComparison`).
 
-Its settings are one frozen :class:`CheckOptions` (``_options``); the backend, the time
-budget, the seed streams (:data:`getheory._seeds.CHECK`) and the shards' executor are resolved
-once at the entry (``_context``, ``_executors``).  It returns a :class:`CheckResult`
-(``_result``), data only: the table, check.md and check.json are :mod:`getheory.reports`'
-(``format_check``, ``write_check_report``), and the command line (:mod:`getheory.cli`) prints
-and writes them.
+Its settings are one frozen :class:`CheckOptions` (``_options``); the backend, the dtype, the
+time budget, the seed streams (:data:`getheory._seeds.CHECK`), the progress switch and the
+shards' executor are resolved once at the entry into one :class:`getheory._run.RunContext`
+(:func:`start_run` in ``_pipeline``; the executor from ``_executors``), which every step takes
+whole.  It returns a :class:`CheckResult` (``_result``), data only: the table, check.md and
+check.json are :mod:`getheory.reports`' (``format_check``, ``write_check_report``), and the
+command line (:mod:`getheory.cli`) prints and writes them.
 
 Private modules, re-exported here.
 """
@@ -32,27 +34,27 @@ Private modules, re-exported here.
 from ._analytic import AnalyticComparison, analytic_step
 from ._bounds import BoundsStep, bounds_step
 from ._conditions import Condition, conditions_step, single_layer_conditions
-from ._context import CheckRun, Timings, start_run
+from .._run import Timings
 from ._estimate import estimate_step
 from ._moments import MomentsStep, compute_moments
 from ._options import CheckOptions, ShardOptions
-from ._pipeline import check_generator
-from ._problem import Problem, build_problem, draw_weights
+from ._pipeline import check_generator, start_run
+from ._plan import plan_step, planned_n
+from ._problem import CheckProblem, build_problem, draw_weights
 from ._result import CheckResult, CheckSteps, build_result
-from ._sample import Sampled, plan_step, sample_step, sharded_sample_step
+from ._sample import Sampled, sample_step, sharded_sample_step
 from ._shards import GeneratorRecipe
 
 __all__ = [
     "AnalyticComparison",
     "BoundsStep",
     "CheckOptions",
+    "CheckProblem",
     "CheckResult",
-    "CheckRun",
     "CheckSteps",
     "Condition",
     "GeneratorRecipe",
     "MomentsStep",
-    "Problem",
     "Sampled",
     "ShardOptions",
     "Timings",
@@ -66,6 +68,7 @@ __all__ = [
     "draw_weights",
     "estimate_step",
     "plan_step",
+    "planned_n",
     "sample_step",
     "sharded_sample_step",
     "single_layer_conditions",

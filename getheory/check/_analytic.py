@@ -11,10 +11,10 @@ import math
 from dataclasses import dataclass
 
 from ..analytic import AnalyticDms, analytic_dms
-from ..backend import Backend
+from .._run import RunContext
 from ..distances import kappas_along
 from ._options import CheckOptions
-from ._problem import Problem
+from ._problem import CheckProblem
 from ._sample import Sampled
 
 __all__ = ["AnalyticComparison", "analytic_step", "wants_analytic"]
@@ -41,18 +41,18 @@ def z_difference(sampled: float, se: float, analytic: float, truncation: float) 
     return (sampled - analytic) / den if den > 0 else None
 
 
-def wants_analytic(problem: Problem, options: CheckOptions) -> bool:
+def wants_analytic(problem: CheckProblem, options: CheckOptions) -> bool:
     """The analytic step runs for single-layer generators unless ``options.analytic`` is false."""
     return bool(options.analytic) and problem.single_layer
 
 
-def analytic_step(problem: Problem, sampled: Sampled, cov, options: CheckOptions,
-                  backend: Backend) -> AnalyticComparison | None:
-    """The §4.2 cumulants beside the sampled ones of the match covariance ``cov``; ``None`` when
-    :func:`wants_analytic` is false."""
+def analytic_step(problem: CheckProblem, sampled: Sampled, cov, options: CheckOptions,
+                  run: RunContext) -> AnalyticComparison | None:
+    """The §4.2 cumulants (on the run's backend) beside the sampled ones of the match covariance
+    ``cov``; ``None`` when :func:`wants_analytic` is false."""
     if not wants_analytic(problem, options):
         return None
-    a = analytic_dms(problem.generator, problem.W_student, problem.W_teacher, backend=backend)
+    a = analytic_dms(problem.generator, problem.W_student, problem.W_teacher, backend=run.backend)
     smp = kappas_along(sampled.stats, cov, a.direction)
     z3, z4 = (z_difference(smp[k], smp[f"se_{k}"], getattr(a, k), getattr(a, f"{k}_truncation"))
               for k in ("kappa3", "kappa4"))

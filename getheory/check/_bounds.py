@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..backend import Backend
+from .._run import RunContext
 from ..bounds import BoundTerms, bound_terms
-from ._problem import Problem
+from ._problem import CheckProblem
 
 __all__ = ["BoundsStep", "bounds_step"]
 
@@ -27,9 +27,9 @@ class BoundsStep:
     note: str
 
 
-def bounds_step(problem: Problem, backend: Backend) -> BoundsStep:
-    """The bound terms of the problem (§5), or the note why there are none."""
+def bounds_step(problem: CheckProblem, run: RunContext) -> BoundsStep:
+    """The bound terms of the problem (§5) on the run's backend, or the note why there are none."""
     if problem.single_layer:
-        return BoundsStep(bound_terms(problem.generator, problem.W_student, problem.W_teacher, backend=backend),
+        return BoundsStep(bound_terms(problem.generator, problem.W_student, problem.W_teacher, backend=run.backend),
                           SINGLE_LAYER_NOTE)
     return BoundsStep(None, GENERAL_NOTE)

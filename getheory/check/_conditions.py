@@ -21,7 +21,7 @@ from ..generators import SingleLayerGenerator
 from ..plan import Plan
 from ._bounds import BoundsStep
 from ._moments import MomentsStep
-from ._problem import Problem
+from ._problem import CheckProblem
 
 __all__ = ["Condition", "conditions_step", "single_layer_conditions"]
 
@@ -177,7 +177,7 @@ def _resolution(est: DmsEstimate, plan: Plan | None) -> Condition:
                      + f"; |z| = 5 needs n ≈ {need:,.0f}{tail}", numbers)
 
 
-def conditions_step(problem: Problem, moments: MomentsStep, bounds: BoundsStep, estimate: DmsEstimate,
+def conditions_step(problem: CheckProblem, moments: MomentsStep, bounds: BoundsStep, estimate: DmsEstimate,
                     plan: Plan | None) -> list:
     """Every §6 condition of the problem, then whether d_MS is resolved (§4); a list of :class:`Condition`."""
     if problem.single_layer:

@@ -7,6 +7,7 @@ moments the floor replicates re-estimate their match (:class:`getheory.distances
 
 from __future__ import annotations
 
+from .._run import RunContext
 from ..distances import DmsEstimate, estimate_dms
 from ._moments import MomentsStep
 from ._options import CheckOptions
@@ -15,8 +16,9 @@ from ._sample import Sampled
 __all__ = ["estimate_step"]
 
 
-def estimate_step(sampled: Sampled, moments: MomentsStep, options: CheckOptions, seed) -> DmsEstimate:
-    """d_MS(P, P̂) of the sampled fields against the match, with its evidence (§4)."""
+def estimate_step(sampled: Sampled, moments: MomentsStep, options: CheckOptions, run: RunContext) -> DmsEstimate:
+    """d_MS(P, P̂) of the sampled fields against the match, with its evidence (§4), on the run's ``dms``
+    seed stream."""
     match = moments.match
-    return estimate_dms(sampled.stats, match.mean, match.cov, options=options.dms, seed=seed,
+    return estimate_dms(sampled.stats, match.mean, match.cov, options=options.dms, seed=run.seeds.dms,
                         moment_noise=moments.noise)

@@ -30,6 +30,7 @@ from concurrent.futures import CancelledError
 
 from .._cluster import CONNECT_TIMEOUT_S, ClusterError, connect, make_pool, process_id
 from .._progress import Progress
+from .._run import RunContext
 from ._options import ShardOptions
 from ._shards import (
     GeneratorRecipe,
@@ -58,8 +59,8 @@ def _not_picklable(exc: Exception, where: str) -> TypeError:
         "in this process (no --workers or --scheduler)")
 
 
-def _progress(job: ShardJob, enabled: bool) -> Progress:
-    return Progress(job.n, f"sampling (λ, ν) in {job.count} shards", enabled)
+def _progress(job: ShardJob, run: RunContext) -> Progress:
+    return run.progress_bar(job.n, f"sampling (λ, ν) in {job.count} shards")
 
 
 class SerialShards:
@@ -72,11 +73,11 @@ class SerialShards:
         """Keep the generator (this process needs no recipe)."""
         self.generator = generator
 
-    def map(self, job: ShardJob, *, progress: bool = False, deadline=None) -> list:
-        """Every shard of ``job``, in index order, the time budget checked between batches."""
-        prog, out = _progress(job, progress), []
+    def map(self, job: ShardJob, run: RunContext) -> list:
+        """Every shard of ``job``, in index order, the run's time budget checked between batches."""
+        prog, out = _progress(job, run), []
         for i in range(job.count):
-            out.append(shard_stats(job, self.generator, i, deadline=deadline))
+            out.append(shard_stats(job, self.generator, i, deadline=run.deadline))
             prog.update(min(job.n, (i + 1) * job.size))
         return out
 
@@ -103,13 +104,14 @@ class PoolShards:
             raise _not_picklable(exc, "the local worker processes") from None
         self.pool = make_pool(self.workers, pool_setup, (payload,))  # sent once per process
 
-    def map(self, job: ShardJob, *, progress: bool = False, deadline=None) -> list:
-        """Every shard of ``job`` on the pool; their statistics in shard-index order."""
+    def map(self, job: ShardJob, run: RunContext) -> list:
+        """Every shard of ``job`` on the pool; their statistics in shard-index order (the run's
+        progress shown and its time budget checked here)."""
         from concurrent.futures import FIRST_COMPLETED, wait
 
         futs = [self.pool.submit(run_shard_in_pool, job, i) for i in range(job.count)]
         index = {f: i for i, f in enumerate(futs)}
-        prog, pending, done_rows = _progress(job, progress), set(futs), 0
+        prog, pending, done_rows = _progress(job, run), set(futs), 0
         try:
             while pending:
                 finished, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
@@ -117,8 +119,7 @@ class PoolShards:
                     f.result()  # a shard's error stops the run here
                     done_rows += job.rows(index[f])
                 prog.update(done_rows)
-                if deadline is not None:
-                    deadline.check("the measured run's sampling")
+                run.check_deadline("the measured run's sampling")
         except BaseException:
             for f in futs:
                 f.cancel()
@@ -188,7 +189,7 @@ class DaskShards:
             where = f"the Dask worker(s) {', '.join(sorted(errors))}"
             raise ValueError(unimportable(recipe, where, next(iter(errors.values()))))
 
-    def map(self, job: ShardJob, *, progress: bool = False, deadline=None) -> list:
+    def map(self, job: ShardJob, run: RunContext) -> list:
         """Every shard of ``job`` as a Dask task (key ``getheory-shard-TOKEN-i``); their statistics in
         shard-index order.  A shard lost with its worker is run again by Dask; a shard's error, a spent
         time budget or a cluster without workers stops the run (the other shards cancelled)."""
@@ -197,7 +198,7 @@ class DaskShards:
                                    pure=False) for i in range(job.count)]
         try:
             with _out_of_worker_slot():
-                self._wait(futs, job, _progress(job, progress), deadline)
+                self._wait(futs, job, _progress(job, run), run)
             return [f.result() for f in futs]
         except BaseException:
             if getattr(self.client, "status", "running") == "running":
@@ -205,7 +206,7 @@ class DaskShards:
                     self.client.cancel(futs)
             raise
 
-    def _wait(self, futs, job: ShardJob, prog: Progress, deadline):
+    def _wait(self, futs, job: ShardJob, prog: Progress, run: RunContext):
         """Until every shard has ended: a shard's error is raised here, the budget and the workers are watched."""
         ended, index = queue.SimpleQueue(), {f.key: i for i, f in enumerate(futs)}
         for f in futs:
@@ -225,8 +226,7 @@ class DaskShards:
                                        "sharded run stopped; rerun it with the cluster up") from None
                 done_rows += job.rows(index[f.key])
                 prog.update(done_rows)
-            if deadline is not None:
-                deadline.check("the measured run's sampling")
+            run.check_deadline("the measured run's sampling")
             watch.check(left)
 
     def close(self):

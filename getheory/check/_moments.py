@@ -9,10 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..distances import MomentNoise
-from ..moments import GaussianMatch, Moments, exact_moments, gaussian_match, monte_carlo_moments
-from ._context import CheckRun
+from ..fields import LatentDraw
+from ..moments import GaussianMatch, Moments, exact_moments, gaussian_match, monte_carlo_moments_in
+from .._run import RunContext
 from ._options import CheckOptions
-from ._problem import Problem
+from ._problem import CheckProblem
 
 __all__ = ["MomentsStep", "compute_moments", "moment_samples"]
 
@@ -36,16 +37,16 @@ def moment_samples(options: CheckOptions) -> int:
     return options.moment_samples or (100_000 if options.auto else max(options.samples, 20_000))
 
 
-def compute_moments(problem: Problem, options: CheckOptions, run: CheckRun) -> MomentsStep:
-    """(E x, Ω, Φ) of the problem's generator and the match of its fields (§2)."""
+def compute_moments(problem: CheckProblem, options: CheckOptions, run: RunContext) -> MomentsStep:
+    """(E x, Ω, Φ) of the problem's generator and the match of its fields (§2), on the run's backend
+    and, for Monte Carlo moments, its ``moments`` seed stream, its dtype and under its deadline."""
     gen = problem.generator
     noise = None
     if gen.exact_moments:
         moments = exact_moments(gen, backend=run.backend)
     else:
         nm = moment_samples(options)
-        moments = monte_carlo_moments(gen, nm, seed=run.seeds.moments, backend=run.backend, dtype=options.dtype,
-                                      n_groups=MOMENT_GROUPS, weights=(problem.W_student, problem.W_teacher),
-                                      deadline=run.deadline)
+        moments = monte_carlo_moments_in(run, gen, LatentDraw(nm, run.seeds.moments), MOMENT_GROUPS,
+                                         (problem.W_student, problem.W_teacher))
         noise = MomentNoise(n_samples=nm, n_groups=MOMENT_GROUPS, K=problem.K)
     return MomentsStep(moments, gaussian_match(moments, problem.W_student, problem.W_teacher), noise)

@@ -1,27 +1,45 @@
 """The check as a pipeline: moments → plan → stream → estimate → bounds → conditions → analytic.
 
 Each step is a function of :mod:`getheory.check` returning a small typed result; this
-module runs them in order, times them (``CheckResult.timings``) and keeps the time budget
-of ``samples="auto"`` around the moments, the pilot and the sampling.
+module resolves the run's context once (:func:`start_run`: a :class:`getheory._run.RunContext`
+with the backend object, the dtype, the seed streams of :data:`getheory._seeds.CHECK`, the time
+budget of ``samples="auto"``, the progress switch and the shards' executor), runs the steps in
+order with it, times them (``CheckResult.timings``) and keeps the time budget around the
+moments, the pilot and the sampling.
 """
 
 from __future__ import annotations
 
+from .._run import RunContext, start_run_context
+from .._seeds import CHECK
 from ..generators import Generator
 from ._analytic import analytic_step, wants_analytic
 from ._bounds import bounds_step
 from ._conditions import conditions_step
-from ._context import start_run
 from ._estimate import estimate_step
 from ._executors import open_executor
 from ._moments import compute_moments
 from ._options import CheckOptions, with_overrides
+from ._plan import plan_step, planned_n
 from ._problem import build_problem
 from ._result import CheckResult, CheckSteps, build_result
-from ._sample import plan_step, planned_n, sample_step
+from ._sample import sample_step
 from ._shards import GeneratorRecipe
 
-__all__ = ["check_generator"]
+__all__ = ["check_generator", "start_run"]
+
+
+def start_run(options: CheckOptions, executor=None, *, progress: bool = False) -> RunContext:
+    """The check's run context, resolved once at its entry: the backend object (never its name
+    below), the dtype, the seed streams of :data:`getheory._seeds.CHECK` from ``options.seed``,
+    with ``samples="auto"`` the time budget (a deadline named ``--time-budget``; none with a fixed
+    n), the progress switch and the shards' ``executor``; its clock starts here."""
+    # with samples="auto" the budget bounds the moments, the pilot and the sampling (checked between
+    # batches, a blocked batch stopped at 1.1 × the budget)
+    budget = options.plan.time_budget if options.auto else None
+    return start_run_context(backend=options.backend, dtype=options.dtype, layout=CHECK, seed=options.seed,
+                             time_budget=budget, budget_option="--time-budget", progress=progress,
+                             executor=executor)
 
 
 def check_generator(generator: Generator | None = None, options: CheckOptions = CheckOptions(), *,  # noqa: B008 (frozen)
@@ -65,29 +83,28 @@ def check_generator(generator: Generator | None = None, options: CheckOptions = 
     """
     options = with_overrides(options, overrides)
     with open_executor(options.shards, client) as executor:  # a scheduler address is checked here
-        run = start_run(options, executor)  # the backend object, the time budget, the seed streams; the clock starts
+        run = start_run(options, executor, progress=progress)  # backend object, budget, seeds; the clock starts
         problem = build_problem(generator, W_student, W_teacher, options, run.seeds, recipe)
         if executor is not None:  # before any work: a generator that cannot travel is refused here
             executor.prepare(problem.generator, problem.recipe)
-        return _run_steps(problem, options, run, progress)
+        return _run_steps(problem, options, run)
 
 
-def _run_steps(problem, options: CheckOptions, run, progress: bool) -> CheckResult:
-    """The check's steps on a built problem, timed in ``run.times``."""
-    times = run.times
+def _run_steps(problem, options: CheckOptions, run: RunContext) -> CheckResult:
+    """The check's steps on a built problem, timed in ``run.timings``."""
     with run.guard():
-        with times.stage("moments", since=run.started):  # drawing the problem counts as the moments' time
+        with run.stage("moments", since=run.started):  # drawing the problem counts as the moments' time
             moments = compute_moments(problem, options, run)
-        with times.stage("pilot", when=options.auto):
-            plan = plan_step(problem, moments.match, options, run, spent=times["moments"], progress=progress)
-        with times.stage("sampling"):
-            sampled = sample_step(problem, moments.match, planned_n(plan, options), options, run, progress=progress)
-    with times.stage("d_MS"):
-        estimate = estimate_step(sampled, moments, options, run.seeds.dms)
-    with times.stage("bounds"):
-        bounds = bounds_step(problem, run.backend)
+        with run.stage("pilot", when=options.auto):
+            plan = plan_step(problem, moments.match, options, run, spent=run.timings["moments"])
+        with run.stage("sampling"):
+            sampled = sample_step(problem, moments.match, planned_n(plan, options), options, run)
+    with run.stage("d_MS"):
+        estimate = estimate_step(sampled, moments, options, run)
+    with run.stage("bounds"):
+        bounds = bounds_step(problem, run)
         conditions = conditions_step(problem, moments, bounds, estimate, plan)
-    with times.stage("analytic", when=wants_analytic(problem, options)):
-        analytic = analytic_step(problem, sampled, moments.match.cov, options, run.backend)
+    with run.stage("analytic", when=wants_analytic(problem, options)):
+        analytic = analytic_step(problem, sampled, moments.match.cov, options, run)
     steps = CheckSteps(moments, plan, sampled, estimate, bounds, conditions, analytic)
     return build_result(problem, options, run, steps)

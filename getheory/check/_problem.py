@@ -16,7 +16,7 @@ from ..generators import Generator, SingleLayerGenerator, random_single_layer
 from ._options import CheckOptions
 from ._shards import GeneratorRecipe, recipe_of
 
-__all__ = ["Problem", "build_problem", "draw_weights"]
+__all__ = ["CheckProblem", "build_problem", "draw_weights"]
 
 #: the streaming estimators take at most this many fields K + M
 MAX_FIELDS = 8
@@ -39,7 +39,7 @@ def draw_weights(N: int, D: int, K: int, M: int, seed=None, *, ensemble="gaussia
 
 
 @dataclass(frozen=True, eq=False)
-class Problem:
+class CheckProblem:
     """A generator x = G(c) of shape (N, D) and weights W (K, N), W̃ (M, D), checked; and, when
     known, how another process rebuilds the generator (its recipe, for the shards of a sharded run)."""
 
@@ -87,7 +87,7 @@ def _generator(generator, options: CheckOptions, seed, recipe) -> tuple:
     return generator, recipe if recipe is not None else recipe_of(generator)
 
 
-def build_problem(generator, W_student, W_teacher, options: CheckOptions, seeds, recipe=None) -> Problem:
+def build_problem(generator, W_student, W_teacher, options: CheckOptions, seeds, recipe=None) -> CheckProblem:
     """The generator and the weights; a missing weight matrix is drawn (``options.weights`` ensemble).
 
     ``seeds`` are the check's streams (:data:`getheory._seeds.CHECK`): ``generator`` draws the
@@ -107,4 +107,4 @@ def build_problem(generator, W_student, W_teacher, options: CheckOptions, seeds,
     fields = W_student.shape[0] + W_teacher.shape[0]
     if fields > MAX_FIELDS:
         raise ValueError(f"K + M = {fields} fields; the streaming estimator takes at most {MAX_FIELDS} (lower K or M)")
-    return Problem(generator, W_student, W_teacher, recipe)
+    return CheckProblem(generator, W_student, W_teacher, recipe)

@@ -18,10 +18,10 @@ from ..moments import GaussianMatch
 from ..plan import Plan
 from ._analytic import AnalyticComparison
 from ._bounds import BoundsStep
-from ._context import CheckRun
+from .._run import RunContext
 from ._moments import MomentsStep
 from ._options import CheckOptions
-from ._problem import Problem
+from ._problem import CheckProblem
 from ._sample import Sampled
 from ._table import check_table
 
@@ -94,7 +94,7 @@ def _match_dict(match: GaussianMatch) -> dict:
     return d
 
 
-def _settings(options: CheckOptions, run: CheckRun, sampled: Sampled) -> dict:
+def _settings(options: CheckOptions, run: RunContext, sampled: Sampled) -> dict:
     """The settings the numbers depend on (a sharded run adds its shard size and count, not where they ran)."""
     out = {"seed": options.seed, "samples": options.samples, "plan": options.plan if options.auto else None,
            "dms": options.dms, "stream": options.stream, "backend": run.backend.name, "dtype": options.dtype,
@@ -104,7 +104,7 @@ def _settings(options: CheckOptions, run: CheckRun, sampled: Sampled) -> dict:
     return out
 
 
-def build_result(problem: Problem, options: CheckOptions, run: CheckRun, steps: CheckSteps) -> CheckResult:
+def build_result(problem: CheckProblem, options: CheckOptions, run: RunContext, steps: CheckSteps) -> CheckResult:
     """The :class:`CheckResult` of a finished check."""
     return CheckResult(
         generator=problem.generator.describe(),
@@ -115,7 +115,7 @@ def build_result(problem: Problem, options: CheckOptions, run: CheckRun, steps: 
         bounds=steps.bounds.terms,
         bounds_note=steps.bounds.note,
         conditions=steps.conditions,
-        timings=dict(run.times),
+        timings=dict(run.timings),
         settings=_settings(options, run, steps.sampled),
         plan=steps.plan,
         analytic=steps.analytic.to_dict() if steps.analytic is not None else None,

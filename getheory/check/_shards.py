@@ -30,10 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._cluster import limit_worker_threads, process_id
+from .._run import RunContext
 from .._seeds import shard_seed
 from ..backend import Backend
 from ..distances import FieldStats, FieldStream, StreamOptions
-from ..fields import stream_fields
+from ..fields import LatentDraw, stream_fields_in
 from ..generators import CallableGenerator, Generator
 
 __all__ = ["GeneratorRecipe", "ShardJob", "recipe_of", "shard_stats"]
@@ -157,6 +158,11 @@ class ShardJob:
         """The group that receives shard ``index``'s first remainder row: (rows before it) mod G."""
         return (index * self.size) % self.stream.groups
 
+    def context(self, deadline=None) -> RunContext:
+        """A shard's own run context, wherever it runs: the job's backend and dtype, no progress, and
+        the check's deadline when it runs in the check's own process (``None`` elsewhere)."""
+        return RunContext(self.backend, np.dtype(self.dtype).name, deadline=deadline)
+
 
 def shard_stats(job: ShardJob, generator: Generator, index: int, *, deadline=None,
                 host_reservoir: bool = False) -> FieldStats:
@@ -183,9 +189,9 @@ def shard_stats(job: ShardJob, generator: Generator, index: int, *, deadline=Non
         raise IndexError(f"shard {index} of a run of {job.count} shards")
     opts = StreamOptions(groups=job.stream.groups, n_plugin=job.keep(index))
     sink = FieldStream(job.mean, job.cov, options=opts, backend=job.backend, first_group=job.first_group(index))
-    stream_fields(generator, job.W_student, job.W_teacher, job.rows(index), sink, seed=shard_seed(job.seed, index),
-                  backend=job.backend, dtype=job.dtype, deadline=deadline,
-                  stage=f"the measured run's sampling (shard {index + 1} of {job.count})")
+    draw = LatentDraw(job.rows(index), shard_seed(job.seed, index),
+                      stage=f"the measured run's sampling (shard {index + 1} of {job.count})")
+    stream_fields_in(job.context(deadline), generator, job.W_student, job.W_teacher, draw, sink)
     stats = sink.finish()
     if host_reservoir and stats.reservoir is not None:
         stats.reservoir = job.backend.to_numpy(stats.reservoir)

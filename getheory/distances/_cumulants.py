@@ -13,7 +13,7 @@ from scipy import stats as sps
 from .._json import to_plain as _plain
 from .._seeds import seedseq
 from .._validation import check_cov, check_int, check_level
-from ..backend import backend_of, get_backend
+from ..backend import backend_of
 from ._inputs import _prepare
 from ._one_d import _SQRT_2PI
 from ._sphere import _default_n_directions, canonical_sign, es_refine, half_sphere_spacing, quasi_uniform_directions
@@ -440,7 +440,7 @@ def cumulants_from_stats(stats, cov, *, options: CumulantOptions | None = None, 
             f"the cumulant estimator needs at least 8 selection rows and 4 rows per evaluation group; got "
             f"n = {stats.n} in {G} groups. Use more samples (n >= {16 * G})"
             + (" or fewer groups (at least 8)" if G > 8 else ""))
-    bk = get_backend("numpy")
+    bk = backend_of(C)  # the pooled sums and Σ are on the host
     M2, M3, M4 = _central_tensors(n_sel, *sums_sel, stats.scale)
     eobj = _EdgeworthObjective(bk, None, C, float(np.max(w)), tensors=(n_sel, M2, M3, M4))
     nd = max(4096, _default_n_directions(d)) if opt.n_directions is None else opt.n_directions

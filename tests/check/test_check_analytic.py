@@ -8,7 +8,7 @@ import pytest
 from getheory import check_generator, draw_weights, random_deep, random_single_layer
 from getheory.check import AnalyticComparison, CheckOptions, analytic_step
 from getheory.check._analytic import wants_analytic, z_difference
-from getheory.check._problem import Problem
+from getheory.check._problem import CheckProblem
 
 
 def test_z_of_the_difference_in_combined_standard_errors():
@@ -19,8 +19,8 @@ def test_z_of_the_difference_in_combined_standard_errors():
 
 def test_the_step_runs_for_single_layer_generators_unless_switched_off():
     Ws, Wt = draw_weights(6, 4, 1, 1, seed=0)
-    single = Problem(random_single_layer(6, 4, "sign", seed=0), Ws, Wt)
-    deep = Problem(random_deep([4, 5, 6], "sign", seed=0), Ws, Wt)
+    single = CheckProblem(random_single_layer(6, 4, "sign", seed=0), Ws, Wt)
+    deep = CheckProblem(random_deep([4, 5, 6], "sign", seed=0), Ws, Wt)
     assert wants_analytic(single, CheckOptions())
     assert not wants_analytic(single, CheckOptions(analytic=False))
     assert not wants_analytic(deep, CheckOptions())

@@ -21,7 +21,7 @@ from getheory.check._conditions import (
     _second_moment,
     _weight_spread,
 )
-from getheory.check._problem import Problem
+from getheory.check._problem import CheckProblem
 
 
 def _estimate(z, n=1000, resolved=False):
@@ -117,11 +117,11 @@ def test_the_step_lists_every_condition_of_the_generator_then_the_resolution():
     gen = random_single_layer(12, 6, "sign", seed=0)
     Ws, Wt = draw_weights(12, 6, 1, 1, seed=1)
     resolved = _estimate(6.0, resolved=True)
-    step = conditions_step(Problem(gen, Ws, Wt), None, BoundsStep(bound_terms(gen, Ws, Wt), ""), resolved, None)
+    step = conditions_step(CheckProblem(gen, Ws, Wt), None, BoundsStep(bound_terms(gen, Ws, Wt), ""), resolved, None)
     assert [c.name.split(" ")[0] for c in step] == ["finite", "row", "coherence", "inputs", "bound", "student", "d_MS"]
     deep = random_deep([6, 8, 12], "sign", seed=0)
     moments = SimpleNamespace(Omega=np.eye(12), Phi=np.zeros((12, 6)), n_samples=100)
-    step = conditions_step(Problem(deep, Ws, Wt), MomentsStep(moments, SimpleNamespace(stderr_cov=None), None),
+    step = conditions_step(CheckProblem(deep, Ws, Wt), MomentsStep(moments, SimpleNamespace(stderr_cov=None), None),
                            BoundsStep(None, ""), resolved, None)
     assert [c.name for c in step] == ["linearised Gaussian-equivalent covariance", "student weights spread",
                                       "d_MS resolved"]

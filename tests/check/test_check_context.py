@@ -1,15 +1,21 @@
-"""What a check resolves at its entry (backend, time budget, seed streams) and its stage timings."""
-
-import time
+"""The run context a check resolves at its entry (getheory._run.RunContext): the backend object,
+the time budget of samples="auto", the seed streams of the CHECK layout, the dtype and the progress switch."""
 
 import numpy as np
-import pytest
 
 from getheory._deadline import Deadline
+from getheory._run import RunContext
 from getheory._seeds import CHECK
 from getheory.backend import get_backend
-from getheory.check import CheckOptions, Timings, start_run
+from getheory.check import CheckOptions, start_run
 from getheory.plan import PlanOptions
+
+
+def test_the_check_builds_one_run_context():
+    run = start_run(CheckOptions(samples=2048, dtype="float32"), progress=True)
+    assert isinstance(run, RunContext)
+    assert run.dtype == "float32" and run.progress is True and run.executor is None
+    assert dict(run.timings) == {} and run.notes == []
 
 
 def test_a_fixed_n_has_no_time_budget():
@@ -40,22 +46,6 @@ def test_the_seed_streams_are_the_check_layout_of_the_master_seed():
     assert CHECK.names == ("generator", "weights", "moments", "fields", "dms", "pilot")
 
 
-def test_timings_record_stages_in_order_from_their_start():
-    times = Timings()
-    t0 = time.perf_counter()
-    with times.stage("first", since=t0 - 10.0):
-        pass
-    with times.stage("skipped", when=False):
-        pass
-    with times.stage("second"):
-        pass
-    assert list(times) == ["first", "second"]
-    assert 10.0 <= times["first"] < 10.0 + 60 and 0 <= times["second"] < 60
-
-
-def test_a_stage_that_raises_records_nothing():
-    times = Timings()
-    with pytest.raises(RuntimeError):
-        with times.stage("broken"):
-            raise RuntimeError("boom")
-    assert times == {}
+def test_the_shards_executor_travels_in_the_run():
+    marker = object()
+    assert start_run(CheckOptions(samples=2048), marker).executor is marker

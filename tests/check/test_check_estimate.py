@@ -23,7 +23,7 @@ def test_the_estimate_is_estimate_dms_of_the_streamed_statistics_against_the_mat
     moments = compute_moments(problem, options, run)
     assert plan_step(problem, moments.match, options, run, spent=0.0) is None
     sampled = sample_step(problem, moments.match, 2048, options, run)
-    est = estimate_step(sampled, moments, options, run.seeds.dms)
+    est = estimate_step(sampled, moments, options, run)
     again = estimate_dms(sampled.stats, moments.match.mean, moments.match.cov, options=options.dms,
                          seed=start_run(options).seeds.dms)
     assert json.dumps(est.to_dict(), sort_keys=True) == json.dumps(again.to_dict(), sort_keys=True)

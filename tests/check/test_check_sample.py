@@ -1,15 +1,11 @@
-"""The plan and stream steps: n fixed or planned by a pilot (docs/theory.md §4.1), then n streamed samples (§1)."""
+"""The stream step: n streamed samples of (λ, ν) on the check's fields stream (docs/theory.md §1)."""
 
 import numpy as np
 import pytest
 
-from getheory import check_generator
-from getheory.check import CheckOptions, build_problem, compute_moments, plan_step, sample_step, start_run
-from getheory.check._sample import planned_n
+from getheory.check import CheckOptions, build_problem, compute_moments, sample_step, start_run
 from getheory.distances import FieldStream
 from getheory.fields import stream_fields
-from getheory.plan import PlanOptions
-from getheory.reports import format_check
 
 
 @pytest.fixture(scope="module")
@@ -18,19 +14,6 @@ def small():
     run = start_run(options)
     problem = build_problem(None, None, None, options, run.seeds)
     return options, run, problem, compute_moments(problem, options, run)
-
-
-def test_a_fixed_n_needs_no_pilot(small):
-    options, run, problem, moments = small
-    assert plan_step(problem, moments.match, options, run, spent=0.0) is None
-    assert planned_n(None, options) == 2048
-
-
-def test_moments_that_spent_the_whole_budget_leave_nothing_to_plan(small):
-    _, run, problem, moments = small
-    options = CheckOptions(plan=PlanOptions(time_budget=5.0))
-    with pytest.raises(ValueError, match="the moments alone took 5.0 s, the whole time budget of 5 s"):
-        plan_step(problem, moments.match, options, run, spent=5.0)
 
 
 def test_the_measured_run_streams_n_rows_of_the_fields_stream(small):
@@ -43,21 +26,3 @@ def test_the_measured_run_streams_n_rows_of_the_fields_stream(small):
     assert sampled.n == 2048 == sampled.stats.n == expected.n
     np.testing.assert_array_equal(sampled.stats.reservoir, expected.reservoir)
     np.testing.assert_array_equal(sampled.stats.S4, expected.S4)
-
-
-def test_check_auto_samples_plans_from_an_independent_pilot():
-    res = check_generator(activation="sign", N=16, D=8, K=1, M=1, seed=0, plan=PlanOptions(time_budget=60.0))
-    d = res.to_dict()
-    plan = d["plan"]
-    assert plan["n"] == d["sizes"]["samples"] >= plan["n_pilot"] >= 20_000
-    assert plan["limited_by"] in ("target", "budget") and plan["rate"] > 0
-    # the strongly non-Gaussian N = 16 point is resolved at 5 sigma by the planned run
-    assert d["d_MS"]["cumulant"]["z_max"] >= 5
-    assert list(d["timings_s"])[:3] == ["moments", "pilot", "sampling"]
-    assert "pilot" in format_check(res)
-
-
-def test_check_refuses_a_budget_too_small_for_the_pilot():
-    with pytest.raises(ValueError, match="too small even for the pilot.*at least"):
-        check_generator(activation="sign", N=400, D=200, K=1, M=1, seed=0,
-                        plan=PlanOptions(time_budget=0.2, min_pilot=200_000))
