@@ -28,6 +28,7 @@ __all__ = [
     "check_output_dir",
     "PSD_RTOL",
     "positive_int",
+    "positive_int_value",
     "check_int",
     "check_level",
     "check_p",
@@ -223,3 +224,17 @@ def finite_matrix(x, name: str, shape=None, *, dtype=np.float64) -> np.ndarray:
         raise ValueError(f"{name} is empty (shape {arr.shape})")
     check_finite(arr, name)
     return arr
+
+
+def positive_int_value(x) -> int:
+    """A strictly positive integer from a command-line text or a TOML value (an estimator setting's
+    ``convert``, :class:`getheory.distances.Setting`); ValueError says what is wrong."""
+    try:
+        v = int(x)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected an integer, got {x!r}") from None
+    if isinstance(x, bool) or (isinstance(x, float) and x != v):
+        raise ValueError(f"expected an integer, got {x!r}")
+    if v <= 0:
+        raise ValueError(f"must be positive, got {x}")
+    return v

@@ -46,7 +46,8 @@ from ._validation import check_int
 from .distances import CumulantOptions, FieldStream, StreamOptions, cumulants_from_stats
 from .fields import LatentDraw, check_weights, stream_fields_in
 
-__all__ = ["DEFAULT_TIME_BUDGET", "Plan", "PlanOptions", "PlanSetup", "plan_samples", "plan_samples_in", "samples_for_z"]
+__all__ = ["DEFAULT_TIME_BUDGET", "Plan", "PlanOptions", "PlanSetup", "plan_samples", "plan_samples_in",
+           "samples_for_z"]
 
 #: the one default time budget of the planner, in seconds: ``PlanOptions.time_budget``, ``getheory check
 #: --time-budget`` and a sweep spec's ``samples.time_budget`` (a sweep that wants another budget per point

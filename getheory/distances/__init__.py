@@ -63,7 +63,6 @@ from ._registry import (
     estimators,
     finite,
     get_estimator,
-    positive_int,
     record_columns,
     register_estimator,
     spec_settings,

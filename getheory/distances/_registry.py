@@ -43,9 +43,11 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from .._validation import positive_int_value
+
 __all__ = ["LEGACY_ESTIMATOR", "REPORTED", "Column", "Estimator", "EstimatorInput", "Evidence", "PlotStyle", "Reading",
            "Setting", "absent_parts", "chosen_estimator", "computing_estimators", "estimator_series",
-           "estimator_settings", "estimators", "get_estimator", "positive_int", "record_columns", "register_estimator",
+           "estimator_settings", "estimators", "get_estimator", "record_columns", "register_estimator",
            "spec_settings", "unregister_estimator"]
 
 #: the series of the d_MS each task reported (chosen among the estimators by a recorded rule)
@@ -241,19 +243,6 @@ def _floor_mean(d: Mapping) -> float | None:
     return finite(_part(d, "floor").get("mean"))
 
 
-def positive_int(x) -> int:
-    """A strictly positive integer from a command-line text or a TOML value (a Setting's ``convert``)."""
-    try:
-        v = int(x)
-    except (TypeError, ValueError):
-        raise ValueError(f"expected an integer, got {x!r}") from None
-    if isinstance(x, bool) or (isinstance(x, float) and x != v):
-        raise ValueError(f"expected an integer, got {x!r}")
-    if v <= 0:
-        raise ValueError(f"must be positive, got {x}")
-    return v
-
-
 def _flag(on) -> bool:
     if not isinstance(on, bool):
         raise TypeError(f"must be true or false, got {on!r}")
@@ -350,7 +339,7 @@ register_estimator(Estimator(
     evidence=(Evidence("floor_mean", "floor", _floor_mean),),
     settings=(Setting("p", 1, "1-D metric W_p inside d_MS (default 1)", int, choices=(1, 2), in_spec=False),
               Setting("floor_replicates", 19, "Gaussian replicates for the plug-in's floor (default 19: rank test "
-                      "at level 0.05)", positive_int, in_spec=False)),
+                      "at level 0.05)", positive_int_value, in_spec=False)),
     columns=(Column("plug_in", "REAL", lambda d: _part(d, "plug_in").get("value"), 1),
              Column("floor_mean", "REAL", _floor_mean, 1),
              Column("resolved", "INTEGER", lambda d: d.get("resolved") if d.get("plug_in") else None, 1))))
