@@ -227,13 +227,7 @@ OPTIONAL = ("dask", "distributed", "cloudpickle", "cupy", "cupyx", "array_api_co
 
 #: modules that still import inside functions or reach into another package's private modules while
 #: issue 27 is under way (their owners convert them); to be emptied when issue 27 lands
-NOT_YET_CONVERTED = {
-    "check/_executors.py", "check/_shards.py", "cli/check.py", "cli/dynamics.py", "cli/ridge.py",
-    "dynamics/_data.py", "dynamics/_experiment.py", "dynamics/_finite_size.py", "dynamics/_kernel_cuda.py",
-    "dynamics/_odes.py", "dynamics/_problem.py", "dynamics/_sgd.py", "moments.py", "plan.py",
-    "reports/_dynamics.py", "reports/_ridge.py", "ridge/_experiment.py", "ridge/_solve.py", "ridge/_stream.py",
-    "ridge/_theory.py", "sweep/_spec.py", "sweep/_tasks.py",
-}
+NOT_YET_CONVERTED = {"check/_executors.py", "check/_shards.py", "moments.py", "plan.py"}
 
 CONVERTED = [p for p in FILES if str(p.relative_to(ROOT)) not in NOT_YET_CONVERTED]
 

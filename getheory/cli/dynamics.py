@@ -9,13 +9,14 @@ import os
 import shlex
 import sys
 
+from ..activations import ACTIVATIONS, NETWORK_ACTIVATIONS
 from ..backend import USER_BACKENDS
+from ..dynamics import DynamicsOptions, load_problem, remove_checkpoint, run_dynamics
+from ..reports import write_dynamics_report
 from ._args import add_weights_file, output_dir, positive, user_generator, weights_file_generator
 
 
 def add_parser(subparsers):
-    from ..activations import ACTIVATIONS, NETWORK_ACTIVATIONS
-
     p = subparsers.add_parser(
         "dynamics",
         help="online SGD on generator data vs its Gaussian equivalent vs the ODEs (docs/theory.md §7)",
@@ -88,8 +89,6 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
-    from ..dynamics import run_dynamics
-
     generator, widths = _given_generator(args), _widths(args)
     generator, problem = _problem(args, generator)  # with --weights/--generator when the file holds no A
     checkpoint = _checkpoint_folder(args)
@@ -102,8 +101,6 @@ def run(args) -> int:
     command = None
     if "dynamics" in sys.argv[1:3]:  # called from the command line (not from main(argv) in a test)
         command = "getheory " + " ".join(shlex.quote(a) for a in sys.argv[sys.argv.index("dynamics"):])
-    from ..reports import write_dynamics_report
-
     files = write_dynamics_report(res, args.out, command=command)
     _print_summary(res, files)
     _keep_or_remove_checkpoint(args, res, checkpoint)
@@ -138,8 +135,6 @@ def _problem(args, generator):
     """(generator, the weights of ``--problem`` as keywords of run_dynamics; {} without it)."""
     if not args.problem:
         return generator, {}
-    from ..dynamics import load_problem
-
     problem = load_problem(args.problem, args.activation, generator, N=args.N, D=args.D)
     generator = problem.pop("generator")
     sizes = (("K", args.K, problem["W0"].shape[0]), ("M", args.M, problem["W_teacher"].shape[0]))
@@ -165,8 +160,6 @@ def _checkpoint_folder(args) -> str:
 
 def _options(args, checkpoint):
     """The :class:`DynamicsOptions` of the command line."""
-    from ..dynamics import DynamicsOptions
-
     return DynamicsOptions(
         K=args.K if args.K is not None else 2,
         M=args.M if args.M is not None else 2,
@@ -206,6 +199,4 @@ def _keep_or_remove_checkpoint(args, res, checkpoint):
     elif args.keep_checkpoint:
         print(f"checkpoint kept in {checkpoint} (--keep-checkpoint): --resume with more --sgd-seeds adds seeds")
     else:  # every seed finished (or diverged): the report holds everything the checkpoint did
-        from ..dynamics import remove_checkpoint
-
         remove_checkpoint(checkpoint)

@@ -6,10 +6,13 @@ work is in :func:`getheory.ridge.ridge_curves`, the files in :func:`getheory.rep
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shlex
 import sys
 
 from ..backend import USER_BACKENDS
+from ..reports import agreement_table, write_ridge_report
+from ..ridge import DEFAULT_ALPHAS, DEFAULT_LAMBDAS, TEACHERS, RidgeOptions, ridge_curves, ridge_finite_size
 from ._args import output_dir, positive, user_generator
 
 
@@ -34,8 +37,6 @@ def _ints(text):
 
 
 def add_parser(subparsers):
-    from ..ridge import DEFAULT_ALPHAS, DEFAULT_LAMBDAS, TEACHERS
-
     p = subparsers.add_parser(
         "ridge",
         help="ridge learning curves: generator data vs Gaussian equivalent vs deterministic equivalent (§8)",
@@ -83,8 +84,6 @@ def add_parser(subparsers):
 
 def _options(args):
     """The :class:`getheory.ridge.RidgeOptions` of the command line (at least one source)."""
-    from ..ridge import RidgeOptions
-
     sources = tuple(s for s, off in (("generator", args.no_generator), ("gaussian", args.no_gaussian)) if not off)
     if not sources:
         raise ValueError("--no-generator and --no-gaussian leave nothing to simulate")
@@ -100,8 +99,6 @@ def _finite_size_options(args, opts, generator):
             raise ValueError("--finite-size needs a random single-layer generator (--activation), not --generator")
     if not args.finite_size:
         return None
-    import dataclasses
-
     fs_opts = dataclasses.replace(opts, seeds=args.finite_size_seeds or opts.seeds)
     # refuse bad sizes before the main run starts
     for n in args.finite_size:
@@ -118,8 +115,6 @@ def _command():
 
 
 def _print_summary(res, files):
-    from ..reports import agreement_table
-
     for k, a in agreement_table(res).items():
         print(f"  {k}: {a['resolved']}/{a['points']} points resolved (|z| > {a['threshold']:.3g}), median |gap| "
               f"{a['median_relative']:.2%}, largest {a['max_relative']:.2%} at α={a['at_alpha']:g}, "
@@ -130,9 +125,6 @@ def _print_summary(res, files):
 
 
 def run(args) -> int:
-    from ..reports import write_ridge_report
-    from ..ridge import ridge_curves, ridge_finite_size
-
     opts = _options(args)
     generator = user_generator(args.generator, args.D)
     fs_opts = _finite_size_options(args, opts, generator)

@@ -55,14 +55,14 @@ Layout: private modules re-exported here (``_checks``, ``_options`` (:class:`Dyn
 that a run resumes), ``_compare`` §7.7, ``_experiment`` §7, ``_finite_size``).  The data sources
 (generator data and its Gaussian equivalent, §7.2) live in :mod:`getheory.equivalent`, shared with
 ridge, and are re-exported here.  Report writing lives in the presentation layer
-(:func:`getheory.reports.write_dynamics_report`, which also calls :func:`save_problem` and writes
-through :func:`atomic_write`; ``getheory dynamics`` deletes a finished run's checkpoint with
-:func:`remove_checkpoint`).  The one thing this package writes on its own, during a run given a
-checkpoint folder, is the checkpoint (``_checkpoint``).
+(:func:`getheory.reports.write_dynamics_report`, which also calls :func:`save_problem`;
+``getheory dynamics`` deletes a finished run's checkpoint with :func:`remove_checkpoint`).  The
+one thing this package writes on its own, during a run given a checkpoint folder, is the
+checkpoint (``_checkpoint``).
 """
 
 from ..equivalent import GaussianEquivalentData, GeneratorData
-from ._checkpoint import atomic_write, remove_checkpoint
+from ._checkpoint import remove_checkpoint
 from ._compare import curve_summary, largest_gap
 from ._data import NormalStream
 from ._experiment import DynamicsResult, run_dynamics
@@ -92,7 +92,6 @@ __all__ = [
     "ODEResult",
     "SGDProblem",
     "SGDTrajectory",
-    "atomic_write",
     "curve_summary",
     "finite_size_check",
     "gauss_I2",

@@ -27,14 +27,12 @@ only other writer in :mod:`getheory.dynamics`, :func:`~getheory.dynamics.save_pr
 called by the report writer alone).  :meth:`RunCheckpoint.open` writes ``run.json``,
 :meth:`SeedCheckpoint.save` the seed files (called by :func:`getheory.dynamics.run_sgd` as it
 goes), :func:`remove_checkpoint` deletes them (called by ``getheory dynamics`` once the report
-holds everything), and :func:`atomic_write` also writes the dynamics report's Markdown and JSON
-(the dynamics report writer of :mod:`getheory.reports`); both are public names of
-:mod:`getheory.dynamics`.
+holds everything; a public name of :mod:`getheory.dynamics`).
 
-Every file is written to a temporary file in the same folder, flushed and fsynced, and moved
-into place with :func:`os.replace` (then the folder is fsynced), so a kill at any instant leaves
-the previous complete file or the new one.  The state names how many records it covers, so a
-records file newer than its state is cut back to it.
+Every file is written by :func:`getheory._files.write_bytes` with ``sync=True``: to a temporary
+file in the same folder, flushed and fsynced, and moved into place with :func:`os.replace` (then
+the folder is fsynced), so a kill at any instant leaves the previous complete file or the new one.
+The state names how many records it covers, so a records file newer than its state is cut back to it.
 
 Random states: NumPy generators (the NumPy backend and the strict device) store their
 bit-generator state exactly.  CuPy's generator keeps its cuRAND XORWOW states in a device
@@ -52,6 +50,8 @@ import os
 import time
 
 import numpy as np
+
+from .._files import write_bytes
 
 __all__ = ["CheckpointUnsupported", "RunCheckpoint", "SeedCheckpoint", "array_digest", "remove_checkpoint"]
 
@@ -72,38 +72,6 @@ def array_digest(a) -> str:
     h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
     h.update(memoryview(a).cast("B"))
     return h.hexdigest()
-
-
-def _fsync_dir(path):
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, fsynced, then os.replace."""
-    folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(folder)
 
 
 def _npz_bytes(arrays: dict) -> bytes:
@@ -159,7 +127,7 @@ class RunCheckpoint:
                                  "(or delete this one) to start a new run")
             return True
         os.makedirs(self.path, exist_ok=True)
-        atomic_write(self.run_file, json.dumps({"format": FORMAT, "settings": settings}, indent=1).encode())
+        write_bytes(self.run_file, json.dumps({"format": FORMAT, "settings": settings}, indent=1).encode(), sync=True)
         return False
 
     def seed(self, index, seed_value) -> SeedCheckpoint:
@@ -237,9 +205,9 @@ class SeedCheckpoint:
             rec = {"steps": np.asarray(records["steps"], dtype=np.int64)}
             for i, (W, v) in enumerate(zip(records["W"], records["v"])):
                 rec[f"W{i}"], rec[f"v{i}"] = np.asarray(W), np.asarray(v)
-            atomic_write(self.records_file, _npz_bytes(rec))
+            write_bytes(self.records_file, _npz_bytes(rec), sync=True)
         meta = {**meta, "format": FORMAT, "seed": self.seed_value, "index": self.index}
-        atomic_write(self.state_file, _npz_bytes({"meta": np.array(json.dumps(meta)), **arrays}))
+        write_bytes(self.state_file, _npz_bytes({"meta": np.array(json.dumps(meta)), **arrays}), sync=True)
         self.saves += 1
         self._last = time.monotonic()
 

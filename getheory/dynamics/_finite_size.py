@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from .._progress import status
 from .._validation import positive_int
@@ -42,8 +43,6 @@ def finite_size_check(Ns, seeds=(0, 1, 2), *, activation="sign", delta=0.5, K=2,
     squares over all (N, seed) pairs; ``slope_ci`` is the 95 % t-interval of
     b.  Finite-N fluctuations predict b ≈ −1/2.
     """
-    from scipy import stats
-
     Ns = [positive_int(n, "N") for n in Ns]
     if len(Ns) < 2:
         raise ValueError("need at least two values of N to fit an exponent")

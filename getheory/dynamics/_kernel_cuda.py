@@ -109,7 +109,7 @@ _kernel = None
 def _compiled():
     global _kernel
     if _kernel is None:
-        import cupy
+        import cupy  # the gpu extra: needed only when a CUDA backend runs the kernel
 
         _kernel = cupy.RawKernel(CUDA_SOURCE, "sgd_segment")
     return _kernel
@@ -123,7 +123,7 @@ def sgd_segment_cuda(W, v, X, y, eta, code, train_v, start, stop):
     arrays are C-contiguous float64 CuPy arrays on one device; one launch of a
     single 256-thread block runs the whole segment.
     """
-    import cupy
+    import cupy  # the gpu extra: this module imports without it (see the module's docstring)
 
     K, N = W.shape
     if K > MAX_K:

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.integrate import solve_ivp
 
 from .._validation import positive_int
 from ..backend import Backend, get_backend
@@ -340,8 +341,6 @@ class _Integrator:
             return y0[None, :].copy()
         if self.method == "rk4":
             return _rk4(sys_, y0, t_eval, self.dt / 2 if tight else self.dt)
-        from scipy.integrate import solve_ivp
-
         f = 0.01 if tight else 1.0
         sol = solve_ivp(sys_, (0.0, float(t_eval[-1])), y0, method=self.method, t_eval=t_eval,
                         rtol=self.rtol * f, atol=self.atol * f)

@@ -17,6 +17,8 @@ from ..activations import get_network_activation
 from ._checkpoint import CheckpointUnsupported, rng_state, set_rng_state
 from ._checks import _check_eta, _check_g, _vector, _weights
 from ._data import NormalStream, _g_xp, _teacher_labels
+from ._kernel_cpu import sgd_segment
+from ._kernel_cuda import sgd_segment_cuda
 from ._kernel_xp import sgd_segment_xp
 
 
@@ -27,12 +29,8 @@ def segment_kernel(bk):
     CuPy RawKernel), otherwise the array-API reference step bound to ``bk``.
     """
     if bk.compiled_kernels == "cpu":
-        from ._kernel_cpu import sgd_segment  # numba compiles it: loaded only where it runs
-
         return sgd_segment
     if bk.compiled_kernels == "cuda":
-        from ._kernel_cuda import sgd_segment_cuda  # needs cupy: loaded only on a CUDA backend
-
         return sgd_segment_cuda
     return partial(sgd_segment_xp, bk)
 
@@ -209,7 +207,7 @@ def _set_up(run: RunContext, sources, weights, t_points, ctl: Controls) -> _Setu
     """Check the inputs of :func:`run_sgd` (in its order of messages) and fix its :class:`_Setup`."""
     W0, v0, W_teacher, v_teacher = weights
     bk = run.backend
-    sgd_segment = segment_kernel(bk)
+    kernel = segment_kernel(bk)
     eta = _check_eta(ctl.eta)
     g = _check_g(ctl.g)
     if not sources:
@@ -230,7 +228,7 @@ def _set_up(run: RunContext, sources, weights, t_points, ctl: Controls) -> _Setu
     steps_at = np.unique(np.round(t_points * N).astype(np.int64))
     batch_size = ctl.batch_size if ctl.batch_size is not None else default_batch_size(N)
     code = get_network_activation(g).kernel_code
-    return _Setup(bk, sgd_segment, list(sources), N, K, D, W0, v0, bk.asarray(Wt), bk.asarray(vt), eta, g, code,
+    return _Setup(bk, kernel, list(sources), N, K, D, W0, v0, bk.asarray(Wt), bk.asarray(vt), eta, g, code,
                   bool(ctl.train_second_layer), steps_at, batch_size, ctl.time_budget)
 
 

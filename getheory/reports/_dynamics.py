@@ -4,8 +4,8 @@ The presentation layer of the learning dynamics (docs/theory.md §7): everything
 files.  :mod:`getheory.dynamics` computes and writes no report; the one set of files it does
 write itself is the SGD checkpoint (the state saved on disk with ``checkpoint=FOLDER``, written
 while a run goes so that it can resume), an exception to "nothing below presentation writes files"
-kept for now.  report.md and report.json are written through the checkpoint's atomic write
-(:func:`getheory.dynamics.atomic_write`).
+kept for now.  Every file here is written whole or not at all (:mod:`getheory._files`); report.md
+and report.json are also fsynced, as the checkpoint's files are.
 """
 
 from __future__ import annotations
@@ -15,17 +15,18 @@ import os
 
 import numpy as np
 
-from ..dynamics import DynamicsResult, atomic_write, save_problem
+from .._files import replacing, write_text
+from ..dynamics import DynamicsResult, save_problem
 
 __all__ = ["write_dynamics_report"]
 
 
 def write_dynamics_report(res: DynamicsResult, out, command=None):
     """Write report.md, report.json, learning-curve PNGs and problem.npz into ``out``."""
-    import matplotlib
+    import matplotlib  # heavy (fonts, a GUI backend): loaded only to draw, and switched to Agg first
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after the switch to Agg
 
     os.makedirs(out, exist_ok=True)
     t = res.t
@@ -58,7 +59,8 @@ def write_dynamics_report(res: DynamicsResult, out, command=None):
     ax.legend(fontsize=7)
     fig.tight_layout()
     p = os.path.join(out, "learning_curves.png")
-    fig.savefig(p, dpi=120)
+    with replacing(p) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
     files.append(p)
     if res.eps_ode is not None:
@@ -73,7 +75,8 @@ def write_dynamics_report(res: DynamicsResult, out, command=None):
         ax.legend(fontsize=8)
         fig.tight_layout()
         p = os.path.join(out, "gaps.png")
-        fig.savefig(p, dpi=120)
+        with replacing(p) as tmp:
+            fig.savefig(tmp, format="png", dpi=120)
         plt.close(fig)
         files.append(p)
     if res.problem.get("W0") is not None:  # the exact problem, for `getheory dynamics --problem`
@@ -84,17 +87,12 @@ def write_dynamics_report(res: DynamicsResult, out, command=None):
     if command:
         d["command"] = command
     p = os.path.join(out, "report.json")
-    _write_text(p, json.dumps(d, indent=1))
+    write_text(p, json.dumps(d, indent=1), sync=True)
     files.append(p)
     p = os.path.join(out, "report.md")
-    _write_text(p, _markdown(res, command))
+    write_text(p, _markdown(res, command), sync=True)
     files.append(p)
     return files
-
-
-def _write_text(path, text):
-    """Write ``text`` whole or not at all (the checkpoints' atomic write: temporary file, fsync, rename)."""
-    atomic_write(path, text.encode("utf-8"))
 
 
 def _divergence_text(s):

@@ -1,16 +1,18 @@
 """Presentation of ridge learning curves (docs/theory.md §8): report.md, report.json and PNGs.
 
-The only module of the ridge feature that writes files; the numbers come from
-:func:`getheory.ridge.ridge_curves` and :func:`getheory.ridge.ridge_finite_size`.
+The only module of the ridge feature that writes files, each whole or not at all
+(:mod:`getheory._files`); the numbers come from :func:`getheory.ridge.ridge_curves` and
+:func:`getheory.ridge.ridge_finite_size`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
+from scipy import stats
 
+from .._files import replacing, write_json, write_text
 from .._json import to_plain
 from ..ridge import ridge_theory
 
@@ -22,9 +24,7 @@ LEVEL = 0.01
 
 def z_resolved(seeds: int) -> float:
     """|gap|/se above which a gap is resolved: Student t with S − 1 dof (se is from S seeds)."""
-    from scipy.stats import t
-
-    return float(t.ppf(1 - LEVEL / 2, max(seeds - 1, 1)))
+    return float(stats.t.ppf(1 - LEVEL / 2, max(seeds - 1, 1)))
 
 
 def _fmt(x, nd=4):
@@ -50,12 +50,25 @@ def agreement_table(result) -> dict:
     return out
 
 
-def _plot_curves(result, path):
-    import matplotlib
+def _pyplot():
+    """matplotlib's pyplot with the Agg backend (no display needed)."""
+    import matplotlib  # heavy (fonts, a GUI backend): loaded only to draw, and switched to Agg first
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # after the switch to Agg
 
+    return plt
+
+
+def _save(fig, path):
+    """Write the figure to ``path`` as a PNG, whole or not at all, and close it."""
+    with replacing(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
+    _pyplot().close(fig)
+
+
+def _plot_curves(result, path):
+    plt = _pyplot()
     L = len(result.lambdas)
     fig, axes = plt.subplots(1, L, figsize=(4.2 * L, 4), squeeze=False)
     a = result.alphas
@@ -85,16 +98,11 @@ def _plot_curves(result, path):
     fig.suptitle(f"ridge on {s['generator'].get('kind', '')} {s['generator'].get('activation', '')} features, "
                  f"N={s['N']}, D={s['D']}, teacher {s['options']['teacher']}, Δ={s['options']['noise']}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _plot_gaps(result, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     comps = result.comparisons()
     fig, axes = plt.subplots(1, len(comps), figsize=(4.2 * len(comps), 3.6), squeeze=False)
     for ax, (k, c) in zip(axes[0], comps.items()):
@@ -107,16 +115,11 @@ def _plot_gaps(result, path):
         ax.set_title(f"{k}: gap / se", fontsize=9)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _plot_finite_size(fs, path):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for k in fs.gaps:
         ax.errorbar(fs.Ns, fs.gaps[k], yerr=fs.se[k], fmt="o-", ms=4, capsize=2, label=k)
@@ -126,8 +129,7 @@ def _plot_finite_size(fs, path):
     ax.set_ylabel("mean |relative gap| over (α, λ)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def write_ridge_report(result, out, *, finite_size=None, command=None) -> list:
@@ -152,13 +154,10 @@ def write_ridge_report(result, out, *, finite_size=None, command=None) -> list:
     if command:
         d["command"] = command
     p = os.path.join(out, "report.json")
-    with open(p + ".tmp", "w") as fh:
-        json.dump(to_plain(d), fh, indent=1)
-    os.replace(p + ".tmp", p)
+    write_json(p, to_plain(d), indent=1)
     files.append(p)
     p = os.path.join(out, "report.md")
-    with open(p, "w") as fh:
-        fh.write(_markdown(result, agree, finite_size, command))
+    write_text(p, _markdown(result, agree, finite_size, command))
     files.append(p)
     return files
 

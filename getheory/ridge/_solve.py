@@ -21,6 +21,8 @@ are busy with other jobs, two threads made a 2000 × 2000 Cholesky 3× slower th
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import cho_factor, cho_solve, eigh
+from threadpoolctl import threadpool_limits
 
 __all__ = ["SOLVERS", "CHOLESKY_MAX_LAMBDAS", "ridge_predictors"]
 
@@ -37,15 +39,11 @@ def ridge_predictors(G, r, lambdas, N: int, *, solver: str = "auto", work=None, 
     """
     if threads is None:
         return _predictors(G, r, lambdas, N, solver, work)
-    from threadpoolctl import threadpool_limits
-
     with threadpool_limits(limits=int(threads), user_api="blas"):
         return _predictors(G, r, lambdas, N, solver, work)
 
 
 def _predictors(G, r, lambdas, N, solver, work):
-    from scipy.linalg import cho_factor, cho_solve, eigh
-
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
     lambdas = np.asarray(lambdas, dtype=np.float64).reshape(-1)

@@ -29,6 +29,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import eigh
 
 from .._run import RunContext, start_run_context
 from .._seeds import RIDGE_SAMPLES
@@ -96,8 +97,6 @@ class GaussianEquivalentSource:
     needs_xi = True
 
     def __init__(self, Omega, Phi, *, rtol=1e-6, backend="numpy"):
-        from scipy.linalg import eigh
-
         self.bk = bk = get_backend(backend)
         Omega = np.asarray(Omega, dtype=np.float64)
         Phi = np.asarray(Phi, dtype=np.float64)

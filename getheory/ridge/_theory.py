@@ -33,6 +33,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import eigh
+from scipy.optimize import brentq
 
 from ..backend import backend_of
 
@@ -117,8 +119,6 @@ def ridge_spectrum(Omega=None, Phi=None, theta=None, *, eig=None, rtol=1e-10) ->
     refused rather than giving a wrong curve.  :func:`getheory.ridge.ridge_curves`
     rescales its θ to that norm itself.
     """
-    from scipy.linalg import eigh
-
     Phi = np.asarray(Phi, dtype=np.float64)
     theta = np.asarray(theta, dtype=np.float64).reshape(-1)
     N, D = Phi.shape
@@ -178,8 +178,6 @@ def label_decomposition(spectrum: RidgeSpectrum, teacher, noise: float) -> Label
 
 def solve_kappa(rho, n: float, N: int, lam: float) -> float:
     """The root κ > 0 of 1 = λN/(nκ) + Σ ρ/(ρ + κ)/n (§8.3); the right side decreases in κ."""
-    from scipy.optimize import brentq
-
     rho = np.asarray(rho, dtype=np.float64)
     a = lam * N / n
 

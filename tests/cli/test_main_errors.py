@@ -103,15 +103,13 @@ def test_user_module_that_raises_at_import_is_named_in_one_line(user_modules, ca
     ["proofs", "--only", "hermite", "--quiet"],
 ])
 def test_out_that_is_an_existing_file_is_refused_before_computing(argv, tmp_path, monkeypatch, capsys):
-    import getheory.proofs
-    import getheory.reports
-    import getheory.ridge
+    from getheory.cli import proofs, report, ridge
 
     def must_not_run(*a, **k):
         raise AssertionError("computed before refusing --out")
 
-    for mod, name in ((getheory.ridge, "ridge_curves"), (getheory.reports, "write_report"),
-                      (getheory.proofs, "run_proofs")):
+    # the names as the commands look them up (imported into their modules)
+    for mod, name in ((ridge, "ridge_curves"), (report, "write_report"), (proofs, "run_proofs")):
         monkeypatch.setattr(mod, name, must_not_run)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "results.db").write_bytes(b"")

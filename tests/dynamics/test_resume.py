@@ -195,10 +195,11 @@ def test_checkpoint_records_newer_than_the_state_are_cut_back(tmp_path):
     sc.save({"done": 5, "n_rec": 1, "rec_steps": [0], "status": "running", "sources": ["generator"]},
             {"W0": W[0]}, {"steps": [0], "W": [W], "v": [np.ones((1, 2))]})
     # the records of a later save reached the disk, its state did not
-    from getheory.dynamics._checkpoint import _npz_bytes, atomic_write
+    from getheory._files import write_bytes
+    from getheory.dynamics._checkpoint import _npz_bytes
 
-    atomic_write(sc.records_file, _npz_bytes({"steps": np.array([0, 5]), "W0": np.ones((2, 2, 3)),
-                                              "v0": np.ones((2, 2))}))
+    write_bytes(sc.records_file, _npz_bytes({"steps": np.array([0, 5]), "W0": np.ones((2, 2, 3)),
+                                             "v0": np.ones((2, 2))}), sync=True)
     st = run.seed(0, 7).load()
     assert st["meta"]["n_rec"] == 1 and st["records"]["steps"].tolist() == [0]
     assert st["records"]["W"][0].shape == (1, 2, 3)
