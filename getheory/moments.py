@@ -22,6 +22,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
+import array_api_compat.numpy as npx
 import numpy as np
 
 from ._run import RunContext, start_run_context
@@ -331,8 +332,6 @@ def _moments_from(acc: _BatchMeans, n: int, G: int, group_covs) -> Moments:
 
 
 def _match_cov(moments, W, Wt):
-    import array_api_compat.numpy as npx
-
     return _match_cov_xp(npx, moments.Omega, moments.Phi, W, Wt)
 
 

@@ -39,6 +39,8 @@ import math
 import time
 from dataclasses import dataclass
 
+from scipy.stats import norm
+
 from ._json import to_plain as _plain
 from ._run import RunContext, start_run_context
 from ._seeds import seedseq
@@ -174,8 +176,6 @@ def resolving_ratio(z_pilot: float, options: PlanOptions, spread: float = None) 
     Solves r z_p − q s √(r² + 1) = z_target (module docstring, docs/theory.md §4.1) and
     takes at least (z_plan / z_p)²; inf when z_p ≤ q s (no usable signal in the pilot).
     """
-    from scipy.stats import norm
-
     s = Z_SPREAD if spread is None else spread
     a, b, t = abs(z_pilot), norm.ppf(options.confidence) * s, options.z_target
     if not a > b:

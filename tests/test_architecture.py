@@ -225,11 +225,6 @@ def test_the_name_test_detector_sees_each_form():
 OPTIONAL = ("dask", "distributed", "cloudpickle", "cupy", "cupyx", "array_api_compat.cupy", "array_api_strict",
             "hypothesis", "torch", "jax", "matplotlib", "IPython", "numba.cuda", "ot")
 
-#: modules that still import inside functions or reach into another package's private modules while
-#: issue 27 is under way (their owners convert them); to be emptied when issue 27 lands
-NOT_YET_CONVERTED = {"check/_executors.py", "check/_shards.py", "moments.py", "plan.py"}
-
-CONVERTED = [p for p in FILES if str(p.relative_to(ROOT)) not in NOT_YET_CONVERTED]
 
 
 def _is_optional(name: str) -> bool:
@@ -280,7 +275,7 @@ def _inner_import_problems(source: str) -> list:
     return out
 
 
-@pytest.mark.parametrize("path", CONVERTED, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_a_function_imports_only_an_optional_dependency_with_its_reason(path):
     bad = _inner_import_problems(path.read_text(encoding="utf-8"))
     assert not bad, f"{path.relative_to(ROOT)}: " + "; ".join(f"line {ln}: {why}" for ln, why in bad)
@@ -332,7 +327,7 @@ def _private_reaches(source: str, pkg: list, own: str) -> list:
     return out
 
 
-@pytest.mark.parametrize("path", CONVERTED, ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_module_takes_another_package_s_private_name(path):
     bad = _private_reaches(path.read_text(encoding="utf-8"), list(path.relative_to(ROOT).parent.parts), _top(path))
     assert not bad, (f"{path.relative_to(ROOT)} takes private names of another package (give them a public "

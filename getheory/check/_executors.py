@@ -26,7 +26,7 @@ import pickle
 import queue
 import time
 import uuid
-from concurrent.futures import CancelledError
+from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
 
 from .._cluster import CONNECT_TIMEOUT_S, ClusterError, connect, make_pool, process_id
 from .._progress import Progress
@@ -107,8 +107,6 @@ class PoolShards:
     def map(self, job: ShardJob, run: RunContext) -> list:
         """Every shard of ``job`` on the pool; their statistics in shard-index order (the run's
         progress shown and its time budget checked here)."""
-        from concurrent.futures import FIRST_COMPLETED, wait
-
         futs = [self.pool.submit(run_shard_in_pool, job, i) for i in range(job.count)]
         index = {f: i for i, f in enumerate(futs)}
         prog, pending, done_rows = _progress(job, run), set(futs), 0
@@ -171,7 +169,7 @@ class DaskShards:
         try:  # as Dask pickles: the standard pickle, else cloudpickle (lambdas, closures)
             pickle.dumps(generator, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:
-            import cloudpickle
+            import cloudpickle  # Dask's fallback pickler, installed with the optional dask extra
 
             try:
                 cloudpickle.dumps(generator)
@@ -242,6 +240,7 @@ def _out_of_worker_slot():
     """Inside a Dask task (a sweep point waiting for its shards): leave the worker's thread pool
     while waiting (``distributed.secede``), so that the shards can take the slot, and rejoin after."""
     try:
+        # optional (the dask extra); only a check running inside a Dask task gets here with it installed
         from distributed import get_worker, rejoin, secede
         from distributed.worker import thread_state
 

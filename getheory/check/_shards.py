@@ -23,7 +23,10 @@ Dask workers call.  Where the shards run is :mod:`._executors`'.
 from __future__ import annotations
 
 import importlib
+import pickle
+import sys
 import threading
+import types
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -84,9 +87,6 @@ class GeneratorRecipe:
 
 def _importable_name(fn) -> str | None:
     """``"module:name"`` of a module-level function that another process can import, else None."""
-    import sys
-    import types
-
     mod, name = getattr(fn, "__module__", None), getattr(fn, "__name__", None)
     if not isinstance(fn, types.FunctionType) or not mod or mod == "__main__" or fn.__qualname__ != name:
         return None
@@ -212,8 +212,6 @@ def _generator_for(source) -> Generator:
     """A recipe's generator, built once per process (thread-safe), or the generator itself."""
     if not isinstance(source, GeneratorRecipe):
         return source
-    import pickle
-
     key = pickle.dumps(source)
     with _BUILD_LOCK:
         if key in _BUILT:
@@ -257,8 +255,6 @@ _POOL_SOURCE: list = []
 
 def pool_setup(payload: bytes):
     """A local pool worker's setup: the pickled recipe or generator, unpickled once per process."""
-    import pickle
-
     _POOL_SOURCE[:] = [pickle.loads(payload)]
 
 
