@@ -4,7 +4,8 @@ Prints, for the package under ``getheory/``:
 
 * functions above cyclomatic complexity 15 (radon), and the largest;
 * functions longer than 80 lines, and the longest;
-* functions with more than 8 parameters;
+* functions with more than 8 parameters, and internal functions with more than 6 (internal: a name
+  in no ``__all__`` of the package, or a leading underscore; a method counts as its class);
 * lines above the project's 120-character limit (ruff E501);
 * unused arguments (ruff ARG);
 * duplicate-code pairs (pylint's ``duplicate-code`` checker, 6 lines or more).
@@ -31,7 +32,45 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PKG = ROOT / "getheory"
-CC_LIMIT, LINES_LIMIT, PARAMS_LIMIT = 15, 80, 8
+CC_LIMIT, LINES_LIMIT, PARAMS_LIMIT, INTERNAL_PARAMS_LIMIT = 15, 80, 8, 6
+
+
+def _exported() -> set:
+    """Every name listed in an ``__all__`` of the package (module-level lists of strings)."""
+    names = set()
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Assign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(t, ast.Name) and t.id == "__all__" for t in targets) and \
+                        isinstance(node.value, (ast.List, ast.Tuple)):
+                    names |= {e.value for e in node.value.elts if isinstance(e, ast.Constant)}
+    return names
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def _internal_wide(limit=INTERNAL_PARAMS_LIMIT):
+    """(path, qualified name, parameters) of the internal functions with more than ``limit`` parameters."""
+    public, rows = _exported(), []
+    for path in sorted(PKG.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for top in tree.body:
+            members = [(top, top.name)] if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) else []
+            if isinstance(top, ast.ClassDef):
+                methods = [m for m in top.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+                # a private method is internal whatever its class
+                members = [(m, "_" + top.name if _private(m.name) else top.name) for m in methods]
+            for fn, owner in members:
+                a = fn.args
+                n = len(a.posonlyargs) + len(a.args) + len(a.kwonlyargs)
+                n -= int(bool(a.args) and a.args[0].arg in ("self", "cls"))
+                if n > limit and (owner.startswith("_") or owner not in public):
+                    name = fn.name if owner == fn.name else f"{owner.lstrip('_')}.{fn.name}"
+                    rows.append((str(path.relative_to(ROOT)), name, n))
+    return rows
 
 
 def _functions():
@@ -79,6 +118,7 @@ def measure():
         "longer_than_80_lines": sorted([f[:4] for f in funcs if f[3] > LINES_LIMIT], key=lambda r: -r[3]),
         "longest": max(f[3] for f in funcs),
         "more_than_8_params": len([f for f in funcs if f[4] > PARAMS_LIMIT]),
+        "internal_more_than_6_params": _internal_wide(),
         "lines_over_120": len(_ruff("E501")),
         "unused_arguments": len(_ruff("ARG")),
         "duplicate_pairs_pylint": _pylint_duplicates(),
@@ -101,6 +141,10 @@ def main(argv=None):
     for path, name, line, n in m["longer_than_80_lines"][:12]:
         print(f"  {n:4d}  {path}:{line}:{name}")
     print(f"functions with more than {PARAMS_LIMIT} parameters: {m['more_than_8_params']}")
+    wide = m["internal_more_than_6_params"]
+    print(f"internal functions with more than {INTERNAL_PARAMS_LIMIT} parameters: {len(wide)}")
+    for path, name, n in wide:
+        print(f"  {n:4d}  {path}:{name}")
     print(f"lines over 120 characters (ruff E501): {m['lines_over_120']}")
     print(f"unused arguments (ruff ARG): {m['unused_arguments']}")
     print(f"duplicate-code pairs (pylint R0801, >= 6 lines): {m['duplicate_pairs_pylint']}")
