@@ -20,6 +20,7 @@ Claims
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import chi2 as _chi2
@@ -37,11 +38,21 @@ TITLE = "Leading-order κ4 and d_MS without sampling"
 SECTION = "docs/theory.md §4.2"
 
 
-def exact_central_moments_d2(A, act, W, Wt, u, n_ang=64, n_rad=160):
+@dataclass(frozen=True)
+class _PolarGrid:
+    """The polar quadrature of :func:`exact_central_moments_d2`: Gauss-Legendre nodes per angular
+    panel (``n_ang``) and on the radius [0, 12] (``n_rad``)."""
+
+    n_ang: int = 64
+    n_rad: int = 160
+
+
+def exact_central_moments_d2(A, act, W, Wt, u, grid: _PolarGrid = _PolarGrid()):
     """E(y − Ey)^k, k = 2, 3, 4, for y = u·(λ, ν), c ∈ R², by polar quadrature.
 
     The integrand is smooth in the angle between consecutive zero lines of the rows
-    (where a_i·e_θ = 0) and smooth in the radius: Gauss-Legendre panels in both.
+    (where a_i·e_θ = 0) and smooth in the radius: Gauss-Legendre panels in both, with
+    ``grid.n_ang`` nodes per angular panel and ``grid.n_rad`` on the radius.
     """
     act = get_activation(act)
     A = np.asarray(A, float)
@@ -51,7 +62,7 @@ def exact_central_moments_d2(A, act, W, Wt, u, n_ang=64, n_rad=160):
     ang = np.arctan2(A[:, 1], A[:, 0])
     br = np.sort(np.mod(np.concatenate([ang + np.pi / 2, ang - np.pi / 2]), 2 * np.pi))
     br = np.unique(np.concatenate([[0.0], br, [2 * np.pi]]))
-    xg, wg = np.polynomial.legendre.leggauss(n_ang)
+    xg, wg = np.polynomial.legendre.leggauss(grid.n_ang)
     th, wth = [], []
     for a, b in zip(br[:-1], br[1:]):
         if b - a < 1e-15:
@@ -59,7 +70,7 @@ def exact_central_moments_d2(A, act, W, Wt, u, n_ang=64, n_rad=160):
         th.append(0.5 * (b - a) * (xg + 1) + a)
         wth.append(0.5 * (b - a) * wg)
     th, wth = np.concatenate(th), np.concatenate(wth) / (2 * np.pi)
-    xr, wr = np.polynomial.legendre.leggauss(n_rad)
+    xr, wr = np.polynomial.legendre.leggauss(grid.n_rad)
     r = 6.0 * (xr + 1)
     wr = 6.0 * wr * r * np.exp(-0.5 * r * r)  # Rayleigh density
     c = np.stack([np.cos(th)[:, None] * r[None, :], np.sin(th)[:, None] * r[None, :]], axis=-1)  # (T, R, 2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -26,6 +27,15 @@ _RHO_ONE = 1.0 - 1e-13
 
 class MehlerTruncationWarning(RuntimeWarning):
     """The Mehler series of :func:`omega_kernel` hit ``max_order`` before its tail bound met ``tol``."""
+
+
+@dataclass(frozen=True)
+class _SeriesLimits:
+    """Where :func:`omega_kernel`'s Mehler series stops: the relative tail tolerance ``tol`` and the
+    largest order ``max_order``."""
+
+    tol: float
+    max_order: int
 
 
 def omega_kernel(activation, C, s_row, s_col, *, tol: float = 1e-12, max_order: int = 200):
@@ -104,7 +114,7 @@ def omega_kernel(activation, C, s_row, s_col, *, tol: float = 1e-12, max_order: 
     forms = act.closed()
     if forms is not None:
         return forms.omega_closed(C, rho, si, sj, bk.xp)
-    return _omega_mehler(act, rho, sr_h, sc_h, tol, max_order, bk)
+    return _omega_mehler(act, rho, sr_h, sc_h, _SeriesLimits(tol, max_order), bk)
 
 
 def _kernel_block(bk, C, s_row, s_col):
@@ -148,8 +158,9 @@ def _correlations(bk, C, sr_h, sc_h):
     return si, sj, rho
 
 
-def _omega_mehler(act, rho, sr_h, sc_h, tol, max_order, bk):
-    """Mehler series for ``omega_kernel`` (see its docstring)."""
+def _omega_mehler(act, rho, sr_h, sc_h, limits: _SeriesLimits, bk):
+    """Mehler series for ``omega_kernel`` (see its docstring), truncated within ``limits``."""
+    tol, max_order = limits.tol, limits.max_order
     xp = bk.xp
     dt = rho.dtype
     absr = xp.abs(rho)
