@@ -50,16 +50,26 @@ class CertifiedBound:
             "covering_radius", "n_evaluations", "n", "p")})
 
 
-def _branch_and_bound(bk, obj, d, L, lb0, max_evaluations, tol):
+@dataclass(frozen=True)
+class _Budget:
+    """When :func:`_branch_and_bound` stops: after ``max_evaluations`` directions on the full
+    sample, or once its gap (upper bound minus best value) is at most ``tol``."""
+
+    max_evaluations: int
+    tol: float
+
+
+def _branch_and_bound(bk, obj, d, L, lb0, budget: _Budget):
     """Upper bound of sup over the projective sphere of a function with Lipschitz constant L.
 
     Covering: every u (up to sign) equals x/|x| for some x on a face {x_k = 1, |x_j| <= 1}
     of the cube.  A face cell with centre c and half-width h (sup-norm) maps into the
     chordal ball of radius h·√(d-1) around c/|c| (radial projection onto the unit ball is
     1-Lipschitz outside it), so sup_cell g <= g(c/|c|) + L h √(d-1).  Cells are split
-    best-first (2^{d-1} children) while the budget lasts; cells whose bound is below the
+    best-first (2^{d-1} children) while the ``budget`` lasts; cells whose bound is below the
     best value found are discarded.  Returns (upper, lower, direction, n_eval, radius).
     """
+    max_evaluations, tol = budget.max_evaluations, budget.tol
     xp = bk.xp
     if d == 1:
         v = float(bk.to_numpy(obj(bk.asarray(np.ones((1, 1)), dtype=xp.float64)))[0])
@@ -199,8 +209,8 @@ def certified_upper_bound(samples, mean, cov, *, p=1, confidence=0.95, seed=None
         plug_in = _max_sliced_prepared(prep, p, s_plug, search, zc=zc)
     lb0 = _value_along(bk, obj, plug_in.direction, d)
     L = _lipschitz(bk, zc, prep, p)
-    ub, lb, _u, nev, radius = _branch_and_bound(bk, obj, d, L, lb0, max_evaluations, float(tol))
-    floor = _floor_for(floor, prep, p, confidence, floor_replicates, s_floor, search)
+    ub, lb, _u, nev, radius = _branch_and_bound(bk, obj, d, L, lb0, _Budget(max_evaluations, float(tol)))
+    floor = _floor_for(floor, prep, _FloorSpec(p, 1.0 - confidence, floor_replicates, search), s_floor)
     # ε_n is the floor's rank-test threshold: exceeded by a null replicate with probability
     # exactly floor.exact_level, the same threshold as the plug-in's test and plug-in + ε_n
     eps, confidence, gap = floor.threshold, 1.0 - floor.exact_level, ub - lb
@@ -209,11 +219,22 @@ def certified_upper_bound(samples, mean, cov, *, p=1, confidence=0.95, seed=None
                           covering_radius=radius, n_evaluations=nev, n=n, p=p)
 
 
-def _floor_for(floor, prep, p, confidence, replicates, seed, search):
-    """``floor`` when it has the sample's n and p, else the sampling floor at level 1 − ``confidence``."""
-    if floor is None or floor.n != prep.n or floor.p != p:
-        floor = sampling_floor(prep.n, prep.cov, p=p, replicates=replicates, level=1.0 - confidence,
-                               seed=seed, backend=prep.bk, search=search)
+@dataclass(frozen=True)
+class _FloorSpec:
+    """The sampling floor a certified bound calibrates ε_n with: order ``p``, rank-test ``level``
+    (1 − confidence), ``replicates`` and the plug-in's ``search``."""
+
+    p: int
+    level: float
+    replicates: int
+    search: SearchOptions
+
+
+def _floor_for(floor, prep, spec: _FloorSpec, seed):
+    """``floor`` when it has the sample's n and p, else the sampling floor ``spec`` on ``prep``'s n and Σ."""
+    if floor is None or floor.n != prep.n or floor.p != spec.p:
+        floor = sampling_floor(prep.n, prep.cov, p=spec.p, replicates=spec.replicates, level=spec.level,
+                               seed=seed, backend=prep.bk, search=spec.search)
     return floor
 
 

@@ -193,7 +193,7 @@ def _full_stage(ascent, full, U, step, guided, schedule):
     return U, f, stepF, schedule.full_iterations
 
 
-def _search(bk, make_obj, data, d, ss, schedule: _Schedule, guided=None):
+def _search(bk, levels: _Levels, d, ss, schedule: _Schedule, guided=None):
     """Direction search of THEORY §4 step 2, in three resolutions.
 
     1. the quasi-uniform design (:func:`quasi_uniform_directions`) on the coarse data
@@ -203,9 +203,8 @@ def _search(bk, make_obj, data, d, ss, schedule: _Schedule, guided=None):
     3. when subsampled, the refined directions are evaluated on the full data and the best
        ``full_starts`` are refined for ``full_iterations`` more steps on the full sample.
 
-    ``data`` is (full data, subsample data, coarse data); ``make_obj(data)`` builds an
-    objective on one of them; None means "same as the next finer level".  Returns
-    (u, value on the full sample, info).
+    ``levels`` holds the objective on the full data, the subsample and the coarse data
+    (:func:`_levels_of`).  Returns (u, value on the full sample, info).
     """
     xp = bk.xp
     s_dir, s_rng = ss.spawn(2)
@@ -213,7 +212,6 @@ def _search(bk, make_obj, data, d, ss, schedule: _Schedule, guided=None):
     U0h = quasi_uniform_directions(d, schedule.n_directions, s_dir)
     U0 = bk.asarray(U0h, dtype=xp.float64)
     theta0 = half_sphere_spacing(d, U0h.shape[0])
-    levels = _levels_of(make_obj, *data)
     ascent = _Ascent(bk, rng, theta0, bool(schedule.refine and d >= 2))
     U, f = _starts(bk, levels, U0, schedule.n_starts, guided)
     step = xp.full((int(U.shape[0]),), 0.5 * theta0, dtype=xp.float64)
@@ -459,8 +457,8 @@ def _max_sliced_prepared(prep, p, ss, search: SearchOptions, zc=None):
     schedule = _Schedule(n_directions=n_directions, refine=refine, n_starts=n_starts,
                          sub_iterations=sub_iterations if two_stage else sub_iterations + full_iterations,
                          full_iterations=full_iterations)
-    u, val, info = _search(bk, lambda data: _NormalObjective(bk, data, Sigma, p), (zc, sub, crs), d, s_search,
-                           schedule, guided=guided)
+    levels = _levels_of(lambda data: _NormalObjective(bk, data, Sigma, p), zc, sub, crs)
+    u, val, info = _search(bk, levels, d, s_search, schedule, guided=guided)
     info["mode"] = "full"
     info["subsample"] = subsample if two_stage else n
     info["clipped_eigenvalues"] = prep.clipped
@@ -518,8 +516,8 @@ def max_sliced_two_sample(X, Y, *, p=1, seed=None, search: SearchOptions | None 
     schedule = _Schedule(n_directions=n_directions, refine=refine, n_starts=n_starts,
                          sub_iterations=sub_iterations if two_stage else sub_iterations + full_iterations,
                          full_iterations=full_iterations)
-    u, val, info = _search(bk, lambda data: _TwoSampleObjective(bk, data[0], data[1], p), ((Xc, Yc), sub, crs), d,
-                           s_search, schedule)
+    levels = _levels_of(lambda data: _TwoSampleObjective(bk, data[0], data[1], p), (Xc, Yc), sub, crs)
+    u, val, info = _search(bk, levels, d, s_search, schedule)
     info["subsample"] = subsample if two_stage else nmax
     info["n_x"], info["n_y"] = n1, n2
     return MaxSlicedResult(
