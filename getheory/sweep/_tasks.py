@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .._run import RunContext, start_run_context
 from .._seeds import SWEEP_TASK, derive_seed
 from .._validation import user_code
 from .._version import __version__
 from ..activations import get_activation
 from ..analytic import analytic_dms
-from ..backend import get_backend
 from ..bounds import bound_terms
 from ..check import GeneratorRecipe, ShardOptions, check_generator, draw_weights
 from ..distances import DmsOptions, absent_parts
@@ -143,26 +143,38 @@ def build_weights(task: Task | dict, seed: int):
     return Ws, Wt
 
 
-def _moment_errors(gen, Ws, Wt, exact_match: dict | None, samples: dict, seed: int, bk, dtype: str):
-    """Monte Carlo Q, R against the exact ones (docs/theory.md §2)."""
+def _moment_errors(gen, Ws, Wt, samples: dict, seed: int, run: RunContext):
+    """Monte Carlo Q, R and their standard errors (docs/theory.md §2), on ``run``'s backend and dtype.
+
+    Returns (the Monte Carlo Gaussian match, the record's entries), or (None, why the check was
+    skipped); :func:`_against_exact` adds the errors against the exact moments.
+    """
     N, D, K = gen.N, gen.D, Ws.shape[0]
     n = min(int(samples["moment_samples"]), int(samples["moment_max_work"] // (N * (N + D))))
     if samples["moment_samples"] == 0:
-        return {"skipped": "moment check off (samples.moment_samples = 0)"}
+        return None, {"skipped": "moment check off (samples.moment_samples = 0)"}
     if n < 400:
-        return {"skipped": f"budget moment_max_work allows only {n} samples at N={N} (< 400)"}
+        return None, {"skipped": f"budget moment_max_work allows only {n} samples at N={N} (< 400)"}
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mom = monte_carlo_moments(gen, n, seed=seed, weights=(Ws, Wt), backend=bk, dtype=dtype, n_groups=20)
+        mom = monte_carlo_moments(gen, n, seed=seed, weights=(Ws, Wt), backend=run.backend, dtype=run.dtype,
+                                  n_groups=20)
         mc = gaussian_match(mom, Ws, Wt)
     out = {"n": n, "seconds": time.perf_counter() - t0}
     se = mc.stderr_cov
     out["max_se_Q"] = float(np.max(se[:K, :K])) if se is not None else None
     out["max_se_R"] = float(np.max(se[:K, K:])) if se is not None else None
+    return mc, out
+
+
+def _against_exact(out: dict, mc, exact_match: dict | None, K: int) -> dict:
+    """``out`` of :func:`_moment_errors` with the errors of the Monte Carlo match ``mc``'s Q, R
+    against the exact ones (the check's ``gaussian_match``), or a note when there are none."""
     if exact_match is None or not exact_match.get("exact"):
         out["note"] = "no exact moments for this generator: standard errors only"
         return out
+    se = mc.stderr_cov
     ex = np.asarray(exact_match["cov"], dtype=np.float64)
     err = mc.cov - ex
     out["max_abs_err_Q"] = float(np.max(np.abs(err[:K, :K])))
@@ -235,7 +247,8 @@ def run_task(task: Task | dict, client=None) -> TaskRecord:
     gen = build_generator(t["generator"], t["N"], t["D"], s_gen)
     Ws, Wt = build_weights(t, s_w)
     samples = t["samples"]
-    bk = get_backend(t["backend"])  # resolved once, at the task's entry
+    run = start_run_context(backend=t["backend"], dtype=t["dtype"])  # resolved once, at the task's entry
+    bk = run.backend
     if samples["mode"] == "analytic":
         return _run_analytic_task(t, gen, Ws, Wt, t_all, bk)
     n_arg, plan_opt, dms_opt = _check_options(t)
@@ -255,7 +268,9 @@ def run_task(task: Task | dict, client=None) -> TaskRecord:
     else:
         plan = {"mode": "fixed", "n": n, "limited_by": "fixed",
                 "statement": f"fixed n = {n:,} (samples.mode = 'fixed')."}
-    mom = _moment_errors(gen, Ws, Wt, rd.get("gaussian_match"), samples, s_mom, bk, t["dtype"])
+    mc, mom = _moment_errors(gen, Ws, Wt, samples, s_mom, run)
+    if mc is not None:
+        mom = _against_exact(mom, mc, rd.get("gaussian_match"), Ws.shape[0])
     if "seconds" in mom:
         timings["moment_check"] = mom["seconds"]
     timings["total"] = time.perf_counter() - t_all
