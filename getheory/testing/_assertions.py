@@ -370,7 +370,21 @@ class ScalingFit:
     values: np.ndarray
 
 
-def _term_values(term, sizes, draws, seed, activation, delta, K, M):
+@dataclass(frozen=True)
+class _Ensemble:
+    """The random problems a built-in bound term is drawn on: σ, δ = D/N, K student and M teacher units
+    (A i.i.d. N(0, 1) of shape (N, round(δ N)), weights by :func:`~getheory.check.draw_weights`)."""
+
+    activation: object
+    delta: float
+    K: int
+    M: int
+
+
+def _term_values(term, sizes, draws, seed, ensemble: _Ensemble):
+    """The term at each N of ``sizes`` (rows) for ``draws`` independent draws (columns), draw ``b`` at
+    size ``a`` from child ``a · draws + b`` of ``seed``; a built-in term on a problem of ``ensemble``."""
+    activation, delta, K, M = ensemble.activation, ensemble.delta, ensemble.K, ensemble.M
     kids = iter(seedseq(seed).spawn(len(sizes) * draws))
     vals = np.empty((len(sizes), draws))
     for a, N in enumerate(sizes):
@@ -449,7 +463,7 @@ def assert_bound_scaling(term, exponent: float, *, sizes=(64, 128, 256, 512), dr
     tolerance = float(tolerance)
     if not (math.isfinite(tolerance) and tolerance >= 0):
         raise ValueError(f"tolerance must be a finite number >= 0; got {tolerance}")
-    vals = _term_values(term, sizes, draws, seed, activation, float(delta), int(K), int(M))
+    vals = _term_values(term, sizes, draws, seed, _Ensemble(activation, float(delta), int(K), int(M)))
     _check_positive(term, vals, sizes)
     fit = _fit_exponent(sizes, draws, vals, level)
     lo, hi = fit.ci

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -113,16 +114,38 @@ def _int_range(value, name, where, minimum=1):
     return lo, hi
 
 
-def _float_range(value, name, where, *, low=0.0, high=math.inf, low_open=True, high_open=False):
-    """A number or an inclusive (min, max) pair inside the interval (low, high)."""
+@dataclass(frozen=True)
+class _Interval:
+    """The interval a float argument must lie in: from ``low`` to ``high``, each end open or closed."""
+
+    low: float = 0.0
+    high: float = math.inf
+    low_open: bool = True
+    high_open: bool = False
+
+    def __str__(self):
+        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+    def holds(self, v: float) -> bool:
+        """Whether the finite number ``v`` lies in the interval."""
+        above = v > self.low if self.low_open else v >= self.low
+        below = v < self.high if self.high_open else v <= self.high
+        return above and below
+
+
+#: (0, ∞): the default interval of a float argument
+_POSITIVE = _Interval()
+
+
+def _float_range(value, name, where, interval: _Interval = _POSITIVE):
+    """A number or an inclusive (min, max) pair inside ``interval`` (default (0, ∞))."""
     pair = (value, value) if isinstance(value, numbers.Real) else value
     try:
         lo, hi = (float(v) for v in pair)
     except (TypeError, ValueError):
         _fail(where, f"{name} must be a number or a (min, max) pair of numbers; got {value!r}")
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
     for v in (lo, hi):
-        if not math.isfinite(v) or (v <= low if low_open else v < low) or (v >= high if high_open else v > high):
+        if not math.isfinite(v) or not interval.holds(v):
             _fail(where, f"{name} must lie in {interval}; got {name}={value!r}")
     if lo > hi:
         _fail(where, f"{name}={value!r} has min {lo:g} > max {hi:g}; pass (min, max) with min <= max")
@@ -273,7 +296,7 @@ def kernel_arguments(*, rho=(-0.9, 0.9), scale=(0.2, 2.0)) -> SearchStrategy[tup
         Row scales s_i, s_j > 0 (drawn independently: unequal scales included).
     """
     where = "kernel_arguments"
-    r = _float_range(rho, "rho", where, low=-1.0, high=1.0, low_open=False)
+    r = _float_range(rho, "rho", where, _Interval(-1.0, 1.0, low_open=False))
     s = _float_range(scale, "scale", where)
     return st.tuples(st.floats(*r), st.floats(*s), st.floats(*s))
 
@@ -439,7 +462,7 @@ def coherent_generators(*, activation=None, N=(8, 48), delta=(0.5, 2.0), coheren
     N, delta = _sizes_for_generators(N, delta, where)
     if N[0] < 2:
         _fail(where, f"coherent rows need N >= 2; got N={N!r}")
-    rho = _float_range(coherence, "coherence", where, low=0.9, high=1.0, high_open=True)
+    rho = _float_range(coherence, "coherence", where, _Interval(0.9, 1.0, high_open=True))
 
     @st.composite
     def _draw(draw):
@@ -505,13 +528,25 @@ def _check_weight_sizes(N, D, K, M, where):
     return K, M
 
 
+@dataclass(frozen=True)
+class _WeightDraw:
+    """What :func:`_weights` draws from: the (min, max) ranges of K and M, the student ensembles, and
+    the (min, max) range of the spike (None: no spike)."""
+
+    K: tuple
+    M: tuple
+    ensembles: tuple
+    spike: tuple | None = None
+
+
 @st.composite
-def _weights(draw, N, D, K, M, ens, spike):
-    k, m = draw(st.integers(*K)), draw(st.integers(*M))
+def _weights(draw, N, D, spec: _WeightDraw):
+    """(W_student, W_teacher) for N inputs and D latents, drawn as ``spec`` says."""
+    k, m = draw(st.integers(*spec.K)), draw(st.integers(*spec.M))
     rng = np.random.default_rng(draw(_SEEDS))
-    Ws, Wt = student_teacher_weights(N, D, k, m, rng, draw(st.sampled_from(ens)))
-    if spike is not None:
-        Ws = spiky_student(Ws, rng, draw(st.floats(*spike)))
+    Ws, Wt = student_teacher_weights(N, D, k, m, rng, draw(st.sampled_from(spec.ensembles)))
+    if spec.spike is not None:
+        Ws = spiky_student(Ws, rng, draw(st.floats(*spec.spike)))
     return Ws, Wt
 
 
@@ -537,7 +572,7 @@ def weights(N: int, D: int, *, K=(1, 2), M=(1, 2), ensemble=ENSEMBLES) -> Search
     """
     where = "weights"
     K, M = _check_weight_sizes(N, D, K, M, where)
-    return _weights(int(N), int(D), K, M, _ensembles(ensemble, where), None)
+    return _weights(int(N), int(D), _WeightDraw(K, M, _ensembles(ensemble, where)))
 
 
 def spiky_weights(N: int, D: int, *, K=(1, 2), M=(1, 2), spike=(1.0, 4.0), ensemble=ENSEMBLES
@@ -560,8 +595,8 @@ def spiky_weights(N: int, D: int, *, K=(1, 2), M=(1, 2), spike=(1.0, 4.0), ensem
     """
     where = "spiky_weights"
     K, M = _check_weight_sizes(N, D, K, M, where)
-    sp = _float_range(spike, "spike", where, low=0.6, low_open=False)
-    return _weights(int(N), int(D), K, M, _ensembles(ensemble, where), sp)
+    sp = _float_range(spike, "spike", where, _Interval(0.6, low_open=False))
+    return _weights(int(N), int(D), _WeightDraw(K, M, _ensembles(ensemble, where), sp))
 
 
 def problems(generators=None, *, K=(1, 2), M=(1, 2), ensemble=ENSEMBLES, spiky: bool = False
@@ -594,7 +629,7 @@ def problems(generators=None, *, K=(1, 2), M=(1, 2), ensemble=ENSEMBLES, spiky: 
     M = _int_range(M, "M", where)
     if K[1] + M[1] > _MAX_FIELDS:
         _fail(where, f"max K + max M = {K[1] + M[1]} exceeds {_MAX_FIELDS}; lower K or M")
-    ens = _ensembles(ensemble, where)
+    spec = _WeightDraw(K, M, _ensembles(ensemble, where), (1.0, 4.0) if spiky else None)
 
     @st.composite
     def _draw(draw):
@@ -602,7 +637,7 @@ def problems(generators=None, *, K=(1, 2), M=(1, 2), ensemble=ENSEMBLES, spiky: 
         if gen.N < 5:
             raise InvalidStrategyArgument(f"{where}: the generator has N = {gen.N} < 5 inputs; no student weights "
                                           "of fewer than 5 entries are spread (§6)")
-        Ws, Wt = draw(_weights(gen.N, gen.D, K, M, ens, (1.0, 4.0) if spiky else None))
+        Ws, Wt = draw(_weights(gen.N, gen.D, spec))
         return GeneratorProblem(gen, Ws, Wt)
 
     return _draw()
