@@ -36,16 +36,20 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "getheory"
 
-#: top-level module or package -> layer (0: foundations ... 3: presentation), as in tests/test_architecture.py;
-#: a room missing here (a checkout of another version) is reported, not placed
-LAYERS = {
-    "_version": 0, "_validation": 0, "_json": 0, "_progress": 0, "_deadline": 0, "_seeds": 0, "_cluster": 0,
-    "_run": 0, "_files": 0, "_markdown": 0, "backend": 0,
-    "activations": 1, "generators": 1, "trained": 1, "fields": 1, "moments": 1, "distances": 1,
-    "bounds": 1, "analytic": 1, "dynamics": 1, "ridge": 1,
-    "check": 2, "plan": 2, "sweep": 2, "rates": 2, "_rate_tables": 2, "proofs": 2, "_claims": 2, "testing": 2,
-    "reports": 3, "cli": 3, "__main__": 3, "__init__": 3,
-}
+#: the layer map of tests/test_architecture.py (top-level module or package -> 0: foundations ...
+#: 3: presentation), read from that file so that the two never differ; a room missing there (a
+#: checkout of another version) is reported, not placed
+_ARCHITECTURE_TEST = pathlib.Path(__file__).resolve().parents[1] / "tests" / "test_architecture.py"
+
+
+def _layers(path: pathlib.Path = _ARCHITECTURE_TEST) -> dict:
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "LAYERS" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise SystemExit(f"no LAYERS table in {path}")
+
+
+LAYERS = _layers()
 
 #: the most circles enumerated per graph (a graph with more is reported as at least this many)
 MAX_CIRCLES = 100_000
