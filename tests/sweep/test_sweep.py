@@ -348,8 +348,9 @@ def test_dask_gives_the_same_rows_as_the_local_pool(tmp_path):
     s = sw.run_sweep(spec, local, workers=2, progress=False)
     assert s.done == 4
     dk = tmp_path / "dask.db"
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
+                                  scheduler_kwargs={"dashboard_address": ":0"}) as cluster, \
+            distributed.Client(cluster) as client:  # HTTP on a free port: 8787 may be another process's
         s = sw.run_sweep(spec, dk, client=client, progress=False)
     assert s.done == 4 and s.failed == 0
     _same_rows(stable_rows(local), stable_rows(dk))
