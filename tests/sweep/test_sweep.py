@@ -268,6 +268,7 @@ def test_failed_task_is_recorded_and_retried(tmp_path, monkeypatch):
         assert d.failures() == [] and len(d.rows()) == 4
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9(tmp_path):
     """Kill the sweep process (SIGKILL) after its first tasks are committed, rerun,
     and check there is no duplicate and no missing row, and finished rows are unchanged."""
