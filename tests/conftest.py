@@ -37,12 +37,16 @@ def rng():
     return np.random.default_rng(12345)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dask_cluster():
-    """(LocalCluster, Client): 2 single-thread Dask worker *processes* on 127.0.0.1, one per test module
-    (a module may scale it); skipped where dask.distributed is not installed."""
+    """(LocalCluster, Client): 2 single-thread Dask worker *processes* on 127.0.0.1, one for the whole
+    session (started once, at the first test that asks for it); a test may scale it and scales it back
+    to 2 workers; skipped where dask.distributed is not installed."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as c, distributed.Client(c) as client:
+    # its scheduler's HTTP server on a free port, not Dask's default 8787: held for the whole session,
+    # 8787 would push every later LocalCluster of the tests onto the busy-port path
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  scheduler_kwargs={"dashboard_address": ":0"}) as c, \
+            distributed.Client(c) as client:
         client.wait_for_workers(2, timeout=60)
         yield c, client

@@ -34,8 +34,9 @@ def _false_positives(make_generator, moment_samples=None):
     gen = make_generator(A)
     plug = cum = 0
     for s in range(RUNS):
+        # the analytic comparison runs after the estimate and never changes it: left out (a fifth of each run)
         d = check_generator(gen, K=1, M=1, samples=n, seed=s, moment_samples=moment_samples,
-                            dms=DmsOptions()).dms
+                            dms=DmsOptions(), analytic=False).dms
         plug += bool(d.resolved)
         cum += bool(d.cumulant.resolved)
     return plug, cum

@@ -6,7 +6,7 @@ statistics are those of one stream fed the shards' rows; what cannot work (a sch
 does not answer, a shard size below the groups, a generator that cannot travel, a module the
 workers cannot import) is refused before any work starts, naming what was wrong.
 
-One LocalCluster of 2 worker processes (1 thread each) serves the module.
+The session's LocalCluster of 2 worker processes (1 thread each, tests/conftest.py) serves the module.
 """
 
 import http.server

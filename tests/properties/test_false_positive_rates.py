@@ -13,16 +13,21 @@ the measured rates.
   here on a quantile grid (at most the level);
 * assert_bound_scaling: a term that is exactly a power law times log-normal scatter; the
   t-interval's rate is exactly the level.
+
+Hundreds of runs each: the module is the slow tier's (``python -m pytest -m slow``).
 """
 
 import math
 
 import numpy as np
+import pytest
 from scipy import optimize, special, stats
 
 import getheory as gt
 import getheory.testing as gtt
 from getheory.distances import SearchOptions
+
+pytestmark = pytest.mark.slow
 
 # Any search keeps the rank test exact (docs/theory.md §4.1); this one is cheap.
 CHEAP = SearchOptions(mode="full", n_directions=16, refine=False, guide=False)

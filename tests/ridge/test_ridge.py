@@ -193,6 +193,7 @@ def gaussian_linear_N1000():
     return R.ridge_curves(activation="sign", N=1000, D=500, options=opts, seed=11)
 
 
+@pytest.mark.slow
 def test_deterministic_equivalent_on_gaussian_inputs(gaussian_linear_N1000):
     r = gaussian_linear_N1000
     gap, tol = _check_validation(r)
@@ -201,6 +202,7 @@ def test_deterministic_equivalent_on_gaussian_inputs(gaussian_linear_N1000):
     assert r.theory["eps"][i1, 0] > 3 * r.theory["eps"][i1, 2]
 
 
+@pytest.mark.slow
 def test_validation_can_fail(gaussian_linear_N1000):
     """Negative control: the same simulations against a wrong theory (Ω replaced by the
     isotropic matrix of the same trace, same q) are rejected by the same tolerance."""

@@ -71,6 +71,11 @@ def free_port():
         return s.getsockname()[1]
 
 
+#: a LocalCluster's scheduler serves HTTP on a free port, not on Dask's 8787: where another process holds 8787,
+#: Dask moves off it and leaks a socket, which the warnings-as-errors setting turns into a failure
+FREE_HTTP_PORT = {"dashboard_address": ":0"}
+
+
 def env1():
     return dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
@@ -98,7 +103,7 @@ def test_two_sweeps_at_once_on_one_scheduler_keep_their_own_n(tmp_path):
     out, errors = {}, []
     start = threading.Barrier(len(sizes))
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=None, scheduler_kwargs=FREE_HTTP_PORT) as cluster:
 
         def go(n):
             try:
@@ -173,7 +178,8 @@ def test_scheduler_that_is_not_a_dask_address_is_refused(tmp_path):
 def test_scheduler_without_workers_is_reported(tmp_path):
     distributed = pytest.importorskip("distributed")
     spec = load(tmp_path, spec_text())
-    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None,
+                                  scheduler_kwargs=FREE_HTTP_PORT) as cluster:
         t0 = time.perf_counter()
         with pytest.raises(sw.SweepError, match="has no workers") as err:
             sw.run_sweep(spec, tmp_path / "r.db", scheduler=cluster.scheduler_address, progress=False,
@@ -195,8 +201,9 @@ def test_sweep_whose_workers_all_die_stops_within_a_minute_keeps_rows_and_resume
     spec = load(tmp_path, spec_text(N="[12, 16, 20, 24]", seeds=3))
     db = tmp_path / "r.db"
     result = {}
+    # tcp: workers in other processes join
     with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
-                                  dashboard_address=None) as cluster:  # tcp: workers in other processes join
+                                  dashboard_address=None, scheduler_kwargs=FREE_HTTP_PORT) as cluster:
         address = cluster.scheduler_address
         workers = [_start_worker(address) for _ in range(2)]
         try:
@@ -228,8 +235,8 @@ def test_sweep_whose_workers_all_die_stops_within_a_minute_keeps_rows_and_resume
     kept = n_rows(db)
     assert 2 <= kept < 12
     # a rerun on a fresh cluster runs only the rest
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
+                                  scheduler_kwargs=FREE_HTTP_PORT) as cluster, distributed.Client(cluster) as client:
         s = sw.run_sweep(spec, db, client=client, progress=False)
     assert (s.done, s.skipped, s.failed) == (12 - kept, kept, 0)
     with sw.ResultsDB(db) as d:

@@ -297,6 +297,7 @@ def test_failed_task_is_recorded_and_retried(tmp_path, monkeypatch):
         assert d.failures() == [] and len(d.rows()) == 4
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9(tmp_path):
     """Kill the sweep process (SIGKILL) after its first tasks are committed, rerun,
     and check there is no duplicate and no missing row, and finished rows are unchanged."""
@@ -377,8 +378,9 @@ def test_dask_gives_the_same_rows_as_the_local_pool(tmp_path):
     s = sw.run_sweep(spec, local, workers=2, progress=False)
     assert s.done == 4
     dk = tmp_path / "dask.db"
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
+                                  scheduler_kwargs={"dashboard_address": ":0"}) as cluster, \
+            distributed.Client(cluster) as client:  # HTTP on a free port: 8787 may be another process's
         s = sw.run_sweep(spec, dk, client=client, progress=False)
     assert s.done == 4 and s.failed == 0
     _same_rows(stable_rows(local), stable_rows(dk))

@@ -4,7 +4,7 @@ A sharded point gives the same record numbers in one process and on 1 or 2 Dask 
 shards sent to the sweep's own client); a spec without the key keeps its hash and task keys
 (databases written before resume); a bad shard size names the key.
 
-One LocalCluster of 2 worker processes (1 thread each) serves the module.
+The session's LocalCluster of 2 worker processes (1 thread each, tests/conftest.py) serves the module.
 """
 
 import tomllib
