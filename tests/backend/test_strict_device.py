@@ -16,7 +16,7 @@ import pytest
 
 xs = pytest.importorskip("array_api_strict")
 
-from getheory import check_generator, draw_weights, random_deep, random_single_layer  # noqa: E402
+from getheory import check_generator, random_deep, random_single_layer  # noqa: E402
 from getheory.backend import backend_of, get_backend  # noqa: E402
 from getheory.distances import DmsOptions  # noqa: E402
 from getheory.generators import CallableGenerator  # noqa: E402
