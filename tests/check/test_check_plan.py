@@ -3,18 +3,10 @@
 import pytest
 
 from getheory import check_generator
-from getheory.check import CheckOptions, build_problem, compute_moments, plan_step, start_run
+from getheory.check import CheckOptions, plan_step
 from getheory.check._plan import planned_n
 from getheory.plan import PlanOptions
 from getheory.reports import format_check
-
-
-@pytest.fixture(scope="module")
-def small():
-    options = CheckOptions(activation="sign", N=10, D=5, K=1, M=1, samples=2048, seed=6)
-    run = start_run(options)
-    problem = build_problem(None, None, None, options, run.seeds)
-    return options, run, problem, compute_moments(problem, options, run)
 
 
 def test_a_fixed_n_needs_no_pilot(small):

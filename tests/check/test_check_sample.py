@@ -1,19 +1,10 @@
 """The stream step: n streamed samples of (λ, ν) on the check's fields stream (docs/theory.md §1)."""
 
 import numpy as np
-import pytest
 
-from getheory.check import CheckOptions, build_problem, compute_moments, sample_step, start_run
+from getheory.check import sample_step, start_run
 from getheory.distances import FieldStream
 from getheory.fields import stream_fields
-
-
-@pytest.fixture(scope="module")
-def small():
-    options = CheckOptions(activation="sign", N=10, D=5, K=1, M=1, samples=2048, seed=6)
-    run = start_run(options)
-    problem = build_problem(None, None, None, options, run.seeds)
-    return options, run, problem, compute_moments(problem, options, run)
 
 
 def test_the_measured_run_streams_n_rows_of_the_fields_stream(small):
