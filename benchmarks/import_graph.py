@@ -101,8 +101,11 @@ def _from_targets(pkg: Package, base: list, names: list) -> list:
     return [t for t in out if t is not None]
 
 
-def _named(call: ast.Call, here: list) -> tuple | None:
-    """(parts below getheory, open-ended) of a module named to import_module / __import__, or None."""
+def named_module_text(call: ast.Call, here: str) -> tuple | None:
+    """(dotted text, open-ended) of the module a call names to ``importlib.import_module`` or
+    ``__import__``: a constant, or an f-string read up to its first part that is not constant
+    (``__name__`` is read as ``here``, the calling module's dotted name; open-ended when a part was
+    left unread); None for any other call.  tests/test_architecture.py reads imports with it too."""
     fn = call.func
     named = (isinstance(fn, ast.Attribute) and fn.attr == "import_module") or \
             (isinstance(fn, ast.Name) and fn.id in ("import_module", "__import__"))
@@ -116,11 +119,20 @@ def _named(call: ast.Call, here: list) -> tuple | None:
             if isinstance(part, ast.Constant):
                 text += part.value
             elif isinstance(part.value, ast.Name) and part.value.id == "__name__":
-                text += ".".join(["getheory"] + here)
+                text += here
             else:
                 open_ended = True
                 break
-    parts = [p for p in text.split(".")]
+    return text, open_ended
+
+
+def _named(call: ast.Call, here: list) -> tuple | None:
+    """(parts below getheory, open-ended) of a module named to import_module / __import__, or None."""
+    found = named_module_text(call, ".".join(["getheory"] + here))
+    if found is None:
+        return None
+    text, open_ended = found
+    parts = text.split(".")
     if parts[0] != "getheory":
         return None
     parts = parts[1:]

@@ -13,6 +13,7 @@ higher layer is caught too.  Besides the direction of the arrows, every module
 """
 
 import ast
+import importlib.util
 import pathlib
 import re
 
@@ -21,6 +22,18 @@ import pytest
 import getheory
 
 ROOT = pathlib.Path(getheory.__file__).parent
+
+
+def _load_import_graph():
+    """benchmarks/import_graph.py, the measure of the import graph (standard library only)."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "import_graph.py"
+    spec = importlib.util.spec_from_file_location("getheory_import_graph", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+IMPORT_GRAPH = _load_import_graph()
 
 #: top-level module or subpackage of getheory -> layer (0: foundations ... 3: presentation)
 LAYERS = {
@@ -52,24 +65,12 @@ def _module_name(pkg: list, name: str) -> str:
 def _named_module(call: ast.Call, here: str) -> list | None:
     """The getheory path (parts below getheory) of a module named to ``importlib.import_module`` or
     ``__import__`` as a constant or an f-string whose start is constant (``__name__`` read as
-    ``here``, the module's own name); None for anything else."""
-    fn = call.func
-    named = (isinstance(fn, ast.Attribute) and fn.attr == "import_module") or \
-            (isinstance(fn, ast.Name) and fn.id in ("import_module", "__import__"))
-    if not named or not call.args:
+    ``here``, the module's own name); None for anything else.  The call is read by
+    ``benchmarks/import_graph.py``, so that the test and the measure see the same imports."""
+    found = IMPORT_GRAPH.named_module_text(call, here)
+    if found is None:
         return None
-    arg, text = call.args[0], ""
-    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-        text = arg.value
-    elif isinstance(arg, ast.JoinedStr):
-        for part in arg.values:
-            if isinstance(part, ast.Constant):
-                text += part.value
-            elif isinstance(part.value, ast.Name) and part.value.id == "__name__":
-                text += here
-            else:
-                break
-    parts = text.split(".")
+    parts = found[0].split(".")
     if parts[0] != "getheory":
         return None
     return parts[1:] if len(parts) > 1 and parts[1] else ["__init__"]  # the root imports every layer
