@@ -17,7 +17,7 @@ from numpy.polynomial import hermite_e as H
 
 from .._json import to_plain
 from .._seeds import seedseq
-from ..backend import get_backend
+from ..backend import host_backend
 from ..distances import (
     EdgeworthGrid,
     canonical_sign,
@@ -86,7 +86,7 @@ class AnalyticDms:
 class _Objective:
     def __init__(self, lc: LeadingCumulants):
         self.lc = lc
-        self.grid = EdgeworthGrid(get_backend("numpy"))
+        self.grid = EdgeworthGrid(host_backend())
 
     def __call__(self, U):
         k3, k4, s = self.lc.kappas(U)
@@ -101,7 +101,7 @@ def edgeworth_search(lc: LeadingCumulants, *, n_directions=None, n_starts=8, ite
     W_E at the winner.
     """
     d = lc.Sigma.shape[0]
-    bk = get_backend("numpy")
+    bk = host_backend()
     obj = _Objective(lc)
     if d == 1:
         U = np.ones((1, 1))

@@ -17,7 +17,7 @@ anything speaking DLPack) enter through :meth:`Backend.from_foreign`.
 
 from __future__ import annotations
 
-from ._base import _CLASSES, USER_BACKENDS, Backend, NumpyBackend, available_backends, get_backend
+from ._base import _CLASSES, USER_BACKENDS, Backend, NumpyBackend, available_backends, get_backend, host_backend
 from ._cupy import CupyBackend
 from ._foreign import array_library, check_foreign
 from ._strict import StrictBackend
@@ -34,6 +34,7 @@ __all__ = [
     "backend_of",
     "check_foreign",
     "get_backend",
+    "host_backend",
 ]
 
 #: every name get_backend accepts (specs and options validate against it): "numpy", "cupy", "strict"
@@ -50,4 +51,4 @@ def backend_of(*arrays) -> Backend:
             bk = get_backend("cupy" if lib == "cupy" else "strict")
             if bk.owns(a):
                 return bk
-    return get_backend("numpy")
+    return host_backend()

@@ -432,3 +432,9 @@ def get_backend(name: str | Backend | None = "numpy") -> Backend:
         )
     bk = _CACHE[name] = _CLASSES[name]()
     return bk
+
+
+def host_backend() -> Backend:
+    """The NumPy backend of the host: where results arrive and host-side maths runs (the ODEs'
+    eigen-decomposition, quadratures on grids), whatever backend the run's samples use."""
+    return get_backend("numpy")

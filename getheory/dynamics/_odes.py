@@ -11,7 +11,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from .._validation import positive_int
-from ..backend import Backend, get_backend
+from ..backend import Backend, host_backend
 from ..equivalent import check_omega
 from ._checks import _check_eta, _check_g, _vector, _weights
 from ._integrals import generalisation_error, integral_tables, stein_terms
@@ -50,7 +50,7 @@ def spectral_projections(Omega, Phi, W_student, W_teacher, *, eig=None):
     if Phi.shape != (N, Wt.shape[1]):
         raise ValueError(f"Phi must have shape (N, D) = ({N}, {Wt.shape[1]}), got {Phi.shape}")
     if eig is None:
-        rho, U, _ = _eigh_psd(Omega, "Omega", get_backend("numpy"))
+        rho, U, _ = _eigh_psd(Omega, "Omega", host_backend())
     else:
         rho, U = eig
     Gamma = W @ U

@@ -33,7 +33,7 @@ from scipy.linalg import eigh
 
 from .._run import RunContext, start_run_context
 from .._seeds import RIDGE_SAMPLES
-from ..backend import Backend, get_backend
+from ..backend import Backend, get_backend, host_backend
 from ..equivalent import GeneratorData
 from ..fields import LatentStream, auto_batch_size
 from ._solve import ridge_predictors
@@ -292,7 +292,7 @@ def check_ridge_memory(N: int, D: int, n_sources: int, n_predictors: int, batch:
     else:
         device, host = _device_and_host_bytes(N, D, n_sources, n_predictors, batch)
         parts = [(f" on the {bk.name} device", device, bk.free_memory_bytes()),
-                 (" on the host (the solves)", host, get_backend("numpy").free_memory_bytes())]
+                 (" on the host (the solves)", host, host_backend().free_memory_bytes())]
     for where, need, free in parts:
         if need > free:
             raise MemoryError(
