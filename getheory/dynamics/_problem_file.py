@@ -9,10 +9,12 @@ The problem itself, as a run holds it, is :class:`getheory.dynamics.SGDProblem`.
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
 
+from .._files import write_bytes
 from .._validation import positive_int
 from ..generators import CallableGenerator, SingleLayerGenerator, random_deep, random_single_layer
 from ..moments import Moments
@@ -142,5 +144,12 @@ def _problem_generator(path, arr, activation, generator):
 
 
 def save_problem(path, problem: dict):
-    """Write ``problem`` as an ``.npz`` for ``--problem``: the weights, and ``A`` when it is not None."""
-    np.savez(path, **{k: np.asarray(problem[k]) for k in PROBLEM_KEYS if problem.get(k) is not None})
+    """Write ``problem`` as an ``.npz`` for ``--problem``: the weights, and ``A`` when it is not None.
+
+    As :func:`numpy.savez`, ``.npz`` is appended to a path without it; the file is written whole or
+    not at all (:func:`getheory._files.write_bytes`), so an interrupted write leaves no truncated file.
+    """
+    buf = io.BytesIO()
+    np.savez(buf, **{k: np.asarray(problem[k]) for k in PROBLEM_KEYS if problem.get(k) is not None})
+    path = os.fspath(path)
+    write_bytes(path if path.endswith(".npz") else path + ".npz", buf.getvalue())
