@@ -101,6 +101,18 @@ def _from_targets(pkg: Package, base: list, names: list) -> list:
     return [t for t in out if t is not None]
 
 
+def from_import_parts(node: ast.ImportFrom, folder: list) -> list | None:
+    """The getheory path (parts below getheory; [] for the root) that ``from X import ...`` in a module
+    of the getheory folder ``folder`` takes its names from; None when X is not getheory.
+    tests/test_architecture.py reads imports with it too."""
+    if node.level:
+        base = folder[: len(folder) - (node.level - 1)] if node.level > 1 else list(folder)
+        return base + (node.module.split(".") if node.module else [])
+    if node.module and node.module.split(".")[0] == "getheory":
+        return node.module.split(".")[1:]
+    return None
+
+
 def named_module_text(call: ast.Call, here: str) -> tuple | None:
     """(dotted text, open-ended) of the module a call names to ``importlib.import_module`` or
     ``__import__``: a constant, or an f-string read up to its first part that is not constant
@@ -153,12 +165,8 @@ def read_imports(pkg: Package, key: str) -> list:
     for node in ast.walk(tree):
         where = id(node) in inner
         if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = folder[: len(folder) - (node.level - 1)] if node.level > 1 else list(folder)
-                parts = base + (node.module.split(".") if node.module else [])
-            elif node.module and node.module.split(".")[0] == "getheory":
-                parts = node.module.split(".")[1:]
-            else:
+            parts = from_import_parts(node, folder)
+            if parts is None:
                 continue
             names = [a.name for a in node.names]
             private = bool(parts) and parts[0] != _top(key) and (

@@ -87,19 +87,11 @@ def _imported_tops(source: str, pkg: list, here: str = ""):
             if parts:
                 yield node.lineno, parts[0]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = pkg[: len(pkg) - (node.level - 1)] if node.level > 1 else pkg
-                parts = base + (node.module.split(".") if node.module else [])
-                if parts:
-                    yield node.lineno, parts[0]
-                else:  # "from . import x" at the package root
-                    yield from _root_names(node)
-            elif node.module and node.module.split(".")[0] == "getheory":
-                parts = node.module.split(".")[1:]
-                if parts:
-                    yield node.lineno, parts[0]
-                else:  # "from getheory import x"
-                    yield from _root_names(node)
+            parts = IMPORT_GRAPH.from_import_parts(node, pkg)
+            if parts:
+                yield node.lineno, parts[0]
+            elif parts is not None:  # "from . import x" at the package root, or "from getheory import x"
+                yield from _root_names(node)
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")
@@ -304,12 +296,8 @@ def _private_reaches(source: str, pkg: list, own: str) -> list:
     out = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = pkg[: len(pkg) - (node.level - 1)] if node.level > 1 else pkg
-                parts = base + (node.module.split(".") if node.module else [])
-            elif node.module and node.module.split(".")[0] == "getheory":
-                parts = node.module.split(".")[1:]
-            else:
+            parts = IMPORT_GRAPH.from_import_parts(node, pkg)
+            if parts is None:
                 continue
             names = [a.name for a in node.names]
         elif isinstance(node, ast.Import):
