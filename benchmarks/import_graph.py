@@ -4,7 +4,8 @@ Reads every import of every module with :mod:`ast`, as ``tests/test_architecture
 module level and inside functions alike, and modules named to ``importlib.import_module`` or
 ``__import__`` (a constant, or an f-string whose start names the module; ``__name__`` is the
 module's own name, and an f-string that ends in an unknown part stands for every module of the
-package it names).  Two graphs are drawn:
+package it names), and the modules a package's lazy table names (``_LAZY = {"getheory.x": (names...)}``,
+resolved on first use by ``getheory._lazy``).  Two graphs are drawn:
 
 * **rooms**: getheory's top-level modules and packages (``check``, ``reports``, ``_json``, ...),
   one arrow per pair (A imports something of B, A != B);
@@ -138,6 +139,28 @@ def named_module_text(call: ast.Call, here: str) -> tuple | None:
     return text, open_ended
 
 
+#: the module-level dict of a package whose public names are imported on first use (getheory._lazy)
+LAZY_TABLE = "_LAZY"
+
+
+def lazy_table_modules(tree: ast.Module) -> list:
+    """(line, dotted name) of every getheory module a module's lazy table names: each string key or value
+    (or string in a value's tuple) of the module-level dict :data:`LAZY_TABLE` that starts with "getheory.".
+    Each is an import of that module, made on first use.  tests/test_architecture.py reads imports with
+    it too."""
+    out = []
+    for node in tree.body:
+        target = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        if not any(isinstance(t, ast.Name) and t.id == LAZY_TABLE for t in target):
+            continue
+        if isinstance(node.value, ast.Dict):
+            for item in ast.walk(node.value):
+                if isinstance(item, ast.Constant) and isinstance(item.value, str) and \
+                        item.value.startswith("getheory."):
+                    out.append((item.lineno, item.value))
+    return out
+
+
 def _named(call: ast.Call, here: list) -> tuple | None:
     """(parts below getheory, open-ended) of a module named to import_module / __import__, or None."""
     found = named_module_text(call, ".".join(["getheory"] + here))
@@ -188,6 +211,12 @@ def read_imports(pkg: Package, key: str) -> list:
                 parts, open_ended = found
                 targets = pkg.submodules(parts) if open_ended else [pkg.target(parts)]
                 out += [(node.lineno, t, where, False) for t in targets if t]
+    for line, dotted in lazy_table_modules(tree):
+        parts = dotted.split(".")[1:]
+        t = pkg.target(parts)
+        private = parts[0] != _top(key) and any(p.startswith("_") for p in parts[1:])
+        if t:
+            out.append((line, t, False, private))
     return out
 
 

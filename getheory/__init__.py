@@ -42,57 +42,35 @@ Numerical proofs
     :func:`run_proofs`
 """
 
+from ._lazy import lazy_attributes
 from ._version import __version__
 
-from .activations import ACTIVATIONS, Activation, get_activation, hermite_coefficients, hermite_mu
-from .backend import available_backends, get_backend
-from .bounds import BoundTerms, bound_term, bound_terms, default_bound_matrices, teacher_term
-from .check import CheckOptions, CheckResult, ShardOptions, check_generator, draw_weights
-from .distances import (
-    CumulantOptions,
-    DmsEstimate,
-    DmsOptions,
-    FieldStats,
-    FieldStream,
-    SearchOptions,
-    StreamOptions,
-    certified_upper_bound,
-    cumulant_estimate,
-    cumulants_from_stats,
-    estimate_dms,
-    max_sliced_two_sample,
-    max_sliced_w1,
-    sampling_floor,
-    w1_to_normal,
-)
-from .fields import sample_fields, stream_fields
-from .analytic import AnalyticDms, LeadingCumulants, analytic_dms, leading_cumulants
-from .plan import Plan, PlanOptions, plan_samples
-from .generators import (
-    CallableGenerator,
-    DeepGenerator,
-    Generator,
-    SingleLayerGenerator,
-    load_generator,
-    random_deep,
-    random_single_layer,
-)
-from .moments import GaussianMatch, Moments, exact_moments, gaussian_match, monte_carlo_moments
-from .trained import DenseGenerator, load_dense, save_dense
-from .sweep import ResultsDB, SpecError, SweepError, SweepSpec, load_spec, run_sweep, spec_from_dict
-from .rates import SlopeFit, fit_loglog, fit_rates
-from .proofs import run_proofs
-from .ridge import RidgeOptions, RidgeResult, ridge_curves, ridge_finite_size, ridge_spectrum, ridge_theory
-from .dynamics import (
-    DynamicsResult,
-    ODEResult,
-    SGDTrajectory,
-    finite_size_check,
-    generalisation_error,
-    integrate_odes,
-    run_dynamics,
-    run_sgd,
-)
+#: every public name's module, imported on first use (PEP 562, getheory._lazy): `import getheory`
+#: loads no module of the package until a name is used, and a name loads only its own module
+_LAZY = {
+    "getheory.activations": ("ACTIVATIONS", "Activation", "get_activation", "hermite_coefficients", "hermite_mu"),
+    "getheory.backend": ("available_backends", "get_backend"),
+    "getheory.bounds": ("BoundTerms", "bound_term", "bound_terms", "default_bound_matrices", "teacher_term"),
+    "getheory.check": ("CheckOptions", "CheckResult", "ShardOptions", "check_generator", "draw_weights"),
+    "getheory.distances": ("CumulantOptions", "DmsEstimate", "DmsOptions", "FieldStats", "FieldStream",
+        "SearchOptions", "StreamOptions", "certified_upper_bound", "cumulant_estimate", "cumulants_from_stats",
+        "estimate_dms", "max_sliced_two_sample", "max_sliced_w1", "sampling_floor", "w1_to_normal"),
+    "getheory.fields": ("sample_fields", "stream_fields"),
+    "getheory.analytic": ("AnalyticDms", "LeadingCumulants", "analytic_dms", "leading_cumulants"),
+    "getheory.plan": ("Plan", "PlanOptions", "plan_samples"),
+    "getheory.generators": ("CallableGenerator", "DeepGenerator", "Generator", "SingleLayerGenerator",
+        "load_generator", "random_deep", "random_single_layer"),
+    "getheory.moments": ("GaussianMatch", "Moments", "exact_moments", "gaussian_match", "monte_carlo_moments"),
+    "getheory.trained": ("DenseGenerator", "load_dense", "save_dense"),
+    "getheory.sweep": ("ResultsDB", "SpecError", "SweepError", "SweepSpec", "load_spec", "run_sweep",
+        "spec_from_dict"),
+    "getheory.rates": ("SlopeFit", "fit_loglog", "fit_rates"),
+    "getheory.proofs": ("run_proofs",),
+    "getheory.ridge": ("RidgeOptions", "RidgeResult", "ridge_curves", "ridge_finite_size", "ridge_spectrum",
+        "ridge_theory"),
+    "getheory.dynamics": ("DynamicsResult", "ODEResult", "SGDTrajectory", "finite_size_check", "generalisation_error",
+        "integrate_odes", "run_dynamics", "run_sgd"),
+}
 
 __all__ = [
     "__version__",
@@ -178,3 +156,5 @@ __all__ = [
     "ridge_spectrum",
     "ridge_theory",
 ]
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -2,8 +2,9 @@
 
 A module may import its own layer and the layers below it, never one above (README.md,
 "Architecture").  Imports are read from the source with :mod:`ast` (module level and inside
-functions alike, and modules named to :func:`importlib.import_module`), so a lazy import of a
-higher layer is caught too.  Besides the direction of the arrows, every module
+functions alike, modules named to :func:`importlib.import_module`, and the modules a package's
+lazy table ``_LAZY`` names, :mod:`getheory._lazy`), so a lazy import of a higher layer is caught
+too.  Besides the direction of the arrows, every module
 
 * imports the package's own modules at module level, never inside a function (an import hidden
   in a function hides a cycle);
@@ -39,7 +40,7 @@ IMPORT_GRAPH = _load_import_graph()
 LAYERS = {
     # foundations: shared plumbing every layer may use
     "_version": 0, "_validation": 0, "_json": 0, "_progress": 0, "_deadline": 0, "_seeds": 0, "_cluster": 0,
-    "_run": 0, "_files": 0, "_markdown": 0, "backend": 0,
+    "_run": 0, "_files": 0, "_markdown": 0, "_lazy": 0, "backend": 0,
     # maths: activations -> generators -> fields, moments -> distances, bounds; learning dynamics
     "activations": 1, "generators": 1, "trained": 1, "fields": 1, "moments": 1, "distances": 1,
     "bounds": 1, "analytic": 1, "equivalent": 1, "dynamics": 1, "ridge": 1,
@@ -81,6 +82,8 @@ def _imported_tops(source: str, pkg: list, here: str = ""):
     that lives in the getheory folder ``pkg`` (a list of folder names below getheory/); ``here``
     is the module's own dotted name (for ``import_module(f"{__name__}.x")``)."""
     tree = ast.parse(source)
+    for line, dotted in IMPORT_GRAPH.lazy_table_modules(tree):  # imported on first use of a name
+        yield line, dotted.split(".")[1]
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             parts = _named_module(node, here or _module_name(pkg, "__init__"))
@@ -183,6 +186,21 @@ def test_the_package_root_re_exports_no_presentation():
     tree = ast.parse((ROOT / "__init__.py").read_text(encoding="utf-8"))
     tops = {t for _, t in _imported_tops(ast.unparse(tree), [])} & set(LAYERS)
     assert not [t for t in tops if LAYERS[t] == 3], sorted(t for t in tops if LAYERS[t] == 3)
+    # the lazy table is read: the root's arrows reach every layer below presentation
+    assert {"_version", "activations", "distances", "check", "dynamics", "proofs"} <= tops, sorted(tops)
+
+
+def test_the_checker_sees_a_lazy_table():
+    """A package's ``_LAZY`` table (getheory._lazy) names modules imported on first use: each is an arrow,
+    and a private module of another package in it is a private reach."""
+    source = ('from .._lazy import lazy_attributes\n'
+              '_LAZY = {"getheory.distances._sphere": ("a",), "getheory.reports": ("b", "c")}\n'
+              '__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())\n')
+    assert [t for _, t in _violations(source, ["analytic"], LAYERS["analytic"])] == ["reports"]
+    assert [what for _, what in _private_reaches(source, ["analytic"], "analytic")] == ["distances._sphere"]
+    assert not _private_reaches(source, ["distances"], "distances")  # its own private module
+    # another name, or a string outside such a table, is no import
+    assert not list(_imported_tops('TABLE = {"getheory.reports": ("b",)}\nx = "getheory.cli"\n', ["analytic"]))
 
 
 #: a backend's name tested in code: ``bk.name == "cupy"``, ``backend in ("numpy", "cupy")``, ...
@@ -294,7 +312,12 @@ def _private_reaches(source: str, pkg: list, own: str) -> list:
     top-level packages or modules than ``own`` (the module's own, in the folder ``pkg``); a private
     top-level module (``getheory._json``) is shared by all."""
     out = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    for line, dotted in IMPORT_GRAPH.lazy_table_modules(tree):
+        parts = dotted.split(".")[1:]
+        if parts[0] != own and any(p.startswith("_") for p in parts[1:]):
+            out.append((line, dotted.removeprefix("getheory.")))
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             parts = IMPORT_GRAPH.from_import_parts(node, pkg)
             if parts is None:

@@ -8,14 +8,21 @@ command-line interface (:mod:`getheory.cli`) calls these writers.
 * :func:`write_ridge_report` -- ridge learning curves of ``getheory ridge``;
 * :func:`write_proofs_report` -- the numerical claims of ``getheory proofs``.
 
-Private modules ``_rates``, ``_dynamics``, ``_ridge`` and ``_proofs`` are re-exported here.
+Private modules ``_check``, ``_rates``, ``_dynamics``, ``_ridge`` and ``_proofs`` are re-exported here,
+each imported when one of its names is first used.
 """
 
-from ._check import check_markdown, format_check, write_check_json, write_check_report
-from ._dynamics import write_dynamics_report
-from ._proofs import format_markdown, write_proofs_report
-from ._rates import build_report_data, write_report
-from ._ridge import agreement_table, write_ridge_report
+from .._lazy import lazy_attributes
+
+#: each writer's module, imported on first use (PEP 562, getheory._lazy): `getheory check` loads the check's
+#: writer, not the dynamics, ridge or proofs writers and the workflows they read
+_LAZY = {
+    "getheory.reports._check": ("check_markdown", "format_check", "write_check_json", "write_check_report"),
+    "getheory.reports._dynamics": ("write_dynamics_report",),
+    "getheory.reports._proofs": ("format_markdown", "write_proofs_report"),
+    "getheory.reports._rates": ("build_report_data", "write_report"),
+    "getheory.reports._ridge": ("agreement_table", "write_ridge_report"),
+}
 
 __all__ = [
     "agreement_table",
@@ -30,3 +37,5 @@ __all__ = [
     "write_report",
     "write_ridge_report",
 ]
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
