@@ -7,7 +7,8 @@ lazy table ``_LAZY`` names, :mod:`getheory._lazy`), so a lazy import of a higher
 too.  Besides the direction of the arrows, every module
 
 * imports the package's own modules at module level, never inside a function (an import hidden
-  in a function hides a cycle);
+  in a function hides a cycle; the one exception, :data:`_INNER_IMPORT_ALLOWED`, is the command
+  line's dispatch to the module of the command that runs, read as an arrow to every command);
 * imports inside a function only a heavy optional dependency (:data:`OPTIONAL`), with a comment
   that says why, on the import or the line above;
 * takes no private module or name (``_x``) of another of getheory's top-level packages.
@@ -201,6 +202,35 @@ def test_the_checker_sees_a_lazy_table():
     assert not _private_reaches(source, ["distances"], "distances")  # its own private module
     # another name, or a string outside such a table, is no import
     assert not list(_imported_tops('TABLE = {"getheory.reports": ("b",)}\nx = "getheory.cli"\n', ["analytic"]))
+
+
+def _inner_named_getheory_imports(source: str) -> list:
+    """Lines of ``importlib.import_module``/``__import__`` calls inside functions that name a getheory module."""
+    tree = ast.parse(source)
+    return sorted({node.lineno for fn in ast.walk(tree) if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+                   for node in ast.walk(fn) if isinstance(node, ast.Call) and _named_module(node, "getheory.x")})
+
+
+#: the one module that imports getheory's own modules inside a function: the command line's dispatch, which
+#: imports the module of the command that runs (read above as an arrow to every command's module)
+_INNER_IMPORT_ALLOWED = ("cli/_main.py",)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_command_dispatch_names_getheory_modules_inside_a_function(path):
+    lines = _inner_named_getheory_imports(path.read_text(encoding="utf-8"))
+    if str(path.relative_to(ROOT)) in _INNER_IMPORT_ALLOWED:
+        assert lines, "the allowance is no longer used: remove it"
+    else:
+        assert not lines, (f"{path.relative_to(ROOT)} names getheory modules to importlib inside a function "
+                           f"(lines {lines}): import them at module level, or in a lazy table (getheory._lazy)")
+
+
+def test_the_inner_named_import_reader_sees_each_form():
+    assert _inner_named_getheory_imports('import importlib\ndef f(n):\n    importlib.import_module(f"getheory.{n}")\n')
+    assert _inner_named_getheory_imports('def f():\n    __import__("getheory.sweep")\n')
+    assert not _inner_named_getheory_imports('import importlib\nm = importlib.import_module("getheory.sweep")\n')
+    assert not _inner_named_getheory_imports('import importlib\ndef f(n):\n    importlib.import_module(n)\n')
 
 
 #: a backend's name tested in code: ``bk.name == "cupy"``, ``backend in ("numpy", "cupy")``, ...

@@ -1,5 +1,10 @@
 """The `getheory` parser and the dispatch to one module per subcommand (:data:`COMMAND_MODULES`).
 
+A command imports its own module only (``getheory.cli.NAME``, and with it the workflow it runs):
+the parser of ``getheory check`` lists the other commands by their help line
+(:data:`getheory.cli._commands.COMMANDS`), so a check imports no dynamics, ridge or proofs, and
+``getheory --help`` imports none of them.
+
 Errors: bad input, files that cannot be read or written (the whole ``OSError`` family,
 ``sqlite3.Error``, ``zipfile.BadZipFile``, ``EOFError``) and exceptions raised by user code
 (wrapped where it is called, :class:`getheory._validation.UserCodeError`, which names it)
@@ -10,6 +15,7 @@ after the command) prints the full traceback, the user's own included, instead.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sqlite3
 import sys
@@ -18,13 +24,12 @@ import zipfile
 
 from .._validation import UserCodeError
 from .._version import __version__
-from . import check, dynamics, proofs, report, ridge, sweep
+from ._commands import COMMANDS
 
 __all__ = ["build_parser", "main"]
 
 #: subcommand modules of getheory.cli, each with add_parser(sub) and run(args)
-COMMAND_MODULES = ("check", "sweep", "report", "proofs", "dynamics", "ridge")
-_MODULES = {"check": check, "sweep": sweep, "report": report, "proofs": proofs, "dynamics": dynamics, "ridge": ridge}
+COMMAND_MODULES = tuple(COMMANDS)
 
 #: what main reports in one line (the rest are bugs, with their traceback)
 REPORTED = (ValueError, TypeError, MemoryError, RuntimeError, OSError, sqlite3.Error, zipfile.BadZipFile,
@@ -33,12 +38,22 @@ REPORTED = (ValueError, TypeError, MemoryError, RuntimeError, OSError, sqlite3.E
 _TRACEBACK_HELP = "on an error, print the full traceback (the cause's too) instead of one line"
 
 
-def _command_modules() -> dict:
-    """The subcommand modules by name, in the order of :data:`COMMAND_MODULES`."""
-    return {name: _MODULES[name] for name in COMMAND_MODULES}
+def _command_module(name: str):
+    """The module ``getheory.cli.NAME`` of one subcommand, imported now."""
+    return importlib.import_module(f"getheory.cli.{name}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _commands_named(argv: list) -> tuple:
+    """The subcommand an argument list names, as a tuple of none or one: its first word that is not
+    an option (the options before the command, ``--traceback``, ``--version`` and ``-h``, take no
+    value), if that is one of :data:`COMMAND_MODULES`."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    return (word,) if word in COMMANDS else ()
+
+
+def build_parser(full=COMMAND_MODULES) -> argparse.ArgumentParser:
+    """The `getheory` parser: the subcommands named in ``full`` (default: all) with their whole
+    parsers, the others by name and help line only (their modules are not imported)."""
     parser = argparse.ArgumentParser(
         prog="getheory",
         description="Numerical verification of the Gaussian Equivalence Theorem (Goldt et al., MSML 2022).",
@@ -47,8 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--traceback", action="store_true", help=_TRACEBACK_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for mod in _command_modules().values():
-        mod.add_parser(sub)
+    for name, help_line in COMMANDS.items():
+        if name in full:
+            _command_module(name).add_parser(sub)
+        else:
+            sub.add_parser(name, help=help_line)
     for p in sub.choices.values():  # also accepted after the command; SUPPRESS keeps the global value
         p.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=_TRACEBACK_HELP)
     return parser
@@ -64,17 +82,16 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_commands_named(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
     try:
         args.argv = argv  # the words after "getheory", for the commands that record them
-        mods = _command_modules()
-        if args.command in mods:
-            return mods[args.command].run(args)
+        if args.command in COMMANDS:
+            return _command_module(args.command).run(args)
     except BrokenPipeError:  # output piped into e.g. `head`: not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -27,10 +27,11 @@ from ..generators import load_generator
 from ..plan import DEFAULT_TIME_BUDGET, PlanOptions
 from ..reports import format_check, write_check_json, write_check_report
 from ._args import add_weights_file, at_least, output_dir, positive, samples_arg, weights_file_generator
+from ._commands import COMMANDS
 
 
 def add_parser(sub):
-    chk = sub.add_parser("check", help="check one generator against the theorem (docs/theory.md §6)")
+    chk = sub.add_parser("check", help=COMMANDS["check"])
     g = chk.add_mutually_exclusive_group()
     g.add_argument("--activation", default="sign", choices=ACTIVATIONS,
                    help="built-in single-layer generator σ(A c/√D), A_ij ~ N(0,1) (default: sign)")

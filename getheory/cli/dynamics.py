@@ -14,12 +14,13 @@ from ..backend import USER_BACKENDS
 from ..dynamics import DynamicsOptions, load_problem, remove_checkpoint, run_dynamics
 from ..reports import write_dynamics_report
 from ._args import add_weights_file, output_dir, positive, user_generator, weights_file_generator
+from ._commands import COMMANDS
 
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "dynamics",
-        help="online SGD on generator data vs its Gaussian equivalent vs the ODEs (docs/theory.md §7)",
+        help=COMMANDS["dynamics"],
         description=(
             "Train a two-layer student by one-pass SGD on generator data and on Gaussian-equivalent data "
             "from the same initial weights and latents, integrate the ODEs of the order parameters, and "

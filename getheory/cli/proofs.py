@@ -17,12 +17,13 @@ from .._claims import CLAIM_MODULES
 from ..proofs import run_proofs
 from ..reports import write_proofs_report as write_report
 from ._args import output_dir
+from ._commands import COMMANDS
 
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "proofs",
-        help="check every step of the theorem numerically and write a report (docs/theory.md §2-§5)",
+        help=COMMANDS["proofs"],
         description="Check each identity and rate of docs/theory.md §2-§5 numerically (mpmath references, "
         "statistical tests with derived error bars) and write report.md and report.json.",
     )

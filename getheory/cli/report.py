@@ -12,13 +12,14 @@ import sys
 from ..reports import write_report
 from ..sweep import SweepError
 from ._args import at_least, open_unit, output_dir
+from ._commands import COMMANDS
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
-        "report", help="fit convergence rates of a sweep and write report.md, plots and report.json",
+        "report", help=COMMANDS["report"],
         description="Fit log d_MS and log of each bound term against log N (bootstrap intervals over seeds) "
                     "and write report.md, report.json and PNG plots into the output folder.")
     p.add_argument("db", metavar="RESULTS.db", help="results database written by `getheory sweep`")

@@ -14,6 +14,7 @@ from ..backend import USER_BACKENDS
 from ..reports import agreement_table, write_ridge_report
 from ..ridge import DEFAULT_ALPHAS, DEFAULT_LAMBDAS, TEACHERS, RidgeOptions, ridge_curves, ridge_finite_size
 from ._args import output_dir, positive, user_generator
+from ._commands import COMMANDS
 
 
 def _floats(text):
@@ -39,7 +40,7 @@ def _ints(text):
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "ridge",
-        help="ridge learning curves: generator data vs Gaussian equivalent vs deterministic equivalent (§8)",
+        help=COMMANDS["ridge"],
         description=(
             "Fit ridge regression on a generator's features and on Gaussian-equivalent features from the same "
             "latents and labels, over α = n/N and λ, with test errors on fresh samples and error bars over "

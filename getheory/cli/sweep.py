@@ -11,13 +11,14 @@ import sys
 
 from .. import sweep as sw
 from ._args import at_least
+from ._commands import COMMANDS
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
-        "sweep", help="run a sweep over N and D into an SQLite database (resumable)",
+        "sweep", help=COMMANDS["sweep"],
         description="Run every unfinished task (grid point x seed) of a TOML sweep specification and write one "
                     "row per finished task to an SQLite database. Re-running the same command skips finished "
                     "tasks, so an interrupted sweep loses only the tasks in flight. A database or folder that "
