@@ -27,6 +27,7 @@ whole):
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -41,15 +42,15 @@ _N_NODES = 240
 _G_MAX = 12.0
 
 
+@functools.cache
 def _half_line_rule():
+    """The nodes and weights of the rule, computed at their first use (an eigenproblem of order 240:
+    not at import)."""
     x, w = np.polynomial.legendre.leggauss(_N_NODES)
     g = 0.5 * _G_MAX * (x + 1.0)
     wt = 0.5 * _G_MAX * w * np.exp(-0.5 * g * g) / math.sqrt(2.0 * math.pi)
     # both half-lines: the integrand may jump or kink at 0 (sign, relu), never elsewhere
     return np.concatenate([-g[::-1], g]), np.concatenate([wt[::-1], wt])
-
-
-_NODES, _WEIGHTS = _half_line_rule()
 
 
 def site_constants(activation, scales, chunk: int = 4096) -> dict:
@@ -64,7 +65,7 @@ def site_constants(activation, scales, chunk: int = 4096) -> dict:
     s = np.asarray(scales, dtype=np.float64).ravel()
     keys = ("mu0", "mu1", "mu2", "mu3", "mu4", "var", "k3", "k4", "t21", "t31", "t22")
     out = {k: np.empty_like(s) for k in keys}
-    g, wt = _NODES, _WEIGHTS
+    g, wt = _half_line_rule()
     he2, he3 = g * g - 1.0, g * (g * g - 3.0)
     he4 = g * he3 - 3.0 * he2
     for a in range(0, s.size, chunk):
