@@ -337,16 +337,32 @@ def _probe_stream(match, st_opt: StreamOptions, run: RunContext) -> FieldStream:
 
 
 def _probe_rate(run: RunContext, generator, weights, match, setup: PlanSetup, seed) -> tuple:
-    """(rows/s, seconds) of a warm probe of 2048 rows: 512 rows first, untimed (the first batch pays for
-    the threads, the BLAS and the buffers, and made the old cold probe read half the rate).  Only the
-    refusal of a budget too small for the pilot reads it; the plan uses the pilot's own rate."""
+    """(rows/s, seconds) of a warm probe of 2048 rows: 512 rows first (the first batch pays for the
+    threads, the BLAS and the buffers, and made the old cold probe read half the rate), which already
+    refuse a budget that even twice their rate cannot fit.  Only that refusal reads the rate; the plan
+    uses the pilot's own."""
     quiet = run.with_(progress=False)
     t_start = time.perf_counter()
-    for rows, s in zip((512, 2048), seed.spawn(2)):
+    for rows, s, speedup in zip((512, 2048), seed.spawn(2), (2.0, 1.0)):
         probe = _probe_stream(match, setup.stream, run)
         t0 = time.perf_counter()
         stream_fields_in(quiet, generator, *weights, LatentDraw(rows, s, stage="the planner's rate probe"), probe)
-    return 2048 / max(time.perf_counter() - t0, 1e-9), time.perf_counter() - t_start
+        rate = rows / max(time.perf_counter() - t0, 1e-9)
+        _check_pilot_fits(setup, speedup * rate)
+    return rate, time.perf_counter() - t_start
+
+
+def _check_pilot_fits(setup: PlanSetup, rate: float) -> None:
+    """Refuse a budget whose quarter cannot pay for ``min_pilot`` rows at ``rate``, naming one that can."""
+    opt = setup.options
+    pilot_min_s = opt.min_pilot / rate
+    if pilot_min_s > 0.25 * (opt.time_budget - setup.spent):
+        raise ValueError(
+            f"a time budget of {opt.time_budget:g} s is too small even for the pilot: {opt.min_pilot:,} rows take "
+            f"about {pilot_min_s:.1f} s here ({rate:,.0f} rows/s)"
+            + (f" after {setup.spent:.1f} s of moments" if setup.spent > 0 else "")
+            + f"; use a budget of at least {math.ceil(4 * pilot_min_s + setup.spent)} s, or give a fixed number "
+              "of samples")
 
 
 @dataclass(frozen=True)
@@ -407,15 +423,7 @@ def plan_samples_in(run: RunContext, generator, weights, match, setup: PlanSetup
     opt, st_opt, shard_size = setup.options, setup.stream, setup.shard_size
     budget = opt.time_budget - setup.spent
     s_probe, s_pilot, s_cum, s_floor = seedseq(seed).spawn(4)
-    rate0, probe_s = _probe_rate(run, generator, weights, match, setup, s_probe)
-    pilot_min_s = opt.min_pilot / rate0
-    if pilot_min_s > 0.25 * budget:
-        raise ValueError(
-            f"a time budget of {opt.time_budget:g} s is too small even for the pilot: {opt.min_pilot:,} rows take "
-            f"about {pilot_min_s:.1f} s here ({rate0:,.0f} rows/s)"
-            + (f" after {setup.spent:.1f} s of moments" if setup.spent > 0 else "")
-            + f"; use a budget of at least {math.ceil(4 * pilot_min_s + setup.spent)} s, or give a fixed number "
-              "of samples")
+    _rate0, probe_s = _probe_rate(run, generator, weights, match, setup, s_probe)
     pilot = _sequential_pilot(run, generator, weights, match, setup, (s_pilot, s_cum))
     cum, rate = pilot.cumulants, pilot.rate
     t0 = time.perf_counter()
