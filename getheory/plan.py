@@ -77,12 +77,13 @@ __all__ = ["DEFAULT_TIME_BUDGET", "Plan", "PlanOptions", "PlanSetup", "plan_samp
 #: says so in its spec)
 DEFAULT_TIME_BUDGET = 60.0
 
-#: estimation time per plug-in reservoir row (19 floor replicates + plug-in, guided search, K + M = 4),
-#: measured on the development CPU by benchmarks/bench_estimation.py; a GPU is faster
-ESTIMATE_SECONDS_PER_ROW = 5e-6
-
-#: estimation time that does not grow with the reservoir (the held-out cumulants, the 20 searches'
-#: moment-guided directions on their subsamples), measured with ESTIMATE_SECONDS_PER_ROW
+#: estimation time per plug-in reservoir row (the plug-in and its 19 floor replicates, guided search on
+#: 2^15 rows, K + M = 4) and the part that does not grow with the reservoir (the held-out cumulants, the 20
+#: searches' guides): estimate_dms took 12.5 s on 2^16 rows and 21.0 s on 2^18 (min of 3, d = 4) in a
+#: process whose float64 GEMM ran at 4 GFLOP/s, 1/40 of the 160 of a quiet development CPU; scaled by
+#: that, 1.1e-6 s a row and 0.23 s.  Set with a margin (it was 5e-6 a row and no fixed part, measured
+#: quietly with 10^5-row guides); a GPU is faster
+ESTIMATE_SECONDS_PER_ROW = 2e-6
 ESTIMATE_SECONDS = 0.5
 
 #: run-to-run spread (SD) of the held-out |z| at a fixed n, from the direction chosen on a
@@ -232,11 +233,11 @@ def _round(n: float) -> int:
     """n to two significant figures (a projection is no more precise)."""
     if not n > 0 or not math.isfinite(n):
         return 0
-    k = max(0, int(math.floor(math.log10(n))) - 1)
-    return int(round(n / 10**k) * 10**k)
+    k = max(0, math.floor(math.log10(n)) - 1)
+    return round(n / 10**k) * 10**k
 
 
-def resolving_ratio(z_pilot: float, options: PlanOptions, spread: float = None) -> float:
+def resolving_ratio(z_pilot: float, options: PlanOptions, spread: float | None = None) -> float:
     """r² = n/n_p at which the measured run reaches z_target with probability ``confidence``.
 
     Solves r z_p − q s √(r² + 1) = z_target (module docstring, docs/theory.md §4.1) and
