@@ -34,7 +34,9 @@ reaches z_target with probability ``confidence`` when
 .. math:: r z_p − q s \\sqrt{r^2 + 1} \\ge z_{target},\\qquad q = Φ^{-1}(\\text{confidence}),
 
 whose smallest root is r = [z_p t + q s √(z_p² + t² − q² s²)] / (z_p² − q² s²), t = z_target
-(none when z_p ≤ q s).  n_needed = n_p · max(r², (z_plan / z_p)²).  The budget allows
+(none when z_p ≤ q s).  A pilot that stopped because its |z| reached z_pilot kept a |z| biased
+upwards by that choice: z_p is first lowered by the overshoot s·φ(α)/(1 − Φ(α)),
+α = (z_pilot − |z|)/s (:func:`stopping_corrected_z`).  n_needed = n_p · max(r², (z_plan / z_p)²).  The budget allows
 n_budget rows: sampling at the pilot's rate plus a reserve for the estimation
 (:data:`ESTIMATE_SECONDS` plus :data:`ESTIMATE_SECONDS_PER_ROW` per reservoir row on the CPU).
 When the budget cannot pay for n_needed, the statement gives the range of n at which |z| = 5
@@ -52,7 +54,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from ._json import to_plain as _plain
 from ._run import RunContext, start_run_context
@@ -70,7 +72,7 @@ from .distances import (
 from .fields import LatentDraw, check_weights, stream_fields_in
 
 __all__ = ["DEFAULT_TIME_BUDGET", "Plan", "PlanOptions", "PlanSetup", "plan_samples", "plan_samples_in",
-           "samples_for_z"]
+           "samples_for_z", "stopping_corrected_z"]
 
 #: the one default time budget of the planner, in seconds: ``PlanOptions.time_budget``, ``getheory check
 #: --time-budget`` and a sweep spec's ``samples.time_budget`` (a sweep that wants another budget per point
@@ -181,6 +183,7 @@ class Plan:
     pilot_edgeworth: float = math.nan
     pilot_edgeworth_se: float = math.nan
     floor_scale: float = math.nan
+    projected_z: float = math.nan
 
     def seconds_for(self, n) -> float:
         """Sampling seconds for n rows at the pilot's rate."""
@@ -201,6 +204,9 @@ class Plan:
         s = (f"pilot: {self.n_pilot:,} rows ({stages}) in {self.pilot_seconds:.1f} s ({self.rate:,.0f} rows/s), "
              f"|z| = {self.pilot_z:.2f} ± {self.z_spread:g} run to run; ")
         if self.limited_by == "target":
+            if self.pilot_stop == "z":
+                s += (f"projected from |z| = {self.projected_z:.2f} (less the overshoot of stopping at |z| >= "
+                      f"{o.z_pilot:g}): ")
             s += f"planned n = {self.n:,} for |z| >= {o.z_target:g} with probability {o.confidence:.0%}"
         else:
             s += f"n = {self.n:,} fills the {o.time_budget:g} s budget"
@@ -221,7 +227,7 @@ class Plan:
         d = {k: getattr(self, k) for k in ("n", "n_needed", "n_budget", "n_pilot", "rate", "pilot_seconds",
                                            "pilot_z", "pilot_kappa4", "pilot_kappa3", "limited_by", "z_spread",
                                            "n_plugin", "pilot_stages", "pilot_stop", "pilot_edgeworth",
-                                           "pilot_edgeworth_se", "floor_scale")}
+                                           "pilot_edgeworth_se", "floor_scale", "projected_z")}
         if self.shard_size is not None:
             d["shard_size"] = self.shard_size
         d["options"] = dict(self.options.__dict__)
@@ -249,6 +255,17 @@ def resolving_ratio(z_pilot: float, options: PlanOptions, spread: float | None =
         return math.inf
     r = (a * t + b * math.sqrt(a * a + t * t - b * b)) / (a * a - b * b)
     return max(r * r, (options.z_plan / a) ** 2)
+
+
+def stopping_corrected_z(z_pilot: float, threshold: float, spread: float = Z_SPREAD) -> float:
+    """The pilot's |z| less the overshoot of a stopping rule that kept it because it reached ``threshold``.
+
+    Conditional on z >= T, a z ~ N(μ, s²) exceeds μ by s·φ(α)/(1 − Φ(α)), α = (T − μ)/s; evaluated at
+    μ = z (one plug-in step): 0.80 s at z = T, 0.29 s at T + s, 0.06 s at T + 2s (docs/theory.md §4.1).
+    """
+    a = (threshold - abs(z_pilot)) / spread
+    mills = math.exp(-0.5 * a * a) / math.sqrt(2 * math.pi) / max(float(ndtr(-a)), 1e-300)
+    return abs(z_pilot) - spread * mills
 
 
 def samples_for_z(n: int, z: float, z_goal: float) -> float:
@@ -430,7 +447,8 @@ def plan_samples_in(run: RunContext, generator, weights, match, setup: PlanSetup
     t0 = time.perf_counter()
     n_res, c = _reservoir(run, match, setup, cum, s_floor, st_opt.n_plugin)
     remaining = budget - probe_s - pilot.seconds - (time.perf_counter() - t0)
-    n_needed = pilot.n * resolving_ratio(cum.z_max, opt)
+    z_proj = stopping_corrected_z(cum.z_max, opt.z_pilot) if pilot.stop == "z" else cum.z_max
+    n_needed = pilot.n * resolving_ratio(z_proj, opt)
     n_budget = min(opt.max_samples, _budget_rows(remaining, rate, n_res))
     if n_needed <= n_budget:
         n, limited = int(min(max(opt.min_samples, math.ceil(n_needed)), max(n_budget, opt.min_samples))), "target"
@@ -446,4 +464,5 @@ def plan_samples_in(run: RunContext, generator, weights, match, setup: PlanSetup
                 pilot_seconds=pilot.seconds, pilot_z=float(cum.z_max), pilot_kappa4=cum.kappa4,
                 pilot_kappa3=cum.kappa3, limited_by=limited, options=opt, shard_size=shard_size,
                 n_plugin=int(min(n_res, n)), pilot_stages=pilot.stages, pilot_stop=pilot.stop,
-                pilot_edgeworth=cum.edgeworth_w1, pilot_edgeworth_se=cum.edgeworth_se, floor_scale=c)
+                pilot_edgeworth=cum.edgeworth_w1, pilot_edgeworth_se=cum.edgeworth_se, floor_scale=c,
+                projected_z=float(z_proj))

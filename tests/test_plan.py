@@ -6,7 +6,7 @@ import pytest
 
 import getheory as gt
 from getheory.check import CheckOptions, build_problem, compute_moments, plan_step, start_run
-from getheory.plan import Plan, PlanOptions, plan_samples, resolving_ratio, samples_for_z
+from getheory.plan import Plan, PlanOptions, plan_samples, resolving_ratio, samples_for_z, stopping_corrected_z
 
 
 def _problem(N=16, act="sign"):
@@ -91,6 +91,17 @@ def test_plan_prints_the_users_budget_not_what_is_left_of_it():
     problem = build_problem(None, None, None, options, run.seeds)
     plan = plan_step(problem, compute_moments(problem, options, run).match, options, run, spent=0.0219)
     assert plan.limited_by == "budget" and "fills the 3 s budget" in plan.statement()
+
+
+def test_the_projection_removes_the_overshoot_of_the_pilots_stopping_rule():
+    # a pilot kept because |z| >= 8 overshoots its expectation by s·φ(α)/(1 − Φ(α)), α = (8 − |z|)/s
+    assert stopping_corrected_z(8.0, 8.0, 2.0) == pytest.approx(8.0 - 2.0 * 0.7978845608, rel=1e-9)
+    assert stopping_corrected_z(10.0, 8.0, 2.0) == pytest.approx(10.0 - 2.0 * 0.2876000, rel=1e-5)
+    assert 126.0 - stopping_corrected_z(126.0, 8.0, 2.0) < 1e-12  # far above the threshold: nothing to remove
+    gen, Ws, Wt, match = _problem()
+    p = plan_samples(gen, Ws, Wt, match, options=PlanOptions(time_budget=5.0), seed=0)
+    assert p.pilot_stop == "z" and p.projected_z == pytest.approx(stopping_corrected_z(p.pilot_z, 8.0))
+    assert "less the overshoot" in p.statement()
 
 
 def test_plan_respects_max_samples():
