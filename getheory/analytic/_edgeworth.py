@@ -86,7 +86,7 @@ class AnalyticDms:
 class _Objective:
     def __init__(self, lc: LeadingCumulants):
         self.lc = lc
-        self.grid = EdgeworthGrid(host_backend())
+        self.grid = EdgeworthGrid(host_backend(), 2001, 10.0)  # the finer grid: one search a check, values kept
 
     def __call__(self, U):
         k3, k4, s = self.lc.kappas(U)

@@ -39,7 +39,7 @@ from ._estimate import estimate_step
 from ._moments import MomentsStep, compute_moments
 from ._options import CheckOptions, ShardOptions
 from ._pipeline import check_generator, start_run
-from ._plan import plan_step, planned_n
+from ._plan import plan_step, planned_n, planned_options
 from ._problem import CheckProblem, build_problem, draw_weights
 from ._result import CheckResult, CheckSteps, build_result
 from ._sample import Sampled, sample_step, sharded_sample_step
@@ -69,6 +69,7 @@ __all__ = [
     "estimate_step",
     "plan_step",
     "planned_n",
+    "planned_options",
     "sample_step",
     "sharded_sample_step",
     "single_layer_conditions",

@@ -20,7 +20,7 @@ from ._estimate import estimate_step
 from ._executors import open_executor
 from ._moments import compute_moments
 from ._options import CheckOptions, with_overrides
-from ._plan import plan_step, planned_n
+from ._plan import plan_step, planned_n, planned_options
 from ._problem import build_problem
 from ._result import CheckResult, CheckSteps, build_result
 from ._sample import sample_step
@@ -98,7 +98,8 @@ def _run_steps(problem, options: CheckOptions, run: RunContext) -> CheckResult:
         with run.stage("pilot", when=options.auto):
             plan = plan_step(problem, moments.match, options, run, spent=run.timings["moments"])
         with run.stage("sampling"):
-            sampled = sample_step(problem, moments.match, planned_n(plan, options), options, run)
+            sampled = sample_step(problem, moments.match, planned_n(plan, options), planned_options(plan, options),
+                                  run)
     with run.stage("d_MS"):
         estimate = estimate_step(sampled, moments, options, run)
     with run.stage("bounds"):

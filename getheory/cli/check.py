@@ -56,8 +56,9 @@ def add_parser(sub):
     chk.add_argument("--student-weights", choices=("gaussian", "abs_gaussian"), default="gaussian",
                      help="student weight ensemble (default gaussian)")
     _add_estimator_flags(chk)
-    chk.add_argument("--n-plugin", type=at_least(int, 0), default=1_000_000,
-                     help="rows kept for the plug-in estimate (default 10^6; 0: cumulants only)")
+    chk.add_argument("--n-plugin", type=at_least(int, 0), default=StreamOptions().n_plugin,
+                     help="rows kept for the plug-in estimate, at most (default 2^18 = 262,144; with --samples auto "
+                          "the pilot sizes it within this cap; 0: cumulants only)")
     chk.add_argument("--moment-samples", type=positive(int), default=None,
                      help="Monte Carlo samples for the moments of non-single-layer generators")
     chk.add_argument("--shard-size", type=positive(int), default=None, metavar="ROWS",

@@ -43,7 +43,7 @@ from ._cumulants import (
     kappas_along,
 )
 from ._estimate import DmsEstimate, DmsOptions, estimate_dms
-from ._floor import FloorResult, MomentNoise, sampling_floor
+from ._floor import SMALL_RESERVOIR, FloorResult, MomentNoise, floor_scale, plugin_reservoir, sampling_floor
 from ._one_d import w1_to_normal, w2_to_normal, wp_to_normal_sorted, wp_two_sample_sorted
 from ._registry import (
     LEGACY_ESTIMATOR,
@@ -100,6 +100,7 @@ __all__ = [
     "FieldStats",
     "FieldStream",
     "finite",
+    "floor_scale",
     "FloorResult",
     "get_estimator",
     "half_sphere_spacing",
@@ -112,6 +113,7 @@ __all__ = [
     "merge_stats",
     "MomentNoise",
     "PlotStyle",
+    "plugin_reservoir",
     "positive_int",
     "quasi_uniform_directions",
     "Reading",
@@ -121,6 +123,7 @@ __all__ = [
     "sampling_floor",
     "SearchOptions",
     "Setting",
+    "SMALL_RESERVOIR",
     "spec_settings",
     "stream_array",
     "StreamOptions",

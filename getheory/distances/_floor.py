@@ -28,7 +28,11 @@ from ..backend import get_backend
 from ._inputs import _Prepared
 from ._search import SearchOptions, _as_search, _max_sliced_prepared
 
-__all__ = ["FloorResult", "MomentNoise", "sampling_floor"]
+__all__ = ["SMALL_RESERVOIR", "FloorResult", "MomentNoise", "floor_scale", "plugin_reservoir", "sampling_floor"]
+
+#: rows of the small reservoir kept when the plug-in cannot be chosen within the cap: its rank test
+#: stays as evidence at a twentieth of the cost of 10^6 rows (docs/theory.md §4.1, The reservoir)
+SMALL_RESERVOIR = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -235,3 +239,43 @@ def sampling_floor(n, cov, *, p=1, replicates=19, level=0.05, seed=None, backend
     return FloorResult(mean=float(np.mean(vals)), q95=float(np.quantile(vals, 0.95)), values=vals,
                        replicates=replicates, n=n, p=p, level=level, moment_noise=moment_noise is not None,
                        search=search.to_dict())
+
+
+def floor_scale(cov, *, p=1, search: SearchOptions | None = None, n: int = 1 << 14, replicates: int = 4, seed=None,
+                backend=None) -> float:
+    """c = (floor mean)·√n, measured on a few replicates of n rows (docs/theory.md §4.1, The reservoir).
+
+    The plug-in on n exact Gaussian rows is about the W_p of one empirical projection, whose
+    mean falls like c/√n (the guided search picks its direction on a subsample and evaluates
+    it on all rows), so c measured at a small n predicts the floor at any reservoir size,
+    floor(n_res) ≈ c/√n_res.  At n <= the search's subsample the direction is chosen on the
+    same rows, which makes c slightly larger than at large n: the prediction errs on the
+    side of a larger reservoir.  Costs ``replicates`` searches on n rows (a few hundredths
+    of a second on a CPU at the defaults).
+    """
+    fl = sampling_floor(n, cov, p=p, replicates=replicates, level=1.0 / (replicates + 1), seed=seed,
+                        backend=backend, search=search)
+    return fl.mean * math.sqrt(n)
+
+
+def plugin_reservoir(edgeworth: float, edgeworth_se: float, scale: float, *, cap: int, ratio: float = 3.0,
+                     small: int = SMALL_RESERVOIR) -> int:
+    """Rows of the plug-in's reservoir: enough for the plug-in to be chosen when it can be, few otherwise.
+
+    docs/theory.md §4.1, The reservoir.  The plug-in is reported when it is resolved and at
+    least ``ratio`` times its floor mean, about c/√n_res (``scale`` = c, :func:`floor_scale`).
+    With E_lo = ``edgeworth`` − 2·``edgeworth_se`` (a lower bound of d_MS from an independent
+    pilot), the plug-in can be chosen once c/√n_res <= E_lo/ratio, i.e. from
+    n_edge = (ratio·c/E_lo)² rows.  When n_edge <= ``cap`` the reservoir is
+    n_safe = 4·n_edge (the floor at half that limit), at least ``small`` and at most ``cap``;
+    otherwise (or when E_lo <= 0) the plug-in cannot be chosen and the reservoir is
+    min(``small``, ``cap``) rows, which keep its rank test as evidence.
+    """
+    cap = check_int(cap, "cap", 0)
+    e_lo = float(edgeworth) - 2.0 * float(edgeworth_se)
+    if not (e_lo > 0 and math.isfinite(e_lo) and scale > 0 and math.isfinite(scale)):
+        return min(small, cap)
+    n_edge = (ratio * scale / e_lo) ** 2
+    if n_edge > cap:
+        return min(small, cap)
+    return int(min(cap, max(small, math.ceil(4.0 * n_edge))))

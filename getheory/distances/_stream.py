@@ -54,11 +54,14 @@ class StreamOptions:
         Independent groups G (default 64): the cumulant estimator selects its direction on
         a quarter of them and evaluates it, with a between-group standard error, on the rest.
     n_plugin : int
-        Rows kept for the plug-in estimate (default 10^6; 0 keeps none).
+        Rows kept for the plug-in estimate, at most (default 2^18 = 262,144; 0 keeps none).
+        With ``samples="auto"`` a check's pilot sizes the reservoir within this cap
+        (docs/theory.md §4.1, The reservoir); the 10^6 rows of earlier versions made the
+        plug-in and its 19 floor replicates rival the sampling at N = 256.
     """
 
     groups: int = 64
-    n_plugin: int = 1_000_000
+    n_plugin: int = 1 << 18
 
     def __post_init__(self):
         check_int(self.groups, "groups", 8)

@@ -26,7 +26,8 @@ def test_check_auto_samples_plans_from_an_independent_pilot():
     res = check_generator(activation="sign", N=16, D=8, K=1, M=1, seed=0, plan=PlanOptions(time_budget=60.0))
     d = res.to_dict()
     plan = d["plan"]
-    assert plan["n"] == d["sizes"]["samples"] >= plan["n_pilot"] >= 20_000
+    # the measured run may be smaller than the pilot, never smaller than min_samples
+    assert plan["n"] == d["sizes"]["samples"] >= 20_000 and plan["n_pilot"] >= 20_000
     assert plan["limited_by"] in ("target", "budget") and plan["rate"] > 0
     # the strongly non-Gaussian N = 16 point is resolved at 5 sigma by the planned run
     assert d["d_MS"]["cumulant"]["z_max"] >= 5

@@ -20,11 +20,15 @@ from getheory.distances import (
     SearchOptions,
     certified_upper_bound,
     cumulant_estimate,
+    SMALL_RESERVOIR,
+    EdgeworthGrid,
     edgeworth_w1,
     estimate_dms,
+    floor_scale,
     k_statistics,
     max_sliced_two_sample,
     max_sliced_w1,
+    plugin_reservoir,
     quasi_uniform_directions,
     sampling_floor,
     w1_to_normal,
@@ -192,6 +196,46 @@ def test_floor_rate_n_to_minus_half():
     f1 = sampling_floor(2000, C, replicates=20, seed=1, search=FAST).mean
     f4 = sampling_floor(8000, C, replicates=20, seed=2, search=FAST).mean
     assert 0.4 < f4 / f1 < 0.65
+
+
+def test_floor_scale_predicts_the_floor_at_a_larger_n():
+    # c = floor mean · √n from four replicates at 2^14 rows predicts the floor at 2^16 rows (the
+    # reservoir rule's assumption, docs/theory.md §4.1): within 25 %, and not below it by more than 10 %
+    C = np.array([[1.0, 0.3, 0.0], [0.3, 0.5, 0.1], [0.0, 0.1, 2.0]])
+    search = DmsOptions().search
+    c = floor_scale(C, search=search, seed=0)
+    big = sampling_floor(1 << 16, C, replicates=8, level=1 / 9, seed=1, search=search).mean
+    assert 0.9 < c / math.sqrt(1 << 16) / big < 1.25
+
+
+def test_plugin_reservoir_is_sized_for_the_choice_rule():
+    c, cap = 1.0, 1_000_000
+    # E_lo = E − 2 se <= 0: the plug-in cannot be chosen, the small reservoir keeps the rank test
+    assert plugin_reservoir(0.01, 0.006, c, cap=cap) == SMALL_RESERVOIR
+    assert plugin_reservoir(math.nan, 0.0, c, cap=cap) == SMALL_RESERVOIR
+    # n_edge = (3c/E_lo)² rows make the floor a third of E_lo: the reservoir is four times that
+    e = 0.01
+    n_edge = (3 * c / e) ** 2
+    assert plugin_reservoir(e, 0.0, c, cap=cap) == math.ceil(4 * n_edge) == 360_000
+    # the floor at the chosen size is half the limit of the choice rule
+    assert c / math.sqrt(plugin_reservoir(e, 0.0, c, cap=cap)) == pytest.approx(e / 6, rel=1e-5)
+    # never more than the cap, never below the small reservoir; a plug-in the cap cannot make
+    # choosable gets the small reservoir
+    assert plugin_reservoir(e, 0.0, c, cap=200_000) == 200_000
+    assert plugin_reservoir(e, 0.0, c, cap=80_000) == SMALL_RESERVOIR
+    assert plugin_reservoir(1.0, 0.0, c, cap=cap) == SMALL_RESERVOIR
+    assert plugin_reservoir(e, 0.0, c, cap=1000) == 1000
+    assert plugin_reservoir(e, 0.0, c, cap=0) == 0
+
+
+def test_edgeworth_grid_ranks_like_the_exact_integral():
+    # the search objective's trapezoid rule (401 points on [−8, 8]) against the exact ∫φ|Q|
+    rng = np.random.default_rng(0)
+    k3 = rng.standard_normal(500) * 10 ** rng.uniform(-3, 0, 500)
+    k4 = rng.standard_normal(500) * 10 ** rng.uniform(-3, 0.5, 500)
+    exact = np.array([edgeworth_w1(a, b) for a, b in zip(k3, k4)])
+    grid = EdgeworthGrid(get_backend("numpy"))(k3, k4)
+    assert np.max(np.abs(grid / exact - 1)) < 1e-3
 
 
 def test_p2_search_and_w2_value():
