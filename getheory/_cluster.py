@@ -8,7 +8,11 @@ check's shards; README, "Architecture"):
 * :func:`make_pool`: a local pool of spawned processes that run with one BLAS thread and
   die with the process that started them, even under ``kill -9``;
 * :func:`thread_pool`: the process's one pool of threads (one per CPU it may use) that fills
-  blocks of random normals in parallel (NumPy releases the GIL while filling);
+  blocks of random normals in parallel (NumPy releases the GIL while filling), and in which the
+  host sampler runs its blocks of rows;
+* :func:`blas_threads` and :func:`single_blas_threads`: how many threads a BLAS call uses here,
+  and a block within which each BLAS call runs in its calling thread (the host sampler's
+  worker threads each call BLAS on their own rows, one thread per core);
 * :func:`check_scheduler` and :func:`connect`: a Dask scheduler address is checked within
   :data:`CONNECT_TIMEOUT_S` seconds before any work starts; an address where nothing
   listens, or where something other than a Dask scheduler answers (an HTTP server), is
@@ -31,10 +35,10 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
-__all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "check_scheduler", "connect", "limit_worker_threads", "make_pool",
-           "process_id", "thread_pool"]
+__all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "blas_threads", "check_scheduler", "connect", "limit_worker_threads",
+           "make_pool", "process_id", "single_blas_threads", "thread_pool", "usable_cpus"]
 
 #: seconds to check a scheduler address (TCP connection and Dask handshake) before giving up
 CONNECT_TIMEOUT_S = 6.0
@@ -122,12 +126,52 @@ def thread_pool() -> ThreadPoolExecutor:
     blocks of random normals are filled in parallel (NumPy releases the GIL while filling)."""
     global _THREADS
     if _THREADS is None:
-        try:
-            workers = len(os.sched_getaffinity(0))
-        except AttributeError:  # pragma: no cover - non-Linux
-            workers = os.cpu_count() or 1
-        _THREADS = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="getheory-rng")
+        _THREADS = ThreadPoolExecutor(max_workers=usable_cpus(), thread_name_prefix="getheory-rng")
     return _THREADS
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity; at least 1): the size of :func:`thread_pool`."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, os.cpu_count() or 1)
+
+
+_BLAS = {"controller": None}
+_BLAS_LOCK = threading.RLock()
+
+
+def _blas_controller():
+    """The BLAS libraries loaded in this process (found once, on first use: a scan of the loaded libraries)."""
+    if _BLAS["controller"] is None:
+        _BLAS["controller"] = ThreadpoolController().select(user_api="blas")
+    return _BLAS["controller"]
+
+
+def blas_threads() -> int:
+    """The threads one BLAS call uses in this process now (the largest over the BLAS libraries; 1 if none)."""
+    with _BLAS_LOCK:
+        return max([int(lib.num_threads or 1) for lib in _blas_controller().lib_controllers] or [1])
+
+
+@contextlib.contextmanager
+def single_blas_threads():
+    """A block within which every BLAS call runs single-threaded, in the thread that makes it.
+
+    For code that calls BLAS from several threads at once, one per core (the host sampler's
+    workers): BLAS's own threads would otherwise oversubscribe the cores.  The limit is
+    process-wide, so blocks run one at a time (a lock; nesting in one thread is allowed), and
+    the thread that sets the limit lifts it.  Yields whether the limit holds: False where this
+    thread may not set it (threadpoolctl lets only one Python thread set OpenBLAS's threads, the
+    first that did), and then the caller should make its BLAS calls from one thread.
+    """
+    with _BLAS_LOCK:
+        limiter = _blas_controller().limit(limits=1)
+        try:
+            yield blas_threads() == 1
+        finally:
+            limiter.restore_original_limits()
 
 
 def process_id() -> str:

@@ -6,6 +6,12 @@ two matrix products (c Aᵀ, then x W_studentᵀ) and never more than
 ``batch_size × (N + D)`` numbers of working memory, so an n × N array of
 inputs is never held.  Memory: O(batch_size·(N + D) + n·(K + M)).
 
+On the host (NumPy), single-layer and deep generators with in-place activations
+are sampled by worker threads, one per core, each with single-threaded BLAS: a
+worker takes :data:`HOST_ROWS` rows at a time from latent normals to fields, so
+the rows stay in its cache between the products, and the batch holds only its
+fields (memory O(T·HOST_ROWS·(D + N) + batch_size·(K + M)) for T workers).
+
 This module also owns the batch loop (:func:`iter_latent_batches`) and the
 automatic batch size (:func:`auto_batch_size`) that the Monte Carlo moment
 estimators reuse.
@@ -20,14 +26,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from queue import Empty, SimpleQueue
 
 import numpy as np
 
-from ._cluster import thread_pool
+from ._cluster import blas_threads, single_blas_threads, thread_pool, usable_cpus
 from ._run import RunContext, start_run_context
 from ._validation import finite_matrix, positive_int
 from .backend import Backend, backend_of
-from .generators import Generator, SingleLayerGenerator
+from .generators import DeepGenerator, Generator, SingleLayerGenerator
 
 __all__ = ["sample_fields", "stream_fields", "stream_fields_in", "LatentDraw", "auto_batch_size", "check_memory",
            "iter_latent_batches", "LatentStream", "check_weights"]
@@ -68,7 +75,9 @@ def auto_batch_size(N: int, D: int, *, dtype="float64", backend: Backend | None 
     counted twice for temporaries).  The default budget is a quarter of the
     device's free memory, capped at the backend's ``batch_cap_bytes`` (256 MiB on
     the CPU, where larger batches do not speed up BLAS, and 4 GiB on a GPU).  ``backend`` is
-    the :class:`~getheory.backend.Backend` object (default: the host's NumPy).
+    the :class:`~getheory.backend.Backend` object (default: the host's NumPy).  (The host
+    sampler's worker threads hold :data:`HOST_ROWS` rows of inputs each, whatever the batch
+    size; a batch there holds only its fields.)
     """
     bk = _backend_object(backend)
     item = np.dtype(dtype).itemsize
@@ -123,11 +132,13 @@ class LatentStream:
     On backends with ``host_normals`` (NumPy, and the simulated device, whose
     normals are NumPy's) the rows come in blocks of :data:`LATENT_BLOCK`; block j
     has its own SFC64 generator, seeded by the j-th child of ``seed``'s
-    SeedSequence, so blocks are drawn in parallel threads (NumPy releases the GIL
-    while filling) and the stream does not depend on the batch size.  On a GPU
-    one device generator fills each batch (the stream then depends on the batch
-    size; it is equally random).  ``backend`` is the :class:`~getheory.backend.Backend` object
-    (default: the host's NumPy).
+    SeedSequence, that draws the block's rows one after the other.  Blocks are
+    drawn in parallel threads (NumPy releases the GIL while filling) and the
+    stream does not depend on the batch size: a batch that ends inside a block
+    keeps that block's generator, and the next batch goes on drawing from it
+    (:meth:`take`).  On a GPU one device generator fills each batch (the stream
+    then depends on the batch size; it is equally random).  ``backend`` is the
+    :class:`~getheory.backend.Backend` object (default: the host's NumPy).
     """
 
     def __init__(self, D: int, *, seed=None, backend: Backend | None = None, dtype="float64"):
@@ -137,7 +148,7 @@ class LatentStream:
         self.pos = 0
         if self.bk.host_normals:
             self.root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-            self._partial = None  # (block index, full block array)
+            self._open = None  # (block index, its generator part-way through the block)
         else:
             self.rng = self.bk.rng(seed)
 
@@ -145,10 +156,32 @@ class LatentStream:
         ss = np.random.SeedSequence(self.root.entropy, spawn_key=tuple(self.root.spawn_key) + (j,))
         return np.random.Generator(np.random.SFC64(ss))  # SFC64: ~20 % faster normals than PCG64
 
-    def _block(self, j):
-        blk = np.empty((LATENT_BLOCK, self.D), dtype=self.dtype)
-        self._block_rng(j).standard_normal(out=blk, dtype=self.dtype.type)
-        return blk
+    def take(self, b: int) -> list:
+        """The next b rows as pieces ``(lo, hi, rng)`` (``host_normals`` backends only).
+
+        Rows lo..hi of the batch are the next ``hi - lo`` rows that ``rng`` draws, row after
+        row, in :attr:`dtype` (e.g. ``rng.standard_normal(out=c[lo:hi], dtype=...)``, in one
+        call or in several consecutive ones).  Each piece lies in one block and has its own
+        generator, so the pieces may be drawn in parallel; each must be drawn whole, in
+        order, before the next :meth:`take`.
+        """
+        B = LATENT_BLOCK
+        start, stop = self.pos, self.pos + b
+        pieces = []
+        j = start // B
+        while j * B < stop:
+            lo, hi = max(start, j * B), min(stop, (j + 1) * B)
+            if lo == j * B:
+                rng = self._block_rng(j)
+            else:  # the block the previous batch ended in: go on with its generator
+                if self._open is None or self._open[0] != j:  # pragma: no cover - internal invariant
+                    raise RuntimeError("latent stream out of order: a block was resumed that was not left open")
+                rng = self._open[1]
+            pieces.append((lo - start, hi - start, rng))
+            j += 1
+        self._open = (stop // B, pieces[-1][2]) if pieces and stop % B else None
+        self.pos = stop
+        return pieces
 
     def fill(self, out):
         """Fill ``out`` (b, D) with the next b rows of the stream; returns ``out``."""
@@ -161,27 +194,18 @@ class LatentStream:
         return out
 
     def _fill_host(self, out):
-        b = out.shape[0]
-        B = LATENT_BLOCK
-        start, stop = self.pos, self.pos + b
-        jobs = []
-        j = start // B
-        while j * B < stop:
-            lo, hi = max(start, j * B), min(stop, (j + 1) * B)
-            dst = out[lo - start : hi - start]
-            if lo == j * B and hi == (j + 1) * B:
-                jobs.append((j, dst))
-            else:  # a block cut by the batch boundary: draw it whole, keep the rest
-                if self._partial is None or self._partial[0] != j:
-                    self._partial = (j, self._block(j))
-                dst[...] = self._partial[1][lo - j * B : hi - j * B]
-            j += 1
-        if len(jobs) > 1:
-            list(thread_pool().map(lambda a: self._block_rng(a[0]).standard_normal(out=a[1], dtype=self.dtype.type),
-                                    jobs))
-        elif jobs:
-            self._block_rng(jobs[0][0]).standard_normal(out=jobs[0][1], dtype=self.dtype.type)
-        self.pos = stop
+        kind = self.dtype.type
+
+        def draw(piece):
+            lo, hi, rng = piece
+            rng.standard_normal(out=out[lo:hi], dtype=kind)
+
+        pieces = self.take(int(out.shape[0]))
+        if len(pieces) > 1:
+            list(thread_pool().map(draw, pieces))
+        else:
+            for piece in pieces:
+                draw(piece)
 
 
 def iter_latent_batches(run: RunContext, n: int, D: int, *, batch_size: int, seed=None, stage="sampling"):
@@ -297,6 +321,13 @@ def _field_batches(run: RunContext, generator, weights, draw: LatentDraw, multip
     K, M = W_student.shape[0], W_teacher.shape[0]
     Ws = bk.asarray(W_student.T / math.sqrt(N), dtype=dtype)  # (N, K)
     Wt = bk.asarray(W_teacher.T / math.sqrt(D), dtype=dtype)  # (D, M)
+    layers = _host_layers(run, generator)
+    if layers is not None:
+        workers = max(1, min(blas_threads(), usable_cpus()))
+        if draw.batch_size is None:
+            batch_size = _whole_blocks(batch_size, workers, multiple)
+        yield from _host_field_batches(run, layers, (Ws, Wt), draw, min(batch_size, n), workers)
+        return
     b0 = min(batch_size, n)
     z_buf = bk.empty((b0, K + M), dtype)
     prog = run.progress_bar(n, "sampling (λ, ν)")
@@ -338,6 +369,107 @@ def _inputs(run: RunContext, generator, draw: LatentDraw, b0: int):
         generator.activation.apply_(h, bk)
         yield c, h
         start += b
+
+
+#: rows a worker of the host sampler takes through the layers and the fields at a time
+HOST_ROWS = 512
+
+
+def _host_layers(run: RunContext, generator) -> list | None:
+    """The layers [(Aᵀ/√width, σ), ...] the host sampler takes the latents through, on ``run.backend``
+    in ``run.dtype``; None where :func:`_host_field_batches` does not apply (not the host's NumPy,
+    not a single-layer or deep generator, a σ without an in-place form)."""
+    bk = run.backend
+    if not (bk.host and bk.host_normals):
+        return None
+    if isinstance(generator, SingleLayerGenerator):
+        pairs = [("At", generator.A, generator.activation)]
+    elif isinstance(generator, DeepGenerator):
+        pairs = [(l, A, act) for l, (A, act) in enumerate(generator.layers)]
+    else:
+        return None
+    if any(act.inplace_fn is None for _, _, act in pairs):
+        return None
+    return [(generator._cache.get(bk, key, A.T / math.sqrt(A.shape[1]), run.dtype), act) for key, A, act in pairs]
+
+
+def _host_field_batches(run: RunContext, layers, weights, draw: LatentDraw, b0: int, workers: int):
+    """Yield (start, z) as :func:`_field_batches` does, the rows computed by worker threads on the host.
+
+    Each batch's latent pieces (:meth:`LatentStream.take`) go to ``workers`` threads, each taking
+    the next piece left when it is free.  A worker takes a piece :data:`HOST_ROWS` rows at a time through c → x = σ(c Aᵀ/√D) in
+    place (layer by layer for a deep generator: ``layers``, from :func:`_host_layers`) →
+    (x W_studentᵀ/√N, c W_teacherᵀ/√D), with single-threaded BLAS, in its own scratch of
+    HOST_ROWS × (D + N_1 + ... + N_L) numbers: the rows stay in its cache between the products,
+    and no b0 × N array is made.  The fields do not depend on the number of workers.
+    Memory: workers·HOST_ROWS·(D + N_1 + ... + N_L) + b0·(K + M) numbers.
+    """
+    bk, dtype, n = run.backend, np.dtype(run.dtype), draw.n
+    D = int(layers[0][0].shape[0])
+    rows = min(HOST_ROWS, b0)
+    scratch = [[np.empty((rows, D), dtype)] + [np.empty((rows, At.shape[1]), dtype) for At, _ in layers]
+               for _ in range(workers)]
+    z_buf = np.empty((b0, weights[0].shape[1] + weights[1].shape[1]), dtype)
+    stream = LatentStream(D, seed=draw.seed, backend=bk, dtype=dtype)
+    prog = run.progress_bar(n, "sampling (λ, ν)")
+    start = 0
+    while start < n:
+        run.check_deadline(draw.stage or FIELDS_STAGE)
+        z = z_buf[: min(b0, n - start), ...]
+        queue = SimpleQueue()
+        for piece in stream.take(int(z.shape[0])):
+            queue.put(piece)
+
+        def work(t, queue=queue, z=z):  # the next piece, until none is left: a slow worker takes fewer
+            while True:
+                try:
+                    piece = queue.get_nowait()
+                except Empty:
+                    return
+                _piece_fields(piece, scratch[t], layers, weights, z, bk)
+
+        _run_workers(work, workers)
+        yield start, z
+        start += int(z.shape[0])
+        prog.update(start)
+
+
+def _whole_blocks(batch_size: int, workers: int, multiple: int) -> int:
+    """The batch size cut down to whole latent blocks, as many for each worker, and still a multiple
+    of ``multiple``, where it holds that many; else unchanged."""
+    step = math.lcm(workers * LATENT_BLOCK, multiple)
+    return batch_size - batch_size % step if batch_size >= step else batch_size
+
+
+def _run_workers(work, workers: int):
+    """``work(t)`` for t < workers: in the thread pool with single-threaded BLAS, or here, one after
+    the other, with one worker or where this thread may not limit BLAS's threads."""
+    if workers > 1:
+        with single_blas_threads() as single:
+            if single:
+                list(thread_pool().map(work, range(workers)))
+                return
+    for t in range(workers):
+        work(t)
+
+
+def _piece_fields(piece, scratch, layers, weights, z, bk):
+    """Rows lo..hi of z from the latent piece (lo, hi, rng), ``len(scratch[0])`` rows at a time."""
+    lo, hi, rng = piece
+    Ws, Wt = weights
+    K = Ws.shape[1]
+    kind = scratch[0].dtype.type
+    for s in range(lo, hi, scratch[0].shape[0]):
+        e = min(s + scratch[0].shape[0], hi)
+        c = x = scratch[0][: e - s]
+        rng.standard_normal(out=c, dtype=kind)
+        for (At, act), buf in zip(layers, scratch[1:]):
+            h = buf[: e - s]
+            np.matmul(x, At, out=h)
+            act.apply_(h, bk)
+            x = h
+        np.matmul(x, Ws, out=z[s:e, :K])
+        np.matmul(c, Wt, out=z[s:e, K:])
 
 
 def stream_fields(generator: Generator, W_student, W_teacher, n: int, sink, *, seed=None,

@@ -1,8 +1,10 @@
 """Generators and the streaming field sampler (docs/theory.md §1-2)."""
 
+import contextlib
 import math
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -19,7 +21,7 @@ from getheory import (
     random_single_layer,
     sample_fields,
 )
-from getheory.fields import auto_batch_size
+from getheory.fields import LatentStream, auto_batch_size
 
 
 def test_single_layer_sample_is_sigma_of_preactivation(backend):
@@ -201,13 +203,77 @@ def test_auto_batch_size_bounds_memory():
 
 @pytest.mark.parametrize("activation", ["sign", "erf2", "erf", "tanh", "relu", "linear"])
 def test_in_place_fast_path_equals_general_path(activation):
-    # the single-layer sampler reuses buffers and applies σ in place; a one-layer
-    # DeepGenerator goes through the general path with the same latent stream
+    # single-layer and deep generators are sampled by the host's worker threads, σ in place; a
+    # user function goes through the general path (one batch at a time) with the same latent stream
     gen = random_single_layer(30, 10, activation, seed=0)
     Ws, Wt = draw_weights(30, 10, 2, 2, seed=1)
     a = sample_fields(gen, Ws, Wt, 500, seed=3, batch_size=64)
-    b = sample_fields(DeepGenerator([(gen.A, activation)]), Ws, Wt, 500, seed=3, batch_size=64)
-    assert np.allclose(a[0], b[0], rtol=0, atol=1e-13) and np.array_equal(a[1], b[1])
+    deep = sample_fields(DeepGenerator([(gen.A, activation)]), Ws, Wt, 500, seed=3, batch_size=64)
+    user = CallableGenerator(lambda c: gen.activation(c @ gen.A.T / math.sqrt(10)), D=10)
+    b = sample_fields(user, Ws, Wt, 500, seed=3, batch_size=64)
+    assert np.array_equal(a[0], deep[0]) and np.array_equal(a[1], deep[1])
+    assert np.allclose(a[0], b[0], rtol=0, atol=1e-13) and np.allclose(a[1], b[1], rtol=0, atol=1e-13)
+
+
+def test_deep_fast_path_equals_the_stacked_layers():
+    gen = random_deep([9, 14, 11], ["sign", "relu"], seed=4)
+    Ws, Wt = draw_weights(11, 9, 2, 1, seed=5)
+    lam, nu = sample_fields(gen, Ws, Wt, 3000, seed=6, batch_size=700)
+    c = LatentStream(9, seed=6).fill(np.empty((3000, 9)))
+    assert np.allclose(lam, gen.sample(c) @ Ws.T / math.sqrt(11), rtol=0, atol=1e-12)
+    assert np.allclose(nu, c @ Wt.T / 3.0, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_latent_stream_rows_do_not_depend_on_how_they_are_cut(dtype):
+    rng = np.random.default_rng(0)
+    whole = LatentStream(3, seed=11, dtype=dtype).fill(np.empty((5000, 3), dtype))
+    cuts = np.sort(rng.choice(np.arange(1, 5000), size=12, replace=False))
+    stream = LatentStream(3, seed=11, dtype=dtype)
+    parts = [stream.fill(np.empty((hi - lo, 3), dtype)) for lo, hi in zip([0, *cuts], [*cuts, 5000])]
+    assert np.array_equal(np.concatenate(parts), whole)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("generator", ["single", "deep"])
+def test_fields_do_not_depend_on_the_number_of_worker_threads(monkeypatch, dtype, generator):
+    from getheory import fields
+
+    gen = random_single_layer(40, 20, "sign", seed=0) if generator == "single" else \
+        random_deep([20, 30, 40], ["relu", "sign"], seed=0)
+    Ws, Wt = draw_weights(40, 20, 2, 2, seed=1)
+    runs = []
+    for workers in (1, 2, 3):
+        monkeypatch.setattr(fields, "blas_threads", lambda w=workers: w)
+        monkeypatch.setattr(fields, "usable_cpus", lambda w=workers: w)
+        runs.append(np.concatenate(sample_fields(gen, Ws, Wt, 7000, seed=2, batch_size=2500, dtype=dtype), axis=1))
+
+    @contextlib.contextmanager
+    def not_allowed():  # another thread controls BLAS's threads: the workers run one after the other here
+        yield False
+
+    monkeypatch.setattr(fields, "single_blas_threads", not_allowed)
+    runs.append(np.concatenate(sample_fields(gen, Ws, Wt, 7000, seed=2, batch_size=2500, dtype=dtype), axis=1))
+    assert all(np.array_equal(runs[0], r) for r in runs[1:])
+
+
+def test_host_sampler_checks_the_deadline_between_batches():
+    from getheory import stream_fields
+    from getheory._deadline import Deadline, TimeBudgetExceeded
+
+    class Sink:
+        rows = 0
+
+        def update(self, z):
+            self.rows += int(z.shape[0])
+            time.sleep(0.05)
+
+    gen = random_single_layer(16, 8, "sign", seed=0)
+    Ws, Wt = draw_weights(16, 8, 1, 1, seed=1)
+    sink = Sink()
+    with pytest.raises(TimeBudgetExceeded, match="the test stage"):
+        stream_fields(gen, Ws, Wt, 10**6, sink, batch_size=100, deadline=Deadline(0.2), stage="the test stage")
+    assert 0 < sink.rows < 10**4
 
 
 def test_run_that_cannot_fit_is_refused_before_work_naming_the_memory():
