@@ -8,6 +8,7 @@ when a keyword is not one of them.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 
 from .._validation import positive_int
@@ -15,7 +16,7 @@ from ..backend import Backend
 from ..distances import DmsOptions, StreamOptions
 from ..plan import PlanOptions
 
-__all__ = ["CheckOptions", "ShardOptions", "with_overrides"]
+__all__ = ["CheckOptions", "OMEGA_SAMPLES", "ShardOptions", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,21 @@ class ShardOptions:
         return -(-int(n) // self.size)
 
 
+#: Monte Carlo rows of Ω, Φ for the linearised condition of a non-single-layer generator
+OMEGA_SAMPLES = 20_000
+
+#: the fewest rows Ω, Φ can be estimated from: two per batch-means group
+MIN_OMEGA_SAMPLES = 40
+
+
+def _check_omega_samples(n) -> None:
+    """``omega_samples``: 0 (Ω, Φ not formed) or at least :data:`MIN_OMEGA_SAMPLES` rows."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or (n != 0 and n < MIN_OMEGA_SAMPLES):
+        raise ValueError(f"omega_samples (--omega-samples) must be 0 (do not form Ω, Φ: the linearised condition "
+                         f"is skipped) or an integer >= {MIN_OMEGA_SAMPLES} (two rows per batch-means group); "
+                         f"got {n!r}")
+
+
 @dataclass(frozen=True)
 class CheckOptions:
     """The settings of one check; every field has the default of ``getheory check``.
@@ -102,10 +118,16 @@ class CheckOptions:
     weights : {"gaussian", "abs_gaussian"}
         Ensemble of the weights drawn when none are given (:func:`~getheory.check.draw_weights`).
     moment_samples : int, optional
-        Monte Carlo samples for the moments of non-single-layer generators (default
+        Monte Carlo rows of the Gaussian match of a non-single-layer generator, estimated from
+        their fields (λ, ν) (:func:`getheory.moments.monte_carlo_match`; default
         ``max(samples, 20000)``, or 10^5 with ``samples="auto"``); an independent stream,
         so P̂ is not fitted to the samples it is compared with.  The floor replicates
         re-estimate their match the same way (:class:`getheory.distances.MomentNoise`).
+    omega_samples : int
+        Monte Carlo rows of the N × N Ω and N × D Φ of a non-single-layer generator, formed only
+        for the §6 condition "linearised Gaussian-equivalent covariance" (default
+        :data:`OMEGA_SAMPLES`; 0: not formed, and the condition says so).  Costs O(N² + N D) a
+        row on top of sampling.
     dms : DmsOptions
         The d_MS estimate (metric p, levels, floor replicates, search, certificate).
     stream : StreamOptions
@@ -137,6 +159,7 @@ class CheckOptions:
     seed: int | None = 0
     weights: str = "gaussian"
     moment_samples: int | None = None
+    omega_samples: int = OMEGA_SAMPLES
     dms: DmsOptions | None = None
     stream: StreamOptions | None = None
     analytic: bool = True
@@ -150,6 +173,7 @@ class CheckOptions:
                 raise ValueError(f"samples must be a positive integer or 'auto'; got {self.samples!r}")
         else:
             object.__setattr__(self, "samples", positive_int(self.samples, "samples", minimum=1024))
+        _check_omega_samples(self.omega_samples)
         for name, default in (("plan", PlanOptions), ("dms", DmsOptions), ("stream", StreamOptions),
                               ("shards", ShardOptions)):
             if getattr(self, name) is None:

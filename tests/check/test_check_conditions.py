@@ -79,18 +79,52 @@ def test_rows_of_equal_norm_have_concentrated_scales():
     assert c.numbers["s_min"] == c.numbers["s_max"] == pytest.approx(1.0, rel=1e-15)
 
 
+def _general(moments, stderr_cov=None, halves=None, n=1000):
+    """The general conditions of a hand-made moments step (the match's n is ``n``)."""
+    step = MomentsStep(moments, SimpleNamespace(stderr_cov=stderr_cov), SimpleNamespace(n_samples=n), "",
+                       0.5 if halves else None, halves)
+    return _conditions_general(step, np.ones((1, 2)))
+
+
 def test_a_linearly_explained_covariance_passes_and_an_unexplained_one_warns():
     Phi = np.array([[1.0, 0.0], [0.5, 0.5]])
-    good = SimpleNamespace(Omega=Phi @ Phi.T + np.eye(2), Phi=Phi, n_samples=1000)
-    c = _conditions_general(good, SimpleNamespace(stderr_cov=None), np.ones((1, 2)))
+    good = SimpleNamespace(Omega=Phi @ Phi.T + np.eye(2), Phi=Phi, n_samples=20_000)
+    c = _general(good)
     assert [x.name for x in c] == ["linearised Gaussian-equivalent covariance", "student weights spread"]
     assert c[0].verdict == "pass" and c[0].numbers["relative_offdiag_residual"] == 0.0
+    assert c[0].numbers["omega_samples"] == 20_000 and "Ω, Φ from n_Ω = 20,000 Monte Carlo rows" in c[0].detail
     # Ω = [[1, .5], [.5, 1]], Φ = 0: ‖offdiag‖ = 0.5, ‖Ω‖ = 1.5, ratio 1/3
     bad = SimpleNamespace(Omega=np.array([[1.0, 0.5], [0.5, 1.0]]), Phi=np.zeros((2, 2)), n_samples=1000)
-    c = _conditions_general(bad, SimpleNamespace(stderr_cov=np.array([[0.1, 0.2], [0.2, 0.05]])), np.ones((1, 2)))
+    c = _general(bad, np.array([[0.1, 0.2], [0.2, 0.05]]), n=3000)
     assert c[0].verdict == "warn" and c[0].numbers["relative_offdiag_residual"] == pytest.approx(1 / 3, rel=1e-14)
     assert c[1].name == "Monte Carlo moment error" and c[1].numbers["max_stderr_cov"] == 0.2
-    assert c[1].detail == "largest standard error of Σ entries 0.2 (n = 1000)"
+    assert c[1].detail == "largest standard error of Σ entries 0.2 (n = 3000)"  # the match's n, not Ω's
+
+
+def test_the_noise_level_is_half_the_norm_of_the_halves_difference():
+    """Halves whose off-diagonal residuals differ by ±0.1: noise level ‖[[0, .2], [.2, 0]]‖/2/‖Ω‖ = 0.1/1.5."""
+    half = [SimpleNamespace(Omega=np.array([[1.0, r], [r, 1.0]]), Phi=np.zeros((2, 2)), n_samples=500)
+            for r in (0.6, 0.4)]
+    pooled = SimpleNamespace(Omega=np.array([[1.0, 0.5], [0.5, 1.0]]), Phi=np.zeros((2, 2)), n_samples=1000)
+    c = _general(pooled, halves=tuple(half))[0]
+    assert c.numbers["noise_level"] == pytest.approx(0.1 / 1.5, rel=1e-14) and c.numbers["seconds"] == 0.5
+    assert c.detail.endswith("noise level 0.067 from two independent halves)")
+
+
+def test_the_linearised_condition_without_omega_is_information():
+    c = _general(None)[0]
+    assert (c.name, c.verdict, c.numbers) == ("linearised Gaussian-equivalent covariance", "info", {"omega_samples": 0})
+    assert c.detail == "not measured: Ω, Φ were not formed (omega_samples = 0, --omega-samples 0)"
+
+
+@pytest.mark.parametrize("N", [8, 200])
+def test_the_operator_norm_is_the_largest_absolute_eigenvalue(N):
+    from getheory.check._conditions import _op_norm
+
+    S = np.random.default_rng(N).standard_normal((N, N))
+    S = S + S.T
+    assert _op_norm(S) == pytest.approx(np.linalg.norm(S, 2), rel=1e-10)
+    assert _op_norm(np.zeros((N, N))) == 0.0
 
 
 def test_resolution_at_5_sigma_passes():
@@ -123,5 +157,6 @@ def test_the_step_lists_every_condition_of_the_generator_then_the_resolution():
     moments = SimpleNamespace(Omega=np.eye(12), Phi=np.zeros((12, 6)), n_samples=100)
     step = conditions_step(CheckProblem(deep, Ws, Wt), MomentsStep(moments, SimpleNamespace(stderr_cov=None), None),
                            BoundsStep(None, ""), resolved, None)
+    assert step[0].verdict == "pass" and step[0].numbers["omega_samples"] == 100
     assert [c.name for c in step] == ["linearised Gaussian-equivalent covariance", "student weights spread",
                                       "d_MS resolved"]
