@@ -32,10 +32,10 @@ import array_api_compat.numpy as npx
 import numpy as np
 
 from ._run import RunContext, start_run_context
+from ._seeds import seedseq, shard_seed
 from ._validation import check_cov, positive_int
 from .activations import moments_at_scales, omega_kernel
 from .backend import get_backend
-from ._seeds import seedseq, shard_seed
 from .fields import LatentDraw, auto_batch_size, check_weights, iter_latent_batches, stream_fields_in
 from .generators import Generator, SingleLayerGenerator
 

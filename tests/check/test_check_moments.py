@@ -1,14 +1,18 @@
 """The moments step: (E x, Ω, Φ) and the Gaussian match P̂, exact or Monte Carlo (docs/theory.md §2)."""
 
+import time
+
 import numpy as np
 import pytest
 
-from getheory import check_generator, random_deep
+from getheory import CallableGenerator, check_generator, random_deep
+from getheory._deadline import TimeBudgetExceeded
 from getheory._seeds import shard_seed
 from getheory.check import OMEGA_SAMPLES, CheckOptions, build_problem, compute_moments, start_run
 from getheory.check._moments import MOMENT_GROUPS, moment_samples
 from getheory.distances import MomentNoise
 from getheory.moments import exact_moments, gaussian_match, monte_carlo_match, monte_carlo_moments
+from getheory.plan import PlanOptions
 
 
 def _step(generator, **options):
@@ -101,3 +105,17 @@ def test_check_of_deep_generator_uses_monte_carlo_moments():
     assert f"Ω, Φ for the linearised condition: Monte Carlo, n={OMEGA_SAMPLES}" in res.to_table()
     assert d["bound_terms"] is None and "single-layer" in d["bound_terms_note"]
     assert "stderr_cov" in d["gaussian_match"]
+
+
+def test_an_omega_that_does_not_fit_the_budget_is_refused_naming_its_own_flag():
+    A = np.random.default_rng(0).standard_normal((8, 4))
+
+    def slow(c):  # 2e-4 s a row: the match's 1000 rows 0.2 s, Ω's 40,000 rows 8 s
+        time.sleep(2e-4 * c.shape[0])
+        return np.tanh(c @ A.T / 2)
+
+    gen = CallableGenerator(slow, D=4, name="slow")
+    with pytest.raises(TimeBudgetExceeded, match=r"Monte Carlo Ω, Φ \(the linearised condition\) \(n = 20,000 in 10 "
+                       r"groups\) needs .* or lower --omega-samples \(omega_samples=\), 0 to skip"):
+        check_generator(gen, K=1, M=1, samples="auto", plan=PlanOptions(time_budget=4.0), moment_samples=1000,
+                        omega_samples=40_000, seed=0)
