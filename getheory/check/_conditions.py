@@ -150,10 +150,26 @@ def _op_norm(S) -> float:
     return float(abs(vals[0]))
 
 
+#: the linearised condition passes below this ‖offdiag(Ω − ΦΦᵀ)‖_op/‖Ω‖_op
+LINEARISED_THRESHOLD = 0.1
+
+
+def _linearised_verdict(rel: float, noise: float | None) -> tuple:
+    """(verdict, why) of the linearised statistic ``rel`` with its ``noise`` level: pass below the threshold
+    (noise only inflates a norm, so it cannot make a pass); warn above it when the statistic is at least twice
+    its noise level (pure noise gives about one noise level); information otherwise: not resolved at this n_Ω."""
+    if rel < LINEARISED_THRESHOLD:
+        return "pass", ""
+    if noise is None or rel >= 2 * noise:
+        return "warn", ""
+    return "info", (f"; above {LINEARISED_THRESHOLD:g} but less than twice its noise level, so not resolved at "
+                    "this n_Ω: raise --omega-samples (the noise level falls as n_Ω^-1/2)")
+
+
 def _linearised(step: MomentsStep) -> Condition:
     """§6: ‖offdiag(Ω − ΦΦᵀ)‖_op/‖Ω‖_op from the Monte Carlo Ω, Φ of ``omega_samples`` rows, with its noise
     level (half the same norm of the difference of two independent halves' residuals); information
-    when Ω, Φ were not formed."""
+    when Ω, Φ were not formed, or when the statistic is above the threshold but within twice its noise."""
     name = "linearised Gaussian-equivalent covariance"
     moments = step.moments
     if moments is None:
@@ -162,17 +178,18 @@ def _linearised(step: MomentsStep) -> Condition:
     norm = max(_op_norm(moments.Omega), 1e-300)
     rel = _op_norm(_offdiag_residual(moments)) / norm
     numbers = {"relative_offdiag_residual": rel, "omega_samples": moments.n_samples}
-    text = ""
+    text, noise = "", None
     if step.omega_halves is not None:
         a, b = step.omega_halves
         noise = _op_norm(_offdiag_residual(a) - _offdiag_residual(b)) / 2 / norm
         numbers.update(noise_level=noise, seconds=step.omega_seconds)
         text = f"; noise level {noise:.2g} from two independent halves"
+    verdict, why = _linearised_verdict(rel, noise)
     return Condition(
         name,
-        "pass" if rel < 0.1 else "warn",
+        verdict,
         f"‖offdiag(Ω − ΦΦᵀ)‖_op/‖Ω‖_op = {rel:.3g} (the linear model x ≈ Ex + Φc + noise assumes ≈ 0; "
-        f"Ω, Φ from n_Ω = {moments.n_samples:,} Monte Carlo rows{text})",
+        f"Ω, Φ from n_Ω = {moments.n_samples:,} Monte Carlo rows{text}){why}",
         numbers,
     )
 
