@@ -123,11 +123,6 @@ class CheckOptions:
         ``max(samples, 20000)``, or 10^5 with ``samples="auto"``); an independent stream,
         so P̂ is not fitted to the samples it is compared with.  The floor replicates
         re-estimate their match the same way (:class:`getheory.distances.MomentNoise`).
-    omega_samples : int
-        Monte Carlo rows of the N × N Ω and N × D Φ of a non-single-layer generator, formed only
-        for the §6 condition "linearised Gaussian-equivalent covariance" (default
-        :data:`OMEGA_SAMPLES`; 0: not formed, and the condition says so).  Costs O(N² + N D) a
-        row on top of sampling.
     dms : DmsOptions
         The d_MS estimate (metric p, levels, floor replicates, search, certificate).
     stream : StreamOptions
@@ -144,6 +139,11 @@ class CheckOptions:
         Cut the measured run into shards of ``shards.size`` rows, run in this process, on
         local worker processes or on a Dask cluster (docs/theory.md §4.1, Sharded runs);
         default: no shards.
+    omega_samples : int
+        Monte Carlo rows of the N × N Ω and N × D Φ of a non-single-layer generator, formed only
+        for the §6 condition "linearised Gaussian-equivalent covariance" (default
+        :data:`OMEGA_SAMPLES`; 0: not formed, and the condition says so).  Costs O(N² + N D) a
+        row on top of sampling.
 
     ``plan``, ``dms``, ``stream`` and ``shards`` given as ``None`` take their defaults; ``samples``
     is checked here (an integer >= 1024 or ``"auto"``), and so is a shard size against the groups.
@@ -159,13 +159,13 @@ class CheckOptions:
     seed: int | None = 0
     weights: str = "gaussian"
     moment_samples: int | None = None
-    omega_samples: int = OMEGA_SAMPLES
     dms: DmsOptions | None = None
     stream: StreamOptions | None = None
     analytic: bool = True
     backend: str | Backend = "numpy"
     dtype: str = "float64"
     shards: ShardOptions | None = None
+    omega_samples: int = OMEGA_SAMPLES
 
     def __post_init__(self):
         if isinstance(self.samples, str):
