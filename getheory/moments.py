@@ -480,7 +480,7 @@ def monte_carlo_match_in(run: RunContext, generator: Generator, weights, draw: L
     groups, on ``run.backend`` in ``run.dtype``, under its deadline; ``weights`` = (W_student, W_teacher),
     checked by the caller; a refusal names ``draw.stage`` and ends with ``fix``."""
     sizes = _group_sizes(draw.n, n_groups)
-    n, G = sum(sizes), len(sizes)
+    G = len(sizes)
     W, Wt = weights
     K, M, D = W.shape[0], Wt.shape[0], generator.D
     bk = run.backend

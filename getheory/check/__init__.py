@@ -47,6 +47,7 @@ from ._sample import Sampled, sample_step, sharded_sample_step
 from ._shards import GeneratorRecipe
 
 __all__ = [
+    "OMEGA_SAMPLES",
     "AnalyticComparison",
     "BoundsStep",
     "CheckOptions",
@@ -56,7 +57,6 @@ __all__ = [
     "Condition",
     "GeneratorRecipe",
     "MomentsStep",
-    "OMEGA_SAMPLES",
     "Sampled",
     "ShardOptions",
     "Timings",

@@ -19,7 +19,6 @@ from .._seeds import shard_seed
 from ..distances import MomentNoise
 from ..fields import LatentDraw
 from ..moments import (
-    MOMENTS_STAGE,
     GaussianMatch,
     Moments,
     exact_moments,

@@ -16,7 +16,7 @@ from ..backend import Backend
 from ..distances import DmsOptions, StreamOptions
 from ..plan import PlanOptions
 
-__all__ = ["CheckOptions", "OMEGA_SAMPLES", "ShardOptions", "with_overrides"]
+__all__ = ["OMEGA_SAMPLES", "CheckOptions", "ShardOptions", "with_overrides"]
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from ..analytic import analytic_dms
 from ..bounds import bound_terms
 from ..check import GeneratorRecipe, ShardOptions, check_generator, draw_weights
 from ..distances import DmsOptions, absent_parts
-from ..generators import CallableGenerator, Generator, import_user_object, random_deep, random_single_layer
 from ..fields import LatentDraw
+from ..generators import CallableGenerator, Generator, import_user_object, random_deep, random_single_layer
 from ..moments import monte_carlo_match_in
 from ..plan import DEFAULT_TIME_BUDGET, PlanOptions
 from ._record import TaskRecord

@@ -34,7 +34,7 @@ def test_single_layer_moments_are_the_closed_forms_with_no_moment_noise():
 
 def test_other_generators_get_the_match_from_the_fields_on_the_moments_stream():
     gen = random_deep([4, 6, 5], "sign", seed=0)
-    problem, run, step = _step(gen, K=2, M=1, samples=2048, moment_samples=1000, seed=4)
+    problem, _, step = _step(gen, K=2, M=1, samples=2048, moment_samples=1000, seed=4)
     seed = start_run(CheckOptions(samples=2048, seed=4)).seeds.moments
     mc = monte_carlo_match(gen, problem.W_student, problem.W_teacher, 1000, seed=seed, n_groups=MOMENT_GROUPS)
     for name in ("mean", "cov", "stderr_cov"):

@@ -24,7 +24,8 @@ def test_cli_flags_become_check_options():
                                       "--moment-samples", "5000", "--omega-samples", "0", "--dtype", "float32"])
     assert _options(args, 1000) == CheckOptions(
         activation="relu", N=64, D=1000, K=1, M=2, samples=4096, plan=PlanOptions(time_budget=30.0), seed=7,
-        weights="abs_gaussian", moment_samples=5000, omega_samples=0, dms=DmsOptions(p=2, floor_replicates=39, certify=True),
+        weights="abs_gaussian", moment_samples=5000, omega_samples=0,
+        dms=DmsOptions(p=2, floor_replicates=39, certify=True),
         stream=StreamOptions(n_plugin=0), backend="numpy", dtype="float32")
     defaults = _options(build_parser().parse_args(["check"]), CheckOptions.D)
     assert (defaults.N, defaults.D, defaults.samples, defaults.plan) == (2000, 1000, "auto", PlanOptions())
