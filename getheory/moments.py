@@ -13,6 +13,12 @@ generator (Stein's lemma for Φ, bivariate-normal kernels for Ω);
 with batch-means standard errors (:func:`monte_carlo_moments_in` is its twin within a
 workflow's :class:`getheory._run.RunContext`).  :func:`gaussian_match` turns moments and
 weights into the mean m and covariance Σ = [[Q, R], [Rᵀ, T]] of P̂.
+
+Where only P̂ is needed, :func:`monte_carlo_match` (and its twin :func:`monte_carlo_match_in`)
+estimates it from the fields (λ, ν) themselves, O((K+M)²) work a row on top of sampling instead
+of the O(N²) of Ω: in exact arithmetic the same estimator as
+``gaussian_match(monte_carlo_moments(...))`` on the same latents (docs/theory.md §2, Monte Carlo
+matches from the fields).
 """
 
 from __future__ import annotations
@@ -26,10 +32,11 @@ import array_api_compat.numpy as npx
 import numpy as np
 
 from ._run import RunContext, start_run_context
+from ._seeds import seedseq, shard_seed
 from ._validation import check_cov, positive_int
 from .activations import moments_at_scales, omega_kernel
 from .backend import get_backend
-from .fields import LatentDraw, auto_batch_size, check_weights, iter_latent_batches
+from .fields import LatentDraw, auto_batch_size, check_weights, iter_latent_batches, stream_fields_in
 from .generators import Generator, SingleLayerGenerator
 
 __all__ = [
@@ -38,6 +45,8 @@ __all__ = [
     "exact_moments",
     "monte_carlo_moments",
     "monte_carlo_moments_in",
+    "monte_carlo_match",
+    "monte_carlo_match_in",
     "gaussian_match",
     "check_covariance",
 ]
@@ -234,13 +243,17 @@ def _group_moments(mc: _MonteCarloRun, ng: int, seed):
     return mg, Og, Pg, t_group
 
 
-def _refuse_the_rest(run: RunContext, t_group: float, ng: int, n: int, n_groups: int) -> None:
-    """After the first group (``ng`` of ``n`` samples, sampling from ``t_group``): refuse the run when
-    the rest would not fit in half of what is left of the time budget."""
+#: how a refused Monte Carlo run is fixed, unless the caller says otherwise
+MOMENTS_FIX = ", or lower --moment-samples (moment_samples=)"
+
+
+def _refuse_the_rest(run: RunContext, t_group: float, sizes: list, stage: str, fix: str) -> None:
+    """After the first group (``sizes[0]`` of ``sum(sizes)`` samples, sampling from ``t_group``): refuse the
+    run, named ``stage``, when the rest would not fit in half of what is left of the time budget."""
     run.backend.synchronize()
+    ng, n = sizes[0], sum(sizes)
     need = (time.perf_counter() - t_group) * (n - ng) / ng
-    run.deadline.refuse(f"Monte Carlo moments (n = {n:,} in {n_groups} groups)", need, share=0.5,
-                        fix=", or lower --moment-samples (moment_samples=)")
+    run.deadline.refuse(f"{stage} (n = {n:,} in {len(sizes)} groups)", need, share=0.5, fix=fix)
 
 
 def _group_sizes(n: int, n_groups: int) -> list:
@@ -286,9 +299,10 @@ def monte_carlo_moments(
 
 
 def monte_carlo_moments_in(run: RunContext, generator: Generator, draw: LatentDraw, n_groups: int = 20,
-                           weights=None) -> Moments:
+                           weights=None, *, fix: str = MOMENTS_FIX) -> Moments:
     """:func:`monte_carlo_moments` within a run: ``draw.n`` samples (from ``draw.seed``, in batches of
-    ``draw.batch_size``) in ``n_groups`` groups, on ``run.backend`` in ``run.dtype``, under its deadline."""
+    ``draw.batch_size``) in ``n_groups`` groups, on ``run.backend`` in ``run.dtype``, under its deadline
+    (a refusal names ``draw.stage`` and ends with ``fix``)."""
     sizes = _group_sizes(draw.n, n_groups)
     n, n_groups = sum(sizes), len(sizes)
     bk, seed, batch_size = run.backend, draw.seed, draw.batch_size
@@ -303,7 +317,7 @@ def monte_carlo_moments_in(run: RunContext, generator: Generator, draw: LatentDr
     for g, ng in enumerate(sizes):
         mg, Og, Pg, t_group = _group_moments(mc, ng, rng_seq.spawn(1)[0])
         if run.deadline is not None and g == 0:
-            _refuse_the_rest(run, t_group, ng, n, n_groups)
+            _refuse_the_rest(run, t_group, sizes, mc.stage, fix)
         if weights is not None:  # the group's match covariance, formed on the device: (K+M)² numbers move
             xp, f64 = bk.xp, bk.xp.float64
             group_covs.append(bk.to_numpy(_match_cov_xp(xp, xp.astype(Og, f64), xp.astype(Pg, f64), W_d, Wt_d)))
@@ -359,17 +373,133 @@ def gaussian_match(moments: Moments, W_student, W_teacher) -> GaussianMatch:
     """
     N, D = moments.N, moments.D
     W, Wt = check_weights(W_student, W_teacher, N, D)
-    K, M = W.shape[0], Wt.shape[0]
     cov = _match_cov(moments, W, Wt)
+    # batch means over the Monte Carlo groups (the groups used these same weights)
+    return _finish_match(cov, W @ moments.mean / math.sqrt(N), Wt.shape[0], moments.exact,
+                         moments.group_match_covs)
+
+
+def _finish_match(cov, mean_lambda, M: int, exact: bool, group_covs) -> GaussianMatch:
+    """The :class:`GaussianMatch` of covariance ``cov`` and student mean ``mean_lambda`` (teacher mean 0), Σ
+    checked PSD (rounding's negative eigenvalues clipped, with a warning) and, given the groups' Σ_g, the
+    batch-means standard errors of its entries (§2)."""
     cov, clipped = check_covariance(cov, "covariance of the Gaussian match Σ")
     if clipped:
         warnings.warn(f"Σ had {clipped} slightly negative eigenvalue(s) from rounding; clipped to 0")
-    mean = np.concatenate([W @ moments.mean / math.sqrt(N), np.zeros(M)])
+    mean_lambda = np.asarray(mean_lambda, dtype=np.float64)
+    mean = np.concatenate([mean_lambda, np.zeros(M)])
     se = None
-    if moments.group_match_covs:
-        # batch means over the Monte Carlo groups (the groups used these same weights)
-        G = np.array(moments.group_match_covs)
+    if group_covs:
+        G = np.array(group_covs)
         if G.shape[1:] == cov.shape:
             se = G.std(axis=0, ddof=1) / math.sqrt(G.shape[0])
-    return GaussianMatch(mean=mean, cov=cov, K=K, M=M, exact=moments.exact, stderr_cov=se,
+    return GaussianMatch(mean=mean, cov=cov, K=mean_lambda.shape[0], M=M, exact=exact, stderr_cov=se,
                          clipped_eigenvalues=clipped)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The match from the fields (§2, Monte Carlo matches from the fields)
+
+
+class _FieldSums:
+    """A sink for :func:`getheory.fields.stream_fields_in`: the row count, Σ z and Σ z zᵀ of the fields
+    z = (λ, ν) of one group, accumulated in float64 on the device whatever the samples' dtype
+    (O((K+M)²) work a row)."""
+
+    def __init__(self, bk, d: int):
+        self.bk, self.n = bk, 0
+        xp = bk.xp
+        self.s = xp.zeros((d,), dtype=xp.float64)
+        self.ss = xp.zeros((d, d), dtype=xp.float64)
+
+    def update(self, z) -> None:
+        xp = self.bk.xp
+        z = xp.astype(z, xp.float64)
+        self.n += int(z.shape[0])
+        self.s += xp.sum(z, axis=0)
+        self.ss += z.T @ z
+
+    def group_estimates(self, K: int):
+        """(λ̄, Q_g, R_g) of the group on the host: the mean of λ, the within-group covariance of λ
+        (divisor n_g − 1) and the mean of λ νᵀ (E ν = 0 exactly, so R is not centred), as
+        :func:`monte_carlo_moments` gives W E x/√N, W Ω̂_g Wᵀ/N and W Φ̂_g W̃ᵀ/√(ND) (§2)."""
+        s, ss, n = self.bk.to_numpy(self.s), self.bk.to_numpy(self.ss), self.n
+        lam = s[:K] / n
+        Q = (ss[:K, :K] - n * np.outer(lam, lam)) / (n - 1)
+        return lam, 0.5 * (Q + Q.T), ss[:K, K:] / n
+
+
+def monte_carlo_match(generator: Generator, W_student, W_teacher, n: int, *, seed=None, batch_size=None,
+                      n_groups: int = 20, backend="numpy", dtype="float64", deadline=None) -> GaussianMatch:
+    """The Gaussian match P̂ = N(m, Σ) of (λ, ν) estimated from the fields of n latents (§2).
+
+    The n rows are split into ``n_groups`` groups exactly as :func:`monte_carlo_moments` splits
+    them, and group g draws its latents from child g of ``seed`` (as there), so on the same seed
+    both see the same latents.  Each group accumulates, in float64, Σ λ, Σ λλᵀ and Σ λνᵀ of its
+    fields; then
+
+    .. math::
+        m_λ = \\overline{\\bar λ_g},\\quad Q = \\overline{\\widehat{\\mathrm{Cov}}_g(λ)},\\quad
+        R = \\overline{\\overline{λ ν^\\top}_g},\\quad T = \\tilde W \\tilde W^\\top/D,\\quad m_ν = 0,
+
+    which is, in exact arithmetic, ``gaussian_match(monte_carlo_moments(...), W_student, W_teacher)``
+    (Q = W Ω̂ Wᵀ/N with Ω̂ the mean within-group covariance, R = W Φ̂ W̃ᵀ/√(ND)), without ever
+    forming the N × N Ω̂: O((K+M)²) work a row on top of sampling the fields, instead of
+    O(N² + N D).  ``stderr_cov`` are the batch-means standard errors of Σ's entries from the
+    spread of the groups' Σ_g.  Its noise is what :class:`getheory.distances.MomentNoise`
+    re-draws in the floor replicates (docs/theory.md §4.1, Monte Carlo matches).
+
+    Parameters
+    ----------
+    generator : Generator
+    W_student : array, shape (K, N)
+    W_teacher : array, shape (M, D)
+    n : int
+        Rows in all (at least 2 per group).
+    seed, batch_size, backend, dtype
+        As in :func:`monte_carlo_moments`; the fields are sampled in ``dtype`` and summed in float64.
+    n_groups : int
+        Batch-means groups (default 20).
+    deadline : getheory._deadline.Deadline, optional
+        As in :func:`monte_carlo_moments`: the first group measures the rate, and the run is
+        refused when the rest would not fit in half of what is left of the budget.
+
+    Returns
+    -------
+    GaussianMatch
+    """
+    sizes = _group_sizes(n, n_groups)  # checked before the backend is resolved
+    W, Wt = check_weights(W_student, W_teacher, generator.N, generator.D)
+    run = start_run_context(backend=backend, dtype=dtype).with_(deadline=deadline)  # the entry: the name resolved here
+    return monte_carlo_match_in(run, generator, (W, Wt), LatentDraw(n, seed, batch_size), len(sizes))
+
+
+def monte_carlo_match_in(run: RunContext, generator: Generator, weights, draw: LatentDraw,
+                         n_groups: int = 20, *, fix: str = MOMENTS_FIX) -> GaussianMatch:
+    """:func:`monte_carlo_match` within a run: ``draw.n`` rows (latents from ``draw.seed``) in ``n_groups``
+    groups, on ``run.backend`` in ``run.dtype``, under its deadline; ``weights`` = (W_student, W_teacher),
+    checked by the caller; a refusal names ``draw.stage`` and ends with ``fix``."""
+    sizes = _group_sizes(draw.n, n_groups)
+    G = len(sizes)
+    W, Wt = weights
+    K, M, D = W.shape[0], Wt.shape[0], generator.D
+    bk = run.backend
+    batch_size = draw.batch_size
+    if batch_size is None:
+        batch_size = auto_batch_size(generator.N, D, dtype=run.dtype, backend=bk)
+    quiet = run.with_(progress=False)  # twenty groups: no progress bar of their own, as Ω's
+    root = seedseq(draw.seed)
+    T = Wt @ Wt.T / D  # §2, exact
+    lam, Q, R, covs = np.zeros(K), np.zeros((K, K)), np.zeros((K, M)), []
+    for g, ng in enumerate(sizes):
+        sums = _FieldSums(bk, K + M)
+        t_group = time.perf_counter()
+        # group g's latents: child g of the seed, as monte_carlo_moments' g-th spawn of a fresh seed
+        group = LatentDraw(ng, shard_seed(root, g), batch_size, draw.stage or MOMENTS_STAGE)
+        stream_fields_in(quiet, generator, W, Wt, group, sums)
+        if run.deadline is not None and g == 0:
+            _refuse_the_rest(run, t_group, sizes, group.stage, fix)
+        lam_g, Q_g, R_g = sums.group_estimates(K)
+        lam, Q, R = lam + lam_g / G, Q + Q_g / G, R + R_g / G
+        covs.append(np.block([[Q_g, R_g], [R_g.T, T]]))
+    return _finish_match(np.block([[Q, R], [R.T, T]]), lam, M, False, covs)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from getheory import (
+    CallableGenerator,
     SingleLayerGenerator,
     draw_weights,
     exact_moments,
@@ -14,7 +15,7 @@ from getheory import (
     random_deep,
     random_single_layer,
 )
-from getheory.moments import check_covariance
+from getheory.moments import check_covariance, monte_carlo_match
 
 
 @pytest.mark.parametrize("activation", ["sign", "erf2", "erf", "tanh", "relu", "linear"])
@@ -162,3 +163,51 @@ def test_monte_carlo_moments_are_reproducible_and_keep_one_match_covariance_per_
     assert len(a.group_match_covs) == 4 and a.group_match_covs[0].shape == (2, 2)
     assert a.n_samples == 1000 and "n=1000 in 4 groups" in a.source
     np.testing.assert_array_equal(a.Omega, a.Omega.T)
+
+
+# -- the match from the fields (§2, Monte Carlo matches from the fields) --------------------------
+
+def _tanh_user_generator():
+    A = np.random.default_rng(11).standard_normal((9, 7))
+    return CallableGenerator(lambda c: np.tanh(c @ A.T / math.sqrt(7) + 0.3), D=7, name="tanh user")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("make", [lambda: random_deep([8, 12, 10], "sign", seed=0), _tanh_user_generator],
+                         ids=["deep", "callable"])
+def test_match_from_the_fields_equals_the_match_from_omega_on_the_same_latents(make, dtype):
+    """Group g of both routes draws from child g of the seed: the same latents, so m, Σ and the batch-means
+    errors agree to rounding (float64: 1e-13; float32, where Ω's sums were float32 and the fields' sums are
+    float64: a thousandth of the match's own smallest standard error)."""
+    gen = make()
+    Ws, Wt = draw_weights(gen.N, gen.D, 2, 2, seed=1)
+    old = gaussian_match(monte_carlo_moments(gen, 4000, seed=5, weights=(Ws, Wt), dtype=dtype), Ws, Wt)
+    new = monte_carlo_match(gen, Ws, Wt, 4000, seed=5, dtype=dtype)
+    tol = 1e-13 if dtype == "float64" else 1e-3 * float(np.min(old.stderr_cov[:2, :]))
+    for name in ("mean", "cov", "stderr_cov"):
+        np.testing.assert_allclose(getattr(new, name), getattr(old, name), rtol=0, atol=tol, err_msg=name)
+    assert (new.K, new.M, new.exact) == (2, 2, False)
+    np.testing.assert_array_equal(new.cov[2:, 2:], Wt @ Wt.T / gen.D)  # T exact
+    np.testing.assert_allclose(new.stderr_cov[2:, 2:], 0.0, atol=1e-14)  # T is the same in every group
+    np.testing.assert_array_equal(new.mean[2:], 0.0)
+
+
+def test_match_from_the_fields_of_a_single_layer_generator_is_within_its_errors_of_the_exact_match():
+    gen = random_single_layer(12, 6, "relu", seed=2)
+    Ws, Wt = draw_weights(12, 6, 1, 1, seed=3)
+    exact = gaussian_match(exact_moments(gen), Ws, Wt)
+    mc = monte_carlo_match(gen, Ws, Wt, 40_000, seed=4)
+    z = np.abs(mc.cov - exact.cov)[:1, :] / mc.stderr_cov[:1, :]
+    assert z.max() < 4.0  # 2 entries (Q, R); P(max |t_19| > 4) < 0.2 %
+    assert abs(mc.mean[0] - exact.mean[0]) < 4 * math.sqrt(exact.cov[0, 0] / 40_000)
+
+
+def test_match_from_the_fields_refuses_bad_input():
+    gen = random_deep([4, 6, 5], "sign", seed=1)
+    Ws, Wt = draw_weights(5, 4, 1, 1, seed=2)
+    with pytest.raises(ValueError, match="too small for 20 groups; use n >= 40"):
+        monte_carlo_match(gen, Ws, Wt, 39)
+    with pytest.raises(ValueError, match="W_student"):
+        monte_carlo_match(gen, Ws[:, :-1], Wt, 400)
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        monte_carlo_match(gen, Ws, Wt, 400, dtype="float16")

@@ -5,8 +5,9 @@ small steps, each a function returning a small typed result:
 
 1. the problem: the generator and the weights, drawn when not given (``_problem``,
    :class:`CheckProblem`, :func:`draw_weights`);
-2. the moments (exact for single-layer generators, Monte Carlo otherwise) and the
-   Gaussian match P̂ of (λ, ν) (§2; ``_moments``, :class:`MomentsStep`);
+2. the Gaussian match P̂ of (λ, ν): from the exact moments of a single-layer generator,
+   otherwise estimated from the fields, with the Monte Carlo Ω, Φ formed only for the §6
+   condition that reads them (§2; ``_moments``, :class:`MomentsStep`);
 3. with ``samples="auto"``, a pilot that plans n (§4.1; ``_plan``, :func:`plan_step`), then n
    streamed samples of (λ, ν) (§1; ``_sample``, :class:`Sampled`), in shards when
    :class:`ShardOptions` says so (§4.1, Sharded runs: ``_shards``, one shard and the
@@ -37,7 +38,7 @@ from ._conditions import Condition, conditions_step, single_layer_conditions
 from .._run import Timings
 from ._estimate import estimate_step
 from ._moments import MomentsStep, compute_moments
-from ._options import CheckOptions, ShardOptions
+from ._options import OMEGA_SAMPLES, CheckOptions, ShardOptions
 from ._pipeline import check_generator, start_run
 from ._plan import plan_step, planned_n, planned_options
 from ._problem import CheckProblem, build_problem, draw_weights
@@ -46,6 +47,7 @@ from ._sample import Sampled, sample_step, sharded_sample_step
 from ._shards import GeneratorRecipe
 
 __all__ = [
+    "OMEGA_SAMPLES",
     "AnalyticComparison",
     "BoundsStep",
     "CheckOptions",

@@ -8,6 +8,7 @@ when a keyword is not one of them.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass
 
 from .._validation import positive_int
@@ -15,7 +16,7 @@ from ..backend import Backend
 from ..distances import DmsOptions, StreamOptions
 from ..plan import PlanOptions
 
-__all__ = ["CheckOptions", "ShardOptions", "with_overrides"]
+__all__ = ["OMEGA_SAMPLES", "CheckOptions", "ShardOptions", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,25 @@ class ShardOptions:
         return -(-int(n) // self.size)
 
 
+#: Monte Carlo rows of Ω, Φ for the linearised condition of a non-single-layer generator.  Measured on a
+#: depth-3 sign network at N = 1024, D = 512 (benchmarks/bench_match.py): a row of Ω, Φ costs about 1.6
+#: sampled rows, and the condition's statistic, 0.30, has noise level 0.25 / 0.11 / 0.053 from 5,000 /
+#: 20,000 / 80,000 rows; 20,000 resolve it (a warning needs twice the noise level) for a third of the
+#: cost of the match's 10^5 rows, where 80,000 would cost what the whole moments step cost before
+OMEGA_SAMPLES = 20_000
+
+#: the fewest rows Ω, Φ can be estimated from: two per batch-means group
+MIN_OMEGA_SAMPLES = 40
+
+
+def _check_omega_samples(n) -> None:
+    """``omega_samples``: 0 (Ω, Φ not formed) or at least :data:`MIN_OMEGA_SAMPLES` rows."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or (n != 0 and n < MIN_OMEGA_SAMPLES):
+        raise ValueError(f"omega_samples (--omega-samples) must be 0 (do not form Ω, Φ: the linearised condition "
+                         f"is skipped) or an integer >= {MIN_OMEGA_SAMPLES} (two rows per batch-means group); "
+                         f"got {n!r}")
+
+
 @dataclass(frozen=True)
 class CheckOptions:
     """The settings of one check; every field has the default of ``getheory check``.
@@ -102,7 +122,8 @@ class CheckOptions:
     weights : {"gaussian", "abs_gaussian"}
         Ensemble of the weights drawn when none are given (:func:`~getheory.check.draw_weights`).
     moment_samples : int, optional
-        Monte Carlo samples for the moments of non-single-layer generators (default
+        Monte Carlo rows of the Gaussian match of a non-single-layer generator, estimated from
+        their fields (λ, ν) (:func:`getheory.moments.monte_carlo_match`; default
         ``max(samples, 20000)``, or 10^5 with ``samples="auto"``); an independent stream,
         so P̂ is not fitted to the samples it is compared with.  The floor replicates
         re-estimate their match the same way (:class:`getheory.distances.MomentNoise`).
@@ -122,6 +143,11 @@ class CheckOptions:
         Cut the measured run into shards of ``shards.size`` rows, run in this process, on
         local worker processes or on a Dask cluster (docs/theory.md §4.1, Sharded runs);
         default: no shards.
+    omega_samples : int
+        Monte Carlo rows of the N × N Ω and N × D Φ of a non-single-layer generator, formed only
+        for the §6 condition "linearised Gaussian-equivalent covariance" (default
+        :data:`OMEGA_SAMPLES`; 0: not formed, and the condition says so).  Costs O(N² + N D) a
+        row on top of sampling.
 
     ``plan``, ``dms``, ``stream`` and ``shards`` given as ``None`` take their defaults; ``samples``
     is checked here (an integer >= 1024 or ``"auto"``), and so is a shard size against the groups.
@@ -143,6 +169,7 @@ class CheckOptions:
     backend: str | Backend = "numpy"
     dtype: str = "float64"
     shards: ShardOptions | None = None
+    omega_samples: int = OMEGA_SAMPLES
 
     def __post_init__(self):
         if isinstance(self.samples, str):
@@ -150,6 +177,7 @@ class CheckOptions:
                 raise ValueError(f"samples must be a positive integer or 'auto'; got {self.samples!r}")
         else:
             object.__setattr__(self, "samples", positive_int(self.samples, "samples", minimum=1024))
+        _check_omega_samples(self.omega_samples)
         for name, default in (("plan", PlanOptions), ("dms", DmsOptions), ("stream", StreamOptions),
                               ("shards", ShardOptions)):
             if getattr(self, name) is None:

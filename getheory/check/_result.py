@@ -109,7 +109,7 @@ def build_result(problem: CheckProblem, options: CheckOptions, run: RunContext, 
     return CheckResult(
         generator=problem.generator.describe(),
         sizes={"N": problem.N, "D": problem.D, "K": problem.K, "M": problem.M, "samples": steps.sampled.n},
-        moments_source=steps.moments.moments.source,
+        moments_source=steps.moments.source,
         match=_match_dict(steps.moments.match),
         dms=steps.estimate,
         bounds=steps.bounds.terms,

@@ -21,7 +21,7 @@ import sys
 
 from ..activations import ACTIVATIONS
 from ..backend import USER_BACKENDS
-from ..check import CheckOptions, ShardOptions, check_generator
+from ..check import OMEGA_SAMPLES, CheckOptions, ShardOptions, check_generator
 from ..distances import DmsOptions, StreamOptions, estimator_settings
 from ..generators import load_generator
 from ..plan import DEFAULT_TIME_BUDGET, PlanOptions
@@ -60,7 +60,11 @@ def add_parser(sub):
                      help="rows kept for the plug-in estimate, at most (default 2^18 = 262,144; with --samples auto "
                           "the pilot sizes it within this cap; 0: cumulants only)")
     chk.add_argument("--moment-samples", type=positive(int), default=None,
-                     help="Monte Carlo samples for the moments of non-single-layer generators")
+                     help="Monte Carlo rows of the Gaussian match of a non-single-layer generator, from their "
+                          "fields (default 10^5 with --samples auto, else max(samples, 20000))")
+    chk.add_argument("--omega-samples", type=at_least(int, 0), default=OMEGA_SAMPLES, metavar="ROWS",
+                     help="Monte Carlo rows of the N×N Ω and N×D Φ of a non-single-layer generator, formed only for "
+                          f"the linearised Gaussian-equivalent condition (default {OMEGA_SAMPLES}; 0: skip it)")
     chk.add_argument("--shard-size", type=positive(int), default=None, metavar="ROWS",
                      help="cut the measured run into shards of ROWS rows (>= the 64 groups), merged exactly in "
                           "shard order: the numbers depend on the seed and ROWS, not on where the shards ran "
@@ -132,6 +136,7 @@ def _options(args, D):
         seed=args.seed,
         weights=args.student_weights,
         moment_samples=args.moment_samples,
+        omega_samples=args.omega_samples,
         dms=DmsOptions.from_settings({s.name: getattr(args, s.name) for s in estimator_settings()}),
         stream=StreamOptions(n_plugin=args.n_plugin),
         backend=args.backend,

@@ -22,8 +22,9 @@ from ..analytic import analytic_dms
 from ..bounds import bound_terms
 from ..check import GeneratorRecipe, ShardOptions, check_generator, draw_weights
 from ..distances import DmsOptions, absent_parts
+from ..fields import LatentDraw
 from ..generators import CallableGenerator, Generator, import_user_object, random_deep, random_single_layer
-from ..moments import gaussian_match, monte_carlo_moments
+from ..moments import monte_carlo_match_in
 from ..plan import DEFAULT_TIME_BUDGET, PlanOptions
 from ._record import TaskRecord
 
@@ -146,6 +147,9 @@ def build_weights(task: Task | dict, seed: int):
 def _moment_errors(gen, Ws, Wt, samples: dict, seed: int, run: RunContext):
     """Monte Carlo Q, R and their standard errors (docs/theory.md §2), on ``run``'s backend and dtype.
 
+    The match is estimated from the fields of n latents (:func:`getheory.moments.monte_carlo_match_in`:
+    O((K+M)²) a row on top of sampling, no N × N Ω), n capped as it always was by
+    ``moment_max_work`` = n·N·(N + D), so that a spec keeps its n and, on the same seed, its latents.
     Returns (the Monte Carlo Gaussian match, the record's entries), or (None, why the check was
     skipped); :func:`_against_exact` adds the errors against the exact moments.
     """
@@ -158,9 +162,7 @@ def _moment_errors(gen, Ws, Wt, samples: dict, seed: int, run: RunContext):
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mom = monte_carlo_moments(gen, n, seed=seed, weights=(Ws, Wt), backend=run.backend, dtype=run.dtype,
-                                  n_groups=20)
-        mc = gaussian_match(mom, Ws, Wt)
+        mc = monte_carlo_match_in(run, gen, (Ws, Wt), LatentDraw(n, seed), 20)
     out = {"n": n, "seconds": time.perf_counter() - t0}
     se = mc.stderr_cov
     out["max_se_Q"] = float(np.max(se[:K, :K])) if se is not None else None

@@ -34,7 +34,7 @@ from ..check import draw_weights
 from ..distances import MomentNoise, SearchOptions, max_sliced_w1, sampling_floor
 from ..fields import sample_fields
 from ..generators import CallableGenerator, DeepGenerator, Generator, SingleLayerGenerator
-from ..moments import Moments, exact_moments, gaussian_match, monte_carlo_moments
+from ..moments import Moments, exact_moments, gaussian_match, monte_carlo_match, monte_carlo_moments
 
 __all__ = [
     "Evidence",
@@ -255,8 +255,8 @@ def assert_dms_within_bound(generator, W_student, W_teacher, *, bound: float | N
         :func:`~getheory.estimate_dms`).  Any search keeps the rank test exact; a cheaper one
         costs power and, for ``known_dms``, coverage.
     moments : Moments, optional
-        Default: exact for single-layer generators, else Monte Carlo from an independent
-        stream of n samples, whose error the replicates then reproduce (§4.1).
+        Default: exact for single-layer generators, else the match estimated from the fields
+        of an independent stream of n samples (§2), whose error the replicates then reproduce (§4.1).
     backend : str
         Where the fields are sampled.
 
@@ -272,8 +272,7 @@ def assert_dms_within_bound(generator, W_student, W_teacher, *, bound: float | N
     W, Wt = _generator_weights(generator, W_student, W_teacher)
     R = max(19, math.ceil(1.0 / level - 1.0 - 1e-9))
     s_mom, s_fields, s_plug, s_floor = seedseq(seed).spawn(4)
-    moments, noise = _moments_and_noise(generator, moments, (W, Wt), n, s_mom, backend)
-    match = gaussian_match(moments, W, Wt)
+    match, noise = _match_and_noise(generator, moments, (W, Wt), n, s_mom, backend)
     lam, nu = sample_fields(generator, W, Wt, n, seed=s_fields, backend=backend)
     z = np.concatenate([lam, nu], axis=1)
     search = search or SearchOptions(mode="guided")
@@ -306,16 +305,17 @@ def _generator_weights(generator, W_student, W_teacher):
             finite_matrix(W_teacher, "W_teacher", (None, generator.D)))
 
 
-def _moments_and_noise(generator, moments, weights, n, seed, backend):
-    """(moments, their MomentNoise or None): given, exact, or Monte Carlo from ``seed`` (20 groups)."""
-    if moments is not None:
-        return moments, None
-    if generator.exact_moments:
-        return exact_moments(generator), None
+def _match_and_noise(generator, moments, weights, n, seed, backend):
+    """(the Gaussian match, its MomentNoise or None): from the given or exact moments, or estimated from the
+    fields of an independent stream (``seed``, 20 groups; :func:`getheory.moments.monte_carlo_match`)."""
     W, Wt = weights
-    moments = monte_carlo_moments(generator, max(n, 40 * (W.shape[0] + Wt.shape[0] + 1)), seed=seed,
-                                  n_groups=20, backend=backend, weights=(W, Wt))
-    return moments, MomentNoise(n_samples=moments.n_samples, n_groups=20, K=W.shape[0])
+    if moments is not None:
+        return gaussian_match(moments, W, Wt), None
+    if generator.exact_moments:
+        return gaussian_match(exact_moments(generator), W, Wt), None
+    n_mc = max(n, 40 * (W.shape[0] + Wt.shape[0] + 1))
+    match = monte_carlo_match(generator, W, Wt, n_mc, seed=seed, n_groups=20, backend=backend)
+    return match, MomentNoise(n_samples=n_mc, n_groups=20, K=W.shape[0])
 
 
 def _bracket_verdict(mode, ref, level, floor, details) -> Evidence:
@@ -606,7 +606,7 @@ def permute_units(generator, W_student, permutation, *, hidden_permutations=()):
 
 
 def match_covariance(generator, W_student, W_teacher, *, n: int = 20_000, seed=0) -> np.ndarray:
-    """Σ of the Gaussian match (§2): exact moments where they exist, else Monte Carlo (n, seed).
+    """Σ of the Gaussian match (§2): exact moments where they exist, else Monte Carlo from the fields (n, seed).
 
     The default quantity of the invariance assertions.  Monte Carlo with a fixed seed is
     a deterministic function of the generator, so a relabelling of units that keeps each
@@ -618,10 +618,8 @@ def match_covariance(generator, W_student, W_teacher, *, n: int = 20_000, seed=0
     ndarray, shape (K + M, K + M)
     """
     if generator.exact_moments:
-        mom = exact_moments(generator)
-    else:
-        mom = monte_carlo_moments(generator, n, seed=seed)
-    return gaussian_match(mom, W_student, W_teacher).cov
+        return gaussian_match(exact_moments(generator), W_student, W_teacher).cov
+    return monte_carlo_match(generator, W_student, W_teacher, n, seed=seed).cov  # from the fields (§2)
 
 
 def _flatten(obj, prefix="value"):

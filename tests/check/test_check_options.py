@@ -68,4 +68,4 @@ def test_options_of_another_type_are_refused():
 
 def test_the_fields_are_the_keywords_check_generator_took_before_options():
     assert FIELDS == ("activation", "N", "D", "K", "M", "samples", "plan", "seed", "weights", "moment_samples",
-                      "dms", "stream", "analytic", "backend", "dtype", "shards")
+                      "dms", "stream", "analytic", "backend", "dtype", "shards", "omega_samples")

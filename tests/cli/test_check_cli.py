@@ -7,6 +7,7 @@ import textwrap
 
 import pytest
 
+from getheory.check import OMEGA_SAMPLES
 from getheory.cli import main
 
 
@@ -20,10 +21,11 @@ def test_cli_flags_become_check_options():
     args = build_parser().parse_args(["check", "--activation", "relu", "--N", "64", "--K", "1", "--samples", "4096",
                                       "--time-budget", "30", "--seed", "7", "--student-weights", "abs_gaussian",
                                       "--p", "2", "--floor-replicates", "39", "--n-plugin", "0", "--certify",
-                                      "--moment-samples", "5000", "--dtype", "float32"])
+                                      "--moment-samples", "5000", "--omega-samples", "0", "--dtype", "float32"])
     assert _options(args, 1000) == CheckOptions(
         activation="relu", N=64, D=1000, K=1, M=2, samples=4096, plan=PlanOptions(time_budget=30.0), seed=7,
-        weights="abs_gaussian", moment_samples=5000, dms=DmsOptions(p=2, floor_replicates=39, certify=True),
+        weights="abs_gaussian", moment_samples=5000, omega_samples=0,
+        dms=DmsOptions(p=2, floor_replicates=39, certify=True),
         stream=StreamOptions(n_plugin=0), backend="numpy", dtype="float32")
     defaults = _options(build_parser().parse_args(["check"]), CheckOptions.D)
     assert (defaults.N, defaults.D, defaults.samples, defaults.plan) == (2000, 1000, "auto", PlanOptions())
@@ -51,7 +53,17 @@ def test_cli_user_generator(tmp_path, monkeypatch, capsys):
     rc = main(["check", "--generator", "usergen_cli:make", "--D", "5", "--samples", "2000",
                "--moment-samples", "2000", "--quiet"])
     assert rc == 0
-    assert "CallableGenerator" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "CallableGenerator" in out and f"Ω, Φ for the linearised condition: Monte Carlo, n={OMEGA_SAMPLES}" in out
+    rc = main(["check", "--generator", "usergen_cli:make", "--D", "5", "--samples", "2000",
+               "--moment-samples", "2000", "--omega-samples", "0", "--quiet"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "Ω, Φ not formed (omega_samples = 0)" in out
+    assert "[INFO] linearised Gaussian-equivalent covariance: not measured: Ω, Φ were not formed" in out
+    assert main(["check", "--generator", "usergen_cli:make", "--D", "5", "--omega-samples", "10", "--quiet"]) == 2
+    assert "must be 0 (do not form Ω, Φ: the linearised condition is skipped) or an integer >= 40" in \
+        capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -61,6 +73,7 @@ def test_cli_user_generator(tmp_path, monkeypatch, capsys):
     (["check", "--samples", "100"], "must be an integer >= 1024"),
     (["check", "--time-budget", "0"], "positive"),
     (["check", "--shard-size", "0"], "positive"),
+    (["check", "--omega-samples", "-1"], "must be at least 0"),
     (["check", "--shard-size", "4096", "--workers", "2", "--scheduler", "tcp://h:1"], "not allowed with"),
 ])
 def test_cli_rejects_bad_arguments(argv, message, capsys):
