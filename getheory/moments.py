@@ -29,7 +29,7 @@ from ._run import RunContext, start_run_context
 from ._validation import check_cov, positive_int
 from .activations import moments_at_scales, omega_kernel
 from .backend import get_backend
-from .fields import LatentDraw, auto_batch_size, check_weights, iter_latent_batches
+from .fields import LatentDraw, auto_batch_size, check_finite_samples, check_weights, iter_latent_batches
 from .generators import Generator, SingleLayerGenerator
 
 __all__ = [
@@ -230,9 +230,11 @@ def _group_moments(mc: _MonteCarloRun, ng: int, seed):
     t_group = time.perf_counter()
     for c in iter_latent_batches(mc.run, ng, D, batch_size=mc.batch_size, seed=seed, stage=mc.stage):
         x = mc.generator.sample(c)
-        sx += xp.sum(xp.astype(x, f64, copy=False), axis=0)
-        sxx += xp.astype(x.T @ x, f64, copy=False)
-        sxc += xp.astype(x.T @ c, f64, copy=False)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, by name
+            sx += xp.sum(xp.astype(x, f64, copy=False), axis=0)
+            sxx += xp.astype(x.T @ x, f64, copy=False)
+            sxc += xp.astype(x.T @ c, f64, copy=False)
+    check_finite_samples(bk, sxx, mc.run.dtype, "the Monte Carlo sums xᵀx of the generator's inputs")
     mg = sx / ng
     Og = (sxx - ng * (mg[:, None] * mg[None, :])) / (ng - 1)
     Pg = sxc / ng  # E[x cᵀ] = E[(x − Ex) cᵀ] since E c = 0

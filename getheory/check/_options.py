@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .._validation import positive_int
+from .._validation import CHECK_DTYPE, check_dtype, positive_int
 from ..backend import Backend
 from ..distances import DmsOptions, StreamOptions
 from ..plan import PlanOptions
@@ -117,7 +117,10 @@ class CheckOptions:
     backend : str or Backend
         Where the arrays live; resolved once at the check's entry.
     dtype : {"float64", "float32"}
-        The samples' dtype.
+        The samples' dtype (default :data:`getheory._validation.CHECK_DTYPE`): the products and σ
+        of the sampler, the pilot and the Monte Carlo moments run in it, and every sum over rows
+        (the streamed power sums, the reservoir, the moments' group sums) in float64; a generator
+        whose output overflows float32 is refused, naming float64.
     shards : ShardOptions
         Cut the measured run into shards of ``shards.size`` rows, run in this process, on
         local worker processes or on a Dask cluster (docs/theory.md §4.1, Sharded runs);
@@ -141,10 +144,11 @@ class CheckOptions:
     stream: StreamOptions | None = None
     analytic: bool = True
     backend: str | Backend = "numpy"
-    dtype: str = "float64"
+    dtype: str = CHECK_DTYPE
     shards: ShardOptions | None = None
 
     def __post_init__(self):
+        object.__setattr__(self, "dtype", check_dtype(self.dtype))
         if isinstance(self.samples, str):
             if self.samples != "auto":
                 raise ValueError(f"samples must be a positive integer or 'auto'; got {self.samples!r}")

@@ -19,6 +19,16 @@ def test_defaults_are_the_documented_ones():
     assert o.auto
 
 
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float128", "f4x"])
+def test_a_dtype_other_than_float32_or_float64_is_refused_when_the_options_are_made(dtype):
+    with pytest.raises(ValueError, match="dtype must be one of 'float32', 'float64'; got"):
+        CheckOptions(dtype=dtype)
+
+
+def test_the_dtype_is_kept_by_its_numpy_name():
+    assert CheckOptions(dtype=np.float32).dtype == "float32" and CheckOptions(dtype=np.dtype("f8")).dtype == "float64"
+
+
 def test_none_sub_options_take_their_defaults_so_equal_settings_compare_equal():
     assert CheckOptions(plan=None, dms=None, stream=None) == CheckOptions()
     assert CheckOptions(dms=DmsOptions(p=2)) != CheckOptions()
