@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/bench_float32.py                                  # sign, erf2, relu at N = 256, 1024
       python benchmarks/bench_float32.py --N 256 --activations sign --n 200000 --json out.json
+      python benchmarks/bench_float32.py --N 2048 --activations sign --n 200000 --speed   # (c) only
 
 For each activation and N (D = N/2, K = M given, Gaussian weights, exact moments) it measures
 in one process:
@@ -70,8 +71,9 @@ def identical_latents(gen, Ws, Wt, match, n, seed):
             for k, (a, se) in est["float64"].items()}
 
 
-def independent_draws(gen, Ws, Wt, match, n, seed):
-    """(b): independent streams in each dtype; z of the difference, and the sampling rates."""
+def independent_draws(gen, Ws, Wt, match, n, seed, estimate=True):
+    """(b): independent streams in each dtype; z of the difference, and the sampling rates (only
+    the rates without ``estimate``)."""
     from getheory.distances import FieldStream, estimate_dms
     from getheory.fields import stream_fields
 
@@ -82,15 +84,17 @@ def independent_draws(gen, Ws, Wt, match, n, seed):
         t = time.perf_counter()
         stream_fields(gen, Ws, Wt, n, sink, seed=seed + 10 + i, dtype=dt)
         rate[dt] = n / (time.perf_counter() - t)
+        if not estimate:
+            continue
         out[dt] = _numbers(estimate_dms(sink.finish(), match.mean, match.cov, seed=seed + 20 + i))
     z = {}
-    for k in ("kappa3", "kappa4", "edgeworth"):
+    for k in ("kappa3", "kappa4", "edgeworth") if estimate else ():
         (a, sa), (b, sb) = out["float64"][k], out["float32"][k]
         z[k] = {"float64": a, "float32": b, "se64": sa, "se32": sb, "z": (b - a) / math.hypot(sa, sb)}
     return z, rate
 
 
-def one_point(activation, N, K, M, n, seed):
+def one_point(activation, N, K, M, n, seed, speed_only=False):
     import getheory as gt
 
     D = max(1, N // 2)
@@ -98,8 +102,8 @@ def one_point(activation, N, K, M, n, seed):
     Ws, Wt = gt.draw_weights(N, D, K, M, seed=seed + 1)
     match = gt.gaussian_match(gt.exact_moments(gen), Ws, Wt)
     t = time.perf_counter()
-    same = identical_latents(gen, Ws, Wt, match, n, seed + 2)
-    indep, rate = independent_draws(gen, Ws, Wt, match, n, seed + 3)
+    same = {} if speed_only else identical_latents(gen, Ws, Wt, match, n, seed + 2)
+    indep, rate = independent_draws(gen, Ws, Wt, match, n, seed + 3, estimate=not speed_only)
     return {"activation": activation, "N": N, "D": D, "K": K, "M": M, "n": n, "identical_latents": same,
             "independent": indep, "rows_per_s": rate, "speedup": rate["float32"] / rate["float64"],
             "seconds": time.perf_counter() - t}
@@ -129,21 +133,24 @@ def main(argv=None):
     ap.add_argument("--M", type=int, default=1)
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--speed", action="store_true", help="only (c), the rows/s of each dtype")
     ap.add_argument("--json", metavar="FILE")
     a = ap.parse_args(argv)
     rows = []
     for N in a.N:
         for act in a.activations:
-            rows.append(one_point(act, N, a.K, a.M, a.n, a.seed))
+            rows.append(one_point(act, N, a.K, a.M, a.n, a.seed, a.speed))
             _print(rows[-1])
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+    if a.speed:
+        return
     worst_a = max(abs(v["diff_in_se"]) for r in rows for v in r["identical_latents"].values())
     zs = [v["z"] for r in rows for v in r["independent"].values()]
     print(f"largest |Δ|/SE on identical latents: {worst_a:.1e}; independent draws: {sum(abs(z) >= Z_01 for z in zs)} "
           f"of {len(zs)} |z| >= {Z_01} (level 0.01; {0.01 * len(zs):.2f} expected by chance), largest |z| = "
           f"{max(map(abs, zs)):.2f}")
-    if a.json:
-        with open(a.json, "w") as fh:
-            json.dump(rows, fh, indent=1)
 
 
 if __name__ == "__main__":

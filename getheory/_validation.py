@@ -50,8 +50,8 @@ SYM_RTOL = 1e-8
 SAMPLE_DTYPES = ("float32", "float64")
 #: the samples' dtype of a check (``CheckOptions.dtype``, ``getheory check --dtype``, a sweep's
 #: ``[run] dtype``); the low-level samplers (``sample_fields``, ``stream_fields``,
-#: ``monte_carlo_moments``) keep float64
-CHECK_DTYPE = "float64"
+#: ``monte_carlo_moments``) keep float64.  Why float32: README, "Backends, precision and memory".
+CHECK_DTYPE = "float32"
 
 #: why a narrower float is refused, by its name
 _NARROW_WHY = {"float16": "float16 rounds each sample by up to 5e-4 of its size, as much as the d_MS measured",

@@ -31,7 +31,7 @@ def test_other_generators_get_monte_carlo_moments_on_the_moments_stream():
     gen = random_deep([4, 6, 5], "sign", seed=0)
     problem, run, step = _step(gen, K=2, M=1, samples=2048, moment_samples=1000, seed=4)
     seed = start_run(CheckOptions(samples=2048, seed=4)).seeds.moments
-    mc = monte_carlo_moments(gen, 1000, seed=seed, n_groups=MOMENT_GROUPS,
+    mc = monte_carlo_moments(gen, 1000, seed=seed, n_groups=MOMENT_GROUPS, dtype=run.dtype,
                              weights=(problem.W_student, problem.W_teacher))
     np.testing.assert_array_equal(step.moments.Omega, mc.Omega)
     np.testing.assert_array_equal(step.match.stderr_cov, gaussian_match(mc, problem.W_student,

@@ -14,7 +14,7 @@ from getheory.plan import PlanOptions
 def test_defaults_are_the_documented_ones():
     o = CheckOptions()
     assert (o.activation, o.N, o.D, o.K, o.M, o.samples, o.seed) == ("sign", 2000, 1000, 2, 2, "auto", 0)
-    assert (o.weights, o.moment_samples, o.analytic, o.backend, o.dtype) == ("gaussian", None, True, "numpy", "float64")
+    assert (o.weights, o.moment_samples, o.analytic, o.backend, o.dtype) == ("gaussian", None, True, "numpy", "float32")
     assert o.plan == PlanOptions() and o.dms == DmsOptions() and o.stream == StreamOptions()
     assert o.auto
 
