@@ -23,11 +23,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
-import numpy as np
-
 from ._deadline import Deadline
 from ._progress import Progress, status
 from ._seeds import SeedLayout, Streams
+from ._validation import check_dtype
 from .backend import Backend, get_backend
 
 __all__ = ["RunContext", "Timings", "start_run_context"]
@@ -120,7 +119,8 @@ def start_run_context(*, backend="numpy", dtype="float64", layout: SeedLayout | 
     backend : str or Backend
         Resolved here, once, to its object (:func:`getheory.backend.get_backend`).
     dtype : str or numpy dtype
-        The samples' floating dtype, kept as its NumPy name (``"float64"``, ``"float32"``).
+        The samples' floating dtype, one of :data:`getheory._validation.SAMPLE_DTYPES`, kept as its
+        NumPy name (``"float64"``, ``"float32"``); any other is refused, naming the choices.
     layout, seed
         The workflow's :class:`getheory._seeds.SeedLayout` and master seed: ``seeds`` are its
         named streams (``None`` without a layout).
@@ -132,7 +132,8 @@ def start_run_context(*, backend="numpy", dtype="float64", layout: SeedLayout | 
     executor : optional
         Where the shards of a sharded check run.
     """
+    dtype = check_dtype(dtype)  # before the backend: a bad dtype is refused before any device is touched
     bk = get_backend(backend)
     seeds = layout.streams(seed) if layout is not None else None
     deadline = Deadline(time_budget, budget_option) if time_budget is not None else None
-    return RunContext(bk, np.dtype(dtype).name, seeds, deadline, bool(progress), executor=executor)
+    return RunContext(bk, dtype, seeds, deadline, bool(progress), executor=executor)

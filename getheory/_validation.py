@@ -14,6 +14,7 @@ so the same Σ cannot pass one and fail another.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import os
@@ -35,12 +36,26 @@ __all__ = [
     "check_cov",
     "finite_matrix",
     "check_finite",
+    "SAMPLE_DTYPES",
+    "CHECK_DTYPE",
+    "check_dtype",
 ]
 
 #: relative tolerance below which negative eigenvalues of a covariance are rounding
 PSD_RTOL = 1e-10
 #: relative tolerance of the symmetry check of a covariance
 SYM_RTOL = 1e-8
+
+#: the dtypes samples may be drawn in: products and σ run in it, every sum over rows runs in float64
+SAMPLE_DTYPES = ("float32", "float64")
+#: the samples' dtype of a check (``CheckOptions.dtype``, ``getheory check --dtype``, a sweep's
+#: ``[run] dtype``); the low-level samplers (``sample_fields``, ``stream_fields``,
+#: ``monte_carlo_moments``) keep float64.  Why float32: README, "Backends, precision and memory".
+CHECK_DTYPE = "float32"
+
+#: why a narrower float is refused, by its name
+_NARROW_WHY = {"float16": "float16 rounds each sample by up to 5e-4 of its size, as much as the d_MS measured",
+               "bfloat16": "bfloat16 rounds each sample by up to 4e-3 of its size, more than the d_MS measured"}
 
 
 class InputTypeError(TypeError, ValueError):
@@ -200,6 +215,27 @@ def check_finite(x, name: str, xp=None) -> None:
         ok = bool(xp.all(xp.isfinite(x)))
     if not ok:
         raise ValueError(f"{name} contains NaN or infinite values; clean the input first")
+
+
+def check_dtype(dtype, name: str = "dtype") -> str:
+    """The NumPy name of a samples' dtype, one of :data:`SAMPLE_DTYPES` (a name, a NumPy type or dtype).
+
+    The message names the value as ``name`` (none: it starts with "must be").
+
+    Raises
+    ------
+    ValueError
+        Naming the choices, for float16, bfloat16, an integer dtype or an unknown name.
+    """
+    got = dtype
+    if dtype is not None:  # np.dtype(None) is float64: None is refused, not read as a default
+        with contextlib.suppress(TypeError):
+            got = np.dtype(dtype).name
+    if got in SAMPLE_DTYPES:
+        return got
+    why = _NARROW_WHY.get(got, "")
+    raise ValueError(f"{name + ' ' if name else ''}must be one of {', '.join(map(repr, SAMPLE_DTYPES))}; got {got!r}"
+                     + (f" ({why})" if why else ""))
 
 
 def finite_matrix(x, name: str, shape=None, *, dtype=np.float64) -> np.ndarray:

@@ -32,12 +32,12 @@ import numpy as np
 
 from ._cluster import blas_threads, single_blas_threads, thread_pool, usable_cpus
 from ._run import RunContext, start_run_context
-from ._validation import finite_matrix, positive_int
+from ._validation import check_dtype, finite_matrix, positive_int
 from .backend import Backend, backend_of
 from .generators import DeepGenerator, Generator, SingleLayerGenerator
 
 __all__ = ["sample_fields", "stream_fields", "stream_fields_in", "LatentDraw", "auto_batch_size", "check_memory",
-           "iter_latent_batches", "LatentStream", "check_weights"]
+           "iter_latent_batches", "LatentStream", "check_weights", "check_finite_samples"]
 
 #: the stage a spent time budget names while (λ, ν) are drawn, unless the caller names it
 FIELDS_STAGE = "sampling (λ, ν)"
@@ -61,11 +61,8 @@ def _backend_object(backend) -> Backend:
 
 
 def _float_dtype(dtype) -> np.dtype:
-    """The samples' dtype, float32 or float64."""
-    dtype = np.dtype(dtype)
-    if dtype not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64, got {dtype}")
-    return dtype
+    """The samples' dtype, float32 or float64 (any other refused, naming them: :func:`check_dtype`)."""
+    return np.dtype(check_dtype(dtype))
 
 
 def auto_batch_size(N: int, D: int, *, dtype="float64", backend: Backend | None = None, budget_bytes=None) -> int:
@@ -335,11 +332,32 @@ def _field_batches(run: RunContext, generator, weights, draw: LatentDraw, multip
     for c, x_or_h in _inputs(run, generator, draw, b0):
         b = int(c.shape[0])
         z = z_buf[:b, ...]
-        z[:, :K] = x_or_h @ Ws
-        z[:, K:] = c @ Wt
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below, by name
+            z[:, :K] = x_or_h @ Ws
+            z[:, K:] = c @ Wt
+        check_finite_samples(bk, z, dtype, f"the fields (λ, ν) of rows {start:,} to {start + b - 1:,}")
         yield start, z
         start += b
         prog.update(start)
+
+
+def check_finite_samples(bk: Backend, arr, dtype, what: str) -> None:
+    """Refuse ``arr`` (samples, or sums over samples, in ``dtype``) when it holds NaN or infinity:
+    in float32, naming float64 as the fix; ``what`` names it in the message.
+
+    The sampler tests the b × (K + M) fields of each batch (a NaN or an infinity in the inputs x
+    or the latents c makes its rows' λ or ν NaN or infinite), the Monte Carlo moments each
+    group's sums: a cost far below the products that made them.
+    """
+    if bk.to_bool(bk.xp.all(bk.xp.isfinite(arr))):
+        return
+    if np.dtype(dtype) == np.float32:
+        raise ValueError(f"{what} are NaN or infinite in float32: the generator's inputs, or sums of them, overflow "
+                         f"float32 (beyond ±{float(np.finfo(np.float32).max):.1e}); run in float64 (dtype='float64'; "
+                         "getheory check --dtype float64; [run] dtype = \"float64\" in a sweep)")
+    raise ValueError(f"{what} are NaN or infinite in float64: the generator's inputs are not finite, or they or the "
+                     f"weights are too large for these to be (beyond ±{float(np.finfo(np.float64).max):.1e}); check "
+                     "the generator and rescale it")
 
 
 def _inputs(run: RunContext, generator, draw: LatentDraw, b0: int):
@@ -429,6 +447,7 @@ def _host_field_batches(run: RunContext, layers, weights, draw: LatentDraw, b0: 
                 _piece_fields(piece, scratch[t], layers, weights, z, bk)
 
         _run_workers(work, workers)
+        check_finite_samples(bk, z, dtype, f"the fields (λ, ν) of rows {start:,} to {start + int(z.shape[0]) - 1:,}")
         yield start, z
         start += int(z.shape[0])
         prog.update(start)
@@ -459,17 +478,19 @@ def _piece_fields(piece, scratch, layers, weights, z, bk):
     Ws, Wt = weights
     K = Ws.shape[1]
     kind = scratch[0].dtype.type
-    for s in range(lo, hi, scratch[0].shape[0]):
-        e = min(s + scratch[0].shape[0], hi)
-        c = x = scratch[0][: e - s]
-        rng.standard_normal(out=c, dtype=kind)
-        for (At, act), buf in zip(layers, scratch[1:]):
-            h = buf[: e - s]
-            np.matmul(x, At, out=h)
-            act.apply_(h, bk)
-            x = h
-        np.matmul(x, Ws, out=z[s:e, :K])
-        np.matmul(c, Wt, out=z[s:e, K:])
+    # an overflow is refused by name after the batch (check_finite_samples); errstate is per thread
+    with np.errstate(over="ignore", invalid="ignore"):
+        for s in range(lo, hi, scratch[0].shape[0]):
+            e = min(s + scratch[0].shape[0], hi)
+            c = x = scratch[0][: e - s]
+            rng.standard_normal(out=c, dtype=kind)
+            for (At, act), buf in zip(layers, scratch[1:]):
+                h = buf[: e - s]
+                np.matmul(x, At, out=h)
+                act.apply_(h, bk)
+                x = h
+            np.matmul(x, Ws, out=z[s:e, :K])
+            np.matmul(c, Wt, out=z[s:e, K:])
 
 
 def stream_fields(generator: Generator, W_student, W_teacher, n: int, sink, *, seed=None,

@@ -265,9 +265,15 @@ class CallableGenerator(Generator):
                 f"{tuple(c.shape)}; expected ({c.shape[0]}, {self.N})"
             )
         bk = backend_of(c)
-        x = bk.from_foreign(x, dtype=bk.dtype_name(c), what=self._what)
+        dtype = bk.dtype_name(c)
+        with np.errstate(over="ignore"):  # a float64 output beyond float32's range: refused just below, by name
+            x = bk.from_foreign(x, dtype=dtype, what=self._what)
         if not bk.to_bool(bk.xp.all(bk.xp.isfinite(x))):
-            raise ValueError(f"user generator {self.name!r} returned NaN or infinite values")
+            big = float(np.finfo(np.float32).max)
+            raise ValueError(f"user generator {self.name!r} returned NaN or infinite values" + (
+                f" in float32, the run's dtype: if its output is finite but beyond ±{big:.1e}, it overflows "
+                "float32; run in float64 (dtype='float64'; getheory check --dtype float64)"
+                if dtype == "float32" else ""))
         return x
 
     def describe(self):

@@ -36,7 +36,8 @@ from ._seeds import seedseq, shard_seed
 from ._validation import check_cov, positive_int
 from .activations import moments_at_scales, omega_kernel
 from .backend import get_backend
-from .fields import LatentDraw, auto_batch_size, check_weights, iter_latent_batches, stream_fields_in
+from .fields import (LatentDraw, auto_batch_size, check_finite_samples, check_weights, iter_latent_batches,
+                     stream_fields_in)
 from .generators import Generator, SingleLayerGenerator
 
 __all__ = [
@@ -224,19 +225,26 @@ class _BatchMeans:
 
 def _group_moments(mc: _MonteCarloRun, ng: int, seed):
     """One group's (E x, Ω, Φ) from ``ng`` samples by batched sums (xᵀx, xᵀc), and the
-    :func:`time.perf_counter` reading at which its sampling started."""
+    :func:`time.perf_counter` reading at which its sampling started.
+
+    The products run in the run's dtype (float32: a batch's xᵀx and xᵀc are single-precision
+    GEMMs); the sums over batches and the row sums of x accumulate in float64, so the rounding
+    of a float32 run does not grow with the number of batches.
+    """
     bk, N, D = mc.run.backend, mc.generator.N, mc.generator.D
     xp = bk.xp
-    dt = bk.dtype(mc.run.dtype)
-    sx = xp.zeros((N,), dtype=dt)
-    sxx = xp.zeros((N, N), dtype=dt)
-    sxc = xp.zeros((N, D), dtype=dt)
+    f64 = xp.float64
+    sx = xp.zeros((N,), dtype=f64)
+    sxx = xp.zeros((N, N), dtype=f64)
+    sxc = xp.zeros((N, D), dtype=f64)
     t_group = time.perf_counter()
     for c in iter_latent_batches(mc.run, ng, D, batch_size=mc.batch_size, seed=seed, stage=mc.stage):
         x = mc.generator.sample(c)
-        sx += xp.sum(x, axis=0)
-        sxx += x.T @ x
-        sxc += x.T @ c
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below, by name
+            sx += xp.sum(xp.astype(x, f64, copy=False), axis=0)
+            sxx += xp.astype(x.T @ x, f64, copy=False)
+            sxc += xp.astype(x.T @ c, f64, copy=False)
+    check_finite_samples(bk, sxx, mc.run.dtype, "the Monte Carlo sums xᵀx of the generator's inputs")
     mg = sx / ng
     Og = (sxx - ng * (mg[:, None] * mg[None, :])) / (ng - 1)
     Pg = sxc / ng  # E[x cᵀ] = E[(x − Ex) cᵀ] since E c = 0

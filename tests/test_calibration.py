@@ -10,7 +10,8 @@ number of false positives of
 * the held-out cumulant t-test (nominal level 0.01)
 
 must lie inside the central 99.8 % binomial band of its nominal level: [2, 21] of 200 at
-0.05 and [0, 8] at 0.01.  A test that is too liberal (the previous z-test on κ4 at small
+0.05 and [0, 8] at 0.01.  The runs sample in the check's default dtype (float32);
+``python benchmarks/bench_calibration.py --dtype float64`` prints the counts of either dtype.  A test that is too liberal (the previous z-test on κ4 at small
 n; a floor that ignores the error of a Monte Carlo match) fails here.
 """
 

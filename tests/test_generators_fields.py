@@ -306,3 +306,68 @@ def test_tf32_is_refused(monkeypatch):
     backend_mod._CACHE.pop("cupy", None)
     with pytest.raises(RuntimeError, match="TF32"):
         backend_mod.get_backend("cupy")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "int32", "float128", "fp32", None])
+def test_a_dtype_other_than_float32_or_float64_is_refused_naming_the_choices(small_sign, dtype):
+    from getheory import monte_carlo_moments
+    from getheory.distances import FieldStream
+    from getheory.fields import stream_fields
+
+    gen, Ws, Wt = small_sign
+    calls = (lambda: sample_fields(gen, Ws, Wt, 100, dtype=dtype),
+             lambda: stream_fields(gen, Ws, Wt, 128, FieldStream(np.zeros(4), np.eye(4)), dtype=dtype),
+             lambda: monte_carlo_moments(gen, 100, dtype=dtype))
+    for call in calls:
+        with pytest.raises(ValueError, match="dtype must be one of 'float32', 'float64'; got") as exc:
+            call()
+        if dtype == "float16":
+            assert "rounds each sample by up to 5e-4" in str(exc.value)
+
+
+def _huge(c):  # finite in float32 (3e38 < 3.4e38), but 8 of them sum beyond it
+    return np.full((c.shape[0], 8), 3e38, dtype=c.dtype)
+
+
+def test_a_float32_run_whose_fields_overflow_is_refused_naming_float64():
+    gen = CallableGenerator(_huge, D=4, N=8, name="huge")
+    Ws, Wt = np.ones((1, 8)), np.ones((1, 4))
+    with pytest.raises(ValueError, match=r"rows 0 to 99 are NaN or infinite in float32.*run in float64 "
+                                         r"\(dtype='float64'; getheory check --dtype float64"):
+        sample_fields(gen, Ws, Wt, 100, dtype="float32")
+    lam, _nu = sample_fields(gen, Ws, Wt, 100, dtype="float64")  # λ = 3e38·8/√8 ≈ 8.5e38: fine in float64
+    assert np.allclose(lam, 3e38 * math.sqrt(8))
+
+
+def test_a_float32_run_of_a_built_in_generator_whose_fields_overflow_is_refused_naming_float64():
+    # h = A c/√D ~ 3e37 fits float32; λ = 10 Σ relu(h_i)/√16 ~ 5e38 does not
+    gen = SingleLayerGenerator(np.random.default_rng(0).standard_normal((16, 8)) * 3e37, "relu")
+    Ws, Wt = np.full((1, 16), 10.0), np.ones((1, 8))
+    with pytest.raises(ValueError, match="overflow float32.*run in float64"):
+        sample_fields(gen, Ws, Wt, 4096, seed=2, dtype="float32")
+    lam, _nu = sample_fields(gen, Ws, Wt, 4096, seed=2, dtype="float64")
+    assert np.all(np.isfinite(lam))
+
+
+def test_a_user_generator_beyond_float32_in_a_float32_run_is_refused_naming_float64():
+    gen = CallableGenerator(lambda c: np.full((c.shape[0], 8), 1e39), D=4, N=8, name="beyond")
+    Ws, Wt = np.ones((1, 8)), np.ones((1, 4))
+    with pytest.raises(ValueError, match="'beyond' returned NaN or infinite values in float32.*overflows float32; "
+                                         "run in float64"):
+        sample_fields(gen, Ws, Wt, 100, dtype="float32")
+    assert np.all(np.isfinite(sample_fields(gen, Ws, Wt, 100, dtype="float64")[0]))
+
+
+def test_float32_monte_carlo_moments_that_overflow_are_refused_naming_float64():
+    from getheory import monte_carlo_moments
+
+    gen = DeepGenerator([(np.random.default_rng(0).standard_normal((8, 4)) * 1e37, "linear")])
+    with pytest.raises(ValueError, match=r"Monte Carlo sums xᵀx .* overflow float32.*run in float64"):
+        monte_carlo_moments(gen, 1000, seed=1, dtype="float32")
+    assert np.all(np.isfinite(monte_carlo_moments(gen, 1000, seed=1, dtype="float64").Omega))
+
+
+def test_non_finite_fields_in_float64_are_refused_with_a_clear_error():
+    gen = CallableGenerator(_huge, D=4, N=8, name="huge")
+    with pytest.raises(ValueError, match="NaN or infinite in float64: .* too large"):
+        sample_fields(gen, np.full((1, 8), 1e300), np.ones((1, 4)), 100, dtype="float64")

@@ -211,3 +211,18 @@ def test_match_from_the_fields_refuses_bad_input():
         monte_carlo_match(gen, Ws[:, :-1], Wt, 400)
     with pytest.raises(ValueError, match="dtype must be float32 or float64"):
         monte_carlo_match(gen, Ws, Wt, 400, dtype="float16")
+
+
+def test_float32_monte_carlo_moments_accumulate_in_float64():
+    # x = A c/2 + 300: each batch's xᵀx is a float32 product of 64 rows, but the sums over the 256
+    # batches of a group run in float64.  Summed in float32 (as before), the group sums of ~3·10^6
+    # lose Ω by 39 SE here; in float64, Ω is within its CLT error (exact SE of a sample covariance:
+    # √((Ω_ii Ω_jj + Ω_ij²)/n); 64 entries, |z| < 6)
+    A = np.random.default_rng(1).standard_normal((8, 4))
+    gen = CallableGenerator(lambda c: c @ A.T / 2.0 + 300.0, D=4, N=8, name="offset linear")
+    n, Omega = 1 << 16, A @ A.T / 4
+    mc = monte_carlo_moments(gen, n, seed=2, batch_size=64, n_groups=4, dtype="float32")
+    assert {mc.mean.dtype, mc.Omega.dtype, mc.Phi.dtype} == {np.dtype(np.float64)}
+    se = np.sqrt((np.outer(np.diag(Omega), np.diag(Omega)) + Omega**2) / n)
+    z = np.abs(mc.Omega - Omega) / se
+    assert np.max(z) < 6, f"max |z| of the float32 run's Ω = {np.max(z):.1f}"

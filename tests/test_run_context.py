@@ -75,6 +75,12 @@ def test_the_context_resolves_the_backend_and_keeps_the_dtype_by_name():
     assert run.seeds is None and run.progress is False and run.executor is None
 
 
+@pytest.mark.parametrize("dtype", ["float16", np.float16, "int64", "complex128", "no-such-dtype", None])
+def test_the_context_refuses_a_dtype_other_than_float32_or_float64_naming_them(dtype):
+    with pytest.raises(ValueError, match="dtype must be one of 'float32', 'float64'; got"):
+        start_run_context(dtype=dtype)
+
+
 def test_the_seed_streams_are_those_of_the_layout():
     run = start_run_context(layout=CHECK, seed=3)
     want = CHECK.streams(3)

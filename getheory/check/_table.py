@@ -20,6 +20,8 @@ def _header(result) -> list:
     lines = [f"getheory {__version__} check: {g.get('kind')} {g.get('activation', g.get('name', ''))}",
              "  sizes: " + ", ".join(f"{k}={v}" for k, v in result.sizes.items()),
              f"  moments: {result.moments_source}"]
+    if result.settings.get("dtype"):
+        lines.insert(2, f"  precision: {result.settings['dtype']} products and σ, every sum over rows in float64")
     if result.plan is not None:
         lines.append(f"  samples: {result.plan.statement()}")
     shards = result.settings.get("shards")

@@ -19,6 +19,7 @@ import os
 import shlex
 import sys
 
+from .._validation import CHECK_DTYPE, SAMPLE_DTYPES
 from ..activations import ACTIVATIONS
 from ..backend import USER_BACKENDS
 from ..check import OMEGA_SAMPLES, CheckOptions, ShardOptions, check_generator
@@ -76,7 +77,9 @@ def add_parser(sub):
                        help="with --shard-size: run the shards on the Dask cluster at ADDRESS (tcp://host:8786); "
                             "a --generator MODULE:FUNCTION must be importable on its workers")
     chk.add_argument("--backend", choices=USER_BACKENDS, default="numpy")
-    chk.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    chk.add_argument("--dtype", choices=SAMPLE_DTYPES, default=CHECK_DTYPE,
+                     help=f"the samples' dtype (default {CHECK_DTYPE}): products and σ in it, every sum over rows "
+                          "in float64; a generator whose output overflows float32 is refused, naming float64")
     chk.add_argument("--json", metavar="FILE", help="write every number to this JSON file")
     chk.add_argument("--out", metavar="DIR", type=output_dir,
                      help="write check.md (the table and the command that regenerates it) and check.json to DIR")

@@ -90,7 +90,12 @@ The [estimator] table also takes the settings of d_MS estimators registered sinc
 
     [run]
     backend = "numpy"
-    dtype = "float64"
+    dtype = "float32"                # or "float64"; products and σ in it, every sum over rows in float64
+
+The default dtype is float32 (:data:`getheory._validation.CHECK_DTYPE`, as for ``getheory check``);
+it was float64, and a spec that gives no ``dtype`` and resumes a database written then is refused
+(its rows are float64 samples, never mixed with float32 ones): write ``dtype = "float64"`` in
+its [run] table.
 
 Layout: private modules re-exported here -- ``_spec`` (:class:`SweepSpec`, TOML
 validation), ``_tasks`` (:class:`Task`, :func:`run_task`), ``_record``

@@ -15,6 +15,7 @@ import sqlite3
 import tempfile
 import time
 
+from .._validation import CHECK_DTYPE
 from .._version import __version__
 from ..distances import LEGACY_ESTIMATOR, record_columns
 from ..plan import DEFAULT_TIME_BUDGET
@@ -194,7 +195,7 @@ class ResultsDB:
                 raise SweepError(
                     f"the spec differs from the one stored in {self.path!r} (first difference at {diff}); "
                     "the database was left untouched — use a new --db for a changed spec"
-                    + _budget_hint(old, new))
+                    + _budget_hint(old, new) + _dtype_hint(old, new))
             return
         cols = ", ".join(f"{c} {t}" for c, t in _columns())
         with self.conn:
@@ -298,6 +299,17 @@ def _budget_hint(old: dict, new: dict) -> str:
     if was == 120.0 and now == DEFAULT_TIME_BUDGET and was != now:
         return (f". If the spec file gives no samples.time_budget: the default is now {now:g} s (it was 120 s "
                 "for sweeps); write time_budget = 120 in its [samples] table to resume this database")
+    return ""
+
+
+def _dtype_hint(old: dict, new: dict) -> str:
+    """What to write in a spec that relied on the earlier default dtype, float64 (now
+    :data:`getheory._validation.CHECK_DTYPE`): its rows are float64 samples, and float32 rows are never
+    mixed into them."""
+    was, now = ((d.get("run") or {}).get("dtype") for d in (old, new))
+    if was == "float64" and now == CHECK_DTYPE and was != now:
+        return (f". If the spec file gives no run.dtype: the default is now {now} (it was float64); write "
+                'dtype = "float64" in its [run] table to resume this database (its rows are float64 samples)')
     return ""
 
 

@@ -11,6 +11,7 @@ import math
 import tomllib
 from dataclasses import asdict, dataclass, field
 
+from .._validation import CHECK_DTYPE, SAMPLE_DTYPES, check_dtype
 from ..activations import ACTIVATIONS
 from ..backend import BACKEND_NAMES, USER_BACKENDS
 from ..distances import spec_settings
@@ -108,7 +109,7 @@ class SweepSpec:
     p: int = 1
     confidence: float = 0.95
     backend: str = "numpy"
-    dtype: str = "float64"
+    dtype: str = CHECK_DTYPE
     seed: int = 0
     description: str = ""
     certify: bool = False
@@ -284,7 +285,7 @@ def _validated_fields(d: dict, *, stored: bool) -> dict:
     fields_.update(_weights(d.get("weights", {})))
     fields_["samples"] = _samples(d.get("samples", {}), gens, stored)
     fields_.update(_estimator(d.get("estimator", {}), stored))
-    fields_.update(_run(d.get("run", {})))
+    fields_.update(_run(d.get("run", {}), stored))
     return fields_
 
 
@@ -473,15 +474,21 @@ def _setting(setting, value, key: str):
         raise SpecError(f"spec key {key!r}: {exc}") from None
 
 
-def _run(r) -> dict:
-    """[run]: backend and dtype."""
+def _run(r, stored: bool) -> dict:
+    """[run]: backend and dtype (default :data:`getheory._validation.CHECK_DTYPE`, as for a check; in a
+    spec stored by an earlier version, float64, the default it was written under)."""
     _unknown(r, "run", "run")
     backend = r.get("backend", "numpy")
     if backend not in BACKEND_NAMES:
         raise SpecError(f"spec key 'run.backend': must be {' or '.join(map(repr, USER_BACKENDS))}, got {backend!r}")
-    dtype = r.get("dtype", "float64")
-    if dtype not in ("float64", "float32"):
-        raise SpecError(f"spec key 'run.dtype': must be 'float64' or 'float32', got {dtype!r}")
+    dtype = r.get("dtype", "float64" if stored else CHECK_DTYPE)
+    if not isinstance(dtype, str):
+        raise SpecError(f"spec key 'run.dtype': must be a string, one of {', '.join(map(repr, SAMPLE_DTYPES))}; "
+                        f"got {dtype!r}")
+    try:
+        dtype = check_dtype(dtype, None)
+    except ValueError as exc:
+        raise SpecError(f"spec key 'run.dtype': {exc}") from None
     return {"backend": backend, "dtype": dtype}
 
 

@@ -93,10 +93,12 @@ def test_check_of_a_single_layer_generator_on_the_strict_device_equals_numpy(act
 
 
 def test_check_with_the_pilot_on_the_strict_device_equals_numpy():
-    # the planned n is deterministic when the cap binds (max_samples), not the clock
+    # the planned n is deterministic when the cap binds (max_samples), not the clock.  In float64: the
+    # devices batch the probe and the pilot differently, and in float32 the products of differently
+    # sized batches round differently (the pilot's z = 35.4 agreed to 1.5e-6, not 1e-12)
     gen = random_single_layer(24, 12, "sign", seed=2)
     plan = PlanOptions(time_budget=120, min_pilot=20_480, min_samples=20_480, max_samples=40_960)
-    a, b, _ = both(lambda **k: check_generator(gen, samples="auto", plan=plan, seed=6, **k))
+    a, b, _ = both(lambda **k: check_generator(gen, samples="auto", plan=plan, seed=6, dtype="float64", **k))
     assert a.plan.n == b.plan.n == 40_960 and a.plan.n_pilot == b.plan.n_pilot
     assert a.plan.pilot_z == pytest.approx(b.plan.pilot_z, rel=1e-12)
     da, db = checked(a), checked(b)

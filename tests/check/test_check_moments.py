@@ -34,9 +34,10 @@ def test_single_layer_moments_are_the_closed_forms_with_no_moment_noise():
 
 def test_other_generators_get_the_match_from_the_fields_on_the_moments_stream():
     gen = random_deep([4, 6, 5], "sign", seed=0)
-    problem, _, step = _step(gen, K=2, M=1, samples=2048, moment_samples=1000, seed=4)
+    problem, run, step = _step(gen, K=2, M=1, samples=2048, moment_samples=1000, seed=4)
     seed = start_run(CheckOptions(samples=2048, seed=4)).seeds.moments
-    mc = monte_carlo_match(gen, problem.W_student, problem.W_teacher, 1000, seed=seed, n_groups=MOMENT_GROUPS)
+    mc = monte_carlo_match(gen, problem.W_student, problem.W_teacher, 1000, seed=seed, n_groups=MOMENT_GROUPS,
+                           dtype=run.dtype)
     for name in ("mean", "cov", "stderr_cov"):
         np.testing.assert_array_equal(getattr(step.match, name), getattr(mc, name), err_msg=name)
     assert step.noise == MomentNoise(n_samples=1000, n_groups=20, K=2)
@@ -46,7 +47,8 @@ def test_other_generators_get_the_match_from_the_fields_on_the_moments_stream():
 def test_the_match_from_the_fields_equals_the_match_from_omega_it_replaces():
     """The check's match is, to rounding, what the Ω route gave on the same stream (groups: children 0 … 19)."""
     gen = random_deep([4, 6, 5], "tanh", seed=0)
-    problem, _, step = _step(gen, K=1, M=2, samples=2048, moment_samples=2000, seed=3)
+    # float64: the two routes' float32 products round differently (tests/test_moments.py compares them in float32)
+    problem, _, step = _step(gen, K=1, M=2, samples=2048, moment_samples=2000, seed=3, dtype="float64")
     seed = start_run(CheckOptions(samples=2048, seed=3)).seeds.moments
     weights = (problem.W_student, problem.W_teacher)
     old = gaussian_match(monte_carlo_moments(gen, 2000, seed=seed, n_groups=MOMENT_GROUPS, weights=weights), *weights)
@@ -56,10 +58,12 @@ def test_the_match_from_the_fields_equals_the_match_from_omega_it_replaces():
 
 def test_omega_and_phi_come_from_their_own_rows_in_two_halves_independent_of_the_match():
     gen = random_deep([4, 6, 5], "sign", seed=0)
-    _, _, step = _step(gen, K=1, M=1, samples=2048, moment_samples=1000, omega_samples=3001, seed=4)
+    _, run, step = _step(gen, K=1, M=1, samples=2048, moment_samples=1000, omega_samples=3001, seed=4)
     seeds = start_run(CheckOptions(samples=2048, seed=4)).seeds.moments
-    a = monte_carlo_moments(gen, 1501, seed=shard_seed(seeds, MOMENT_GROUPS), n_groups=MOMENT_GROUPS // 2)
-    b = monte_carlo_moments(gen, 1500, seed=shard_seed(seeds, MOMENT_GROUPS + 1), n_groups=MOMENT_GROUPS // 2)
+    a = monte_carlo_moments(gen, 1501, seed=shard_seed(seeds, MOMENT_GROUPS), n_groups=MOMENT_GROUPS // 2,
+                            dtype=run.dtype)
+    b = monte_carlo_moments(gen, 1500, seed=shard_seed(seeds, MOMENT_GROUPS + 1), n_groups=MOMENT_GROUPS // 2,
+                            dtype=run.dtype)
     np.testing.assert_array_equal(step.omega_halves[0].Omega, a.Omega)
     np.testing.assert_array_equal(step.omega_halves[1].Phi, b.Phi)
     np.testing.assert_allclose(step.moments.Omega, (1501 * a.Omega + 1500 * b.Omega) / 3001, rtol=1e-14, atol=1e-15)

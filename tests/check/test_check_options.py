@@ -14,9 +14,19 @@ from getheory.plan import PlanOptions
 def test_defaults_are_the_documented_ones():
     o = CheckOptions()
     assert (o.activation, o.N, o.D, o.K, o.M, o.samples, o.seed) == ("sign", 2000, 1000, 2, 2, "auto", 0)
-    assert (o.weights, o.moment_samples, o.analytic, o.backend, o.dtype) == ("gaussian", None, True, "numpy", "float64")
+    assert (o.weights, o.moment_samples, o.analytic, o.backend, o.dtype) == ("gaussian", None, True, "numpy", "float32")
     assert o.plan == PlanOptions() and o.dms == DmsOptions() and o.stream == StreamOptions()
     assert o.auto
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float128", "f4x"])
+def test_a_dtype_other_than_float32_or_float64_is_refused_when_the_options_are_made(dtype):
+    with pytest.raises(ValueError, match="dtype must be one of 'float32', 'float64'; got"):
+        CheckOptions(dtype=dtype)
+
+
+def test_the_dtype_is_kept_by_its_numpy_name():
+    assert CheckOptions(dtype=np.float32).dtype == "float32" and CheckOptions(dtype=np.dtype("f8")).dtype == "float64"
 
 
 def test_none_sub_options_take_their_defaults_so_equal_settings_compare_equal():

@@ -23,7 +23,7 @@ def test_check_returns_every_section_json_ready():
     assert list(d) == ["getheory_version", "generator", "sizes", "settings", "moments_source", "gaussian_match",
                        "d_MS", "bound_terms", "bound_terms_note", "conditions", "timings_s", "plan", "analytic"]
     assert d["settings"] == {"seed": 0, "samples": 4000, "plan": None, "dms": d["settings"]["dms"],
-                             "stream": d["settings"]["stream"], "backend": "numpy", "dtype": "float64",
+                             "stream": d["settings"]["stream"], "backend": "numpy", "dtype": "float32",
                              "weights": "gaussian"}
 
 

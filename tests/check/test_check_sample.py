@@ -12,7 +12,7 @@ def test_the_measured_run_streams_n_rows_of_the_fields_stream(small):
     sampled = sample_step(problem, moments.match, 2048, options, run)
     sink = FieldStream(moments.match.mean, moments.match.cov, options=options.stream)
     stream_fields(problem.generator, problem.W_student, problem.W_teacher, 2048, sink,
-                  seed=start_run(options).seeds.fields)
+                  seed=start_run(options).seeds.fields, dtype=run.dtype)
     expected = sink.finish()
     assert sampled.n == 2048 == sampled.stats.n == expected.n
     np.testing.assert_array_equal(sampled.stats.reservoir, expected.reservoir)

@@ -74,6 +74,8 @@ def test_cli_user_generator(tmp_path, monkeypatch, capsys):
     (["check", "--time-budget", "0"], "positive"),
     (["check", "--shard-size", "0"], "positive"),
     (["check", "--omega-samples", "-1"], "must be at least 0"),
+    (["check", "--dtype", "float16"], "invalid choice: 'float16' (choose from 'float32', 'float64')"),
+    (["check", "--dtype", "double"], "invalid choice: 'double' (choose from 'float32', 'float64')"),
     (["check", "--shard-size", "4096", "--workers", "2", "--scheduler", "tcp://h:1"], "not allowed with"),
 ])
 def test_cli_rejects_bad_arguments(argv, message, capsys):
@@ -89,6 +91,17 @@ def test_cli_reports_user_generator_errors(tmp_path, monkeypatch, capsys):
     rc = main(["check", "--generator", "badgen_cli:g", "--D", "3", "--samples", "2000", "--quiet"])
     assert rc == 2
     assert "shape" in capsys.readouterr().err
+
+
+def test_cli_refuses_a_float32_check_whose_generator_overflows_it_naming_float64(tmp_path, monkeypatch, capsys):
+    (tmp_path / "hugegen_cli.py").write_text("import numpy as np\n\ndef g(c):\n"
+                                              "    return np.repeat(c[:, :1], 8, axis=1) * 1e37\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rc = main(["check", "--generator", "hugegen_cli:g", "--D", "3", "--samples", "2000", "--dtype", "float32",
+               "--quiet"])
+    assert rc == 2
+    assert "overflow float32" in (err := capsys.readouterr().err) and "--dtype float64" in err
 
 
 def test_cli_shard_flags_become_shard_options():

@@ -1,5 +1,6 @@
 """Sweep specification, engine and results database (getheory.sweep)."""
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -169,6 +170,44 @@ def test_one_default_time_budget_and_a_database_of_the_earlier_sweep_default_say
         d.init(earlier)
     with sw.ResultsDB(db) as d, pytest.raises(sw.SweepError, match="write time_budget = 120"):
         d.init(sw.load_spec(write(tmp_path, TINY, "now.toml")))
+
+
+def test_the_default_dtype_is_the_checks_and_a_database_of_the_earlier_float64_default_says_what_to_write(tmp_path):
+    from getheory.check import CheckOptions
+
+    now = sw.load_spec(write(tmp_path, TINY, "now.toml"))
+    assert now.dtype == sw.SweepSpec.dtype == CheckOptions().dtype == "float32"
+    assert {t.dtype for t in now.tasks()} == {"float32"}
+    earlier = sw.load_spec(write(tmp_path, TINY + '[run]\ndtype = "float64"\n'))
+    db = tmp_path / "earlier.db"
+    with sw.ResultsDB(db, create=True) as d:
+        d.init(earlier)
+    before = db.read_bytes()
+    with sw.ResultsDB(db) as d, pytest.raises(sw.SweepError, match=r"first difference at run\.dtype \('float64' -> "
+                                                                   r"'float32'\).*write dtype = \"float64\" in its "
+                                                                   r"\[run\] table to resume"):
+        d.init(now)
+    assert db.read_bytes() == before  # nothing already computed is overwritten
+
+
+def test_a_stored_spec_without_a_dtype_reads_as_the_float64_it_was_written_under():
+    stored = sw.SweepSpec(name="old", N=(12,), generators=(sw.GeneratorSpec("sign"),)).to_dict()
+    del stored["run"]
+    assert sw.spec_from_dict(stored, stored=True).dtype == "float64"
+    assert sw.spec_from_dict(stored).dtype == "float32"
+
+
+@pytest.mark.parametrize("spec, db", [
+    ("sweep_example", "sweep_example"), ("sweep_odd_rates", "sweep_odd_rates"),
+    ("sweep_deep_rates", "sweep_deep_rates/sign"), ("sweep_deep_relu", "sweep_deep_rates/relu"),
+])
+def test_the_committed_specs_still_resume_their_float64_databases(spec, db):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    loaded = sw.load_spec(os.path.join(root, "examples", f"{spec}.toml"))
+    uri = "file:" + os.path.join(root, "reports", db, "results.db") + "?mode=ro"
+    with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+        stored_hash = dict(conn.execute("SELECT key, value FROM meta"))["spec_hash"]
+    assert loaded.dtype == "float64" and loaded.hash() == stored_hash
 
 
 def test_plan_mode_uses_the_shared_planner(tmp_path):
@@ -373,7 +412,9 @@ def _same_rows(a, b):
 
 def test_dask_gives_the_same_rows_as_the_local_pool(tmp_path):
     distributed = pytest.importorskip("distributed")
-    spec = sw.load_spec(write(tmp_path, TINY))
+    # float64: the pool's workers run one BLAS thread, this Dask worker two, and in float32 the two
+    # round the products differently (the plug-in agreed to 4e-9 relative, not the rows' 1e-9 bound)
+    spec = sw.load_spec(write(tmp_path, TINY + '[run]\ndtype = "float64"\n'))
     local = tmp_path / "local.db"
     s = sw.run_sweep(spec, local, workers=2, progress=False)
     assert s.done == 4

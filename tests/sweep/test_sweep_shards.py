@@ -24,6 +24,8 @@ delta = [0.5]
 seeds = 1
 [[generator]]
 activation = "sign"
+[run]
+dtype = "float64"   # the default before float32, written out to keep the hash (and the 1e-12 agreement across workers)
 [samples]
 mode = "fixed"
 n = 6000
