@@ -18,15 +18,15 @@ Noise (``--noise``): the linearised condition's statistic ‖offdiag(Ω − ΦΦ
 (half the same norm of the difference of two independent halves) from the check's own moments step, at each
 n_Ω and seed, with the seconds the Ω, Φ took.
 
-Measured on the 2-core development machine while other jobs ran (load 10-20; ratios only), N = 1024,
-D = 512, depth 3:
+Measured on the 2-core development machine, N = 1024, D = 512, depth 3:
 
-* ``--n 20000 --repeats 2``: float64 sampling 1,878 rows/s, match from the fields 1.12 sampled rows' time a
-  row, match from Ω 1.60; float32 sampling 3,872 rows/s, 1.43 and 2.17.  With the check's defaults (10^5
-  match rows, 20,000 Ω rows) the moments cost 1.12·10^5 + 1.60·2·10^4 = 1.44·10^5 sampled rows in
-  float64, against 1.60·10^5 before: 10 % less at depth 3, where a sampled row already costs 2·N² a layer;
-  on a single-layer sign generator at the same sizes the match alone is 2.9× cheaper than through Ω
-  (n = 12,000, best of 2).
+* ``--n 20000 --repeats 2``, load about 1: float64 sampling 7,823 rows/s, a row of the match from the fields
+  costs 0.82 sampled rows' time, of the match from Ω 1.50; float32 sampling 15,244 rows/s, 0.92 and 1.39
+  (under load 10-20: 1,878 rows/s, 1.12 and 1.60; 3,872 rows/s, 1.43 and 2.17).  With the check's defaults
+  (10^5 match rows, 20,000 Ω rows) the moments cost about 0.82·10^5 + 1.50·2·10^4 = 1.1·10^5 sampled rows
+  in float64 against 1.5·10^5 before: a quarter less at depth 3, where a sampled row already costs 2·N² a
+  layer; on a single-layer sign generator at the same sizes the match alone is 2.9× cheaper than through
+  Ω (n = 12,000, best of 2, loaded).
 * ``--noise --omega 5000 20000 80000 --seeds 2``: statistic 0.322 / 0.316, 0.305 / 0.308, 0.298 / 0.300;
   noise level 0.244 / 0.250, 0.107 / 0.106, 0.053 / 0.054.
 """
