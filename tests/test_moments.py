@@ -209,7 +209,7 @@ def test_match_from_the_fields_refuses_bad_input():
         monte_carlo_match(gen, Ws, Wt, 39)
     with pytest.raises(ValueError, match="W_student"):
         monte_carlo_match(gen, Ws[:, :-1], Wt, 400)
-    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+    with pytest.raises(ValueError, match="dtype must be one of 'float32', 'float64'; got 'float16'"):
         monte_carlo_match(gen, Ws, Wt, 400, dtype="float16")
 
 
