@@ -34,6 +34,7 @@ import numpy as np
 
 import getheory as gt
 from getheory.backend import available_backends, get_backend
+from getheory.fields import auto_batch_size
 
 
 def _time(fn, bk, repeats=3):
@@ -232,7 +233,7 @@ def main():
         bk = get_backend(name)
         res = {}
         N, D = 4096, 2048
-        b = gt.fields.auto_batch_size(N, D, backend=bk)
+        b = auto_batch_size(N, D, backend=bk)
         for dtype in ("float64", "float32"):
             ref = gemm_gflops(bk, b, D, N, dtype)
             got, _ = sampling(bk, N, D, 8 * b, dtype)

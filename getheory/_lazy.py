@@ -5,7 +5,8 @@ module-level dict literal under that name: ``tests/test_architecture.py`` and
 ``benchmarks/import_graph.py`` read each module it names as an import of the package, so the layer
 check sees every arrow) and sets ``__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())``.
 The first access of a name imports its module and stores the value in the package's namespace;
-later accesses are plain lookups.  ``import getheory`` then loads no module of the package but
+later accesses are plain lookups.  A submodule's name (``getheory.fields``) imports that submodule,
+as it did when the package imported its submodules at once.  ``import getheory`` then loads no module of the package but
 this one and ``_version``, and ``getheory check`` loads what the check runs, not dynamics or the
 numerical claims.
 """
@@ -13,6 +14,7 @@ numerical claims.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 __all__ = ["lazy_attributes"]
 
@@ -44,6 +46,11 @@ def lazy_attributes(package: str, table: dict, namespace: dict):
     def __getattr__(name: str):
         module = where.get(name)
         if module is None:
+            if not name.startswith("__") and importlib.util.find_spec(f"{package}.{name}") is not None:
+                # a submodule (``getheory.fields``), as when the package imported its submodules itself
+                value = importlib.import_module(f"{package}.{name}")
+                namespace[name] = value
+                return value
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(module), name)
         namespace[name] = value

@@ -83,6 +83,13 @@ def test_a_lazy_name_is_the_object_of_its_module():
     assert sweep.run_sweep is getheory.run_sweep
 
 
+def test_a_submodule_is_an_attribute_of_its_package_before_anything_imports_it():
+    # getheory.fields as before the names became lazy (benchmarks/bench_backends.py read it so); in a
+    # fresh interpreter, where no test has imported the submodule yet
+    assert "getheory.fields" in _modules_after("import getheory; getheory.fields.auto_batch_size")
+    assert "getheory.fields" not in _modules_after("import getheory")
+
+
 def test_an_unknown_name_is_an_attribute_error_naming_it():
     with pytest.raises(AttributeError, match="module 'getheory' has no attribute 'check_generater'"):
         getheory.check_generater  # noqa: B018
