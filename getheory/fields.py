@@ -226,12 +226,17 @@ def iter_latent_batches(run: RunContext, n: int, D: int, *, batch_size: int, see
 class LatentDraw:
     """n latents c ~ N(0, I_D) to draw (and the inputs and fields they give): the latent stream's
     ``seed``, the rows per batch (``None``: :func:`auto_batch_size`) and the ``stage`` a spent time
-    budget names (``None``: the sampler's own, e.g. "sampling (λ, ν)")."""
+    budget names (``None``: the sampler's own, e.g. "sampling (λ, ν)").
+
+    With ``cut``, a spent time budget ends the draw at the next batch boundary instead of raising:
+    the rows drawn so far are kept (a measured run's statistics are sums over rows, and when it
+    stops does not depend on the data; docs/theory.md §4.1, "A run cut at its budget")."""
 
     n: int
     seed: object = None
     batch_size: int | None = None
     stage: str | None = None
+    cut: bool = False
 
 
 def sample_fields(
@@ -528,9 +533,17 @@ def stream_fields_in(run: RunContext, generator: Generator, W_student, W_teacher
     """:func:`stream_fields` within a run: ``draw.n`` rows of (λ, ν) on ``run.backend`` in ``run.dtype``,
     the progress and the deadline the run's, handed batch by batch to ``sink.update``.
 
-    The weights are checked by the caller (:func:`stream_fields`, a check's problem); returns n.
+    The weights are checked by the caller (:func:`stream_fields`, a check's problem); returns the
+    rows streamed: n, or fewer when ``draw.cut`` and the run's time budget was spent first (the
+    draw then ends at the first batch boundary past the budget, after at least one batch).
     """
     multiple = int(getattr(getattr(sink, "options", None), "groups", 1))
-    for _start, z in _field_batches(run, generator, (W_student, W_teacher), draw, multiple):
+    deadline = run.deadline if draw.cut else None
+    inner = run if deadline is None else run.with_(deadline=None)  # the deadline is checked here instead
+    done = 0
+    for start, z in _field_batches(inner, generator, (W_student, W_teacher), draw, multiple):
         sink.update(z)
-    return draw.n
+        done = start + int(z.shape[0])
+        if deadline is not None and deadline.remaining() < 0 and done < draw.n:
+            break
+    return done

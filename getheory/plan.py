@@ -292,12 +292,13 @@ def _budget_rows(seconds, rate, n_plugin):
     return max(0, int(n))
 
 
-def whole_shards(n: int, shard_size: int, max_samples: int) -> int:
+def whole_shards(n: int, shard_size: int, max_samples: int, n_budget: int | None = None) -> int:
     """n rounded up to whole shards of ``shard_size`` rows, or down when that passes ``max_samples``
-    (never below one shard)."""
+    or the ``n_budget`` rows the time budget allows (never below one shard)."""
     up = -(-n // shard_size) * shard_size
-    if up > max_samples >= shard_size:
-        return max_samples // shard_size * shard_size
+    cap = max_samples if n_budget is None else min(max_samples, max(n_budget, shard_size))
+    if up > cap >= shard_size:
+        return cap // shard_size * shard_size
     return up
 
 
@@ -463,7 +464,7 @@ def plan_samples_in(run: RunContext, generator, weights, match, setup: PlanSetup
         n, limited = int(max(opt.min_samples, n_budget)), "budget"
     n = min(n + (-n) % st_opt.groups, opt.max_samples)
     if shard_size is not None:
-        n = whole_shards(n, shard_size, opt.max_samples)
+        n = whole_shards(n, shard_size, opt.max_samples, max(n_budget, opt.min_samples))  # that fit the budget
     if n < n_res:  # the measured run keeps at most n rows: is the plug-in still choosable there?
         n_res = plugin_reservoir(cum.edgeworth_w1, cum.edgeworth_se, c, cap=n,
                                  ratio=(setup.dms or DmsOptions()).plugin_ratio)

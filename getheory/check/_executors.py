@@ -7,7 +7,10 @@ Then :meth:`prepare` learns the generator, again before any work: a generator th
 be pickled, or whose ``module:function`` the workers cannot import, is refused with a
 message that says so.  :meth:`map` runs the shards of a :class:`~._shards.ShardJob` and
 returns their statistics **in shard-index order**, whatever order they finished in; the
-caller merges them (docs/theory.md §4.1, Sharded runs).
+caller merges them (docs/theory.md §4.1, Sharded runs).  Under a time budget, :meth:`map`
+stops when the budget is spent and returns the shards 0 … k−1 that had all finished (k >= 1;
+the rest are cancelled), so that the run is cut at a shard boundary and its numbers are those
+of a run of k shards (§4.1, "A run cut at its budget").
 
 * :class:`SerialShards`: one after the other, in this process (the run's backend, its BLAS threads);
 * :class:`PoolShards`: a local pool of spawned processes, one BLAS thread each, that die with
@@ -74,10 +77,16 @@ class SerialShards:
         self.generator = generator
 
     def map(self, job: ShardJob, run: RunContext) -> list:
-        """Every shard of ``job``, in index order, the run's time budget checked between batches."""
+        """Every shard of ``job``, in index order; under a time budget the shards that finished
+        before it was spent (a shard the budget cut part-way is dropped)."""
         prog, out = _progress(job, run), []
         for i in range(job.count):
-            out.append(shard_stats(job, self.generator, i, deadline=run.deadline))
+            if out and _spent(run):
+                break
+            stats = shard_stats(job, self.generator, i, deadline=run.deadline, cut=bool(out))
+            if stats is None:  # cut part-way: not a whole shard
+                break
+            out.append(stats)
             prog.update(min(job.n, (i + 1) * job.size))
         return out
 
@@ -117,13 +126,19 @@ class PoolShards:
                     f.result()  # a shard's error stops the run here
                     done_rows += job.rows(index[f])
                 prog.update(done_rows)
-                run.check_deadline("the measured run's sampling")
+                if pending and _spent(run) and _prefix(futs):
+                    self._stop(futs)
+                    return [f.result() for f in _prefix(futs)]
+                run.check_deadline("the measured run's sampling")  # spent before any shard finished
         except BaseException:
-            for f in futs:
-                f.cancel()
-            self.stopped = True  # shards may still run: close() ends the processes
+            self._stop(futs)
             raise
         return [f.result() for f in futs]
+
+    def _stop(self, futs):
+        for f in futs:
+            f.cancel()
+        self.stopped = True  # shards may still run: close() ends the processes
 
     def close(self):
         """End the pool: at once after an error or an interrupt, else once its processes are idle."""
@@ -196,16 +211,22 @@ class DaskShards:
                                    pure=False) for i in range(job.count)]
         try:
             with _out_of_worker_slot():
-                self._wait(futs, job, _progress(job, run), run)
-            return [f.result() for f in futs]
+                cut = self._wait(futs, job, _progress(job, run), run)
+            done = _dask_prefix(futs) if cut else futs
+            self._cancel(futs[len(done):])
+            return self.client.gather(done)  # one round trip for all of them
         except BaseException:
-            if getattr(self.client, "status", "running") == "running":
-                with contextlib.suppress(Exception):
-                    self.client.cancel(futs)
+            self._cancel(futs)
             raise
 
-    def _wait(self, futs, job: ShardJob, prog: Progress, run: RunContext):
-        """Until every shard has ended: a shard's error is raised here, the budget and the workers are watched."""
+    def _cancel(self, futs):
+        if futs and getattr(self.client, "status", "running") == "running":
+            with contextlib.suppress(Exception):
+                self.client.cancel(futs)
+
+    def _wait(self, futs, job: ShardJob, prog: Progress, run: RunContext) -> bool:
+        """Until every shard has ended (False) or the budget is spent with shard 0 done (True): a
+        shard's error is raised here, the budget and the workers are watched."""
         ended, index = queue.SimpleQueue(), {f.key: i for i, f in enumerate(futs)}
         for f in futs:
             f.add_done_callback(ended.put)  # called in a Dask thread as each future ends
@@ -224,8 +245,11 @@ class DaskShards:
                                        "sharded run stopped; rerun it with the cluster up") from None
                 done_rows += job.rows(index[f.key])
                 prog.update(done_rows)
-            run.check_deadline("the measured run's sampling")
+            if left and _spent(run) and _dask_prefix(futs):
+                return True
+            run.check_deadline("the measured run's sampling")  # spent before any shard finished
             watch.check(left)
+        return False
 
     def close(self):
         """Release the scattered generator; close the client when this executor connected it."""
@@ -233,6 +257,27 @@ class DaskShards:
         if self.own:
             with contextlib.suppress(Exception):
                 self.client.close(timeout=CONNECT_TIMEOUT_S)
+
+
+def _spent(run: RunContext) -> bool:
+    """Whether the run has a time budget and it is spent."""
+    return run.deadline is not None and run.deadline.remaining() < 0
+
+
+def _prefix(futs) -> list:
+    """The futures of shards 0 … k−1 that all finished without error (k may be 0)."""
+    out = []
+    for f in futs:
+        if not f.done() or f.cancelled() or f.exception() is not None:
+            break
+        out.append(f)
+    return out
+
+
+def _dask_prefix(futs) -> list:
+    """:func:`_prefix` for Dask futures, from their status (no round trip to the scheduler)."""
+    k = next((i for i, f in enumerate(futs) if f.status != "finished"), len(futs))
+    return futs[:k]
 
 
 @contextlib.contextmanager

@@ -47,6 +47,7 @@ class CheckResult:
     settings: dict
     plan: Plan | None = None
     analytic: dict | None = None
+    measured_run: dict | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -62,6 +63,7 @@ class CheckResult:
             "conditions": [c.to_dict() for c in self.conditions],
             "timings_s": self.timings,
             "plan": self.plan.to_dict() if self.plan is not None else None,
+            "measured_run": _plain(self.measured_run),
             "analytic": _plain(self.analytic),
         }
 
@@ -119,4 +121,11 @@ def build_result(problem: CheckProblem, options: CheckOptions, run: RunContext, 
         settings=_settings(options, run, steps.sampled),
         plan=steps.plan,
         analytic=steps.analytic.to_dict() if steps.analytic is not None else None,
+        measured_run=_measured_run(steps.sampled),
     )
+
+
+def _measured_run(sampled: Sampled) -> dict:
+    """The measured run's n, the n it was asked for, and whether the time budget cut it (§4.1)."""
+    return {"n": sampled.n, "n_planned": sampled.n_planned if sampled.n_planned is not None else sampled.n,
+            "cut": sampled.cut, "statement": sampled.cut_statement()}

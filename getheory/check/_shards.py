@@ -165,7 +165,7 @@ class ShardJob:
 
 
 def shard_stats(job: ShardJob, generator: Generator, index: int, *, deadline=None,
-                host_reservoir: bool = False) -> FieldStats:
+                host_reservoir: bool = False, cut: bool = False) -> FieldStats | None:
     """The streamed statistics of shard ``index`` of ``job`` (docs/theory.md §4.1).
 
     Parameters
@@ -179,10 +179,13 @@ def shard_stats(job: ShardJob, generator: Generator, index: int, *, deadline=Non
         Checked between batches (in the check's own process).
     host_reservoir : bool
         Move the reservoir rows to the host (a worker's result travels back as NumPy).
+    cut : bool
+        When the deadline is spent part-way, stop at a batch boundary and return None (the shard
+        is not whole) instead of raising.
 
     Returns
     -------
-    FieldStats
+    FieldStats or None
         Of the shard's rows only; merge the shards in index order.
     """
     if not 0 <= index < job.count:
@@ -190,8 +193,10 @@ def shard_stats(job: ShardJob, generator: Generator, index: int, *, deadline=Non
     opts = StreamOptions(groups=job.stream.groups, n_plugin=job.keep(index))
     sink = FieldStream(job.mean, job.cov, options=opts, backend=job.backend, first_group=job.first_group(index))
     draw = LatentDraw(job.rows(index), shard_seed(job.seed, index),
-                      stage=f"the measured run's sampling (shard {index + 1} of {job.count})")
-    stream_fields_in(job.context(deadline), generator, job.W_student, job.W_teacher, draw, sink)
+                      stage=f"the measured run's sampling (shard {index + 1} of {job.count})",
+                      cut=cut and deadline is not None)
+    if stream_fields_in(job.context(deadline), generator, job.W_student, job.W_teacher, draw, sink) < draw.n:
+        return None
     stats = sink.finish()
     if host_reservoir and stats.reservoir is not None:
         stats.reservoir = job.backend.to_numpy(stats.reservoir)

@@ -24,6 +24,9 @@ def _header(result) -> list:
         lines.insert(2, f"  precision: {result.settings['dtype']} products and σ, every sum over rows in float64")
     if result.plan is not None:
         lines.append(f"  samples: {result.plan.statement()}")
+    cut = (result.measured_run or {}).get("statement")
+    if cut:
+        lines.append(f"  cut: {cut}")
     shards = result.settings.get("shards")
     if shards:
         lines.append(f"  shards: {shards['count']:,} of {shards['size']:,} rows, merged in index order "

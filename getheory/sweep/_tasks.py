@@ -266,7 +266,9 @@ def run_task(task: Task | dict, client=None) -> TaskRecord:
     timings.update({f"check.{k}": v for k, v in rd.get("timings_s", {}).items()})
     n = int(rd["sizes"]["samples"])
     if rd.get("plan") is not None:
-        plan = rd["plan"]
+        plan = dict(rd["plan"])
+        if (rd.get("measured_run") or {}).get("cut"):  # the budget cut the measured run: n is what it reached
+            plan["measured_run"] = rd["measured_run"]
     else:
         plan = {"mode": "fixed", "n": n, "limited_by": "fixed",
                 "statement": f"fixed n = {n:,} (samples.mode = 'fixed')."}

@@ -21,7 +21,8 @@ def test_check_returns_every_section_json_ready():
     text = format_check(res)
     assert "plug-in + ε_n" in text and "teacher" in text and "d_MS resolved" in text
     assert list(d) == ["getheory_version", "generator", "sizes", "settings", "moments_source", "gaussian_match",
-                       "d_MS", "bound_terms", "bound_terms_note", "conditions", "timings_s", "plan", "analytic"]
+                       "d_MS", "bound_terms", "bound_terms_note", "conditions", "timings_s", "plan", "measured_run",
+                       "analytic"]
     assert d["settings"] == {"seed": 0, "samples": 4000, "plan": None, "dms": d["settings"]["dms"],
                              "stream": d["settings"]["stream"], "backend": "numpy", "dtype": "float32",
                              "weights": "gaussian"}

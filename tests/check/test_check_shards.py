@@ -181,6 +181,12 @@ def test_planned_n_is_rounded_up_to_whole_shards():
     assert whole_shards(20_000, 4096, 10**10) == 20_480 and whole_shards(8192, 4096, 10**10) == 8192
     assert whole_shards(20_000, 4096, 20_000) == 16_384  # down, when up would pass max_samples
     assert whole_shards(3000, 4096, 3500) == 4096  # never below one shard
+
+
+def test_a_budget_limited_plan_is_rounded_down_to_the_shards_that_fit():
+    assert whole_shards(100_000, 65_536, 10**10, n_budget=100_000) == 65_536  # up would pass the budget
+    assert whole_shards(20_000, 4096, 10**10, n_budget=10**6) == 20_480  # room: up, as without a budget
+    assert whole_shards(30_000, 65_536, 10**10, n_budget=30_000) == 65_536  # never below one shard
     plan = gt.PlanOptions(time_budget=30, min_pilot=4096, min_samples=4096, max_samples=40_000)
     res = check_generator(N=32, D=16, K=1, M=1, samples="auto", plan=plan, seed=2,
                           stream=StreamOptions(n_plugin=2000), shards=ShardOptions(size=3000))

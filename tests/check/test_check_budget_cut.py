@@ -1,0 +1,87 @@
+"""A measured run that reaches its time budget is cut, not lost (docs/theory.md §4.1, "A run cut at its budget").
+
+The streamed statistics are sums over rows and the moment the run stops does not depend on
+the data, so a run cut at n rows gives the numbers of a run asked for n rows: in one stream,
+and in shards (this process, a local pool) where the cut keeps the first shards that finished.
+The planner is made to overshoot (``BUDGET_SHARE`` raised) so that the cut is certain.
+"""
+
+import numpy as np
+import pytest
+
+from getheory import plan as plan_mod
+from getheory._deadline import Deadline, TimeBudgetExceeded
+from getheory._run import start_run_context
+from getheory.check import ShardOptions, check_generator
+from getheory.distances import FieldStream, StreamOptions
+from getheory.fields import LatentDraw, stream_fields_in
+from getheory.generators import random_single_layer
+from getheory.plan import PlanOptions
+
+GEN = random_single_layer(N=32, D=16, activation="sign", seed=1)
+W_S = np.random.default_rng(2).standard_normal((1, 32))
+W_T = np.random.default_rng(3).standard_normal((1, 16))
+
+
+def _stream(n, deadline=None, cut=False):
+    run = start_run_context().with_(deadline=deadline)
+    sink = FieldStream(np.zeros(2), np.eye(2), options=StreamOptions(n_plugin=500))
+    done = stream_fields_in(run, GEN, W_S, W_T, LatentDraw(n, seed=5, batch_size=1000, cut=cut), sink)
+    return done, sink.finish()
+
+
+def test_a_cut_stream_stops_at_a_batch_boundary_with_the_numbers_of_a_run_of_that_n():
+    done, cut = _stream(10_000, Deadline(-1.0), cut=True)  # spent from the start: one batch, then the cut
+    assert 0 < done <= 1000 and done % StreamOptions().groups == 0
+    n, whole = _stream(done)
+    assert n == done
+    for a, b in [(cut.S1, whole.S1), (cut.S2, whole.S2), (cut.S4, whole.S4), (cut.reservoir, whole.reservoir)]:
+        np.testing.assert_array_equal(a, b)
+
+
+def test_without_cut_a_spent_budget_still_stops_the_stream_with_an_error():
+    with pytest.raises(TimeBudgetExceeded, match="ran past the time budget"):
+        _stream(10_000, Deadline(-1.0), cut=False)
+
+
+@pytest.fixture
+def overshooting_plan(monkeypatch):
+    """The planner fills 4× what is left of the budget: the measured run cannot finish in it."""
+    monkeypatch.setattr(plan_mod, "BUDGET_SHARE", 4.0)
+
+
+# linear σ: no signal, so the plan is limited by the budget, never by a target
+AUTO = dict(N=64, D=32, K=1, M=1, activation="linear", samples="auto", seed=3)
+
+
+def _plan(budget):
+    return PlanOptions(time_budget=budget, min_pilot=4096, min_samples=4096)
+
+
+def test_a_check_that_reaches_its_budget_reports_what_it_measured(overshooting_plan):
+    res = check_generator(plan=_plan(4.0), **AUTO)
+    run = res.measured_run
+    assert run["cut"] and res.sizes["samples"] == run["n"] < run["n_planned"] == res.plan.n
+    assert run["n"] >= 4096 and np.isfinite(res.dms.value)
+    assert f"cut at n = {run['n']:,} of the planned {run['n_planned']:,}" in res.to_table()
+    assert res.to_dict()["measured_run"]["cut"] is True
+
+
+@pytest.fixture(params=["this process", "local pool", "dask"])
+def where(request):
+    """How the shards run: (ShardOptions keywords, Dask client or None)."""
+    if request.param == "dask":
+        return {}, request.getfixturevalue("dask_cluster")[1]
+    return {"workers": 2 if request.param == "local pool" else None}, None
+
+
+def test_a_sharded_check_cut_at_its_budget_keeps_whole_shards_and_equals_a_run_of_them(overshooting_plan, where):
+    size, (kw, client) = 65_536, where
+    res = check_generator(plan=_plan(6.0), shards=ShardOptions(size=size, **kw), client=client, **AUTO)
+    run = res.measured_run
+    assert run["cut"] and run["n"] % size == 0 and run["n"] == size * res.settings["shards"]["count"]
+    fixed = check_generator(shards=ShardOptions(size=size),
+                            stream=StreamOptions(n_plugin=res.plan.n_plugin), **{**AUTO, "samples": run["n"]})
+    assert not fixed.measured_run["cut"]
+    a, b = fixed.dms.to_dict(), res.dms.to_dict()
+    assert a["n"] == b["n"] == run["n"] and a["cumulant"] == b["cumulant"] and a["plug_in"] == b["plug_in"]
