@@ -3,13 +3,15 @@
 The streamed statistics are sums over rows and the moment the run stops does not depend on
 the data, so a run cut at n rows gives the numbers of a run asked for n rows: in one stream,
 and in shards (this process, a local pool) where the cut keeps the first shards that finished.
-The planner is made to overshoot (``BUDGET_SHARE`` raised) so that the cut is certain.
+The clock is patched so that the budget is spent when the measured run starts: the cut is certain
+and does not depend on the machine's speed.
 """
 
 import numpy as np
 import pytest
 
-from getheory import plan as plan_mod
+from getheory.check import _executors as executors_mod
+from getheory.check import _sample as sample_mod
 from getheory._deadline import Deadline, TimeBudgetExceeded
 from getheory._run import start_run_context
 from getheory.check import ShardOptions, check_generator
@@ -45,21 +47,23 @@ def test_without_cut_a_spent_budget_still_stops_the_stream_with_an_error():
 
 
 @pytest.fixture
-def overshooting_plan(monkeypatch):
-    """The planner fills 4× what is left of the budget: the measured run cannot finish in it."""
-    monkeypatch.setattr(plan_mod, "BUDGET_SHARE", 4.0)
+def spent_at_sampling(monkeypatch):
+    """The time budget is spent when the measured run starts (whatever the machine's speed): the run
+    in one stream is cut after its first batch; a sharded one as soon as its first shards finished."""
+    real = sample_mod.stream_fields_in
+    monkeypatch.setattr(sample_mod, "stream_fields_in",
+                        lambda run, *args: real(run.with_(deadline=Deadline(-1.0, "--time-budget")), *args))
+    monkeypatch.setattr(executors_mod, "_spent", lambda run: run.deadline is not None)  # a run with a budget
 
 
-# linear σ: no signal, so the plan is limited by the budget, never by a target
-AUTO = dict(N=64, D=32, K=1, M=1, activation="linear", samples="auto", seed=3)
+# linear σ: no signal, so the pilot and the plan run to max_samples (8 shards of 65,536 rows);
+# the budget is generous, so only the patched clock cuts the run
+AUTO = dict(N=64, D=32, K=1, M=1, activation="linear", samples="auto", seed=3,
+            plan=PlanOptions(time_budget=120.0, min_pilot=4096, min_samples=4096, max_samples=8 * 65_536))
 
 
-def _plan(budget):
-    return PlanOptions(time_budget=budget, min_pilot=4096, min_samples=4096)
-
-
-def test_a_check_that_reaches_its_budget_reports_what_it_measured(overshooting_plan):
-    res = check_generator(plan=_plan(4.0), **AUTO)
+def test_a_check_that_reaches_its_budget_reports_what_it_measured(spent_at_sampling):
+    res = check_generator(**AUTO)
     run = res.measured_run
     assert run["cut"] and res.sizes["samples"] == run["n"] < run["n_planned"] == res.plan.n
     assert run["n"] >= 4096 and np.isfinite(res.dms.value)
@@ -75,11 +79,12 @@ def where(request):
     return {"workers": 2 if request.param == "local pool" else None}, None
 
 
-def test_a_sharded_check_cut_at_its_budget_keeps_whole_shards_and_equals_a_run_of_them(overshooting_plan, where):
+def test_a_sharded_check_cut_at_its_budget_keeps_whole_shards_and_equals_a_run_of_them(spent_at_sampling, where):
     size, (kw, client) = 65_536, where
-    res = check_generator(plan=_plan(6.0), shards=ShardOptions(size=size, **kw), client=client, **AUTO)
+    res = check_generator(shards=ShardOptions(size=size, **kw), client=client, **AUTO)
     run = res.measured_run
-    assert run["cut"] and run["n"] % size == 0 and run["n"] == size * res.settings["shards"]["count"]
+    assert res.plan.n == 8 * size and run["cut"] and run["n"] % size == 0
+    assert run["n"] == size * res.settings["shards"]["count"]
     fixed = check_generator(shards=ShardOptions(size=size),
                             stream=StreamOptions(n_plugin=res.plan.n_plugin), **{**AUTO, "samples": run["n"]})
     assert not fixed.measured_run["cut"]
