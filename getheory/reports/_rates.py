@@ -147,6 +147,8 @@ def _finish(ax, ylabel: str, title: str, legend_size: float):
 
 
 def _fit_label(f, prefix: str = "fit") -> str:
+    if not f.has_interval:
+        return f"{prefix}: slope {f.slope:.2f} (no interval: 1 seed)"
     return f"{prefix}: slope {f.slope:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]"
 
 
@@ -339,7 +341,7 @@ def _settings_lines(data) -> list:
     L = ["## Settings", "", "- generators: " + ", ".join(map(_generator_text, spec["generator"])),
          f"- student weights: {', '.join(spec['weights']['student'])}; "
          f"teacher weights: {spec['weights']['teacher']}",
-         f"- N ∈ {g['N']}, {sz}, K = {g['K']}, M = {g['M']}, {g['seeds']} seeds (independent A, W, W̃, samples)",
+         f"- N ∈ {g['N']}, {sz}, K = {g['K']}, M = {g['M']}, " + _seeds_text(g["seeds"]),
          _samples_line(s), _dms_line(spec)]
     ec = data.get("estimators") or {}
     if ec.get("counts"):
@@ -354,6 +356,14 @@ def _settings_lines(data) -> list:
              + f"; task wall time summed over tasks {data['task_seconds_total'] / 60:.1f} min, longest task "
              f"{data['task_seconds_max']:.1f} s; getheory {', '.join(data['getheory_versions'])}")
     return L + [""]
+
+
+def _seeds_text(seeds: int) -> str:
+    """The spec's seeds per point, and what one seed cannot give."""
+    if seeds >= 2:
+        return f"{seeds} seeds (independent A, W, W̃, samples)"
+    return (f"{seeds} seed (independent A, W, W̃, samples): **no intervals and no verdicts**, since the "
+            "intervals are a bootstrap over seeds; run at least 2 seeds for them")
 
 
 def _generator_text(x) -> str:

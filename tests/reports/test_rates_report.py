@@ -240,3 +240,40 @@ def test_a_registered_estimator_reaches_records_rates_and_the_report(tmp_path, r
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "median slice (test) (resolved)" in labels and "median slice (test) (unresolved)" in labels
     assert "fit median slice (test): slope -0.75 [-0.75, -0.75]" in labels
+
+
+def _modern_record(N, s):
+    """A record with a reported d_MS (the Edgeworth value, resolved), slope -1.56 in N."""
+    rec = _old_record(N, s)
+    v = 0.3 * N**-1.562 * (1 + 0.05 * s)
+    rec["d_MS"].update({"estimator": "edgeworth", "value": v, "se": 0.01 * v,
+                        "choice_rule": "the Edgeworth value always (test)"})
+    rec["d_MS"]["cumulant"]["edgeworth_w1"] = v
+    return rec
+
+
+def test_a_one_seed_report_gives_no_interval_and_no_verdict(tmp_path):
+    from getheory.rates import fit_rates
+    from getheory.reports import write_report
+
+    (g,) = fit_rates([_modern_record(N, 0) for N in (16, 32, 64)], n_boot=100)
+    assert g.verdicts["primary_estimator"] == "reported" and "faster_than_bound" not in g.verdicts
+    assert "no verdict" in g.verdicts["rate"] and "differs" not in g.verdicts["rate"]
+    assert g.verdicts["ratio_bounded"] is None and "GROWS" not in g.verdicts["ratio"]
+    f = g.fits["reported"]
+    assert f.slope == pytest.approx(-1.562) and not f.has_interval and not f.contains(-1.562)
+    (tmp_path / "spec.toml").write_text(SPEC.replace("seeds = 2", "seeds = 1").replace("[12, 24, 48]", "[16, 32, 64]"))
+    db = tmp_path / "one.db"
+    with sw.ResultsDB(db, create=True) as rdb:
+        rdb.init(sw.load_spec(tmp_path / "spec.toml"))
+        for N in (16, 32, 64):
+            rdb.insert(_modern_record(N, 0))
+    write_report(db, tmp_path / "rep", n_boot=100)
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "1 seeds" not in md and "1 seed (" in md and "no intervals and no verdicts" in md
+    assert "[-1.562, -1.562]" not in md and "-1.562 (no interval: 1 seed)" in md
+    for wrong in ("differs from the expected", "consistent with the expected", "GROWS", "stays bounded",
+                  "faster than the bound"):
+        assert wrong not in md
+    fit = json.loads((tmp_path / "rep" / "report.json").read_text())["groups"][0]["fits"]["reported"]
+    assert fit["ci_low"] is fit["ci_high"] is fit["se"] is None  # report.json: no interval, not a zero-width one
