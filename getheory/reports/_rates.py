@@ -136,14 +136,25 @@ def _plot_group(g, records, out_dir, slug) -> dict:
     return files
 
 
-def _finish(ax, ylabel: str, title: str, legend_size: float):
+#: at most this many N are labelled on a rate plot's axis (every k-th N of a longer grid)
+_MAX_N_TICKS = 12
+
+
+def _finish(ax, Ns, ylabel: str, title: str, legend_size: float):
+    """Log-log axes ticked at the data's N (not at 2×10¹, 3×10¹ ...), the legend outside, right of the axes
+    (``bbox_inches="tight"`` in :func:`_save` widens the figure to hold it), so that it never covers data."""
     ax.set_xscale("log")
     ax.set_yscale("log")
+    Ns = sorted({int(n) for n in Ns})
+    if Ns:
+        shown = Ns[:: -(-len(Ns) // _MAX_N_TICKS)]
+        ax.set_xticks(shown, [str(n) for n in shown])
+        ax.xaxis.set_minor_locator(_pyplot().NullLocator())
     ax.set_xlabel("N")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=legend_size, loc="best")
+    ax.legend(fontsize=legend_size, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
 
 
 def _fit_label(f, prefix: str = "fit") -> str:
@@ -160,7 +171,7 @@ def _dms_figure(g, recs, Nline):
     _draw_series_fits(ax, g)
     _draw_floor(ax, recs)
     _draw_reference(ax, g, Nline)
-    _finish(ax, "d_MS(P, P̂)", f"d_MS vs N — {g.label}", 6.5)
+    _finish(ax, [r.N for r in recs], "d_MS(P, P̂)", f"d_MS vs N — {g.label}", 6.5)
     return fig
 
 
@@ -256,7 +267,7 @@ def _bounds_figure(g, recs, Nline):
         f = g.bound_fits.get(b)
         if f is not None:
             ax.plot(Nline, f.predict(Nline), color=col, lw=1, label=_fit_label(f))
-    _finish(ax, "bound term (docs/theory.md §5)", f"bound terms vs N — {g.label}", 6.5)
+    _finish(ax, [r.N for r in recs], "bound term (docs/theory.md §5)", f"bound terms vs N — {g.label}", 6.5)
     return fig
 
 
@@ -286,7 +297,7 @@ def _ratio_figure(g, recs, Nline):
                        s=20, label=lab + " (unresolved)")
     if g.ratio_fit is not None:
         ax.plot(Nline, g.ratio_fit.predict(Nline), color="k", lw=1, label=_fit_label(g.ratio_fit))
-    _finish(ax, "d_MS / (sum of bound terms)", f"d_MS / bound — {g.label}", 7)
+    _finish(ax, [r.N for r in recs], "d_MS / (sum of bound terms)", f"d_MS / bound — {g.label}", 7)
     return fig
 
 

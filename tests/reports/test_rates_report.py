@@ -277,3 +277,24 @@ def test_a_one_seed_report_gives_no_interval_and_no_verdict(tmp_path):
         assert wrong not in md
     fit = json.loads((tmp_path / "rep" / "report.json").read_text())["groups"][0]["fits"]["reported"]
     assert fit["ci_low"] is fit["ci_high"] is fit["se"] is None  # report.json: no interval, not a zero-width one
+
+
+def test_rate_plots_tick_at_the_data_N_and_keep_the_legend_off_the_data():
+    import matplotlib.pyplot as plt
+
+    from getheory.rates import fit_rates
+    from getheory.reports._rates import _bounds_figure, _dms_figure, _ratio_figure
+
+    Ns = (16, 32, 64, 128, 256)
+    recs = [_modern_record(N, s) for N in Ns for s in range(2)]
+    (g,) = fit_rates(recs, n_boot=50)
+    recs = [sw.TaskRecord.from_dict(r) for r in recs]
+    for figure in (_dms_figure, _bounds_figure, _ratio_figure):
+        fig = figure(g, recs, np.geomspace(16, 256, 50))
+        (ax,) = fig.axes
+        fig.canvas.draw()
+        assert [t.get_text() for t in ax.get_xticklabels()] == [str(n) for n in Ns], figure.__name__
+        assert list(ax.get_xticks()) == list(Ns) and len(ax.get_xticks(minor=True)) == 0
+        legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        assert legend.x0 >= frame.x1, f"{figure.__name__}: the legend overlaps the axes"
+        plt.close(fig)
