@@ -41,8 +41,8 @@ def _header(result) -> list:
         items.append(("cut", cut))
     shards = result.settings.get("shards")
     if shards:
-        items.append(("shards", f"{shards['count']:,} of {shards['size']:,} rows, merged in index order "
-                                "(the numbers depend on the seed and the shard size, not on where the shards ran)"))
+        items.append(("shards", (f"{shards['count']:,} of {shards['size']:,} rows, merged in index order (the "
+                                 "numbers depend on the seed and the shard size, not on where the shards ran)")))
     return items
 
 
