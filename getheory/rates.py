@@ -354,6 +354,10 @@ def _fit_group(group: _Group, options: FitOptions) -> GroupRates:
     odd = group.records[0].odd_activation
     expected = _expected(odd, group.key["weights"])
     verdicts = _verdicts(fits, bound_fits, ratio.fit, expected["d_MS"], ratio.resolved, legacy=legacy)
+    limit = _sample_limit(group)
+    if verdicts["primary_estimator"] is None and limit:
+        verdicts["rate"] += "; " + limit
+        verdicts["limited_by_samples"] = True
     return GroupRates(key=group.key, odd=odd, table=_table(group), fits=fits, bound_fits=bound_fits,
                       ratio_fit=ratio.fit, ratio_fit_resolved=ratio.resolved, ratio_max=ratio.max,
                       expected=expected, verdicts=verdicts, estimators=_estimator_summary(group.records))
@@ -548,6 +552,32 @@ def _ratio_fits(group: _Group, options: FitOptions) -> _RatioFits:
     if fit_res is not None and (len(fit_res.N_used) < 3 or not fit_res.has_interval):
         fit_res = None  # two N, or one seed per N, cannot show a trend worth a verdict
     return _RatioFits(fit, fit_res, float(max(x for _, x in pts)) if pts else None)
+
+
+def _at_limit(rec) -> str | None:
+    """"cap" when a task ran at its plan's sample cap (max_samples, lowered to max_work/(N·D)), "budget"
+    when its time budget set n, else None."""
+    plan = rec.plan or {}
+    cap = (plan.get("options") or {}).get("max_samples")
+    if cap is not None and rec.samples >= cap:
+        return "cap"
+    return "budget" if plan.get("limited_by") == "budget" else None
+
+
+def _sample_limit(group: _Group) -> str | None:
+    """Why a group's unresolved points are unresolved, when every one of them ran at the spec's sample
+    cap or time budget: n, not N, limits them (None when some did not, or none is unresolved)."""
+    rs = [r for r in group.records if not r.dms_for_ratio()[2]]
+    limits = {_at_limit(r) for r in rs}
+    if not rs or None in limits:
+        return None
+    Ns, ns = sorted({r.N for r in rs}), sorted({r.samples for r in rs})
+    n_text = f"n = {ns[0]:,}" if len(ns) == 1 else f"n = {ns[0]:,} to {ns[-1]:,}"
+    what = {frozenset({"cap"}): "the spec's sample cap ([samples] max_samples, or max_work/(N·D) where lower)",
+            frozenset({"budget"}): "the spec's time budget per point ([samples] time_budget)"}.get(
+        frozenset(limits), "the spec's sample cap or time budget ([samples] max_samples, max_work, time_budget)")
+    return (f"every unresolved point (N = {Ns[0]}..{Ns[-1]}) ran at {what}, {n_text}: n, not N, limits them, and "
+            "resolving them needs a larger cap or budget")
 
 
 def _resolved_ratio_points(group: _Group) -> list:

@@ -298,3 +298,24 @@ def test_rate_plots_tick_at_the_data_N_and_keep_the_legend_off_the_data():
         legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
         assert legend.x0 >= frame.x1, f"{figure.__name__}: the legend overlaps the axes"
         plt.close(fig)
+
+
+def test_a_group_unresolved_at_its_sample_cap_says_so_in_its_verdict():
+    from getheory._rate_tables import verdict_lines
+    from getheory.rates import fit_rates
+
+    def rec(N, s, capped):
+        r = _modern_record(N, s)
+        r["d_MS"]["cumulant"]["resolved"] = N <= 32
+        r["plan"] = {"n": 2000, "limited_by": "budget" if capped else None,
+                     "options": {"max_samples": 2000 if capped else 10**6}}
+        return r
+
+    for capped in (True, False):
+        (g,) = fit_rates([rec(N, s, capped) for N in (16, 32, 64, 128) for s in range(2)], n_boot=50)
+        assert g.verdicts["primary_estimator"] is None and "not enough resolved points" in g.verdicts["rate"]
+        said = "every unresolved point (N = 64..128) ran at the spec's sample cap ([samples] max_samples"
+        assert (said in g.verdicts["rate"]) is capped and g.verdicts.get("limited_by_samples", False) is capped
+        if capped:
+            assert "n = 2,000: n, not N, limits them" in g.verdicts["rate"]
+            assert said in "\n".join(verdict_lines([g]))  # report.md's verdicts, and a notebook's
