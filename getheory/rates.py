@@ -576,8 +576,10 @@ def _sample_limit(group: _Group) -> str | None:
     what = {frozenset({"cap"}): "the spec's sample cap ([samples] max_samples, or max_work/(N·D) where lower)",
             frozenset({"budget"}): "the spec's time budget per point ([samples] time_budget)"}.get(
         frozenset(limits), "the spec's sample cap or time budget ([samples] max_samples, max_work, time_budget)")
+    needed = [x for r in rs if isinstance(x := (r.plan or {}).get("n_needed"), (int, float)) and x > r.samples]
     return (f"every unresolved point (N = {Ns[0]}..{Ns[-1]}) ran at {what}, {n_text}: n, not N, limits them, and "
-            "resolving them needs a larger cap or budget")
+            "resolving them needs a larger cap or budget"
+            + (f" (where the pilot saw a signal, the planner asked for n up to {max(needed):,.0f})" if needed else ""))
 
 
 def _resolved_ratio_points(group: _Group) -> list:

@@ -82,7 +82,8 @@ def build_report_data(db_path, *, level: float = 0.95, n_boot: int = 2000, seed:
     labels = [r.reported_dms()["estimator"] for r in records]
     data = {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "database": os.path.abspath(os.fspath(db_path)),
+        # as given (relative to where the report was made): an absolute path would name the author's machine
+        "database": os.fspath(db_path),
         # as stored: a database of an earlier version keeps its own spec layout
         "spec": spec_stored,
         "spec_hash": meta.get("spec_hash"),

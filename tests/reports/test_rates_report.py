@@ -307,7 +307,7 @@ def test_a_group_unresolved_at_its_sample_cap_says_so_in_its_verdict():
     def rec(N, s, capped):
         r = _modern_record(N, s)
         r["d_MS"]["cumulant"]["resolved"] = N <= 32
-        r["plan"] = {"n": 2000, "limited_by": "budget" if capped else None,
+        r["plan"] = {"n": 2000, "limited_by": "budget" if capped else None, "n_needed": 50_000.4 if N == 64 else None,
                      "options": {"max_samples": 2000 if capped else 10**6}}
         return r
 
@@ -318,4 +318,5 @@ def test_a_group_unresolved_at_its_sample_cap_says_so_in_its_verdict():
         assert (said in g.verdicts["rate"]) is capped and g.verdicts.get("limited_by_samples", False) is capped
         if capped:
             assert "n = 2,000: n, not N, limits them" in g.verdicts["rate"]
+            assert "the planner asked for n up to 50,000)" in g.verdicts["rate"]
             assert said in "\n".join(verdict_lines([g]))  # report.md's verdicts, and a notebook's
