@@ -182,7 +182,8 @@ def fit_loglog(N, y, *, level: float = 0.95, n_boot: int = 2000, seed=0, left_ou
     se = float(slopes.std(ddof=1))
     if all(idx.size < 2 for idx in strata):
         lo = hi = se = math.nan  # nothing to resample: no interval
-    return SlopeFit(slope=float(b), intercept=float(a), ci_low=float(lo), ci_high=float(hi), se=se, level=level, n_boot=n_boot,
+    return SlopeFit(slope=float(b), intercept=float(a), ci_low=float(lo), ci_high=float(hi), se=se, level=level,
+                    n_boot=n_boot,
                     N_used=sorted(int(round(math.exp(u))) for u in uniq), n_points=int(sel.sum()),
                     left_out=sorted(left, key=lambda d: d["N"]))
 

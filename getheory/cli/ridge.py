@@ -56,7 +56,8 @@ def add_parser(subparsers):
                    help="a user generator c (n, D) -> x (n, N) (default: none, the random --activation generator)")
     p.add_argument("--N", type=positive(int), default=1000, help="input dimension (default 1000)")
     p.add_argument("--D", type=positive(int), default=None, help="latent dimension (default N/2)")
-    p.add_argument("--teacher", choices=TEACHERS, default="sign", help="teacher f of y = f(θ·c/√D) + √Δ ε (default sign)")
+    p.add_argument("--teacher", choices=TEACHERS, default="sign",
+                   help="teacher f of y = f(θ·c/√D) + √Δ ε (default sign)")
     p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ (default 0)")
     p.add_argument("--alphas", type=_floats, default=list(DEFAULT_ALPHAS),
                    help="comma-separated α = n/N (default 20 values on [0.1, 10] with 1)")
