@@ -141,12 +141,13 @@ def _plot_group(g, records, out_dir, slug) -> dict:
 _MAX_N_TICKS = 12
 
 
-def _finish(ax, Ns, ylabel: str, title: str, legend_size: float):
-    """Log-log axes ticked at the data's N (not at 2×10¹, 3×10¹ ...), the legend outside, right of the axes
-    (``bbox_inches="tight"`` in :func:`_save` widens the figure to hold it), so that it never covers data."""
+def _finish(ax, recs, ylabel: str, title: str, legend_size: float):
+    """Log-log axes ticked at the N of the records ``recs`` (not at 2×10¹, 3×10¹ ...), the legend outside,
+    right of the axes (``bbox_inches="tight"`` in :func:`_save` widens the figure to hold it), so that it never
+    covers data."""
     ax.set_xscale("log")
     ax.set_yscale("log")
-    Ns = sorted({int(n) for n in Ns})
+    Ns = sorted({int(r.N) for r in recs})
     if Ns:
         shown = Ns[:: -(-len(Ns) // _MAX_N_TICKS)]
         ax.set_xticks(shown, [str(n) for n in shown])
@@ -172,7 +173,7 @@ def _dms_figure(g, recs, Nline):
     _draw_series_fits(ax, g)
     _draw_floor(ax, recs)
     _draw_reference(ax, g, Nline)
-    _finish(ax, [r.N for r in recs], "d_MS(P, P̂)", f"d_MS vs N — {g.label}", 6.5)
+    _finish(ax, recs, "d_MS(P, P̂)", f"d_MS vs N — {g.label}", 6.5)
     return fig
 
 
@@ -268,7 +269,7 @@ def _bounds_figure(g, recs, Nline):
         f = g.bound_fits.get(b)
         if f is not None:
             ax.plot(Nline, f.predict(Nline), color=col, lw=1, label=_fit_label(f))
-    _finish(ax, [r.N for r in recs], "bound term (docs/theory.md §5)", f"bound terms vs N — {g.label}", 6.5)
+    _finish(ax, recs, "bound term (docs/theory.md §5)", f"bound terms vs N — {g.label}", 6.5)
     return fig
 
 
@@ -298,7 +299,7 @@ def _ratio_figure(g, recs, Nline):
                        s=20, label=lab + " (unresolved)")
     if g.ratio_fit is not None:
         ax.plot(Nline, g.ratio_fit.predict(Nline), color="k", lw=1, label=_fit_label(g.ratio_fit))
-    _finish(ax, [r.N for r in recs], "d_MS / (sum of bound terms)", f"d_MS / bound — {g.label}", 7)
+    _finish(ax, recs, "d_MS / (sum of bound terms)", f"d_MS / bound — {g.label}", 7)
     return fig
 
 
