@@ -30,9 +30,12 @@ def summary_order() -> list:
 
 
 def fit_text(f) -> str:
-    """A fit's slope and interval, "-0.512 [-0.560, -0.470]" ("—" without a fit)."""
+    """A fit's slope and interval, "-0.512 [-0.560, -0.470]" ("—" without a fit; "-0.512 (no interval:
+    1 seed)" when the fit has one seed per N)."""
     if f is None:
         return "—"
+    if not f.has_interval:
+        return f"{f.slope:.3f} (no interval: 1 seed)"
     return f"{f.slope:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}]"
 
 

@@ -61,7 +61,8 @@ from .distances import REPORTED, estimator_series
 from .sweep import BOUND_TERMS, LEGACY, TaskRecord
 
 __all__ = ["SlopeFit", "fit_loglog", "FitOptions", "GroupRates", "RateFits", "fit_rates", "BOUND_TERMS",
-           "expected_slope", "LEGACY", "reported_dms", "dms_for_ratio", "group_records", "primary_estimator"]
+           "expected_slope", "LEGACY", "NO_INTERVAL", "reported_dms", "dms_for_ratio", "group_records",
+           "primary_estimator"]
 
 # the d_MS series fitted per group are the estimator registry's (getheory.distances); the legacy label and
 # the bound terms are the task record's
@@ -76,9 +77,11 @@ class SlopeFit:
     slope, intercept : float
         log y ≈ intercept + slope · log N (natural logs).
     ci_low, ci_high : float
-        Percentile bootstrap interval of the slope at ``level``.
+        Percentile bootstrap interval of the slope at ``level``; NaN when no N has two seeds
+        (the bootstrap resamples seeds within each N, so one seed per N gives no interval:
+        :attr:`has_interval` is then False, and no verdict rests on the fit).
     se : float
-        Standard deviation of the bootstrap slopes.
+        Standard deviation of the bootstrap slopes (NaN without an interval).
     N_used : list of int
         The N values that entered the fit; ``n_points`` counts (N, seed) points.
     left_out : list of dict
@@ -103,7 +106,13 @@ class SlopeFit:
     def predict(self, N):
         return np.exp(self.intercept + self.slope * np.log(np.asarray(N, dtype=float)))
 
+    @property
+    def has_interval(self) -> bool:
+        """Whether the fit has a bootstrap interval (some N has at least two seeds)."""
+        return math.isfinite(self.ci_low) and math.isfinite(self.ci_high)
+
     def contains(self, value: float) -> bool:
+        """Whether ``value`` lies in the interval (False without one)."""
         tol = 1e-9 * max(1.0, abs(value))
         return self.ci_low - tol <= value <= self.ci_high + tol
 
@@ -133,7 +142,9 @@ def fit_loglog(N, y, *, level: float = 0.95, n_boot: int = 2000, seed=0, left_ou
     left_out : list, optional
         Carried into the result (N values already excluded upstream).
 
-    Returns None when fewer than two distinct N remain.
+    Returns None when fewer than two distinct N remain.  With one seed at every N the
+    interval (and ``se``) is NaN: resampling a single seed would give a zero-width interval
+    that looks exact.
     """
     N = np.asarray(N, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -168,8 +179,11 @@ def fit_loglog(N, y, *, level: float = 0.95, n_boot: int = 2000, seed=0, left_ou
     slopes = (yb - yb.mean(axis=1, keepdims=True)) @ xc / np.sum(xc**2)
     alpha = (1 - level) / 2
     lo, hi = np.quantile(slopes, [alpha, 1 - alpha])
-    return SlopeFit(slope=float(b), intercept=float(a), ci_low=float(lo), ci_high=float(hi),
-                    se=float(slopes.std(ddof=1)), level=level, n_boot=n_boot,
+    se = float(slopes.std(ddof=1))
+    if all(idx.size < 2 for idx in strata):
+        lo = hi = se = math.nan  # nothing to resample: no interval
+    return SlopeFit(slope=float(b), intercept=float(a), ci_low=float(lo), ci_high=float(hi), se=se, level=level,
+                    n_boot=n_boot,
                     N_used=sorted(int(round(math.exp(u))) for u in uniq), n_points=int(sel.sum()),
                     left_out=sorted(left, key=lambda d: d["N"]))
 
@@ -341,6 +355,10 @@ def _fit_group(group: _Group, options: FitOptions) -> GroupRates:
     odd = group.records[0].odd_activation
     expected = _expected(odd, group.key["weights"])
     verdicts = _verdicts(fits, bound_fits, ratio.fit, expected["d_MS"], ratio.resolved, legacy=legacy)
+    limit = _sample_limit(group)
+    if verdicts["primary_estimator"] is None and limit:
+        verdicts["rate"] += "; " + limit
+        verdicts["limited_by_samples"] = True
     return GroupRates(key=group.key, odd=odd, table=_table(group), fits=fits, bound_fits=bound_fits,
                       ratio_fit=ratio.fit, ratio_fit_resolved=ratio.resolved, ratio_max=ratio.max,
                       expected=expected, verdicts=verdicts, estimators=_estimator_summary(group.records))
@@ -532,9 +550,37 @@ def _ratio_fits(group: _Group, options: FitOptions) -> _RatioFits:
     fit = options.fit(*zip(*pts), group.offset(200)) if pts else None
     res = _resolved_ratio_points(group)
     fit_res = options.fit(*zip(*res), group.offset(300)) if res else None
-    if fit_res is not None and len(fit_res.N_used) < 3:
-        fit_res = None  # two N cannot show a trend worth a verdict
+    if fit_res is not None and (len(fit_res.N_used) < 3 or not fit_res.has_interval):
+        fit_res = None  # two N, or one seed per N, cannot show a trend worth a verdict
     return _RatioFits(fit, fit_res, float(max(x for _, x in pts)) if pts else None)
+
+
+def _at_limit(rec) -> str | None:
+    """"cap" when a task ran at its plan's sample cap (max_samples, lowered to max_work/(N·D)), "budget"
+    when its time budget set n, else None."""
+    plan = rec.plan or {}
+    cap = (plan.get("options") or {}).get("max_samples")
+    if cap is not None and rec.samples >= cap:
+        return "cap"
+    return "budget" if plan.get("limited_by") == "budget" else None
+
+
+def _sample_limit(group: _Group) -> str | None:
+    """Why a group's unresolved points are unresolved, when every one of them ran at the spec's sample
+    cap or time budget: n, not N, limits them (None when some did not, or none is unresolved)."""
+    rs = [r for r in group.records if not r.dms_for_ratio()[2]]
+    limits = {_at_limit(r) for r in rs}
+    if not rs or None in limits:
+        return None
+    Ns, ns = sorted({r.N for r in rs}), sorted({r.samples for r in rs})
+    n_text = f"n = {ns[0]:,}" if len(ns) == 1 else f"n = {ns[0]:,} to {ns[-1]:,}"
+    what = {frozenset({"cap"}): "the spec's sample cap ([samples] max_samples, or max_work/(N·D) where lower)",
+            frozenset({"budget"}): "the spec's time budget per point ([samples] time_budget)"}.get(
+        frozenset(limits), "the spec's sample cap or time budget ([samples] max_samples, max_work, time_budget)")
+    needed = [x for r in rs if isinstance(x := (r.plan or {}).get("n_needed"), (int, float)) and x > r.samples]
+    return (f"every unresolved point (N = {Ns[0]}..{Ns[-1]}) ran at {what}, {n_text}: n, not N, limits them, and "
+            "resolving them needs a larger cap or budget"
+            + (f" (where the pilot saw a signal, the planner asked for n up to {max(needed):,.0f})" if needed else ""))
 
 
 def _resolved_ratio_points(group: _Group) -> list:
@@ -549,6 +595,10 @@ def _resolved_ratio_points(group: _Group) -> list:
 
 
 # -- verdicts ------------------------------------------------------------------------------------
+
+#: what a verdict says in place of one when its fit has one seed per N (:attr:`SlopeFit.has_interval`)
+NO_INTERVAL = ("no interval and no verdict: one seed per N, and the interval is a bootstrap over seeds "
+               "(run at least 2 seeds)")
 
 
 def primary_estimator(fits: dict, *, legacy: bool | None = None):
@@ -588,6 +638,8 @@ def _rate_verdict(fits, bfits, prim, exp_slope, legacy) -> dict:
                 "not enough resolved points (fewer than 3 N at which every seed's reported d_MS is resolved)"}
     f = fits[prim]
     name = "reported d_MS" if prim == REPORTED else prim
+    if not f.has_interval:
+        return {"rate": f"{name} slope {f.slope:.3f} over N = {f.N_used[0]}..{f.N_used[-1]}; {NO_INTERVAL}"}
     txt = f"{name} slope {f.slope:.3f} [{f.ci_low:.3f}, {f.ci_high:.3f}] over N = {f.N_used[0]}..{f.N_used[-1]}"
     if exp_slope is not None:
         txt += ("; consistent with " if f.contains(exp_slope) else "; differs from ") + f"the expected {exp_slope:g}"
@@ -600,6 +652,8 @@ def _rate_verdict(fits, bfits, prim, exp_slope, legacy) -> dict:
 
 def _ratio_verdict(rfit, rfit_res, legacy) -> dict:
     """Whether d_MS / bound stays bounded: the upper end of its slope interval is at most 0.05."""
+    if not rfit.has_interval:
+        return {"ratio_bounded": None, "ratio": f"d_MS/bound slope {rfit.slope:.3f}; {NO_INTERVAL}"}
     grows = rfit.ci_high > 0.05
     v = {"ratio_bounded": not grows}
     txt = f"d_MS/bound slope {rfit.slope:.3f} [{rfit.ci_low:.3f}, {rfit.ci_high:.3f}]"

@@ -1,6 +1,7 @@
 """What a check measured: :class:`CheckResult`, data only (``to_dict()`` is JSON-ready).
 
-Its table is text built from its data (``to_table()``, :mod:`._table`; a notebook shows it);
+Its table is text built from its data (``to_table()``, and as Markdown ``to_markdown()``, which a notebook
+shows; :mod:`._table`);
 printing it and writing check.md and check.json are the presentation layer's
 (:func:`getheory.reports.format_check`, :func:`getheory.reports.write_check_report`).
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .._json import to_plain as _plain
-from .._markdown import code_block
 from .._version import __version__
 from ..bounds import BoundTerms
 from ..distances import DmsEstimate
@@ -23,7 +23,7 @@ from ._moments import MomentsStep
 from ._options import CheckOptions
 from ._problem import CheckProblem
 from ._sample import Sampled
-from ._table import check_table
+from ._table import check_table, check_table_markdown
 
 __all__ = ["CheckResult", "CheckSteps", "build_result"]
 
@@ -32,7 +32,7 @@ __all__ = ["CheckResult", "CheckSteps", "build_result"]
 class CheckResult:
     """Everything :func:`~getheory.check.check_generator` measured; ``to_dict()`` is JSON-ready.
 
-    In a notebook it displays as its report table (:meth:`_repr_markdown_`).
+    In a notebook it displays as its report's Markdown tables (:meth:`_repr_markdown_`).
     """
 
     generator: dict
@@ -71,9 +71,13 @@ class CheckResult:
         """The readable plain-text table of the check (what ``getheory check`` prints; check.md ends with it)."""
         return check_table(self)
 
+    def to_markdown(self) -> str:
+        """The same content as :meth:`to_table`, as Markdown tables and paragraphs (check.md ends with it)."""
+        return check_table_markdown(self)
+
     def _repr_markdown_(self) -> str:
-        """The table in a code block, as check.md ends (a notebook's display hook)."""
-        return code_block(self.to_table())
+        """:meth:`to_markdown` (a notebook's display hook): real tables, and prose that wraps."""
+        return self.to_markdown()
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,37 +1,49 @@
 """The table of a generator check (docs/theory.md §4–§6): the rows every display of a
-:class:`~getheory.check.CheckResult` shows.
+:class:`~getheory.check.CheckResult` shows, in two renderings of one content.
 
-:func:`check_table` is the plain-text table ``getheory check`` prints; the result's notebook
-display (:meth:`CheckResult._repr_markdown_`) and check.md (:func:`getheory.reports.check_markdown`)
-show the same text in a code block, so the three cannot drift.  Text only: printing and
-writing are the presentation layer's.
+:func:`check_table` is the plain-text table ``getheory check`` prints (its one long line, the
+estimate's statement, wrapped); :func:`check_table_markdown` is the same content as Markdown
+(real tables, prose that wraps), the result's notebook display (:meth:`CheckResult._repr_markdown_`)
+and the end of check.md (:func:`getheory.reports.check_markdown`).  Both are built from
+:func:`_title`, :func:`_header`, :func:`_sections` and the conditions, so they cannot drift.
+Text only: printing and writing are the presentation layer's.
 """
 
 from __future__ import annotations
 
+import textwrap
+
+from .._markdown import table_row, table_rule
 from .._version import __version__
 from ..distances import estimators
 
-__all__ = ["check_table"]
+__all__ = ["check_table", "check_table_markdown"]
+
+#: the plain-text table wraps its prose (the estimate's statement) at this width
+WRAP = 100
+
+
+def _title(result) -> str:
+    g = result.generator
+    return f"getheory {__version__} check: {g.get('kind')} {g.get('activation', g.get('name', ''))}"
 
 
 def _header(result) -> list:
-    g = result.generator
-    lines = [f"getheory {__version__} check: {g.get('kind')} {g.get('activation', g.get('name', ''))}",
-             "  sizes: " + ", ".join(f"{k}={v}" for k, v in result.sizes.items()),
-             f"  moments: {result.moments_source}"]
+    """(name, text) of the settings under the title: sizes, precision, moments, samples, cut, shards."""
+    items = [("sizes", ", ".join(f"{k}={v}" for k, v in result.sizes.items()))]
     if result.settings.get("dtype"):
-        lines.insert(2, f"  precision: {result.settings['dtype']} products and σ, every sum over rows in float64")
+        items.append(("precision", f"{result.settings['dtype']} products and σ, every sum over rows in float64"))
+    items.append(("moments", result.moments_source))
     if result.plan is not None:
-        lines.append(f"  samples: {result.plan.statement()}")
+        items.append(("samples", result.plan.statement()))
     cut = (result.measured_run or {}).get("statement")
     if cut:
-        lines.append(f"  cut: {cut}")
+        items.append(("cut", cut))
     shards = result.settings.get("shards")
     if shards:
-        lines.append(f"  shards: {shards['count']:,} of {shards['size']:,} rows, merged in index order "
-                     "(the numbers depend on the seed and the shard size, not on where the shards ran)")
-    return lines
+        items.append(("shards", (f"{shards['count']:,} of {shards['size']:,} rows, merged in index order (the "
+                                 "numbers depend on the seed and the shard size, not on where the shards ran)")))
+    return items
 
 
 def _plug_in_rows(d: dict) -> list:
@@ -90,41 +102,72 @@ def _analytic_rows(analytic: dict) -> list:
     return rows
 
 
-def _bounds_lines(result, w: int) -> list:
-    """The §5 section: every bound term, or the note why there is none."""
-    lines = ["", "bound terms  (docs/theory.md §5)"]
+def _bounds_rows(result) -> list:
+    """The §5 rows: every bound term (none when there are no terms: the note says why)."""
     b = result.bounds
     if b is None:
-        return lines + ["  " + result.bounds_note]
+        return []
     rows = [
         ("B(W, M1)  (even chaos)", b.M1_term),
         ("B(W, M2)  (odd chaos)", b.M2_term),
         ("teacher  N^-1/2 ‖W̃Aᵀ‖²/D²", b.teacher_term),
         ("N^-1/2", b.n_term),
     ]
-    lines += [f"  {a:<{w}}  {v:.5g}" for a, v in rows]
-    lines.append(f"  {'chaos order kept / tail bound':<{w}}  {b.chaos_order} / {b.truncation_error:.2g}")
-    return lines
+    return [(a, f"{v:.5g}") for a, v in rows] + [
+        ("chaos order kept / tail bound", f"{b.chaos_order} / {b.truncation_error:.2g}")]
 
 
-def _table(rows: list, w: int) -> list:
-    return [f"  {a:<{w}}  {b}" for a, b in rows]
+def _sections(result) -> list:
+    """(heading, rows of (quantity, value), notes) of the check's tables: d_MS (§4) with the estimate's
+    statement, the analytic cumulants (§4.2, when computed), the bound terms (§5, or the note why none)."""
+    d = result.dms.to_dict()
+    out = [("d_MS(P, P̂)  (docs/theory.md §4)", _dms_rows(d), [d["statement"]] if "statement" in d else [])]
+    if result.analytic is not None:
+        out.append(("without sampling: leading-order cumulants  (docs/theory.md §4.2)",
+                    _analytic_rows(result.analytic), []))
+    bounds = _bounds_rows(result)
+    out.append(("bound terms  (docs/theory.md §5)", bounds, [] if bounds else [result.bounds_note]))
+    return out
+
+
+def _timings(result) -> str:
+    return "timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())
 
 
 def check_table(result) -> str:
-    """The readable plain-text table of a :class:`CheckResult` (``getheory check``'s output, and, in a
-    code block, a notebook's display of the result and the end of check.md)."""
-    d = result.dms.to_dict()
-    rows = _dms_rows(d)
-    w = max(len(r[0]) for r in rows)  # one column width for every section
-    lines = _header(result) + ["", "d_MS(P, P̂)  (docs/theory.md §4)"] + _table(rows, w)
-    if "statement" in d:
-        lines.append("  → " + d["statement"])
-    if result.analytic is not None:
-        lines += ["", "without sampling: leading-order cumulants  (docs/theory.md §4.2)"]
-        lines += _table(_analytic_rows(result.analytic), w)
-    lines += _bounds_lines(result, w)
+    """The readable plain-text table of a :class:`CheckResult` (``getheory check``'s output)."""
+    sections = _sections(result)
+    w = max(len(a) for a, _ in sections[0][1])  # one column width for every section: the d_MS rows'
+    lines = [_title(result)] + [f"  {k}: {v}" for k, v in _header(result)]
+    for i, (heading, rows, notes) in enumerate(sections):
+        lines += ["", heading] + [f"  {a:<{w}}  {b}" for a, b in rows]
+        for note in notes:
+            if i == 0:  # the estimate's statement: prose, wrapped
+                lines += textwrap.wrap(note, WRAP, initial_indent="  → ", subsequent_indent="    ")
+            else:
+                lines.append("  " + note)
     lines += ["", "conditions  (docs/theory.md §6)"]
     lines += [f"  [{c.verdict.upper():4}] {c.name}: {c.detail}" for c in result.conditions]
-    lines += ["", "timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items())]
+    lines += ["", _timings(result)]
     return "\n".join(lines)
+
+
+def _cell(text) -> str:
+    """Text fit for a Markdown table cell: pipes escaped, on one line."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def check_table_markdown(result) -> str:
+    """The same content as :func:`check_table`, as Markdown: the settings as a list, each section as a
+    two-column table followed by its notes as paragraphs, the conditions as a table (what a notebook
+    shows for a :class:`CheckResult`, and the end of check.md)."""
+    L = [f"**{_title(result)}**", ""] + [f"- {k}: {_cell(v)}" for k, v in _header(result)] + [""]
+    for heading, rows, notes in _sections(result):
+        L += [f"**{heading}**", ""]
+        if rows:
+            L += [table_row(["quantity", "value"]), table_rule(2)] + [table_row([_cell(a), _cell(b)])
+                                                                       for a, b in rows] + [""]
+        L += [n for note in notes for n in (_cell(note), "")]
+    L += ["**conditions  (docs/theory.md §6)**", "", table_row(["", "condition", "detail"]), table_rule(3)]
+    L += [table_row([c.verdict.upper(), _cell(c.name), _cell(c.detail)]) for c in result.conditions]
+    return "\n".join(L + ["", _timings(result), ""])

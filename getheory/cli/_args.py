@@ -104,7 +104,7 @@ def add_weights_file(group):
     group.add_argument("--weights", metavar="FILE",
                        help="a trained dense generator x^(l) = σ_l(W_l x^(l-1) + b_l): a .npz or .safetensors file "
                             "with W0, b0, W1, b1, ... and the activation names (getheory.trained); D and N are "
-                            "read from the file")
+                            "read from the file (default: none)")
 
 
 def weights_file_generator(path, N=None, D=None):

@@ -37,12 +37,13 @@ def add_parser(sub):
     g.add_argument("--activation", default="sign", choices=ACTIVATIONS,
                    help="built-in single-layer generator σ(A c/√D), A_ij ~ N(0,1) (default: sign)")
     g.add_argument("--generator", metavar="MODULE:FUNCTION",
-                   help="a user generator: a function mapping latents c (n, D) to inputs x (n, N)")
+                   help="a user generator: a function mapping latents c (n, D) to inputs x (n, N) (default: none, "
+                        "the built-in --activation generator)")
     add_weights_file(g)
     chk.add_argument("--N", type=positive(int), default=None,
                      help="input dimension (default 2000; with --weights the file's, which a given N must match)")
     chk.add_argument("--D", type=positive(int), default=None,
-                     help="latent dimension (default 1000; with --weights the file's, which a given D must match)")
+                     help="latent dimension (default N/2; with --weights the file's, which a given D must match)")
     chk.add_argument("--K", type=positive(int), default=2, help="student fields (default 2)")
     chk.add_argument("--M", type=positive(int), default=2, help="teacher fields (default 2)")
     chk.add_argument("--samples", type=samples_arg, default="auto",
@@ -72,17 +73,22 @@ def add_parser(sub):
                           "(docs/theory.md §4.1); default: one stream")
     where = chk.add_mutually_exclusive_group()
     where.add_argument("--workers", type=positive(int), default=None, metavar="K",
-                       help="with --shard-size: run the shards on K local processes (one BLAS thread each)")
+                       help="with --shard-size: run the shards on K local processes (one BLAS thread each; "
+                            "default: none, the shards run one after another in this process)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="with --shard-size: run the shards on the Dask cluster at ADDRESS (tcp://host:8786); "
-                            "a --generator MODULE:FUNCTION must be importable on its workers")
-    chk.add_argument("--backend", choices=USER_BACKENDS, default="numpy")
+                            "a --generator MODULE:FUNCTION must be importable on its workers (default: none, no "
+                            "cluster)")
+    chk.add_argument("--backend", choices=USER_BACKENDS, default="numpy",
+                     help="where the samples, the fields and their sums are computed (default numpy; cupy: on the "
+                          "GPU)")
     chk.add_argument("--dtype", choices=SAMPLE_DTYPES, default=CHECK_DTYPE,
                      help=f"the samples' dtype (default {CHECK_DTYPE}): products and σ in it, every sum over rows "
                           "in float64; a generator whose output overflows float32 is refused, naming float64")
-    chk.add_argument("--json", metavar="FILE", help="write every number to this JSON file")
+    chk.add_argument("--json", metavar="FILE", help="write every number to this JSON file (default: none)")
     chk.add_argument("--out", metavar="DIR", type=output_dir,
-                     help="write check.md (the table and the command that regenerates it) and check.json to DIR")
+                     help="write check.md (the table and the command that regenerates it) and check.json to DIR "
+                          "(default: none, nothing written)")
     chk.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -118,7 +124,8 @@ def _generator(args):
         raise ValueError(f"--weights takes a weights FILE (.npz or .safetensors); the student weight ensemble "
                          f"is --student-weights {args.weights}")
     generator = weights_file_generator(args.weights, N=args.N, D=args.D)
-    D = args.D if args.D is not None else CheckOptions.D
+    N = args.N if args.N is not None else CheckOptions.N
+    D = args.D if args.D is not None else max(1, N // 2)  # as in dynamics and ridge
     if args.generator:
         if os.getcwd() not in sys.path:
             sys.path.insert(0, os.getcwd())

@@ -28,10 +28,11 @@ def add_parser(subparsers):
         ),
     )
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--activation", default="sign",
-                   help=f"generator activation σ of a random generator ({', '.join(ACTIVATIONS)}), "
-                        "or 'identity' for x = c with D = N (default sign)")
-    g.add_argument("--generator", metavar="MODULE:FUNCTION", help="a user generator c (n, D) -> x (n, N)")
+    g.add_argument("--activation", default="sign", choices=ACTIVATIONS + ("identity",),
+                   help="generator activation σ of a random generator, or 'identity' for x = c with D = N "
+                        "(default sign)")
+    g.add_argument("--generator", metavar="MODULE:FUNCTION",
+                   help="a user generator c (n, D) -> x (n, N) (default: none, the random --activation generator)")
     add_weights_file(g)
     p.add_argument("--N", type=positive(int), default=None,
                    help="input dimension (default 1000; with --weights the file's, which a given N must match)")
@@ -54,14 +55,17 @@ def add_parser(subparsers):
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--n-test", type=positive(int), default=10_000, help="held-out samples (default 10000)")
     p.add_argument("--moment-samples", type=positive(int), default=None,
-                   help="Monte Carlo samples for (E x, Ω, Φ) of non-single-layer generators")
+                   help="Monte Carlo samples for (E x, Ω, Φ) of non-single-layer generators "
+                        "(default max(100000, 50 N))")
     p.add_argument("--no-gaussian", action="store_true", help="skip SGD on Gaussian-equivalent data")
     p.add_argument("--ode-method", default="DOP853", choices=("DOP853", "RK45", "LSODA", "rk4"),
                    help="ODE integrator (default DOP853, adaptive)")
     p.add_argument("--ode-rtol", type=positive(float), default=1e-8, help="ODE relative tolerance (default 1e-8)")
     p.add_argument("--time-budget", type=positive(float), default=None,
-                   help="seconds for SGD; it stops at the end of a batch when exceeded and the report says where")
-    p.add_argument("--batch-size", type=positive(int), default=None, help="samples generated per batch")
+                   help="seconds for SGD; it stops at the end of a batch when exceeded and the report says where "
+                        "(default: none, no budget)")
+    p.add_argument("--batch-size", type=positive(int), default=None,
+                   help="samples generated per batch (default: about 32 MB of samples)")
     p.add_argument("--out", default="reports/dynamics", type=output_dir,
                    help="output folder (default reports/dynamics)")
     p.add_argument("--sgd-seeds", type=positive(int), default=5,
@@ -69,7 +73,8 @@ def add_parser(subparsers):
     p.add_argument("--problem", metavar="FILE.npz",
                    help="exact problem: arrays W0 (K×N), v0 (K), W_teacher (M×D), v_teacher (M), and A (N×D, "
                         "activation from --activation) for a single-layer generator; a file without A takes its "
-                        "generator from --weights or --generator. Every report writes its own problem.npz")
+                        "generator from --weights or --generator. Every report writes its own problem.npz "
+                        "(default: none, a random problem drawn from --seed)")
     p.add_argument("--backend", choices=USER_BACKENDS, default="numpy",
                    help="where samples, the SGD kernel and the eigendecompositions run (default numpy; "
                         "cupy: on the GPU, docs/theory.md §7.8)")

@@ -32,7 +32,7 @@ def add_parser(subparsers):
     p.add_argument("--full", action="store_true",
                    help="full sizes (claim 8 over N = 16..8192; minutes to an hour on a CPU)")
     p.add_argument("--only", nargs="+", choices=CLAIM_MODULES, metavar="CLAIM",
-                   help=f"run only these claims ({', '.join(CLAIM_MODULES)})")
+                   help=f"run only these claims ({', '.join(CLAIM_MODULES)}; default: every claim)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
 

@@ -29,7 +29,8 @@ def add_parser(subparsers):
     p.add_argument("--n-boot", type=at_least(int, 10), default=2000, help="bootstrap replicates (default 2000)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     p.add_argument("--regen-command", dest="regen_command", default=None,
-                   help="the command that regenerates the report, quoted in report.md")
+                   help="the command that regenerates the report, quoted in report.md (default: none, no "
+                        "command quoted)")
     return p
 
 

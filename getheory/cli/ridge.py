@@ -10,6 +10,7 @@ import dataclasses
 import shlex
 import sys
 
+from ..activations import ACTIVATIONS
 from ..backend import USER_BACKENDS
 from ..reports import agreement_table, write_ridge_report
 from ..ridge import DEFAULT_ALPHAS, DEFAULT_LAMBDAS, TEACHERS, RidgeOptions, ridge_curves, ridge_finite_size
@@ -49,31 +50,37 @@ def add_parser(subparsers):
         ),
     )
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--activation", default="sign",
+    g.add_argument("--activation", default="sign", choices=ACTIVATIONS,
                    help="activation σ of a random single-layer generator σ(A c/√D) (default sign)")
-    g.add_argument("--generator", metavar="MODULE:FUNCTION", help="a user generator c (n, D) -> x (n, N)")
+    g.add_argument("--generator", metavar="MODULE:FUNCTION",
+                   help="a user generator c (n, D) -> x (n, N) (default: none, the random --activation generator)")
     p.add_argument("--N", type=positive(int), default=1000, help="input dimension (default 1000)")
     p.add_argument("--D", type=positive(int), default=None, help="latent dimension (default N/2)")
-    p.add_argument("--teacher", choices=TEACHERS, default="sign", help="teacher f of y = f(θ·c/√D) + √Δ ε")
+    p.add_argument("--teacher", choices=TEACHERS, default="sign",
+                   help="teacher f of y = f(θ·c/√D) + √Δ ε (default sign)")
     p.add_argument("--noise", type=float, default=0.0, help="label-noise variance Δ (default 0)")
     p.add_argument("--alphas", type=_floats, default=list(DEFAULT_ALPHAS),
                    help="comma-separated α = n/N (default 20 values on [0.1, 10] with 1)")
     p.add_argument("--lambdas", type=_floats, default=list(DEFAULT_LAMBDAS),
                    help="comma-separated λ (default 1e-4,1e-2,1)")
     p.add_argument("--seeds", type=positive(int), default=4, help="data seeds (default 4)")
-    p.add_argument("--n-test", type=positive(int), default=10_000, help="fresh test samples per seed")
+    p.add_argument("--n-test", type=positive(int), default=10_000,
+                   help="fresh test samples per seed (default 10000)")
     p.add_argument("--no-gaussian", action="store_true", help="skip the Gaussian-equivalent source")
     p.add_argument("--no-generator", action="store_true", help="skip the generator source")
     p.add_argument("--solver", choices=("auto", "eigh", "cholesky"), default="auto",
-                   help="eigh once for all λ, or Cholesky per λ (auto: Cholesky up to 8 λ)")
+                   help="eigh once for all λ, or Cholesky per λ (default auto: Cholesky up to 8 λ, else eigh)")
     p.add_argument("--solve-threads", type=positive(int), default=None,
-                   help="BLAS threads for the solves (1 is faster on a busy machine)")
+                   help="BLAS threads for the solves (1 is faster on a busy machine; default: as BLAS is "
+                        "configured)")
     p.add_argument("--finite-size", type=_ints, default=None, metavar="N1,N2,...",
-                   help="also measure the gaps against N at the same δ (random single-layer generators only)")
+                   help="also measure the gaps against N at the same δ (random single-layer generators only; "
+                        "default: none)")
     p.add_argument("--finite-size-seeds", type=positive(int), default=None, help="seeds per N (default --seeds)")
     p.add_argument("--moment-samples", type=positive(int), default=None,
                    help="Monte Carlo samples for (E x, Ω, Φ) of user generators (default 50 N)")
-    p.add_argument("--batch-size", type=positive(int), default=None, help="rows per streamed batch")
+    p.add_argument("--batch-size", type=positive(int), default=None,
+                   help="rows per streamed batch (default: from the device's memory budget)")
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--out", default="reports/ridge", type=output_dir,
                    help="output folder (default reports/ridge; an existing file is refused before any work)")

@@ -29,12 +29,13 @@ def add_parser(subparsers):
     p.add_argument("--workers", type=at_least(int, 1), default=None,
                    help="local worker processes (default: number of CPUs; 1 runs in this process)")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                   help="run the tasks on a dask.distributed scheduler, e.g. tcp://host:8786")
+                   help="run the tasks on a dask.distributed scheduler, e.g. tcp://host:8786 (default: none, "
+                        "local processes: --workers)")
     p.add_argument("--worker-timeout", type=at_least(float, 1.0), default=None, metavar="SECONDS",
                    help="with --scheduler: stop (keeping every finished row) when the scheduler has had no worker, "
                         "or this process no contact with it, for this long (default 20 s); rerun to resume")
     p.add_argument("--max-tasks", type=at_least(int, 1), default=None,
-                   help="run at most this many remaining tasks, then stop")
+                   help="run at most this many remaining tasks, then stop (default: every remaining task)")
     p.add_argument("--order", choices=("cheap-first", "costly-first", "grid"), default="cheap-first",
                    help="task order (default cheap-first: small N first, so a partial run covers every group)")
     p.add_argument("--dry-run", action="store_true", help="validate the spec, list the task counts and stop")

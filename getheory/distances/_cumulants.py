@@ -467,7 +467,7 @@ def cumulants_from_stats(stats, cov, *, options: CumulantOptions | None = None, 
     z4 = k4 / se4 if se4 > 0 else (math.inf if k4 != 0 else 0.0)
     p3, p4 = (float(2 * stdtr(ge - 1, -abs(z))) for z in (z3, z4))  # Student t's two-sided p: 2 sf(|z|)
     p_val = min(1.0, 2 * min(p3, p4))  # Bonferroni over κ3, κ4
-    rule = (f"resolved iff kappa3 or kappa4 differs from 0 in a two-sided t-test (jackknife SE over {ge} "
+    rule = (f"resolved iff κ3 or κ4 differs from 0 in a two-sided t-test (jackknife SE over {ge} "
             f"held-out groups, {ge - 1} dof) at level {opt.level:g}/2 each (Bonferroni: family level "
             f"{opt.level:g}); the direction was chosen on {sel.size} other groups")
     return CumulantResult(

@@ -191,7 +191,7 @@ class DmsEstimate:
         if self.estimator == "none":
             parts.append("No estimate of d_MS: too few samples for either estimator.")
         else:
-            parts.append(f"d_MS = {self.value:.4g} +/- {self.se:.2g} ({self.estimator}; {self.choice_rule}).")
+            parts.append(f"d_MS = {self.value:.4g} ± {self.se:.2g} ({self.estimator}; {self.choice_rule}).")
         if self.plug_in is not None:
             fl = self.floor
             verdict = "exceeds" if self.resolved else "does not exceed"
@@ -199,17 +199,17 @@ class DmsEstimate:
                 f"The plug-in max-sliced {w} {self.plug_in.value:.4g} (n = {self.n_plugin}) {verdict} the "
                 f"largest-{fl.rank} of {fl.replicates} Gaussian replicates ({fl.threshold:.4g}; floor mean "
                 f"{fl.mean:.4g}): {'resolved' if self.resolved else 'not resolved'} at level "
-                f"{fl.exact_level:.3g}. Upper bound, plug-in + epsilon_n: {self.calibrated_upper_bound:.4g}.")
+                f"{fl.exact_level:.3g}. Upper bound, plug-in + ε_n: {self.calibrated_upper_bound:.4g}.")
         if self.certified is not None:
             parts.append(f"Certified (rigorous search gap {self.certified.search_gap:.3g}): d_MS <= "
                          f"{self.certified.value:.4g}.")
         cu = self.cumulant
         if cu is not None:
-            zs = f"z(kappa3) = {cu.z_kappa3:.2f}, z(kappa4) = {cu.z_kappa4:.2f}"
+            zs = f"z(κ3) = {cu.z_kappa3:.2f}, z(κ4) = {cu.z_kappa4:.2f}"
             parts.append(
-                f"Held-out cumulants (n = {cu.n_eval} in {cu.groups_eval} groups): kappa3 = {cu.kappa3:.3g} +/- "
-                f"{cu.se_kappa3:.2g}, kappa4 = {cu.kappa4:.3g} +/- {cu.se_kappa4:.2g} ({zs}), Edgeworth W1 "
-                f"{cu.edgeworth_w1:.3g} +/- {cu.edgeworth_se:.2g}: "
+                f"Held-out cumulants (n = {cu.n_eval} in {cu.groups_eval} groups): κ3 = {cu.kappa3:.3g} ± "
+                f"{cu.se_kappa3:.2g}, κ4 = {cu.kappa4:.3g} ± {cu.se_kappa4:.2g} ({zs}), Edgeworth W1 "
+                f"{cu.edgeworth_w1:.3g} ± {cu.edgeworth_se:.2g}: "
                 + ("non-Gaussianity resolved" if cu.resolved else "consistent with a Gaussian")
                 + f" at level {cu.level:g} (p = {cu.p_value:.2g}).")
         return " ".join(parts)

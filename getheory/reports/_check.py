@@ -6,7 +6,7 @@ from the result itself (:meth:`~getheory.check.CheckResult.to_table`, the same t
 
 * :func:`format_check` -- the plain-text table ``getheory check`` prints;
 * :func:`check_markdown` -- check.md's text (with the command that regenerates it), or the
-  table alone as Markdown (a notebook's display of a result);
+  tables alone as Markdown (a notebook's display of a result, :meth:`~getheory.check.CheckResult.to_markdown`);
 * :func:`write_check_json`, :func:`write_check_report` -- ``--json FILE`` and ``--out DIR``.
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 
 from .._files import write_json, write_text
-from .._markdown import code_block
 
 __all__ = ["check_markdown", "format_check", "write_check_json", "write_check_report"]
 
@@ -28,8 +27,9 @@ def format_check(result) -> str:
 
 def check_markdown(result, command: str | None = None) -> str:
     """Markdown of a check: with ``command``, check.md (the command that regenerates it, then the
-    table); without, the table alone in a code block, which check.md ends with."""
-    table = code_block(format_check(result))
+    tables); without, the tables alone (:meth:`~getheory.check.CheckResult.to_markdown`, what a
+    notebook shows), which check.md ends with."""
+    table = result.to_markdown()
     if command is None:
         return table
     return ("# getheory check\n\nRegenerate with:\n\n```\n" + command + "\n```\n\n"

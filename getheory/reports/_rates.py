@@ -82,7 +82,8 @@ def build_report_data(db_path, *, level: float = 0.95, n_boot: int = 2000, seed:
     labels = [r.reported_dms()["estimator"] for r in records]
     data = {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "database": os.path.abspath(os.fspath(db_path)),
+        # as given (relative to where the report was made): an absolute path would name the author's machine
+        "database": os.fspath(db_path),
         # as stored: a database of an earlier version keeps its own spec layout
         "spec": spec_stored,
         "spec_hash": meta.get("spec_hash"),
@@ -136,17 +137,31 @@ def _plot_group(g, records, out_dir, slug) -> dict:
     return files
 
 
-def _finish(ax, ylabel: str, title: str, legend_size: float):
+#: at most this many N are labelled on a rate plot's axis (every k-th N of a longer grid)
+_MAX_N_TICKS = 12
+
+
+def _finish(ax, recs, ylabel: str, title: str, legend_size: float):
+    """Log-log axes ticked at the N of the records ``recs`` (not at 2×10¹, 3×10¹ ...), the legend outside,
+    right of the axes (``bbox_inches="tight"`` in :func:`_save` widens the figure to hold it), so that it never
+    covers data."""
     ax.set_xscale("log")
     ax.set_yscale("log")
+    Ns = sorted({int(r.N) for r in recs})
+    if Ns:
+        shown = Ns[:: -(-len(Ns) // _MAX_N_TICKS)]
+        ax.set_xticks(shown, [str(n) for n in shown])
+        ax.xaxis.set_minor_locator(_pyplot().NullLocator())
     ax.set_xlabel("N")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=legend_size, loc="best")
+    ax.legend(fontsize=legend_size, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
 
 
 def _fit_label(f, prefix: str = "fit") -> str:
+    if not f.has_interval:
+        return f"{prefix}: slope {f.slope:.2f} (no interval: 1 seed)"
     return f"{prefix}: slope {f.slope:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]"
 
 
@@ -158,7 +173,7 @@ def _dms_figure(g, recs, Nline):
     _draw_series_fits(ax, g)
     _draw_floor(ax, recs)
     _draw_reference(ax, g, Nline)
-    _finish(ax, "d_MS(P, P̂)", f"d_MS vs N — {g.label}", 6.5)
+    _finish(ax, recs, "d_MS(P, P̂)", f"d_MS vs N — {g.label}", 6.5)
     return fig
 
 
@@ -254,7 +269,7 @@ def _bounds_figure(g, recs, Nline):
         f = g.bound_fits.get(b)
         if f is not None:
             ax.plot(Nline, f.predict(Nline), color=col, lw=1, label=_fit_label(f))
-    _finish(ax, "bound term (docs/theory.md §5)", f"bound terms vs N — {g.label}", 6.5)
+    _finish(ax, recs, "bound term (docs/theory.md §5)", f"bound terms vs N — {g.label}", 6.5)
     return fig
 
 
@@ -284,7 +299,7 @@ def _ratio_figure(g, recs, Nline):
                        s=20, label=lab + " (unresolved)")
     if g.ratio_fit is not None:
         ax.plot(Nline, g.ratio_fit.predict(Nline), color="k", lw=1, label=_fit_label(g.ratio_fit))
-    _finish(ax, "d_MS / (sum of bound terms)", f"d_MS / bound — {g.label}", 7)
+    _finish(ax, recs, "d_MS / (sum of bound terms)", f"d_MS / bound — {g.label}", 7)
     return fig
 
 
@@ -339,7 +354,7 @@ def _settings_lines(data) -> list:
     L = ["## Settings", "", "- generators: " + ", ".join(map(_generator_text, spec["generator"])),
          f"- student weights: {', '.join(spec['weights']['student'])}; "
          f"teacher weights: {spec['weights']['teacher']}",
-         f"- N ∈ {g['N']}, {sz}, K = {g['K']}, M = {g['M']}, {g['seeds']} seeds (independent A, W, W̃, samples)",
+         f"- N ∈ {g['N']}, {sz}, K = {g['K']}, M = {g['M']}, " + _seeds_text(g["seeds"]),
          _samples_line(s), _dms_line(spec)]
     ec = data.get("estimators") or {}
     if ec.get("counts"):
@@ -354,6 +369,14 @@ def _settings_lines(data) -> list:
              + f"; task wall time summed over tasks {data['task_seconds_total'] / 60:.1f} min, longest task "
              f"{data['task_seconds_max']:.1f} s; getheory {', '.join(data['getheory_versions'])}")
     return L + [""]
+
+
+def _seeds_text(seeds: int) -> str:
+    """The spec's seeds per point, and what one seed cannot give."""
+    if seeds >= 2:
+        return f"{seeds} seeds (independent A, W, W̃, samples)"
+    return (f"{seeds} seed (independent A, W, W̃, samples): **no intervals and no verdicts**, since the "
+            "intervals are a bootstrap over seeds; run at least 2 seeds for them")
 
 
 def _generator_text(x) -> str:

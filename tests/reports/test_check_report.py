@@ -61,12 +61,28 @@ def test_bound_terms_take_the_width_of_the_d_ms_rows():
     ]
 
 
-def test_markdown_is_the_table_in_a_code_block_and_check_md_ends_with_it():
+def test_a_notebook_shows_markdown_tables_and_check_md_ends_with_them():
     r = _result()
-    assert check_markdown(r) == "```\n" + format_check(r) + "\n```\n" == r._repr_markdown_()
-    md = check_markdown(r, "getheory check --seed 1")
-    assert md.startswith("# getheory check\n\nRegenerate with:\n\n```\ngetheory check --seed 1\n```\n\n")
-    assert md.endswith("\n\n" + r._repr_markdown_())
+    md = r._repr_markdown_()
+    assert "```" not in md  # real tables, not a code block holding the plain-text one
+    assert check_markdown(r) == md == r.to_markdown()
+    assert "| quantity | value |\n|---|---|\n| d_MS (edgeworth) | 0.012346 ± 0.0012 |\n" in md
+    assert "\nd_MS = 0.01235\n" in md  # the statement: a paragraph, which wraps
+    assert "no terms here" in md and "| PASS | c1 | fine |\n| WARN | c2 | look |\n" in md
+    full = check_markdown(r, "getheory check --seed 1")
+    assert full.startswith("# getheory check\n\nRegenerate with:\n\n```\ngetheory check --seed 1\n```\n\n")
+    assert full.endswith("\n\n" + md)
+
+
+def test_a_real_check_displays_in_one_notation_with_no_overlong_line():
+    res = check_generator(activation="sign", N=16, D=8, K=1, M=1, samples=4096, seed=2)
+    text, md = format_check(res), res._repr_markdown_()
+    for shown in (text, md, res.dms.to_dict()["statement"]):
+        assert "kappa" not in shown and "+/-" not in shown and "epsilon" not in shown
+    assert "κ3" in text and "κ3" in md
+    statement = [ln for ln in text.splitlines() if ln.startswith(("  → ", "    "))]
+    assert len(statement) > 1 and max(map(len, statement)) <= 100  # the statement wraps in the terminal
+    assert md.count("\n| ") > 10 and "```" not in md
 
 
 def test_a_result_in_a_notebook_shows_the_table_of_the_command_lines_check_md(tmp_path, capsys):

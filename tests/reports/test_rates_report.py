@@ -240,3 +240,83 @@ def test_a_registered_estimator_reaches_records_rates_and_the_report(tmp_path, r
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "median slice (test) (resolved)" in labels and "median slice (test) (unresolved)" in labels
     assert "fit median slice (test): slope -0.75 [-0.75, -0.75]" in labels
+
+
+def _modern_record(N, s):
+    """A record with a reported d_MS (the Edgeworth value, resolved), slope -1.56 in N."""
+    rec = _old_record(N, s)
+    v = 0.3 * N**-1.562 * (1 + 0.05 * s)
+    rec["d_MS"].update({"estimator": "edgeworth", "value": v, "se": 0.01 * v,
+                        "choice_rule": "the Edgeworth value always (test)"})
+    rec["d_MS"]["cumulant"]["edgeworth_w1"] = v
+    return rec
+
+
+def test_a_one_seed_report_gives_no_interval_and_no_verdict(tmp_path):
+    from getheory.rates import fit_rates
+    from getheory.reports import write_report
+
+    (g,) = fit_rates([_modern_record(N, 0) for N in (16, 32, 64)], n_boot=100)
+    assert g.verdicts["primary_estimator"] == "reported" and "faster_than_bound" not in g.verdicts
+    assert "no verdict" in g.verdicts["rate"] and "differs" not in g.verdicts["rate"]
+    assert g.verdicts["ratio_bounded"] is None and "GROWS" not in g.verdicts["ratio"]
+    f = g.fits["reported"]
+    assert f.slope == pytest.approx(-1.562) and not f.has_interval and not f.contains(-1.562)
+    (tmp_path / "spec.toml").write_text(SPEC.replace("seeds = 2", "seeds = 1").replace("[12, 24, 48]", "[16, 32, 64]"))
+    db = tmp_path / "one.db"
+    with sw.ResultsDB(db, create=True) as rdb:
+        rdb.init(sw.load_spec(tmp_path / "spec.toml"))
+        for N in (16, 32, 64):
+            rdb.insert(_modern_record(N, 0))
+    write_report(db, tmp_path / "rep", n_boot=100)
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert "1 seeds" not in md and "1 seed (" in md and "no intervals and no verdicts" in md
+    assert "[-1.562, -1.562]" not in md and "-1.562 (no interval: 1 seed)" in md
+    for wrong in ("differs from the expected", "consistent with the expected", "GROWS", "stays bounded",
+                  "faster than the bound"):
+        assert wrong not in md
+    fit = json.loads((tmp_path / "rep" / "report.json").read_text())["groups"][0]["fits"]["reported"]
+    assert fit["ci_low"] is fit["ci_high"] is fit["se"] is None  # report.json: no interval, not a zero-width one
+
+
+def test_rate_plots_tick_at_the_data_N_and_keep_the_legend_off_the_data():
+    import matplotlib.pyplot as plt
+
+    from getheory.rates import fit_rates
+    from getheory.reports._rates import _bounds_figure, _dms_figure, _ratio_figure
+
+    Ns = (16, 32, 64, 128, 256)
+    recs = [_modern_record(N, s) for N in Ns for s in range(2)]
+    (g,) = fit_rates(recs, n_boot=50)
+    recs = [sw.TaskRecord.from_dict(r) for r in recs]
+    for figure in (_dms_figure, _bounds_figure, _ratio_figure):
+        fig = figure(g, recs, np.geomspace(16, 256, 50))
+        (ax,) = fig.axes
+        fig.canvas.draw()
+        assert [t.get_text() for t in ax.get_xticklabels()] == [str(n) for n in Ns], figure.__name__
+        assert list(ax.get_xticks()) == list(Ns) and len(ax.get_xticks(minor=True)) == 0
+        legend, frame = ax.get_legend().get_window_extent(), ax.get_window_extent()
+        assert legend.x0 >= frame.x1, f"{figure.__name__}: the legend overlaps the axes"
+        plt.close(fig)
+
+
+def test_a_group_unresolved_at_its_sample_cap_says_so_in_its_verdict():
+    from getheory._rate_tables import verdict_lines
+    from getheory.rates import fit_rates
+
+    def rec(N, s, capped):
+        r = _modern_record(N, s)
+        r["d_MS"]["cumulant"]["resolved"] = N <= 32
+        r["plan"] = {"n": 2000, "limited_by": "budget" if capped else None, "n_needed": 50_000.4 if N == 64 else None,
+                     "options": {"max_samples": 2000 if capped else 10**6}}
+        return r
+
+    for capped in (True, False):
+        (g,) = fit_rates([rec(N, s, capped) for N in (16, 32, 64, 128) for s in range(2)], n_boot=50)
+        assert g.verdicts["primary_estimator"] is None and "not enough resolved points" in g.verdicts["rate"]
+        said = "every unresolved point (N = 64..128) ran at the spec's sample cap ([samples] max_samples"
+        assert (said in g.verdicts["rate"]) is capped and g.verdicts.get("limited_by_samples", False) is capped
+        if capped:
+            assert "n = 2,000: n, not N, limits them" in g.verdicts["rate"]
+            assert "the planner asked for n up to 50,000)" in g.verdicts["rate"]
+            assert said in "\n".join(verdict_lines([g]))  # report.md's verdicts, and a notebook's
