@@ -39,6 +39,7 @@ __all__ = [
     "SAMPLE_DTYPES",
     "CHECK_DTYPE",
     "check_dtype",
+    "check_seed",
 ]
 
 #: relative tolerance below which negative eigenvalues of a covariance are rounding
@@ -236,6 +237,16 @@ def check_dtype(dtype, name: str = "dtype") -> str:
     why = _NARROW_WHY.get(got, "")
     raise ValueError(f"{name + ' ' if name else ''}must be one of {', '.join(map(repr, SAMPLE_DTYPES))}; got {got!r}"
                      + (f" ({why})" if why else ""))
+
+
+def check_seed(seed, name: str = "seed"):
+    """``seed`` unchanged if it can seed a run: None, an integer, a ``numpy.random.SeedSequence`` or a
+    ``numpy.random.Generator`` (:func:`getheory._seeds.seedseq`); else :class:`InputTypeError`."""
+    if seed is None or isinstance(seed, (np.random.SeedSequence, np.random.Generator)):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise InputTypeError(f"{name} must be an int, None or numpy.random.SeedSequence; got {seed!r}")
+    return seed
 
 
 def finite_matrix(x, name: str, shape=None, *, dtype=np.float64) -> np.ndarray:

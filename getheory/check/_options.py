@@ -11,12 +11,13 @@ import dataclasses
 import numbers
 from dataclasses import dataclass
 
-from .._validation import CHECK_DTYPE, check_dtype, positive_int
-from ..backend import Backend
+from .._validation import CHECK_DTYPE, check_dtype, check_seed, positive_int
+from ..activations import get_activation
+from ..backend import Backend, get_backend
 from ..distances import DmsOptions, StreamOptions
 from ..plan import PlanOptions
 
-__all__ = ["OMEGA_SAMPLES", "CheckOptions", "ShardOptions", "with_overrides"]
+__all__ = ["OMEGA_SAMPLES", "CheckOptions", "ShardOptions", "check_client", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,28 @@ class ShardOptions:
         return -(-int(n) // self.size)
 
 
+def check_client(shards: ShardOptions, client) -> None:
+    """Refuse a Dask ``client`` together with another place for the shards (``shards.scheduler``, or
+    ``shards.workers`` > 1): the shards run in one place, and the client's would silently win."""
+    if client is None:
+        return
+    if shards.scheduler is not None:
+        raise ValueError(f"both a Dask client and a scheduler address ({shards.scheduler}) were given for the "
+                         "shards: give one (check_generator(client=...) or ShardOptions(scheduler=...)), not both")
+    if shards.workers not in (None, 1):
+        raise ValueError(f"both a Dask client and {shards.workers} local workers were given for the shards: the "
+                         "client's cluster runs them; leave out ShardOptions(workers=...) (or the client)")
+
+
 #: Monte Carlo rows of Ω, Φ for the linearised condition of a non-single-layer generator.  Measured on a
 #: depth-3 sign network at N = 1024, D = 512 (benchmarks/bench_match.py): a row of Ω, Φ costs about 1.6
 #: sampled rows, and the condition's statistic, 0.30, has noise level 0.25 / 0.11 / 0.053 from 5,000 /
 #: 20,000 / 80,000 rows; 20,000 resolve it (a warning needs twice the noise level) for a third of the
 #: cost of the match's 10^5 rows, where 80,000 would cost what the whole moments step cost before
 OMEGA_SAMPLES = 20_000
+
+#: the ensembles of the drawn weights (``CheckOptions.weights``, :func:`getheory.check.draw_weights`)
+WEIGHT_ENSEMBLES = ("gaussian", "abs_gaussian")
 
 #: the fewest rows Ω, Φ can be estimated from: two per batch-means group
 MIN_OMEGA_SAMPLES = 40
@@ -178,6 +195,7 @@ class CheckOptions:
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", check_dtype(self.dtype))
+        self._check_fields()
         if isinstance(self.samples, str):
             if self.samples != "auto":
                 raise ValueError(f"samples must be a positive integer or 'auto'; got {self.samples!r}")
@@ -195,6 +213,24 @@ class CheckOptions:
             raise ValueError(f"shard size {size:,} is below the {groups} groups of the streamed statistics: every "
                              f"shard must give each group at least one row; use a shard size of at least {groups} "
                              f"(best a multiple of {groups}, and large: each shard costs a task), or fewer groups")
+
+    def _check_fields(self) -> None:
+        """Refuse a bad size, seed, ensemble, activation or backend now, not when the check runs."""
+        for name in ("N", "D", "K", "M"):
+            object.__setattr__(self, name, positive_int(getattr(self, name), name))
+        if self.moment_samples is not None:
+            object.__setattr__(self, "moment_samples", positive_int(self.moment_samples, "moment_samples"))
+        check_seed(self.seed)
+        if self.weights not in WEIGHT_ENSEMBLES:
+            raise ValueError(f"weights must be one of {', '.join(map(repr, WEIGHT_ENSEMBLES))} (the ensemble of "
+                             f"the drawn student weights); got {self.weights!r}")
+        if not isinstance(self.analytic, bool):
+            raise TypeError(f"analytic must be True or False; got {self.analytic!r}")
+        get_activation(self.activation)
+        try:
+            get_backend(self.backend)
+        except RuntimeError:  # a known backend this machine cannot run (cupy without a GPU): refused at the run
+            pass
 
     @property
     def auto(self) -> bool:
