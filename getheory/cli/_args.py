@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .._validation import check_output_dir
+from .._validation import check_output_dir, check_output_file
 from ..generators import load_generator
 from ..trained import load_dense
 
@@ -15,6 +15,7 @@ __all__ = [
     "at_least",
     "open_unit",
     "output_dir",
+    "output_file",
     "positive",
     "samples_arg",
     "user_generator",
@@ -72,6 +73,16 @@ def output_dir(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def output_file(text):
+    """An output file (``--json FILE``): refused at parse time, before any work, when it is an existing
+    folder, its folder is missing or lies under a file, or nothing can be written there
+    (:func:`getheory._validation.check_output_file`)."""
+    try:
+        return check_output_file(text, name="")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def samples_arg(text):
     """A sample count (an integer >= 1024, '1e6' allowed) or 'auto'."""
     if text.strip().lower() == "auto":
@@ -92,7 +103,8 @@ def user_generator(spec, D):
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     if D is None:
-        raise ValueError("--generator needs --D (the latent dimension)")
+        raise ValueError(f"--generator {spec} needs --D, the latent dimension: the function is called on latents "
+                         "c of shape (n, D), and no default D fits every function")
     return load_generator(spec, D=D)
 
 

@@ -15,7 +15,6 @@ estimator registered since) are their settings in the estimator registry
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 
@@ -24,10 +23,18 @@ from ..activations import ACTIVATIONS
 from ..backend import USER_BACKENDS
 from ..check import OMEGA_SAMPLES, CheckOptions, ShardOptions, check_generator
 from ..distances import DmsOptions, StreamOptions, estimator_settings
-from ..generators import load_generator
 from ..plan import DEFAULT_TIME_BUDGET, PlanOptions
 from ..reports import format_check, write_check_json, write_check_report
-from ._args import add_weights_file, at_least, output_dir, positive, samples_arg, weights_file_generator
+from ._args import (
+    add_weights_file,
+    at_least,
+    output_dir,
+    output_file,
+    positive,
+    samples_arg,
+    user_generator,
+    weights_file_generator,
+)
 from ._commands import COMMANDS
 
 
@@ -80,7 +87,7 @@ def add_parser(sub):
     chk.add_argument("--dtype", choices=SAMPLE_DTYPES, default=CHECK_DTYPE,
                      help=f"the samples' dtype (default {CHECK_DTYPE}): products and σ in it, every sum over rows "
                           "in float64; a generator whose output overflows float32 is refused, naming float64")
-    chk.add_argument("--json", metavar="FILE", help="write every number to this JSON file")
+    chk.add_argument("--json", metavar="FILE", type=output_file, help="write every number to this JSON file")
     chk.add_argument("--out", metavar="DIR", type=output_dir,
                      help="write check.md (the table and the command that regenerates it) and check.json to DIR")
     chk.add_argument("--quiet", action="store_true", help="no progress output")
@@ -113,16 +120,21 @@ def _arg_type(convert):
 
 
 def _generator(args):
-    """The generator asked for (a weights file or a user function; ``None``: the built-in one) and D."""
+    """The generator asked for (a weights file or a user function; ``None``: the built-in one) and D.
+
+    A user function needs ``--D`` (its latents' dimension; no default fits every function), and a
+    given ``--N`` must be the one it returns: neither is silently replaced.
+    """
     if args.weights in ("gaussian", "abs_gaussian"):
         raise ValueError(f"--weights takes a weights FILE (.npz or .safetensors); the student weight ensemble "
                          f"is --student-weights {args.weights}")
     generator = weights_file_generator(args.weights, N=args.N, D=args.D)
-    D = args.D if args.D is not None else CheckOptions.D
     if args.generator:
-        if os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())
-        generator = load_generator(args.generator, D=D)
+        generator = user_generator(args.generator, args.D)
+        if args.N is not None and args.N != generator.N:
+            raise ValueError(f"--N {args.N} was given, but the generator {args.generator} returns N = "
+                             f"{generator.N} columns: leave out --N (the generator sets it) or give --N {generator.N}")
+    D = args.D if args.D is not None else CheckOptions.D
     return generator, D
 
 

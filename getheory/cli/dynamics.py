@@ -9,6 +9,7 @@ import os
 import shlex
 import sys
 
+from .._validation import check_output_dir
 from ..activations import ACTIVATIONS, NETWORK_ACTIVATIONS
 from ..backend import USER_BACKENDS
 from ..dynamics import DynamicsOptions, load_problem, remove_checkpoint, run_dynamics
@@ -78,7 +79,7 @@ def add_parser(subparsers):
                         "checkpoint folder, with the same settings (a difference is refused, naming it); "
                         "starts the run when there is no checkpoint yet. Without --resume an existing "
                         "checkpoint is refused, so that nothing is overwritten")
-    p.add_argument("--checkpoint", metavar="DIR", default=None,
+    p.add_argument("--checkpoint", metavar="DIR", default=None, type=output_dir,
                    help="folder of the SGD checkpoint (default OUT/checkpoint); it is removed once the report "
                         "of a run whose seeds all finished is written")
     p.add_argument("--keep-checkpoint", action="store_true",
@@ -147,8 +148,9 @@ def _problem(args, generator):
 
 
 def _checkpoint_folder(args) -> str:
-    """The checkpoint folder; one holding an earlier run is refused without ``--resume``."""
-    checkpoint = args.checkpoint or os.path.join(args.out, "checkpoint")
+    """The checkpoint folder, checked writable before any work (a read-only one would fail at the first
+    save); one holding an earlier run is refused without ``--resume``."""
+    checkpoint = check_output_dir(args.checkpoint or os.path.join(args.out, "checkpoint"), "checkpoint folder")
     if os.path.exists(os.path.join(checkpoint, "run.json")):
         if not args.resume:
             raise ValueError(f"{checkpoint} holds the checkpoint of an earlier run (one that did not finish, or "

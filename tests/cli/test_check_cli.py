@@ -84,6 +84,22 @@ def test_cli_rejects_bad_arguments(argv, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_cli_user_generator_needs_d_and_refuses_an_n_it_does_not_return(tmp_path, monkeypatch, capsys):
+    (tmp_path / "usergen_n64.py").write_text("import numpy as np\n\n"
+                                             "B = np.random.default_rng(0).standard_normal((64, 32))\n\n"
+                                             "def make(c):\n    return np.tanh(c @ B.T / np.sqrt(32))\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    base = ["check", "--generator", "usergen_n64:make", "--samples", "2000", "--quiet"]
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "--generator usergen_n64:make needs --D, the latent dimension" in err and "1000" not in err
+    for n in ("100", "2000"):
+        assert main(base + ["--D", "32", "--N", n]) == 2
+        assert f"--N {n} was given, but the generator usergen_n64:make returns N = 64 columns" in \
+            capsys.readouterr().err
+
+
 def test_cli_reports_user_generator_errors(tmp_path, monkeypatch, capsys):
     (tmp_path / "badgen_cli.py").write_text("def g(c):\n    return c[:, 0]\n")
     monkeypatch.chdir(tmp_path)
