@@ -30,6 +30,7 @@ __all__ = [
     "check_output_dir",
     "check_output_file",
     "EXCERPT_CHARS",
+    "LINE_CHARS",
     "excerpt",
     "PSD_RTOL",
     "positive_int",
@@ -60,6 +61,9 @@ CHECK_DTYPE = "float32"
 
 #: the most characters of foreign text (a file's bytes, another library's message) that a message quotes
 EXCERPT_CHARS = 200
+#: the longest error line a command prints: getheory's own messages fit; a longer one is cut by
+#: :func:`excerpt` (foreign text that reached it unquoted)
+LINE_CHARS = 1500
 
 #: why a narrower float is refused, by its name
 _NARROW_WHY = {"float16": "float16 rounds each sample by up to 5e-4 of its size, as much as the d_MS measured",

@@ -17,6 +17,8 @@ __all__ = [
     "output_dir",
     "output_file",
     "positive",
+    "refuse_other_n",
+    "refuse_unused_monte_carlo",
     "samples_arg",
     "user_generator",
     "weights_file_generator",
@@ -106,6 +108,23 @@ def user_generator(spec, D):
         raise ValueError(f"--generator {spec} needs --D, the latent dimension: the function is called on latents "
                          "c of shape (n, D), and no default D fits every function")
     return load_generator(spec, D=D)
+
+
+def refuse_other_n(args, generator) -> None:
+    """Refuse a ``--N`` that the ``--generator MODULE:FUNCTION`` does not return (its own N would be used)."""
+    if args.generator and generator is not None and args.N is not None and args.N != generator.N:
+        raise ValueError(f"--N {args.N} was given, but the generator {args.generator} returns N = {generator.N} "
+                         f"columns: leave out --N (the generator sets it) or give --N {generator.N}")
+
+
+def refuse_unused_monte_carlo(args, exact: bool, flags=("moment_samples",)) -> None:
+    """Refuse Monte Carlo flags (``--moment-samples``, ...) given for a generator whose moments are exact
+    (a random single-layer one), which never reads them.  ``flags`` are the argument names (None: not given)."""
+    given = ["--" + f.replace("_", "-") for f in flags if getattr(args, f, None) is not None]
+    if exact and given:
+        raise ValueError(f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} Monte Carlo rows for a "
+                         "generator without closed-form moments, but this generator's moments are exact (a "
+                         "single-layer σ(A c/√D), docs/theory.md §2): leave out " + " and ".join(given))
 
 
 def add_weights_file(group):

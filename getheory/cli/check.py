@@ -31,6 +31,8 @@ from ._args import (
     output_dir,
     output_file,
     positive,
+    refuse_other_n,
+    refuse_unused_monte_carlo,
     samples_arg,
     user_generator,
     weights_file_generator,
@@ -70,7 +72,7 @@ def add_parser(sub):
     chk.add_argument("--moment-samples", type=positive(int), default=None,
                      help="Monte Carlo rows of the Gaussian match of a non-single-layer generator, from their "
                           "fields (default 10^5 with --samples auto, else max(samples, 20000))")
-    chk.add_argument("--omega-samples", type=at_least(int, 0), default=OMEGA_SAMPLES, metavar="ROWS",
+    chk.add_argument("--omega-samples", type=at_least(int, 0), default=None, metavar="ROWS",
                      help="Monte Carlo rows of the N×N Ω and N×D Φ of a non-single-layer generator, formed only for "
                           f"the linearised Gaussian-equivalent condition (default {OMEGA_SAMPLES}; 0: skip it)")
     chk.add_argument("--shard-size", type=positive(int), default=None, metavar="ROWS",
@@ -123,7 +125,8 @@ def _generator(args):
     """The generator asked for (a weights file or a user function; ``None``: the built-in one) and D.
 
     A user function needs ``--D`` (its latents' dimension; no default fits every function), and a
-    given ``--N`` must be the one it returns: neither is silently replaced.
+    given ``--N`` must be the one it returns: neither is silently replaced.  ``--moment-samples`` and
+    ``--omega-samples`` are refused for a generator with exact moments, which never reads them.
     """
     if args.weights in ("gaussian", "abs_gaussian"):
         raise ValueError(f"--weights takes a weights FILE (.npz or .safetensors); the student weight ensemble "
@@ -131,9 +134,8 @@ def _generator(args):
     generator = weights_file_generator(args.weights, N=args.N, D=args.D)
     if args.generator:
         generator = user_generator(args.generator, args.D)
-        if args.N is not None and args.N != generator.N:
-            raise ValueError(f"--N {args.N} was given, but the generator {args.generator} returns N = "
-                             f"{generator.N} columns: leave out --N (the generator sets it) or give --N {generator.N}")
+        refuse_other_n(args, generator)
+    refuse_unused_monte_carlo(args, generator is None or generator.exact_moments, ("moment_samples", "omega_samples"))
     D = args.D if args.D is not None else CheckOptions.D
     return generator, D
 
@@ -151,7 +153,7 @@ def _options(args, D):
         seed=args.seed,
         weights=args.student_weights,
         moment_samples=args.moment_samples,
-        omega_samples=args.omega_samples,
+        omega_samples=args.omega_samples if args.omega_samples is not None else OMEGA_SAMPLES,
         dms=DmsOptions.from_settings({s.name: getattr(args, s.name) for s in estimator_settings()}),
         stream=StreamOptions(n_plugin=args.n_plugin),
         backend=args.backend,
