@@ -59,7 +59,7 @@ class ShardOptions:
         if self.scheduler is not None and not (isinstance(self.scheduler, str) and self.scheduler.strip()):
             raise ValueError(f"scheduler must be a Dask scheduler address such as 'tcp://host:8786'; "
                              f"got {self.scheduler!r}")
-        if self.workers not in (None, 1) and self.scheduler is not None:
+        if self.workers is not None and self.scheduler is not None:
             raise ValueError("give the shards either local workers or a Dask scheduler, not both")
         if self.size is None and (self.workers not in (None, 1) or self.scheduler is not None):
             where = f"a Dask scheduler ({self.scheduler})" if self.scheduler else f"{self.workers} local workers"
@@ -122,16 +122,20 @@ class CheckOptions:
         σ of the default generator, a random single-layer σ(A c/√D), A_ij ~ N(0, 1); used
         only when :func:`~getheory.check.check_generator` is given no generator.
     N, D : int
-        Input and latent dimension of that default generator (ignored when a generator is given).
+        Input and latent dimension of that default generator.  A given generator brings its own: an
+        N or D that differs from its own is refused (a value other than the default, or one named
+        as a keyword of :func:`~getheory.check.check_generator`), as is an activation.
     K, M : int
-        Numbers of student and teacher fields (ignored when both weight matrices are given).
+        Numbers of student and teacher fields; a given weight matrix sets its own, and a K or M
+        that differs from it is refused the same way.
     samples : int or "auto"
         Samples n of (λ, ν), streamed (never held in memory), at least 1024.  ``"auto"``
         (default): an independent pilot fixes n in advance to reach |z| ≈ 6 on the held-out
         cumulants, or to fill the plan's time budget (:func:`getheory.plan.plan_samples`).
     plan : PlanOptions
         The planner's settings with ``samples="auto"`` (default: a 60 s budget for the
-        moments, the pilot, the sampling and the estimation).
+        moments, the pilot, the sampling and the estimation).  A fixed ``samples`` has no plan
+        and no budget: a plan other than the default is then refused.
     seed : int
         Master seed: the generator, the weights, the moments, the pilot, the samples and
         the estimators each get an independent stream derived from it
@@ -171,8 +175,9 @@ class CheckOptions:
         :data:`OMEGA_SAMPLES`; 0: not formed, and the condition says so).  Costs O(N² + N D) a
         row on top of sampling.
 
-    ``plan``, ``dms``, ``stream`` and ``shards`` given as ``None`` take their defaults; ``samples``
-    is checked here (an integer >= 1024 or ``"auto"``), and so is a shard size against the groups.
+    ``plan``, ``dms``, ``stream`` and ``shards`` given as ``None`` take their defaults.  Every field is
+    checked here, when the options are made (sizes, samples, seed, ensemble, activation, backend name,
+    dtype, a shard size against the groups), not when the check runs.
     """
 
     activation: object = "sign"
@@ -206,6 +211,10 @@ class CheckOptions:
                               ("shards", ShardOptions)):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default())
+        if not self.auto and self.plan != PlanOptions():
+            raise ValueError(f"a plan ({self.plan}; --time-budget) was given, but it only plans n with samples='auto', "
+                             f"and samples = {self.samples:,} is fixed (a fixed run has no budget): leave out the plan, "
+                             "or set samples='auto' (--samples auto)")
         if not isinstance(self.shards, ShardOptions):
             raise TypeError(f"shards must be a getheory.check.ShardOptions, got {type(self.shards).__name__}")
         size, groups = self.shards.size, self.stream.groups

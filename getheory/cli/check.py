@@ -57,7 +57,7 @@ def add_parser(sub):
     chk.add_argument("--samples", type=samples_arg, default="auto",
                      help="samples of (λ, ν), streamed, or 'auto' (default): a pilot plans n to resolve the "
                           "cumulants at 5σ or to fill --time-budget")
-    chk.add_argument("--time-budget", type=positive(float), default=DEFAULT_TIME_BUDGET, metavar="SECONDS",
+    chk.add_argument("--time-budget", type=positive(float), default=None, metavar="SECONDS",
                      help="with --samples auto: seconds for the moments, pilot, sampling and estimation "
                           f"(default {DEFAULT_TIME_BUDGET:g}); "
                           "the moments, pilot and sampling stop at the budget (a blocked generator at 1.1×) or "
@@ -149,7 +149,7 @@ def _options(args, D):
         K=args.K,
         M=args.M,
         samples=args.samples,
-        plan=PlanOptions(time_budget=args.time_budget),
+        plan=PlanOptions(time_budget=args.time_budget) if args.time_budget is not None else None,
         seed=args.seed,
         weights=args.student_weights,
         moment_samples=args.moment_samples,

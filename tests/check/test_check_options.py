@@ -42,6 +42,19 @@ def test_bad_fields_are_refused_when_the_options_are_made(kwargs, error, message
         CheckOptions(**kwargs)
 
 
+def test_a_plan_with_a_fixed_number_of_samples_is_refused_not_dropped():
+    with pytest.raises(ValueError, match="only plans n with samples='auto', and samples = 4,096 is fixed"):
+        CheckOptions(samples=4096, plan=PlanOptions(time_budget=30.0))
+    assert CheckOptions(samples=4096, plan=PlanOptions()).samples == 4096  # the default plan: nothing dropped
+
+
+def test_local_workers_and_a_scheduler_are_refused_together_even_one_worker():
+    from getheory.check import ShardOptions
+
+    with pytest.raises(ValueError, match="either local workers or a Dask scheduler, not both"):
+        ShardOptions(size=4096, workers=1, scheduler="tcp://h:8786")
+
+
 def test_a_known_backend_this_machine_lacks_is_left_to_the_run():
     assert CheckOptions(backend="cupy").backend == "cupy"
 
