@@ -212,9 +212,9 @@ class CheckOptions:
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default())
         if not self.auto and self.plan != PlanOptions():
-            raise ValueError(f"a plan ({self.plan}; --time-budget) was given, but it only plans n with samples='auto', "
-                             f"and samples = {self.samples:,} is fixed (a fixed run has no budget): leave out the plan, "
-                             "or set samples='auto' (--samples auto)")
+            raise ValueError(f"a plan (PlanOptions, --time-budget; its budget {self.plan.time_budget:g} s) was given, "
+                             f"but it only plans n with samples='auto', and samples = {self.samples:,} is fixed (a fixed "
+                             "run has no budget): leave out the plan, or set samples='auto' (--samples auto)")
         if not isinstance(self.shards, ShardOptions):
             raise TypeError(f"shards must be a getheory.check.ShardOptions, got {type(self.shards).__name__}")
         size, groups = self.shards.size, self.stream.groups
