@@ -18,6 +18,7 @@ import contextlib
 import math
 import numbers
 import os
+import tempfile
 from contextlib import contextmanager
 
 import numpy as np
@@ -27,6 +28,10 @@ __all__ = [
     "UserCodeError",
     "user_code",
     "check_output_dir",
+    "check_output_file",
+    "EXCERPT_CHARS",
+    "LINE_CHARS",
+    "excerpt",
     "PSD_RTOL",
     "positive_int",
     "positive_int_value",
@@ -39,6 +44,7 @@ __all__ = [
     "SAMPLE_DTYPES",
     "CHECK_DTYPE",
     "check_dtype",
+    "check_seed",
 ]
 
 #: relative tolerance below which negative eigenvalues of a covariance are rounding
@@ -52,6 +58,12 @@ SAMPLE_DTYPES = ("float32", "float64")
 #: ``[run] dtype``); the low-level samplers (``sample_fields``, ``stream_fields``,
 #: ``monte_carlo_moments``) keep float64.  Why float32: README, "Backends, precision and memory".
 CHECK_DTYPE = "float32"
+
+#: the most characters of foreign text (a file's bytes, another library's message) that a message quotes
+EXCERPT_CHARS = 200
+#: the longest error line a command prints: getheory's own messages fit; a longer one is cut by
+#: :func:`excerpt` (foreign text that reached it unquoted)
+LINE_CHARS = 1500
 
 #: why a narrower float is refused, by its name
 _NARROW_WHY = {"float16": "float16 rounds each sample by up to 5e-4 of its size, as much as the d_MS measured",
@@ -83,28 +95,93 @@ def user_code(what: str, during: str = ""):
     except Exception as exc:
         if type(exc).__module__.partition(".")[0] == "getheory":
             raise
-        raise UserCodeError(f"{what} raised {type(exc).__name__}{during}: {exc}") from exc
+        raise UserCodeError(f"{what} raised {type(exc).__name__}{during}: {excerpt(exc)}") from exc
+
+
+def excerpt(text, limit: int = EXCERPT_CHARS) -> str:
+    """Foreign text as a message may quote it: one line, printable, at most about ``limit`` characters.
+
+    ``text`` is a string, bytes (shown escaped) or an exception (its message, else its type's name).
+    Control and other unprintable characters become ``?``, runs of white space one space, and a
+    longer text is cut, saying how long it was: a damaged file's bytes never flood a message.
+    """
+    if isinstance(text, BaseException):
+        text = str(text) or type(text).__name__
+    elif isinstance(text, (bytes, bytearray, memoryview)):
+        text = repr(bytes(text))[2:-1]
+    text = " ".join("".join(c if c.isprintable() or c.isspace() else "?" for c in str(text)).split())
+    if len(text) > limit:
+        text = f"{text[:limit]}... ({len(text):,} characters in all)"
+    return text
+
+
+def _cannot_write_in(folder: str) -> str | None:
+    """Why no file can be made in the existing folder ``folder`` (None: one can). A real probe, not
+    :func:`os.access`, so that a read-only file system is caught as it is for root."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".getheory-write-probe-", dir=folder)
+    except OSError as exc:
+        return exc.strerror or excerpt(exc)
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
+def _existing_parent(path: str) -> str:
+    """The nearest folder above ``path`` (or ``path`` itself) that exists."""
+    parent = os.path.abspath(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    return parent
 
 
 def check_output_dir(path, name: str = "--out") -> str:
     """``path`` as an output folder that exists or can be created, or a :class:`ValueError`.
 
-    Refused: an existing file, a path under a file, a folder without write permission.
-    Checked before any work, so nothing is computed for a folder that cannot be written.
-    ``name`` (the option, or "" for none) starts the message.
+    Refused: an existing file, a path under a file, a folder where no file can be written (no
+    permission, a read-only file system).  Checked before any work, so nothing is computed for a
+    folder that cannot be written.  ``name`` (the option, or "" for none) starts the message.
     """
     path = os.fspath(path)
     what = f"{name} {path!r}".strip()
+    if not path:
+        raise ValueError(f"{name or 'the output folder'} is empty: give a folder path")
     if os.path.exists(path) and not os.path.isdir(path):
         raise ValueError(f"{what} is an existing file, not a folder: give a folder path (it is created if missing)")
-    parent = os.path.abspath(path)
-    while not os.path.exists(parent):
-        parent = os.path.dirname(parent)
+    parent = _existing_parent(path)
     if not os.path.isdir(parent):
         raise ValueError(f"{what} cannot be created: {parent!r} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{what} is not writable (no write permission on {parent!r}): "
-                         "give a folder you can write to")
+    why = _cannot_write_in(parent)
+    if why is not None:
+        raise ValueError(f"{what} is not writable ({why} in {parent!r}): give a folder you can write to")
+    return path
+
+
+def check_output_file(path, name: str = "") -> str:
+    """``path`` as a file that can be written (created, or replaced whole), or a :class:`ValueError`.
+
+    Refused before any work: an empty path, an existing folder, a folder that does not exist (it
+    is not created: a typo should not make folders), a path under a file, a folder where no file
+    can be written.  ``name`` (the option, or "" for none) starts the message.
+    """
+    path = os.fspath(path)
+    what = f"{name} {path!r}".strip()
+    if not path:
+        raise ValueError(f"{name or 'the output file'} is empty: give a file path")
+    if os.path.isdir(path):
+        raise ValueError(f"{what} is an existing folder, not a file: give a file path, e.g. "
+                         f"{os.path.join(path, 'check.json')!r}")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        parent = _existing_parent(folder)
+        if not os.path.isdir(parent):
+            raise ValueError(f"{what} cannot be written: {parent!r} is a file, not a folder")
+        raise ValueError(f"{what} cannot be written: its folder {folder!r} does not exist; create it first "
+                         "or give a path in an existing folder")
+    why = _cannot_write_in(folder)
+    if why is not None:
+        raise ValueError(f"{what} cannot be written ({why} in {folder!r}): give a path in a folder you can "
+                         "write to")
     return path
 
 
@@ -236,6 +313,16 @@ def check_dtype(dtype, name: str = "dtype") -> str:
     why = _NARROW_WHY.get(got, "")
     raise ValueError(f"{name + ' ' if name else ''}must be one of {', '.join(map(repr, SAMPLE_DTYPES))}; got {got!r}"
                      + (f" ({why})" if why else ""))
+
+
+def check_seed(seed, name: str = "seed"):
+    """``seed`` unchanged if it can seed a run: None, an integer, a ``numpy.random.SeedSequence`` or a
+    ``numpy.random.Generator`` (:func:`getheory._seeds.seedseq`); else :class:`InputTypeError`."""
+    if seed is None or isinstance(seed, (np.random.SeedSequence, np.random.Generator)):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise InputTypeError(f"{name} must be an int, None or numpy.random.SeedSequence; got {seed!r}")
+    return seed
 
 
 def finite_matrix(x, name: str, shape=None, *, dtype=np.float64) -> np.ndarray:

@@ -11,12 +11,13 @@ import dataclasses
 import numbers
 from dataclasses import dataclass
 
-from .._validation import CHECK_DTYPE, check_dtype, positive_int
-from ..backend import Backend
+from .._validation import CHECK_DTYPE, check_dtype, check_seed, positive_int
+from ..activations import get_activation
+from ..backend import Backend, get_backend
 from ..distances import DmsOptions, StreamOptions
 from ..plan import PlanOptions
 
-__all__ = ["OMEGA_SAMPLES", "CheckOptions", "ShardOptions", "with_overrides"]
+__all__ = ["OMEGA_SAMPLES", "CheckOptions", "ShardOptions", "check_client", "with_overrides"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class ShardOptions:
         if self.scheduler is not None and not (isinstance(self.scheduler, str) and self.scheduler.strip()):
             raise ValueError(f"scheduler must be a Dask scheduler address such as 'tcp://host:8786'; "
                              f"got {self.scheduler!r}")
-        if self.workers not in (None, 1) and self.scheduler is not None:
+        if self.workers is not None and self.scheduler is not None:
             raise ValueError("give the shards either local workers or a Dask scheduler, not both")
         if self.size is None and (self.workers not in (None, 1) or self.scheduler is not None):
             where = f"a Dask scheduler ({self.scheduler})" if self.scheduler else f"{self.workers} local workers"
@@ -76,12 +77,28 @@ class ShardOptions:
         return -(-int(n) // self.size)
 
 
+def check_client(shards: ShardOptions, client) -> None:
+    """Refuse a Dask ``client`` together with another place for the shards (``shards.scheduler``, or
+    ``shards.workers`` > 1): the shards run in one place, and the client's would silently win."""
+    if client is None:
+        return
+    if shards.scheduler is not None:
+        raise ValueError(f"both a Dask client and a scheduler address ({shards.scheduler}) were given for the "
+                         "shards: give one (check_generator(client=...) or ShardOptions(scheduler=...)), not both")
+    if shards.workers not in (None, 1):
+        raise ValueError(f"both a Dask client and {shards.workers} local workers were given for the shards: the "
+                         "client's cluster runs them; leave out ShardOptions(workers=...) (or the client)")
+
+
 #: Monte Carlo rows of Ω, Φ for the linearised condition of a non-single-layer generator.  Measured on a
 #: depth-3 sign network at N = 1024, D = 512 (benchmarks/bench_match.py): a row of Ω, Φ costs about 1.6
 #: sampled rows, and the condition's statistic, 0.30, has noise level 0.25 / 0.11 / 0.053 from 5,000 /
 #: 20,000 / 80,000 rows; 20,000 resolve it (a warning needs twice the noise level) for a third of the
 #: cost of the match's 10^5 rows, where 80,000 would cost what the whole moments step cost before
 OMEGA_SAMPLES = 20_000
+
+#: the ensembles of the drawn weights (``CheckOptions.weights``, :func:`getheory.check.draw_weights`)
+WEIGHT_ENSEMBLES = ("gaussian", "abs_gaussian")
 
 #: the fewest rows Ω, Φ can be estimated from: two per batch-means group
 MIN_OMEGA_SAMPLES = 40
@@ -105,16 +122,20 @@ class CheckOptions:
         σ of the default generator, a random single-layer σ(A c/√D), A_ij ~ N(0, 1); used
         only when :func:`~getheory.check.check_generator` is given no generator.
     N, D : int
-        Input and latent dimension of that default generator (ignored when a generator is given).
+        Input and latent dimension of that default generator.  A given generator brings its own: an
+        N or D that differs from its own is refused (a value other than the default, or one named
+        as a keyword of :func:`~getheory.check.check_generator`), as is an activation.
     K, M : int
-        Numbers of student and teacher fields (ignored when both weight matrices are given).
+        Numbers of student and teacher fields; a given weight matrix sets its own, and a K or M
+        that differs from it is refused the same way.
     samples : int or "auto"
         Samples n of (λ, ν), streamed (never held in memory), at least 1024.  ``"auto"``
         (default): an independent pilot fixes n in advance to reach |z| ≈ 6 on the held-out
         cumulants, or to fill the plan's time budget (:func:`getheory.plan.plan_samples`).
     plan : PlanOptions
         The planner's settings with ``samples="auto"`` (default: a 60 s budget for the
-        moments, the pilot, the sampling and the estimation).
+        moments, the pilot, the sampling and the estimation).  A fixed ``samples`` has no plan
+        and no budget: a plan other than the default is then refused.
     seed : int
         Master seed: the generator, the weights, the moments, the pilot, the samples and
         the estimators each get an independent stream derived from it
@@ -154,8 +175,9 @@ class CheckOptions:
         :data:`OMEGA_SAMPLES`; 0: not formed, and the condition says so).  Costs O(N² + N D) a
         row on top of sampling.
 
-    ``plan``, ``dms``, ``stream`` and ``shards`` given as ``None`` take their defaults; ``samples``
-    is checked here (an integer >= 1024 or ``"auto"``), and so is a shard size against the groups.
+    ``plan``, ``dms``, ``stream`` and ``shards`` given as ``None`` take their defaults.  Every field is
+    checked here, when the options are made (sizes, samples, seed, ensemble, activation, backend name,
+    dtype, a shard size against the groups), not when the check runs.
     """
 
     activation: object = "sign"
@@ -178,6 +200,7 @@ class CheckOptions:
 
     def __post_init__(self):
         object.__setattr__(self, "dtype", check_dtype(self.dtype))
+        self._check_fields()
         if isinstance(self.samples, str):
             if self.samples != "auto":
                 raise ValueError(f"samples must be a positive integer or 'auto'; got {self.samples!r}")
@@ -188,6 +211,10 @@ class CheckOptions:
                               ("shards", ShardOptions)):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, default())
+        if not self.auto and self.plan != PlanOptions():
+            raise ValueError(f"a plan (PlanOptions, --time-budget; its budget {self.plan.time_budget:g} s) was given, "
+                             f"but it only plans n with samples='auto', and samples = {self.samples:,} is fixed (a fixed "
+                             "run has no budget): leave out the plan, or set samples='auto' (--samples auto)")
         if not isinstance(self.shards, ShardOptions):
             raise TypeError(f"shards must be a getheory.check.ShardOptions, got {type(self.shards).__name__}")
         size, groups = self.shards.size, self.stream.groups
@@ -195,6 +222,24 @@ class CheckOptions:
             raise ValueError(f"shard size {size:,} is below the {groups} groups of the streamed statistics: every "
                              f"shard must give each group at least one row; use a shard size of at least {groups} "
                              f"(best a multiple of {groups}, and large: each shard costs a task), or fewer groups")
+
+    def _check_fields(self) -> None:
+        """Refuse a bad size, seed, ensemble, activation or backend now, not when the check runs."""
+        for name in ("N", "D", "K", "M"):
+            object.__setattr__(self, name, positive_int(getattr(self, name), name))
+        if self.moment_samples is not None:
+            object.__setattr__(self, "moment_samples", positive_int(self.moment_samples, "moment_samples"))
+        check_seed(self.seed)
+        if self.weights not in WEIGHT_ENSEMBLES:
+            raise ValueError(f"weights must be one of {', '.join(map(repr, WEIGHT_ENSEMBLES))} (the ensemble of "
+                             f"the drawn student weights); got {self.weights!r}")
+        if not isinstance(self.analytic, bool):
+            raise TypeError(f"analytic must be True or False; got {self.analytic!r}")
+        get_activation(self.activation)
+        try:
+            get_backend(self.backend)
+        except RuntimeError:  # a known backend this machine cannot run (cupy without a GPU): refused at the run
+            pass
 
     @property
     def auto(self) -> bool:

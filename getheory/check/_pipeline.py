@@ -19,7 +19,7 @@ from ._conditions import conditions_step
 from ._estimate import estimate_step
 from ._executors import open_executor
 from ._moments import compute_moments
-from ._options import CheckOptions, with_overrides
+from ._options import CheckOptions, check_client, with_overrides
 from ._plan import plan_step, planned_n, planned_options
 from ._problem import build_problem
 from ._result import CheckResult, CheckSteps, build_result
@@ -82,9 +82,10 @@ def check_generator(generator: Generator | None = None, options: CheckOptions = 
         Data only; its report is :func:`getheory.reports.format_check` (a notebook shows it).
     """
     options = with_overrides(options, overrides)
+    check_client(options.shards, client)  # the shards run in one place: a client and another one are refused
     with open_executor(options.shards, client) as executor:  # a scheduler address is checked here
         run = start_run(options, executor, progress=progress)  # backend object, budget, seeds; the clock starts
-        problem = build_problem(generator, W_student, W_teacher, options, run.seeds, recipe)
+        problem = build_problem(generator, W_student, W_teacher, options, run.seeds, recipe, given=overrides)
         if executor is not None:  # before any work: a generator that cannot travel is refused here
             executor.prepare(problem.generator, problem.recipe)
         return _run_steps(problem, options, run)

@@ -47,6 +47,7 @@ class CheckProblem:
     W_student: np.ndarray
     W_teacher: np.ndarray
     recipe: GeneratorRecipe | None = None
+    given_generator: bool = False
 
     @property
     def N(self) -> int:
@@ -87,13 +88,48 @@ def _generator(generator, options: CheckOptions, seed, recipe) -> tuple:
     return generator, recipe if recipe is not None else recipe_of(generator)
 
 
-def build_problem(generator, W_student, W_teacher, options: CheckOptions, seeds, recipe=None) -> CheckProblem:
+def _given(options: CheckOptions, name: str, given) -> bool:
+    """Whether the option ``name`` was set by the caller: named in ``given``, or not its default."""
+    return name in given or getattr(options, name) != getattr(CheckOptions, name)
+
+
+def _refuse_ignored(problem: CheckProblem, options: CheckOptions, given, weights_given: tuple) -> None:
+    """Refuse a size or activation that the given generator or weights would silently override.
+
+    ``given`` names the options set explicitly (the keyword overrides); an option that differs from
+    its default counts as set too.  ``weights_given`` says which of W_student, W_teacher were passed.
+    """
+    gen = problem.generator
+    if problem.given_generator:
+        for name in ("N", "D"):
+            if _given(options, name, given) and getattr(options, name) != getattr(gen, name):
+                raise ValueError(f"{name} = {getattr(options, name)} was given, but the generator given has "
+                                 f"{name} = {getattr(gen, name)}: its own size is used, so leave out {name} (or "
+                                 f"give the generator's, {getattr(gen, name)})")
+        own = getattr(gen, "activation", None)
+        if _given(options, "activation", given) and getattr(own, "name", None) != get_activation(
+                options.activation).name:
+            raise ValueError(f"activation {options.activation!r} was given, but it only makes the default "
+                             "generator, and a generator was given: leave out the activation")
+    for name, passed, count in (("K", weights_given[0], problem.K), ("M", weights_given[1], problem.M)):
+        if passed and _given(options, name, given) and getattr(options, name) != count:
+            what = "W_student" if name == "K" else "W_teacher"
+            raise ValueError(f"{name} = {getattr(options, name)} was given, but the {what} given has {count} "
+                             f"rows: leave out {name} (the weights set it) or give {name} = {count}")
+
+
+def build_problem(generator, W_student, W_teacher, options: CheckOptions, seeds, recipe=None, *,
+                  given=()) -> CheckProblem:
     """The generator and the weights; a missing weight matrix is drawn (``options.weights`` ensemble).
 
     ``seeds`` are the check's streams (:data:`getheory._seeds.CHECK`): ``generator`` draws the
     default generator's A, ``weights`` the missing weights.  ``recipe`` (a
-    :class:`GeneratorRecipe`) says how a worker rebuilds the given generator.
+    :class:`GeneratorRecipe`) says how a worker rebuilds the given generator.  ``given`` names the
+    options the caller set explicitly: one that a given generator or given weights would override
+    (N, D, activation; K, M) is refused, as is one that differs from its default.
     """
+    given_generator = generator is not None
+    weights_given = (W_student is not None, W_teacher is not None)
     generator, recipe = _generator(generator, options, seeds.generator, recipe)
     N, D = generator.N, generator.D
     if W_student is None or W_teacher is None:
@@ -107,4 +143,6 @@ def build_problem(generator, W_student, W_teacher, options: CheckOptions, seeds,
     fields = W_student.shape[0] + W_teacher.shape[0]
     if fields > MAX_FIELDS:
         raise ValueError(f"K + M = {fields} fields; the streaming estimator takes at most {MAX_FIELDS} (lower K or M)")
-    return CheckProblem(generator, W_student, W_teacher, recipe)
+    problem = CheckProblem(generator, W_student, W_teacher, recipe, given_generator)
+    _refuse_ignored(problem, options, frozenset(given), weights_given)
+    return problem

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from .._validation import check_output_dir
+from .._validation import check_output_dir, check_output_file
 from ..generators import load_generator
 from ..trained import load_dense
 
@@ -15,7 +15,10 @@ __all__ = [
     "at_least",
     "open_unit",
     "output_dir",
+    "output_file",
     "positive",
+    "refuse_other_n",
+    "refuse_unused_monte_carlo",
     "samples_arg",
     "user_generator",
     "weights_file_generator",
@@ -72,6 +75,16 @@ def output_dir(text):
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def output_file(text):
+    """An output file (``--json FILE``): refused at parse time, before any work, when it is an existing
+    folder, its folder is missing or lies under a file, or nothing can be written there
+    (:func:`getheory._validation.check_output_file`)."""
+    try:
+        return check_output_file(text, name="")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def samples_arg(text):
     """A sample count (an integer >= 1024, '1e6' allowed) or 'auto'."""
     if text.strip().lower() == "auto":
@@ -92,8 +105,26 @@ def user_generator(spec, D):
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     if D is None:
-        raise ValueError("--generator needs --D (the latent dimension)")
+        raise ValueError(f"--generator {spec} needs --D, the latent dimension: the function is called on latents "
+                         "c of shape (n, D), and no default D fits every function")
     return load_generator(spec, D=D)
+
+
+def refuse_other_n(args, generator) -> None:
+    """Refuse a ``--N`` that the ``--generator MODULE:FUNCTION`` does not return (its own N would be used)."""
+    if args.generator and generator is not None and args.N is not None and args.N != generator.N:
+        raise ValueError(f"--N {args.N} was given, but the generator {args.generator} returns N = {generator.N} "
+                         f"columns: leave out --N (the generator sets it) or give --N {generator.N}")
+
+
+def refuse_unused_monte_carlo(args, exact: bool, flags=("moment_samples",)) -> None:
+    """Refuse Monte Carlo flags (``--moment-samples``, ...) given for a generator whose moments are exact
+    (a random single-layer one), which never reads them.  ``flags`` are the argument names (None: not given)."""
+    given = ["--" + f.replace("_", "-") for f in flags if getattr(args, f, None) is not None]
+    if exact and given:
+        raise ValueError(f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} Monte Carlo rows for a "
+                         "generator without closed-form moments, but this generator's moments are exact (a "
+                         "single-layer σ(A c/√D), docs/theory.md §2): leave out " + " and ".join(given))
 
 
 def add_weights_file(group):

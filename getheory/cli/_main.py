@@ -22,7 +22,7 @@ import sys
 import traceback
 import zipfile
 
-from .._validation import UserCodeError
+from .._validation import LINE_CHARS, UserCodeError, excerpt
 from .._version import __version__
 from ._commands import COMMANDS
 
@@ -76,9 +76,10 @@ def _one_line(exc: BaseException) -> str:
     msg = str(exc) or type(exc).__name__
     if isinstance(exc, (OSError, sqlite3.Error, zipfile.BadZipFile, EOFError)) and type(exc).__name__ not in msg:
         msg = f"{type(exc).__name__}: {msg}"
+    msg = excerpt(msg, LINE_CHARS)  # one printable line, however much foreign text the exception holds
     if isinstance(exc, UserCodeError):
         msg += " (rerun with --traceback for its traceback)"
-    return " ".join(msg.split("\n"))
+    return msg
 
 
 def main(argv=None) -> int:

@@ -15,7 +15,6 @@ estimator registered since) are their settings in the estimator registry
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 
@@ -24,10 +23,20 @@ from ..activations import ACTIVATIONS
 from ..backend import USER_BACKENDS
 from ..check import OMEGA_SAMPLES, CheckOptions, ShardOptions, check_generator
 from ..distances import DmsOptions, StreamOptions, estimator_settings
-from ..generators import load_generator
 from ..plan import DEFAULT_TIME_BUDGET, PlanOptions
 from ..reports import format_check, write_check_json, write_check_report
-from ._args import add_weights_file, at_least, output_dir, positive, samples_arg, weights_file_generator
+from ._args import (
+    add_weights_file,
+    at_least,
+    output_dir,
+    output_file,
+    positive,
+    refuse_other_n,
+    refuse_unused_monte_carlo,
+    samples_arg,
+    user_generator,
+    weights_file_generator,
+)
 from ._commands import COMMANDS
 
 
@@ -49,7 +58,7 @@ def add_parser(sub):
     chk.add_argument("--samples", type=samples_arg, default="auto",
                      help="samples of (λ, ν), streamed, or 'auto' (default): a pilot plans n to resolve the "
                           "cumulants at 5σ or to fill --time-budget")
-    chk.add_argument("--time-budget", type=positive(float), default=DEFAULT_TIME_BUDGET, metavar="SECONDS",
+    chk.add_argument("--time-budget", type=positive(float), default=None, metavar="SECONDS",
                      help="with --samples auto: seconds for the moments, pilot, sampling and estimation "
                           f"(default {DEFAULT_TIME_BUDGET:g}); "
                           "the moments, pilot and sampling stop at the budget (a blocked generator at 1.1×) or "
@@ -64,7 +73,7 @@ def add_parser(sub):
     chk.add_argument("--moment-samples", type=positive(int), default=None,
                      help="Monte Carlo rows of the Gaussian match of a non-single-layer generator, from their "
                           "fields (default 10^5 with --samples auto, else max(samples, 20000))")
-    chk.add_argument("--omega-samples", type=at_least(int, 0), default=OMEGA_SAMPLES, metavar="ROWS",
+    chk.add_argument("--omega-samples", type=at_least(int, 0), default=None, metavar="ROWS",
                      help="Monte Carlo rows of the N×N Ω and N×D Φ of a non-single-layer generator, formed only for "
                           f"the linearised Gaussian-equivalent condition (default {OMEGA_SAMPLES}; 0: skip it)")
     chk.add_argument("--shard-size", type=positive(int), default=None, metavar="ROWS",
@@ -85,7 +94,8 @@ def add_parser(sub):
     chk.add_argument("--dtype", choices=SAMPLE_DTYPES, default=CHECK_DTYPE,
                      help=f"the samples' dtype (default {CHECK_DTYPE}): products and σ in it, every sum over rows "
                           "in float64; a generator whose output overflows float32 is refused, naming float64")
-    chk.add_argument("--json", metavar="FILE", help="write every number to this JSON file (default: none)")
+    chk.add_argument("--json", metavar="FILE", type=output_file,
+                     help="write every number to this JSON file (default: none)")
     chk.add_argument("--out", metavar="DIR", type=output_dir,
                      help="write check.md (the table and the command that regenerates it) and check.json to DIR "
                           "(default: none, nothing written)")
@@ -119,17 +129,22 @@ def _arg_type(convert):
 
 
 def _generator(args):
-    """The generator asked for (a weights file or a user function; ``None``: the built-in one) and D."""
+    """The generator asked for (a weights file or a user function; ``None``: the built-in one) and D.
+
+    A user function needs ``--D`` (its latents' dimension; no default fits every function), and a
+    given ``--N`` must be the one it returns: neither is silently replaced.  ``--moment-samples`` and
+    ``--omega-samples`` are refused for a generator with exact moments, which never reads them.
+    """
     if args.weights in ("gaussian", "abs_gaussian"):
         raise ValueError(f"--weights takes a weights FILE (.npz or .safetensors); the student weight ensemble "
                          f"is --student-weights {args.weights}")
     generator = weights_file_generator(args.weights, N=args.N, D=args.D)
+    if args.generator:
+        generator = user_generator(args.generator, args.D)
+        refuse_other_n(args, generator)
+    refuse_unused_monte_carlo(args, generator is None or generator.exact_moments, ("moment_samples", "omega_samples"))
     N = args.N if args.N is not None else CheckOptions.N
     D = args.D if args.D is not None else max(1, N // 2)  # as in dynamics and ridge
-    if args.generator:
-        if os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())
-        generator = load_generator(args.generator, D=D)
     return generator, D
 
 
@@ -142,11 +157,11 @@ def _options(args, D):
         K=args.K,
         M=args.M,
         samples=args.samples,
-        plan=PlanOptions(time_budget=args.time_budget),
+        plan=PlanOptions(time_budget=args.time_budget) if args.time_budget is not None else None,
         seed=args.seed,
         weights=args.student_weights,
         moment_samples=args.moment_samples,
-        omega_samples=args.omega_samples,
+        omega_samples=args.omega_samples if args.omega_samples is not None else OMEGA_SAMPLES,
         dms=DmsOptions.from_settings({s.name: getattr(args, s.name) for s in estimator_settings()}),
         stream=StreamOptions(n_plugin=args.n_plugin),
         backend=args.backend,

@@ -9,11 +9,20 @@ import os
 import shlex
 import sys
 
+from .._validation import check_output_dir
 from ..activations import ACTIVATIONS, NETWORK_ACTIVATIONS
 from ..backend import USER_BACKENDS
 from ..dynamics import DynamicsOptions, load_problem, remove_checkpoint, run_dynamics
 from ..reports import write_dynamics_report
-from ._args import add_weights_file, output_dir, positive, user_generator, weights_file_generator
+from ._args import (
+    add_weights_file,
+    output_dir,
+    positive,
+    refuse_other_n,
+    refuse_unused_monte_carlo,
+    user_generator,
+    weights_file_generator,
+)
 from ._commands import COMMANDS
 
 
@@ -83,7 +92,7 @@ def add_parser(subparsers):
                         "checkpoint folder, with the same settings (a difference is refused, naming it); "
                         "starts the run when there is no checkpoint yet. Without --resume an existing "
                         "checkpoint is refused, so that nothing is overwritten")
-    p.add_argument("--checkpoint", metavar="DIR", default=None,
+    p.add_argument("--checkpoint", metavar="DIR", default=None, type=output_dir,
                    help="folder of the SGD checkpoint (default OUT/checkpoint); it is removed once the report "
                         "of a run whose seeds all finished is written")
     p.add_argument("--keep-checkpoint", action="store_true",
@@ -97,6 +106,8 @@ def add_parser(subparsers):
 def run(args) -> int:
     generator, widths = _given_generator(args), _widths(args)
     generator, problem = _problem(args, generator)  # with --weights/--generator when the file holds no A
+    # a random generator of depth 1 (σ(A c/√D) or x = c), or a problem file's A: exact moments
+    refuse_unused_monte_carlo(args, generator.exact_moments if generator is not None else args.depth == 1)
     checkpoint = _checkpoint_folder(args)
     # the sizes and layers of a random generator; a given generator (--generator, --weights,
     # --problem) has its own
@@ -118,11 +129,19 @@ def run(args) -> int:
 
 
 def _given_generator(args):
-    """The generator of ``--generator`` or ``--weights`` (None: a random one, or the problem file's)."""
+    """The generator of ``--generator`` or ``--weights`` (None: a random one, or the problem file's); the
+    layers of a random one (``--depth``, ``--widths``) are refused with a generator they cannot shape."""
     generator = user_generator(args.generator, args.D)
+    refuse_other_n(args, generator)
+    shaped_by = ("--generator" if args.generator else "--weights" if args.weights
+                 else "--activation identity (x = c)" if args.activation == "identity" else None)
+    if shaped_by and (args.depth != 1 or args.widths):
+        raise ValueError(f"--depth and --widths shape a random generator; {shaped_by} has its own layers: leave "
+                         "out --depth and --widths")
+    if args.widths and args.depth == 1:
+        raise ValueError(f"--widths {args.widths} lists the widths of a deep generator: give --depth L too (L + 1 "
+                         "widths D,N_1,...,N_L), or leave out --widths for a single layer")
     if args.weights:
-        if args.depth != 1 or args.widths:
-            raise ValueError("--weights reads the layers from the file; leave out --depth and --widths")
         generator = weights_file_generator(args.weights, N=args.N, D=args.D)
     return generator
 
@@ -152,8 +171,9 @@ def _problem(args, generator):
 
 
 def _checkpoint_folder(args) -> str:
-    """The checkpoint folder; one holding an earlier run is refused without ``--resume``."""
-    checkpoint = args.checkpoint or os.path.join(args.out, "checkpoint")
+    """The checkpoint folder, checked writable before any work (a read-only one would fail at the first
+    save); one holding an earlier run is refused without ``--resume``."""
+    checkpoint = check_output_dir(args.checkpoint or os.path.join(args.out, "checkpoint"), "checkpoint folder")
     if os.path.exists(os.path.join(checkpoint, "run.json")):
         if not args.resume:
             raise ValueError(f"{checkpoint} holds the checkpoint of an earlier run (one that did not finish, or "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 
+from .._validation import LINE_CHARS, excerpt
 from ..reports import write_report
 from ..sweep import SweepError
 from ._args import at_least, open_unit, output_dir
@@ -42,7 +43,7 @@ def run(args) -> int:
         data = write_report(args.db, args.out, level=args.level, n_boot=args.n_boot, seed=args.seed,
                             command=args.regen_command)
     except SweepError as exc:
-        print(f"getheory report: error: {exc}", file=sys.stderr)
+        print(f"getheory report: error: {excerpt(exc, LINE_CHARS)}", file=sys.stderr)
         return 2
     print(f"getheory report: {data['tasks_done']} of {data['tasks_total']} tasks, {len(data['groups'])} groups; "
           f"wrote {len(data['files'])} files to {args.out}")

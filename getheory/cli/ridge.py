@@ -14,7 +14,7 @@ from ..activations import ACTIVATIONS
 from ..backend import USER_BACKENDS
 from ..reports import agreement_table, write_ridge_report
 from ..ridge import DEFAULT_ALPHAS, DEFAULT_LAMBDAS, TEACHERS, RidgeOptions, ridge_curves, ridge_finite_size
-from ._args import output_dir, positive, user_generator
+from ._args import output_dir, positive, refuse_other_n, refuse_unused_monte_carlo, user_generator
 from ._commands import COMMANDS
 
 
@@ -54,7 +54,7 @@ def add_parser(subparsers):
                    help="activation σ of a random single-layer generator σ(A c/√D) (default sign)")
     g.add_argument("--generator", metavar="MODULE:FUNCTION",
                    help="a user generator c (n, D) -> x (n, N) (default: none, the random --activation generator)")
-    p.add_argument("--N", type=positive(int), default=1000, help="input dimension (default 1000)")
+    p.add_argument("--N", type=positive(int), default=None, help="input dimension (default 1000)")
     p.add_argument("--D", type=positive(int), default=None, help="latent dimension (default N/2)")
     p.add_argument("--teacher", choices=TEACHERS, default="sign",
                    help="teacher f of y = f(θ·c/√D) + √Δ ε (default sign)")
@@ -106,6 +106,9 @@ def _finite_size_options(args, opts, generator):
         if args.finite_size:
             raise ValueError("--finite-size needs a random single-layer generator (--activation), not --generator")
     if not args.finite_size:
+        if args.finite_size_seeds is not None:
+            raise ValueError("--finite-size-seeds sets the seeds of the --finite-size runs: give --finite-size "
+                             "N1,N2,... too, or leave it out")
         return None
     fs_opts = dataclasses.replace(opts, seeds=args.finite_size_seeds or opts.seeds)
     # refuse bad sizes before the main run starts
@@ -135,6 +138,8 @@ def _print_summary(res, files):
 def run(args) -> int:
     opts = _options(args)
     generator = user_generator(args.generator, args.D)
+    refuse_other_n(args, generator)
+    refuse_unused_monte_carlo(args, generator is None)  # the random single-layer generator's moments are exact
     fs_opts = _finite_size_options(args, opts, generator)
     progress = not args.quiet
     if progress:

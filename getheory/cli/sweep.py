@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from .. import sweep as sw
+from .._validation import LINE_CHARS, excerpt
 from ._args import at_least
 from ._commands import COMMANDS
 
@@ -43,11 +44,23 @@ def add_parser(subparsers):
     return p
 
 
+def _refuse_conflicts(args) -> None:
+    """Refuse options that the chosen runner would not read: local workers with a scheduler, a worker
+    timeout without one."""
+    if args.scheduler is not None and args.workers is not None:
+        raise ValueError(f"--workers {args.workers} and --scheduler {args.scheduler}: the tasks run either on "
+                         "local processes or on the Dask cluster; give one")
+    if args.worker_timeout is not None and args.scheduler is None:
+        raise ValueError("--worker-timeout is how long a --scheduler run waits for Dask workers; local runs have "
+                         "no such wait: give --scheduler ADDRESS too, or leave it out")
+
+
 def run(args) -> int:
+    _refuse_conflicts(args)
     try:
         spec = sw.load_spec(args.spec)
     except sw.SpecError as exc:
-        print(f"getheory sweep: invalid spec: {exc}", file=sys.stderr)
+        print(f"getheory sweep: invalid spec: {excerpt(exc, LINE_CHARS)}", file=sys.stderr)
         return 2
     tasks = spec.tasks()
     if args.dry_run:
@@ -68,7 +81,7 @@ def run(args) -> int:
                                progress=not args.quiet, max_tasks=args.max_tasks,
                                order=args.order, worker_timeout=args.worker_timeout)
     except sw.SweepError as exc:
-        print(f"getheory sweep: error: {exc}", file=sys.stderr)
+        print(f"getheory sweep: error: {excerpt(exc, LINE_CHARS)}", file=sys.stderr)
         return 2
     print(f"getheory sweep {spec.name!r}: {summary.done} tasks run, {summary.skipped} already done, "
           f"{summary.failed} failed, of {summary.total}; {summary.elapsed_s:.1f} s; results in {args.db}")

@@ -51,7 +51,8 @@ import time
 
 import numpy as np
 
-from .._files import write_bytes
+from .._files import remove_stale_temporaries, write_bytes
+from .._validation import check_output_dir, excerpt
 
 __all__ = ["CheckpointUnsupported", "RunCheckpoint", "SeedCheckpoint", "array_digest", "remove_checkpoint"]
 
@@ -106,15 +107,17 @@ class RunCheckpoint:
         is refused with a ``ValueError`` naming each difference.
         """
         settings = _plain(settings)
+        check_output_dir(self.path, "checkpoint folder")  # before any work: a read-only one fails at the first save
+        remove_stale_temporaries(self.path, _ours)  # of writers killed mid-write (none while we run)
         if self.exists():
             try:
                 with open(self.run_file) as fh:
                     stored = json.load(fh)
             except (OSError, ValueError) as exc:
-                raise ValueError(f"checkpoint {self.run_file!r} cannot be read ({exc}); delete the folder "
+                raise ValueError(f"checkpoint {self.run_file!r} cannot be read ({excerpt(exc)}); delete the folder "
                                  f"{self.path!r} to start the run over") from None
             if stored.get("format") != FORMAT:
-                raise ValueError(f"checkpoint {self.run_file!r} has format {stored.get('format')!r}, this getheory "
+                raise ValueError(f"checkpoint {self.run_file!r} has format {excerpt(repr(stored.get('format')))}, this getheory "
                                  f"writes {FORMAT!r}; delete the folder {self.path!r} to start the run over")
             old = stored.get("settings", {})
             diffs = [f"{k}: checkpoint {old.get(k)!r}, this run {settings.get(k)!r}"
@@ -162,10 +165,10 @@ class SeedCheckpoint:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(str(z["meta"]))
         except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same advice
-            raise ValueError(f"checkpoint file {path!r} cannot be read ({type(exc).__name__}: {exc}); delete the "
+            raise ValueError(f"checkpoint file {path!r} cannot be read ({type(exc).__name__}: {excerpt(exc)}); delete the "
                              f"folder {self.run.path!r} to start the run over") from None
         if meta.get("format") != FORMAT:
-            raise ValueError(f"checkpoint file {path!r} has format {meta.get('format')!r}, not {FORMAT!r}")
+            raise ValueError(f"checkpoint file {path!r} has format {excerpt(repr(meta.get('format')))}, not {FORMAT!r}")
         if check_seed and meta.get("seed") != self.seed_value:
             raise ValueError(f"checkpoint file {path!r} holds SGD seed {meta.get('seed')}, this run's seed "
                              f"{self.index} is {self.seed_value}")
@@ -180,7 +183,7 @@ class SeedCheckpoint:
             with np.load(self.state_file, allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files if k != "meta"}
         except Exception as exc:  # noqa: BLE001
-            raise ValueError(f"checkpoint file {self.state_file!r} cannot be read ({exc}); delete the folder "
+            raise ValueError(f"checkpoint file {self.state_file!r} cannot be read ({excerpt(exc)}); delete the folder "
                              f"{self.run.path!r} to start the run over") from None
         n_rec = int(meta["n_rec"])
         records = {"steps": np.zeros(0, dtype=np.int64), "W": [], "v": []}
@@ -195,7 +198,7 @@ class SeedCheckpoint:
                                "v": [z[f"v{i}"][:n_rec] for i in range(len(meta["sources"]))]}
             except Exception as exc:  # noqa: BLE001
                 raise ValueError(f"checkpoint records {self.records_file!r} do not match their state "
-                                 f"({type(exc).__name__}: {exc}); delete the folder {self.run.path!r} to start "
+                                 f"({type(exc).__name__}: {excerpt(exc)}); delete the folder {self.run.path!r} to start "
                                  "the run over") from None
         return {"meta": meta, "arrays": arrays, "records": records}
 
@@ -212,17 +215,24 @@ class SeedCheckpoint:
         self._last = time.monotonic()
 
 
+def _ours(name: str) -> bool:
+    """Whether ``name`` is a file a :class:`RunCheckpoint` writes: ``run.json`` or ``seed-*.npz``."""
+    return name == "run.json" or (name.startswith("seed-") and name.endswith(".npz"))
+
+
 def remove_checkpoint(path) -> bool:
     """Delete the files a :class:`RunCheckpoint` wrote in ``path`` and the folder when then empty.
 
-    Only ``run.json`` and ``seed-*.npz`` are removed; anything else there is left alone.
+    Only ``run.json``, ``seed-*.npz`` and the temporary files of their killed writers
+    (``.seed-000.npz.PID.tmp``) are removed; anything else there is left alone.
     Returns True when the folder itself is gone.
     """
     path = os.fspath(path)
     if not os.path.isdir(path):
         return not os.path.exists(path)
+    remove_stale_temporaries(path, _ours)
     for name in os.listdir(path):
-        if name == "run.json" or (name.startswith("seed-") and name.endswith(".npz")):
+        if _ours(name):
             os.remove(os.path.join(path, name))
     try:
         os.rmdir(path)

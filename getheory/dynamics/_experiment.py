@@ -150,6 +150,7 @@ def run_dynamics(generator=None, options: DynamicsOptions | None = None, *, mome
     (``settings['resumed']``); see :class:`DynamicsOptions` and :mod:`getheory.dynamics._checkpoint`.
     """
     opts, gen_kw = _split_keywords(options, keywords)
+    _refuse_generator_keywords(generator, gen_kw)
     run = start_run_context(backend=opts.backend, layout=DYNAMICS, seed=opts.seed, time_budget=opts.time_budget,
                             budget_option="time_budget", progress=progress)
     return _run_dynamics(run, opts, generator, moments, gen_kw, (W0, v0, W_teacher, v_teacher))
@@ -294,6 +295,19 @@ def _result(pb: SGDProblem, run: RunContext, settings, curves, sgd: _SGDRuns, od
     )
 
 
+def _refuse_generator_keywords(generator, gen_kw) -> None:
+    """Refuse random-generator keywords given with a generator, which has its own layers and sizes (an N
+    or D equal to the generator's is accepted)."""
+    if generator is None:
+        return
+    clash = [f"{k}={v!r}" for k, v in gen_kw.items()
+             if v is not None and not (k in ("N", "D") and v == getattr(generator, k))]
+    if clash:
+        raise ValueError(f"{', '.join(clash)} shape(s) the random generator, but a generator (N = {generator.N}, "
+                         f"D = {generator.D}) was given, which has its own: leave {'them' if len(clash) > 1 else 'it'}"
+                         " out")
+
+
 def _split_keywords(options, keywords):
     """(options with keyword overrides, random-generator keywords); unknown names are refused."""
     opts = options if options is not None else DynamicsOptions()
@@ -304,7 +318,7 @@ def _split_keywords(options, keywords):
     if unknown:
         raise TypeError(f"run_dynamics got unknown keyword(s) {unknown}; options are {list(names)} and the "
                         f"random generator takes {list(GENERATOR_KEYWORDS)}")
-    gen_kw = {k: v for k, v in keywords.items() if k in GENERATOR_KEYWORDS}  # ignored with a given generator
+    gen_kw = {k: v for k, v in keywords.items() if k in GENERATOR_KEYWORDS}  # for a random generator only
     over = {k: v for k, v in keywords.items() if k in names}
     return (replace(opts, **over) if over else opts), gen_kw
 

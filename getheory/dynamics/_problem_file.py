@@ -15,7 +15,7 @@ import os
 import numpy as np
 
 from .._files import write_bytes
-from .._validation import positive_int
+from .._validation import excerpt, positive_int
 from ..generators import CallableGenerator, SingleLayerGenerator, random_deep, random_single_layer
 from ..moments import Moments
 from ._checks import _vector, _weights
@@ -120,7 +120,7 @@ def _read_problem_file(path) -> dict:
                     arr = {k: np.asarray(data[k], dtype=np.float64) for k in PROBLEM_KEYS if k in files}
     except Exception as exc:  # noqa: BLE001 - a truncated zip raises BadZipFile, EOFError, zlib.error, ...
         raise ValueError(f"problem file {path!r} is not a readable .npz archive (truncated or damaged? "
-                         f"{type(exc).__name__}: {exc}); write it again") from None
+                         f"{type(exc).__name__}: {excerpt(exc)}); write it again") from None
     if missing:
         raise ValueError(f"problem file {path!r} lacks {missing}; it needs the arrays {list(WEIGHT_KEYS)} "
                          f"(W0: (K, N), v0: (K,), W_teacher: (M, D), v_teacher: (M,)) and, for a "

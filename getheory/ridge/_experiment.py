@@ -216,6 +216,9 @@ def _build(run: RunContext, generator, default, given):
             raise ValueError(f"moments are for N={mom.N}, D={mom.D}, the generator has N={generator.N}, "
                              f"D={generator.D}")
     elif isinstance(generator, SingleLayerGenerator):
+        if moment_samples is not None:
+            raise ValueError(f"moment_samples = {moment_samples} sets Monte Carlo samples for a generator without "
+                             "closed-form moments, but a single-layer generator's moments are exact: leave it out")
         mom = exact_moments(generator)
     else:
         n_mc = moment_samples if moment_samples is not None else 50 * generator.N
@@ -289,6 +292,10 @@ def _sizes(generator, N, D):
         N = positive_int(N if N is not None else 1000, "N")
         D = positive_int(D if D is not None else max(1, N // 2), "D")
         return N, D
+    for name, given in (("N", N), ("D", D)):
+        if given is not None and given != getattr(generator, name):
+            raise ValueError(f"{name} = {given} was given, but the generator given has {name} = "
+                             f"{getattr(generator, name)}: leave out {name} (the generator sets it)")
     return generator.N, generator.D
 
 

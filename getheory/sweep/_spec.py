@@ -433,7 +433,7 @@ def _shard_size(s: dict, mode: str) -> int | None:
     if mode == "analytic":
         raise SpecError("spec key 'samples.shard_size': mode 'analytic' draws no samples, so there is nothing to "
                         "shard; remove the key or use mode 'fixed' or 'plan'")
-    size = _int(s["shard_size"], "samples.shard_size", 1)
+    size = _int(s["shard_size"], "samples.shard_size", minimum=-math.inf)  # the bound and its reason below
     if size < SHARD_MIN_ROWS:
         raise SpecError(f"spec key 'samples.shard_size': must be >= {SHARD_MIN_ROWS} (every shard gives each of the "
                         f"{SHARD_MIN_ROWS} groups of the streamed statistics a row), got {size}; best a multiple "

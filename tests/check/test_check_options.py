@@ -25,6 +25,40 @@ def test_a_dtype_other_than_float32_or_float64_is_refused_when_the_options_are_m
         CheckOptions(dtype=dtype)
 
 
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"N": -5}, ValueError, "N must be an integer >= 1; got -5"),
+    ({"D": 0}, ValueError, "D must be an integer >= 1; got 0"),
+    ({"K": 1.5}, TypeError, "K must be an integer >= 1"),
+    ({"M": 0}, ValueError, "M must be an integer >= 1; got 0"),
+    ({"backend": "tpu"}, ValueError, "unknown backend 'tpu': choose one of numpy, cupy"),
+    ({"weights": "uniform"}, ValueError, "weights must be one of 'gaussian', 'abs_gaussian'"),
+    ({"activation": "nope"}, ValueError, "unknown activation 'nope'"),
+    ({"seed": "seven"}, TypeError, "seed must be an int, None or numpy.random.SeedSequence; got 'seven'"),
+    ({"moment_samples": 0}, ValueError, "moment_samples must be an integer >= 1; got 0"),
+    ({"analytic": "yes"}, TypeError, "analytic must be True or False"),
+])
+def test_bad_fields_are_refused_when_the_options_are_made(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        CheckOptions(**kwargs)
+
+
+def test_a_plan_with_a_fixed_number_of_samples_is_refused_not_dropped():
+    with pytest.raises(ValueError, match="only plans n with samples='auto', and samples = 4,096 is fixed"):
+        CheckOptions(samples=4096, plan=PlanOptions(time_budget=30.0))
+    assert CheckOptions(samples=4096, plan=PlanOptions()).samples == 4096  # the default plan: nothing dropped
+
+
+def test_local_workers_and_a_scheduler_are_refused_together_even_one_worker():
+    from getheory.check import ShardOptions
+
+    with pytest.raises(ValueError, match="either local workers or a Dask scheduler, not both"):
+        ShardOptions(size=4096, workers=1, scheduler="tcp://h:8786")
+
+
+def test_a_known_backend_this_machine_lacks_is_left_to_the_run():
+    assert CheckOptions(backend="cupy").backend == "cupy"
+
+
 def test_the_dtype_is_kept_by_its_numpy_name():
     assert CheckOptions(dtype=np.float32).dtype == "float32" and CheckOptions(dtype=np.dtype("f8")).dtype == "float64"
 

@@ -4,7 +4,7 @@ import pytest
 
 from getheory import check_generator, random_single_layer
 from getheory._seeds import CHECK
-from getheory.check import CheckOptions, draw_weights
+from getheory.check import CheckOptions, ShardOptions, draw_weights
 
 
 def _numbers(result) -> dict:
@@ -38,6 +38,24 @@ def test_given_weights_equal_to_the_drawn_ones_give_the_same_numbers():
 def test_an_unknown_keyword_is_refused_before_any_work():
     with pytest.raises(TypeError, match="unexpected keyword argument.*'n_samples'.*samples"):
         check_generator(N=12, D=6, n_samples=2048)
+
+
+def test_a_size_that_the_given_generator_would_override_is_refused_not_dropped():
+    gen = random_single_layer(32, 16, "sign", seed=0)
+    with pytest.raises(ValueError, match="N = 64 was given, but the generator given has N = 32"):
+        check_generator(gen, N=64, samples=2048)
+    with pytest.raises(ValueError, match="N = 2000 was given, but the generator given has N = 32"):
+        check_generator(gen, N=2000, samples=2048)  # the default's value, but named: still refused
+
+
+@pytest.mark.parametrize("shards, message", [
+    (ShardOptions(size=1024, scheduler="tcp://127.0.0.1:1"), "both a Dask client and a scheduler address"),
+    (ShardOptions(size=1024, workers=2), "both a Dask client and 2 local workers"),
+])
+def test_a_client_and_another_place_for_the_shards_are_refused_before_any_work(shards, message):
+    client = object()  # refused before the client is used
+    with pytest.raises(ValueError, match=message):
+        check_generator(**SMALL, shards=shards, client=client)
 
 
 def test_check_is_reproducible_with_a_seed():

@@ -43,10 +43,37 @@ def test_given_weights_are_kept_and_a_missing_one_is_drawn():
     assert (p.K, p.M) == (3, 1)
 
 
-def test_a_given_generator_ignores_the_default_generators_sizes():
+def test_a_given_generator_brings_its_own_sizes_under_the_default_options():
     gen = random_deep([4, 6, 5], "sign", seed=0)
-    p = build_problem(gen, None, None, CheckOptions(N=0, D=-1, activation="nope", samples=2048), CHECK.streams(0))
+    p = build_problem(gen, None, None, CheckOptions(samples=2048), CHECK.streams(0))
     assert p.generator is gen and (p.N, p.D) == (5, 4) and not p.single_layer
+
+
+@pytest.mark.parametrize("options, given, message", [
+    ({"N": 64}, (), "N = 64 was given, but the generator given has N = 32"),
+    ({"D": 8}, (), "D = 8 was given, but the generator given has D = 16"),
+    ({"N": 2000}, ("N",), "N = 2000 was given, but the generator given has N = 32"),
+    ({"activation": "erf"}, (), "activation 'erf' was given, but it only makes the default generator"),
+])
+def test_a_size_or_activation_that_a_given_generator_would_override_is_refused(options, given, message):
+    gen = random_single_layer(32, 16, "sign", seed=0)
+    with pytest.raises(ValueError, match=message):
+        build_problem(gen, None, None, CheckOptions(samples=2048, **options), CHECK.streams(0), given=given)
+
+
+def test_options_that_agree_with_the_given_generator_and_weights_are_accepted():
+    gen = random_single_layer(32, 16, "erf", seed=0)
+    options = CheckOptions(N=32, D=16, K=3, activation="erf", samples=2048)
+    p = build_problem(gen, np.ones((3, 32)), None, options, CHECK.streams(0), given=("N", "D", "K", "activation"))
+    assert (p.N, p.D, p.K, p.M) == (32, 16, 3, 2)
+
+
+def test_a_field_count_that_given_weights_would_override_is_refused():
+    gen = random_single_layer(8, 4, "sign", seed=0)
+    with pytest.raises(ValueError, match="K = 1 was given, but the W_student given has 3 rows"):
+        build_problem(gen, np.ones((3, 8)), None, CheckOptions(K=1, samples=2048), CHECK.streams(0))
+    with pytest.raises(ValueError, match="M = 2 was given, but the W_teacher given has 1 rows"):
+        build_problem(gen, None, np.ones((1, 4)), CheckOptions(samples=2048), CHECK.streams(0), given=("M",))
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
@@ -56,9 +83,8 @@ def test_a_given_generator_ignores_the_default_generators_sizes():
     ({"K": 5, "M": 4}, ValueError, "K \\+ M = 9 fields; the streaming estimator takes at most 8"),
 ])
 def test_bad_sizes_are_refused(kwargs, error, message):
-    options = CheckOptions(**{"N": 8, "D": 4, "samples": 2048, **kwargs})
     with pytest.raises(error, match=message):
-        build_problem(None, None, None, options, CHECK.streams(0))
+        build_problem(None, None, None, CheckOptions(**{"N": 8, "D": 4, "samples": 2048, **kwargs}), CHECK.streams(0))
 
 
 def test_misshaped_weights_and_foreign_generators_are_refused():

@@ -33,6 +33,8 @@ distributed = pytest.importorskip("distributed")
 
 #: a small sign problem: 5 shards of 2048 rows, the last one short; the reservoir spans two shards
 BASE = dict(N=48, D=24, K=2, M=2, samples=9000, seed=7, stream=StreamOptions(n_plugin=3000))
+#: BASE for a given generator, which brings its own N and D (a different N or D given with it is refused)
+GIVEN = {k: v for k, v in BASE.items() if k not in ("N", "D")}
 SIZE = 2048
 
 
@@ -225,7 +227,7 @@ def test_an_importable_user_function_travels_as_module_and_name():
 def test_an_importable_user_function_is_imported_on_the_workers_and_gives_the_same_numbers(cluster):
     _c, client = cluster
     gen = gt.CallableGenerator(user_generator, D=24)
-    kw = dict(BASE, moment_samples=4000)
+    kw = dict(GIVEN, moment_samples=4000)
     ref = check_generator(gen, **kw, shards=ShardOptions(size=SIZE)).to_dict()
     assert_numbers_equal(ref, check_generator(gen, **kw, shards=ShardOptions(size=SIZE), client=client).to_dict())
 
@@ -379,7 +381,7 @@ def test_a_generator_that_cannot_be_pickled_is_refused_before_any_work(cluster, 
     kw = {"client": client} if where == "dask" else {}
     shards = ShardOptions(size=SIZE, workers=2 if where == "pool" else None)
     with pytest.raises(TypeError, match="generator cannot be sent to .*pickling it failed") as err:
-        check_generator(_locked_generator(), **BASE, shards=shards, **kw)
+        check_generator(_locked_generator(), **GIVEN, shards=shards, **kw)
     assert "in this process" in str(err.value)  # and how to do without
 
 
@@ -390,6 +392,6 @@ def test_a_user_module_the_workers_cannot_import_is_named_before_any_work(cluste
     monkeypatch.syspath_prepend(str(tmp_path))  # importable here, not on the workers started before
     generator = gt.load_generator("only_here_gen:gen", D=24)
     with pytest.raises(ValueError, match="module 'only_here_gen' cannot be imported on the Dask worker") as err:
-        check_generator(generator, **BASE, shards=ShardOptions(size=SIZE), client=client)
+        check_generator(generator, **GIVEN, shards=ShardOptions(size=SIZE), client=client)
     assert "PYTHONPATH" in str(err.value)
     sys.modules.pop("only_here_gen", None)

@@ -18,15 +18,16 @@ def test_cli_flags_become_check_options():
     from getheory.distances import DmsOptions, StreamOptions
     from getheory.plan import PlanOptions
 
-    args = build_parser().parse_args(["check", "--activation", "relu", "--N", "64", "--K", "1", "--samples", "4096",
-                                      "--time-budget", "30", "--seed", "7", "--student-weights", "abs_gaussian",
+    args = build_parser().parse_args(["check", "--activation", "relu", "--N", "64", "--K", "1", "--time-budget", "30",
+                                      "--seed", "7", "--student-weights", "abs_gaussian",
                                       "--p", "2", "--floor-replicates", "39", "--n-plugin", "0", "--certify",
                                       "--moment-samples", "5000", "--omega-samples", "0", "--dtype", "float32"])
     assert _options(args, 1000) == CheckOptions(
-        activation="relu", N=64, D=1000, K=1, M=2, samples=4096, plan=PlanOptions(time_budget=30.0), seed=7,
+        activation="relu", N=64, D=1000, K=1, M=2, samples="auto", plan=PlanOptions(time_budget=30.0), seed=7,
         weights="abs_gaussian", moment_samples=5000, omega_samples=0,
         dms=DmsOptions(p=2, floor_replicates=39, certify=True),
         stream=StreamOptions(n_plugin=0), backend="numpy", dtype="float32")
+    assert _options(build_parser().parse_args(["check", "--samples", "4096"]), 1000).samples == 4096
     defaults = _options(build_parser().parse_args(["check"]), CheckOptions.D)
     assert (defaults.N, defaults.D, defaults.samples, defaults.plan) == (2000, 1000, "auto", PlanOptions())
 
@@ -82,6 +83,22 @@ def test_cli_rejects_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit):
         main(argv)
     assert message in capsys.readouterr().err
+
+
+def test_cli_user_generator_needs_d_and_refuses_an_n_it_does_not_return(tmp_path, monkeypatch, capsys):
+    (tmp_path / "usergen_n64.py").write_text("import numpy as np\n\n"
+                                             "B = np.random.default_rng(0).standard_normal((64, 32))\n\n"
+                                             "def make(c):\n    return np.tanh(c @ B.T / np.sqrt(32))\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    base = ["check", "--generator", "usergen_n64:make", "--samples", "2000", "--quiet"]
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "--generator usergen_n64:make needs --D, the latent dimension" in err and "1000" not in err
+    for n in ("100", "2000"):
+        assert main(base + ["--D", "32", "--N", n]) == 2
+        assert f"--N {n} was given, but the generator usergen_n64:make returns N = 64 columns" in \
+            capsys.readouterr().err
 
 
 def test_cli_reports_user_generator_errors(tmp_path, monkeypatch, capsys):

@@ -129,3 +129,58 @@ def test_out_under_a_file_is_refused(tmp_path, capsys):
         main(["ridge", "--N", "20", "--quiet", "--out", str(tmp_path / "file" / "sub")])
     err = capsys.readouterr().err
     assert "cannot be created" in err and "is a file, not a folder" in err
+
+
+@pytest.mark.parametrize("where, message", [
+    ("folder", "is an existing folder, not a file"),
+    ("missing/r.json", "does not exist; create it first"),
+    ("file/r.json", "is a file, not a folder"),
+])
+def test_json_path_that_cannot_be_written_is_refused_before_computing(where, message, tmp_path, monkeypatch, capsys):
+    from getheory.cli import check
+
+    def must_not_run(*a, **k):
+        raise AssertionError("computed before refusing --json")
+
+    monkeypatch.setattr(check, "check_generator", must_not_run)
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("keep me\n")
+    with pytest.raises(SystemExit) as info:
+        main(["check", "--N", "16", "--D", "8", "--quiet", "--json", str(tmp_path / where)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --json: {str(tmp_path / where)!r} " in err and message in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["file", "folder"]  # no PATH.tmp left behind
+
+
+@pytest.mark.parametrize("checkpoint_flag", [False, True])
+def test_dynamics_in_a_read_only_checkpoint_folder_is_refused_before_computing(checkpoint_flag, tmp_path,
+                                                                               monkeypatch, capsys):
+    import os
+
+    from getheory import _validation
+    from getheory.cli import dynamics
+
+    out, ck = tmp_path / "out", tmp_path / "out" / "checkpoint"
+    ck.mkdir(parents=True)
+    real = _validation.tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kw):  # OUT/checkpoint on a read-only mount, as root meets it too
+        if dir is not None and os.path.samefile(dir, ck):
+            raise OSError(30, "Read-only file system")
+        return real(*args, dir=dir, **kw)
+
+    def must_not_run(*a, **k):
+        raise AssertionError("computed before refusing the checkpoint folder")
+
+    monkeypatch.setattr(_validation.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(dynamics, "run_dynamics", must_not_run)
+    argv = ["dynamics", "--N", "20", "--resume", "--quiet", "--out", str(out)]
+    argv += ["--checkpoint", str(ck)] if checkpoint_flag else []
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # --checkpoint DIR is checked by the parser
+        rc = exc.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert f"{str(ck)!r} is not writable (Read-only file system in {str(ck)!r})" in err and "Errno" not in err

@@ -565,3 +565,16 @@ def test_sgd_runs_on_every_backend_from_the_same_start(backend):
         assert isinstance(tr.W, np.ndarray) and tr.W.shape == (3, 2, 40)
         np.testing.assert_allclose(tr.W[0], W0, atol=1e-12)
         assert np.all(np.isfinite(tr.W)) and not np.allclose(tr.W[-1], W0)
+
+
+@pytest.mark.parametrize("keywords, message", [
+    ({"N": 100}, r"N=100 shape\(s\) the random generator, but a generator \(N = 32, D = 16\) was given"),
+    ({"depth": 3}, "depth=3 shape"),
+    ({"activation": "erf", "widths": [16, 24, 32]}, "activation='erf', widths=.* leave them out"),
+])
+def test_random_generator_keywords_with_a_given_generator_are_refused_not_dropped(keywords, message):
+    from getheory.generators import random_single_layer
+
+    gen = random_single_layer(32, 16, "sign", seed=0)
+    with pytest.raises(ValueError, match=message):
+        run_dynamics(gen, **keywords, t_max=0.1, points=2, n_test=100, sgd_seeds=1)

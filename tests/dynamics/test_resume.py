@@ -303,3 +303,87 @@ def test_problem_sizes_conflicting_with_given_ones_are_refused(tmp_path, problem
         err = capsys.readouterr().err
         assert all(w in err for w in words), err
     assert not os.path.exists(out)  # refused before anything was written
+
+
+# ---------------------------------------------------------------------------------------------
+# the checkpoint folder: damaged files, read-only places, writers killed mid-write
+# ---------------------------------------------------------------------------------------------
+def test_a_checkpoint_with_a_damaged_zip_header_is_refused_in_a_short_printable_line(tmp_path):
+    run = RunCheckpoint(tmp_path / "ck", every=0)
+    run.open({"x": 1})
+    sc = run.seed(0, 7)
+    sc.save({"done": 5, "n_rec": 0, "status": "running", "sources": ["generator"]},
+            {"W0": np.random.default_rng(0).standard_normal((300, 300))})
+    state = tmp_path / "ck" / "seed-000.npz"
+    raw = bytearray(state.read_bytes())
+    raw[26:28] = b"\xff\xff"  # the first entry's file-name length: zipfile then quotes 64 kB of raw bytes
+    state.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="checkpoint file .*seed-000.npz' cannot be read") as err:
+        run.seed(0, 7).load()
+    msg = str(err.value)
+    assert len(msg) < 600 and msg.isprintable() and "characters in all" in msg and "delete the folder" in msg
+
+
+def test_a_read_only_checkpoint_folder_is_refused_before_any_sgd(tmp_path, monkeypatch):
+    from getheory import _validation
+
+    ck = tmp_path / "ck"
+    ck.mkdir()
+    real = _validation.tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kw):  # a read-only mount, as root meets it too
+        if dir is not None and os.path.samefile(dir, ck):
+            raise OSError(30, "Read-only file system")
+        return real(*args, dir=dir, **kw)
+
+    monkeypatch.setattr(_validation.tempfile, "mkstemp", mkstemp)
+    calls = _slow_kernels(monkeypatch)
+    with pytest.raises(ValueError, match=r"checkpoint folder '.*ck' is not writable \(Read-only file system"):
+        run_dynamics(**SMALL, checkpoint=str(ck))
+    assert calls["n"] == 0
+
+
+def test_a_writer_killed_mid_write_leaves_no_temporary_after_the_resume_and_the_folder_goes(tmp_path):
+    """SIGKILL between writing a state's temporary file and moving it into place (at the third save of
+    seed 0): the resume removes the dead writer's temporary file, and a finished run's folder is removed."""
+    from getheory.dynamics import remove_checkpoint
+
+    ck = tmp_path / "ck"
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, signal, sys
+        from getheory.dynamics import run_dynamics
+        real, saves = os.replace, []
+        def replace(src, dst):
+            if str(dst).endswith("seed-000.npz"):
+                saves.append(dst)
+                if len(saves) == 3:
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return real(src, dst)
+        os.replace = replace
+        run_dynamics(**{SMALL!r}, checkpoint=sys.argv[1], checkpoint_every=0)
+    """))
+    proc = subprocess.run([sys.executable, str(script), str(ck)], capture_output=True, timeout=300, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert [n for n in os.listdir(ck) if n.endswith(".tmp")] == [f".seed-000.npz.{_pid_of(ck)}.tmp"]
+    resumed = run_dynamics(**SMALL, checkpoint=str(ck))
+    assert resumed.settings["resumed"]
+    assert not [n for n in os.listdir(ck) if n.endswith(".tmp")]
+    assert remove_checkpoint(ck) and not ck.exists()
+
+
+def test_removing_a_checkpoint_removes_its_killed_writers_temporaries(tmp_path):
+    from getheory.dynamics import remove_checkpoint
+
+    run = RunCheckpoint(tmp_path / "ck", every=0)
+    run.open({"x": 1})
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait(timeout=60)
+    (tmp_path / "ck" / f".seed-000.npz.{dead.pid}.tmp").write_bytes(b"half a state")
+    assert remove_checkpoint(tmp_path / "ck") and not (tmp_path / "ck").exists()
+
+
+def _pid_of(folder) -> int:
+    """The writer's process id in the one temporary file of ``folder``."""
+    (name,) = [n for n in os.listdir(folder) if n.endswith(".tmp")]
+    return int(name.split(".")[-2])

@@ -318,3 +318,14 @@ def test_cli_too_large_refused(monkeypatch, tmp_path, capsys):
     assert rc == 2
     assert "N×N" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("keywords, message", [
+    ({"N": 100}, "N = 100 was given, but the generator given has N = 32: leave out N"),
+    ({"D": 8}, "D = 8 was given, but the generator given has D = 16"),
+    ({"moment_samples": 100}, "a single-layer generator's moments are exact: leave it out"),
+])
+def test_sizes_or_moment_samples_a_given_generator_would_override_are_refused(keywords, message):
+    gen = random_single_layer(32, 16, "sign", seed=0)
+    with pytest.raises(ValueError, match=message):
+        R.ridge_curves(gen, **keywords, options=R.RidgeOptions(alphas=[0.5, 1.0], lambdas=[1.0], seeds=1, n_test=100))

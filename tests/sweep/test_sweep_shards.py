@@ -105,6 +105,8 @@ def test_a_spec_without_shard_size_keeps_its_hash_and_task_keys():
 
 @pytest.mark.parametrize("extra, match", [
     ("shard_size = 32\n", r"'samples.shard_size': must be >= 64"),
+    ("shard_size = 0\n", r"'samples.shard_size': must be >= 64 .*got 0"),
+    ("shard_size = -64\n", r"'samples.shard_size': must be >= 64 .*got -64"),
     ("shard_size = 'big'\n", r"'samples.shard_size': must be an integer"),
 ])
 def test_a_bad_shard_size_names_the_key(extra, match):
