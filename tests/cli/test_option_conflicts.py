@@ -33,7 +33,7 @@ def user_gen(tmp_path, monkeypatch):
       "moments are exact")),
     (["check", "--N", "16", "--D", "8", "--omega-samples", "0"], "leave out --omega-samples"),
     (["check", "--N", "16", "--D", "8", "--samples", "4096", "--time-budget", "30"],
-     "--time-budget) was given, but it only plans n with samples='auto', and samples = 4,096 is fixed"),
+     "--time-budget; its budget 30 s) was given, but it only plans n with samples='auto', and samples = 4,096 is fixed"),
     (["dynamics", "--generator", "conflict_gen:make", "--D", "32", "--N", "100"],
      "--N 100 was given, but the generator conflict_gen:make returns N = 64 columns"),
     (["dynamics", "--generator", "conflict_gen:make", "--D", "32", "--depth", "3"],
