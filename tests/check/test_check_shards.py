@@ -42,6 +42,13 @@ def cluster(dask_cluster):
 
 
 @pytest.fixture(scope="module")
+def scale(cluster, dask_workers):
+    """``scale(n)``: the session cluster with ``n`` workers, waited for (after a kill too)."""
+    c, client = cluster
+    return lambda n: dask_workers(c, client, n)
+
+
+@pytest.fixture(scope="module")
 def reference():
     """The serial executor's result: shards one after the other in this process."""
     return check_generator(**BASE, shards=ShardOptions(size=SIZE)).to_dict()
@@ -85,30 +92,22 @@ def assert_same_numbers(a: dict, b: dict):
     assert a["sizes"]["samples"] == b["sizes"]["samples"] == BASE["samples"]
 
 
-def _scale(cluster, client, n, timeout=60):
-    cluster.scale(n)
-    deadline = time.monotonic() + timeout
-    while len(client.scheduler_info(n_workers=-1)["workers"]) != n:
-        assert time.monotonic() < deadline, f"the cluster did not reach {n} workers"
-        time.sleep(0.1)
-
-
 def _sampled_kappas(d):
     cum = d["d_MS"]["cumulant"]
     return {k: cum[k] for k in cum if k.startswith(("kappa", "se_kappa"))}
 
 
 # ------------------------------------------------------------------ the same numbers wherever the shards run
-def test_one_two_and_three_dask_workers_give_the_numbers_of_the_serial_shards(cluster, reference):
-    c, client = cluster
+def test_one_two_and_three_dask_workers_give_the_numbers_of_the_serial_shards(cluster, scale, reference):
+    _c, client = cluster
     try:
         for n in (2, 1, 3):
-            _scale(c, client, n)
+            scale(n)
             got = check_generator(**BASE, shards=ShardOptions(size=SIZE), client=client).to_dict()
             assert_same_numbers(reference, got)
             assert _sampled_kappas(got) == pytest.approx(_sampled_kappas(reference), rel=1e-12)
     finally:
-        _scale(c, client, 2)
+        scale(2)
 
 
 def test_a_local_pool_and_a_scheduler_address_give_the_numbers_of_the_serial_shards(cluster, reference):
@@ -262,11 +261,11 @@ def test_a_shard_on_a_dask_worker_runs_with_one_blas_thread(cluster):
 
 # ------------------------------------------------------------------ a worker killed while it holds shards
 @pytest.mark.slow
-def test_a_worker_killed_while_it_holds_shards_changes_nothing(cluster):
+def test_a_worker_killed_while_it_holds_shards_changes_nothing(cluster, scale):
     """SIGKILL of a worker process that is running a shard: Dask runs its shards again on the
     other worker (and on the one its nanny restarts), and every number equals the undisturbed run."""
-    c, client = cluster
-    _scale(c, client, 2)
+    _c, client = cluster
+    scale(2)
     base = dict(N=256, D=128, K=2, M=2, samples=16 * 32768, seed=11, stream=StreamOptions(n_plugin=20_000))
     shards = ShardOptions(size=32768)
     out = {}
