@@ -1,14 +1,23 @@
 """The process's threads and its clusters (getheory._cluster): BLAS threads limited around the host
-sampler's workers; no LocalCluster that binds a fixed port."""
+sampler's workers; no wait on a cluster without a limit; no LocalCluster that binds a fixed port."""
 
 import ast
 import pathlib
 import socket
+import threading
+import time
 import warnings
 
 import pytest
 
-from getheory._cluster import blas_threads, single_blas_threads, usable_cpus
+from getheory._cluster import (
+    ClusterError,
+    blas_threads,
+    call_within,
+    single_blas_threads,
+    usable_cpus,
+    wait_watched,
+)
 
 
 def test_single_blas_threads_limits_inside_and_restores_after_nested_blocks():
@@ -23,6 +32,31 @@ def test_single_blas_threads_limits_inside_and_restores_after_nested_blocks():
 
 def test_usable_cpus_is_at_least_one():
     assert usable_cpus() >= 1
+
+
+# ---------------------------------------------------------------- no wait on a cluster without a limit
+def test_a_watched_call_returns_its_value_and_raises_its_error():
+    assert wait_watched(lambda: 42, lambda: None, poll=0.01) == 42
+    with pytest.raises(KeyError, match="inside"):
+        wait_watched(lambda: {}["inside"], lambda: None, poll=0.01)
+
+
+def test_a_call_that_never_returns_is_stopped_by_its_watch():
+    never = threading.Event()
+    checks = []
+
+    def watch():
+        checks.append(1)
+        if len(checks) >= 3:
+            raise ClusterError("no workers")
+
+    t0 = time.monotonic()
+    with pytest.raises(ClusterError, match="no workers"):
+        wait_watched(never.wait, watch, poll=0.01)
+    assert len(checks) == 3 and time.monotonic() - t0 < 30
+    with pytest.raises(ClusterError, match="the scheduler did not answer within 0.2 s"):
+        call_within(never.wait, 0.2, "the scheduler")
+    never.set()  # ends the helper threads
 
 
 # ---------------------------------------------------------------- no fixed port in any LocalCluster

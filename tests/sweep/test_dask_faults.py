@@ -179,6 +179,50 @@ def test_scheduler_without_workers_is_reported(tmp_path, local_cluster):
     assert cluster.scheduler_address in str(err.value) and "rerun" in str(err.value)
 
 
+def test_a_record_that_would_wait_forever_is_stopped_by_the_no_worker_check(tmp_path, local_cluster, monkeypatch):
+    """A finished task's record is on a worker that then dies, with no other worker: fetching it
+    would wait for ever.  The no-worker check runs while it waits and stops the sweep after the
+    worker timeout (before, the fetch had no limit and the check never ran)."""
+    distributed = pytest.importorskip("distributed")
+    spec = load(tmp_path, spec_text())
+    forever, fetching = threading.Event(), threading.Event()
+    result = {}
+
+    def never(future, *a, **kw):  # as for a record whose worker died: no answer, ever
+        fetching.set()
+        forever.wait()
+
+    with local_cluster(n_workers=1, threads_per_worker=1, processes=False) as cluster, \
+            distributed.Client(cluster) as client:
+        real_info = client.scheduler_info
+        monkeypatch.setattr(client, "scheduler_info", lambda *a, **kw: {"n_workers": 0, "workers": {}}
+                            if fetching.is_set() else real_info(*a, **kw))
+        monkeypatch.setattr(distributed.Future, "result", never)
+
+        def go():
+            try:
+                result["summary"] = sw.run_sweep(spec, tmp_path / "r.db", client=client, progress=False,
+                                                 worker_timeout=2)
+            except BaseException as exc:
+                result["exc"] = exc
+            result["t_end"] = time.monotonic()
+
+        th = threading.Thread(target=go, daemon=True)
+        th.start()
+        try:
+            assert fetching.wait(120), result
+            t_fetch = time.monotonic()
+            th.join(60)
+            assert not th.is_alive(), "the sweep still waits on a record 60 s after its workers died"
+        finally:
+            forever.set()
+            monkeypatch.undo()
+    exc = result.get("exc")
+    assert isinstance(exc, sw.SweepError), result
+    assert "every worker" in str(exc) and "for 2 s" in str(exc) and "rerun" in str(exc)
+    assert result["t_end"] - t_fetch < 30
+
+
 def _start_worker(address):
     cmd = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny", "--nthreads", "1",
            "--no-dashboard", "--name"]
