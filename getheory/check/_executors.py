@@ -19,7 +19,10 @@ of a run of k shards (§4.1, "A run cut at its budget").
   (:class:`~._shards.GeneratorRecipe`, built once per worker process) or, when it has none, is
   scattered once to every worker (``client.scatter(..., broadcast=True)``), never re-sent per
   shard.  A worker that dies loses only its shards, which Dask runs again elsewhere; the
-  result is the same.  Workers in other processes use one BLAS thread each.
+  result is the same.  A scattered generator lost with every worker that held it is scattered
+  again once workers are back.  Workers in other processes use one BLAS thread each.  No wait
+  on the cluster is without a limit: a cluster without workers for :data:`WORKER_TIMEOUT_S`
+  seconds stops the run whatever it was waiting on (:func:`getheory._cluster.wait_watched`).
 """
 
 from __future__ import annotations
