@@ -213,10 +213,19 @@ class DaskShards:
         self.generator = generator  # kept: scattered again if the workers holding it die
         self._scatter("while the generator waited to be scattered to the workers")
 
-    def _scatter(self, doing: str):
-        """Once to every worker, now; each shard names it, and workers that join later fetch it from a peer."""
-        [self.source] = self._watched(lambda: self.client.scatter([self.generator], broadcast=True, hash=False),
-                                      doing)  # a list: one future
+    def _scatter(self, doing: str, tries: int = 3):
+        """Once to every worker, now; each shard names it, and workers that join later fetch it from a peer.
+        A worker that dies while the generator is sent to it (a closed connection) is tried ``tries`` times."""
+        for k in range(tries):
+            try:
+                [self.source] = self._watched(lambda: self.client.scatter([self.generator], broadcast=True,
+                                                                          hash=False), doing)  # a list: one future
+                return
+            except OSError as exc:  # distributed's CommClosedError: a worker died while receiving it
+                if k == tries - 1:
+                    raise ClusterError(f"the generator could not be scattered to the workers of {self.where}: "
+                                       f"{tries} tries failed ({type(exc).__name__}: {str(exc)[:120]}), {doing}; "
+                                       "rerun with the workers up, or give the generator a recipe") from None
 
     def _watched(self, call, doing: str):
         """``call()`` waited for while the workers are watched (a ClusterError once there are none)."""
@@ -288,7 +297,7 @@ class DaskShards:
         """Shard ``i`` cancelled, not by us: the scattered generator was lost with the workers that held
         it (scattered again, and the shards that needed it run again), or this client lost the scheduler."""
         source = self.source_of.get(futs[i].key)
-        if self.generator is None or (source is self.source and self.source.status == "finished"):
+        if self.generator is None or (source is self.source and not _lost(self.source)):
             raise ClusterError(f"{self.where} cancelled shard {i} (lost the scheduler?): the sharded run stopped; "
                                "rerun it with the cluster up")
         if source is self.source:  # the generator now on the workers is lost: scatter it again
@@ -314,6 +323,17 @@ class DaskShards:
         if self.own:
             with contextlib.suppress(Exception):
                 self.client.close(timeout=CONNECT_TIMEOUT_S)
+
+
+def _lost(source, settle: float = 5.0) -> bool:
+    """Whether the scattered ``source`` was lost (its future no longer finished), given ``settle`` seconds
+    for the news to arrive: the scheduler tells a shard's cancellation and its data's loss apart."""
+    deadline = time.monotonic() + settle
+    while source.status == "finished":
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _spent(run: RunContext) -> bool:
