@@ -107,7 +107,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     from dask.distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    # no fixed port: the scheduler's and its HTTP server's (started even without a dashboard, on 8787 by default)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, scheduler_port=0, dashboard_address=None,
+                      worker_dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster, \
             Client(cluster) as client:
         r = rate(args, client)
         o = overhead(client)

@@ -16,7 +16,11 @@ check's shards; README, "Architecture"):
 * :func:`check_scheduler` and :func:`connect`: a Dask scheduler address is checked within
   :data:`CONNECT_TIMEOUT_S` seconds before any work starts; an address where nothing
   listens, or where something other than a Dask scheduler answers (an HTTP server), is
-  refused with a message that names the address and what was found there.
+  refused with a message that names the address and what was found there;
+* :func:`wait_watched` and :func:`call_within`: no wait on a cluster is without a limit.  A
+  blocking call (a gather, a scatter, a cancel, a question to the scheduler) runs in a helper
+  thread while the caller keeps checking the cluster (its workers, a time limit), so that a
+  cluster that lost its workers stops the wait whatever it was blocked on.
 
 ``dask.distributed`` is imported only when a scheduler is used.
 """
@@ -37,8 +41,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
-__all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "blas_threads", "check_scheduler", "connect", "limit_worker_threads",
-           "make_pool", "process_id", "single_blas_threads", "thread_pool", "usable_cpus"]
+__all__ = ["CONNECT_TIMEOUT_S", "ClusterError", "blas_threads", "call_within", "check_scheduler", "connect",
+           "limit_worker_threads", "make_pool", "process_id", "single_blas_threads", "thread_pool", "usable_cpus",
+           "wait_watched"]
 
 #: seconds to check a scheduler address (TCP connection and Dask handshake) before giving up
 CONNECT_TIMEOUT_S = 6.0
@@ -290,3 +295,46 @@ def connect(scheduler: str, *, error=ClusterError):
         return Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except Exception as exc:  # OSError, TimeoutError...
         raise error(f"cannot connect to the Dask scheduler {scheduler!r}: {exc}") from None
+
+
+def wait_watched(call, watch, poll: float = 1.0):
+    """``call()``, run in a helper thread, waited for while ``watch()`` runs every ``poll`` seconds.
+
+    For a blocking call on a cluster (a gather, a scatter, a question to the scheduler) that could
+    otherwise wait forever: ``watch`` raises to stop waiting (a cluster without workers, a time
+    limit), and that exception is raised here.  The helper thread is a daemon, left to end on its
+    own (a call whose futures were cancelled, or whose client was closed, returns).
+
+    Returns
+    -------
+    object
+        What ``call()`` returned; its exception is raised here.
+    """
+    out: dict = {}
+    done = threading.Event()
+
+    def run():
+        try:
+            out["value"] = call()
+        except BaseException as exc:  # raised in the waiting thread below
+            out["exc"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="getheory-cluster-call", daemon=True).start()
+    while not done.wait(poll):
+        watch()
+    if "exc" in out:
+        raise out["exc"]
+    return out["value"]
+
+
+def call_within(call, timeout: float, what: str, *, error=ClusterError):
+    """``call()`` (:func:`wait_watched`), or ``error`` naming ``what`` once it has waited ``timeout`` seconds."""
+    t0 = time.monotonic()
+
+    def watch():
+        if time.monotonic() - t0 >= timeout:
+            raise error(f"{what} did not answer within {timeout:g} s")
+
+    return wait_watched(call, watch, poll=min(1.0, max(0.05, timeout / 4)))

@@ -19,7 +19,10 @@ of a run of k shards (§4.1, "A run cut at its budget").
   (:class:`~._shards.GeneratorRecipe`, built once per worker process) or, when it has none, is
   scattered once to every worker (``client.scatter(..., broadcast=True)``), never re-sent per
   shard.  A worker that dies loses only its shards, which Dask runs again elsewhere; the
-  result is the same.  Workers in other processes use one BLAS thread each.
+  result is the same.  A scattered generator lost with every worker that held it is scattered
+  again once workers are back.  Workers in other processes use one BLAS thread each.  No wait
+  on the cluster is without a limit: a cluster without workers for :data:`WORKER_TIMEOUT_S`
+  seconds stops the run whatever it was waiting on (:func:`getheory._cluster.wait_watched`).
 """
 
 from __future__ import annotations
@@ -29,9 +32,17 @@ import pickle
 import queue
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 
-from .._cluster import CONNECT_TIMEOUT_S, ClusterError, connect, make_pool, process_id
+from .._cluster import (
+    CONNECT_TIMEOUT_S,
+    ClusterError,
+    call_within,
+    connect,
+    make_pool,
+    process_id,
+    wait_watched,
+)
 from .._progress import Progress
 from .._run import RunContext
 from ._options import ShardOptions
@@ -156,23 +167,32 @@ class PoolShards:
 class DaskShards:
     """The shards on a dask.distributed cluster, through ``client``.
 
+    No wait on the cluster is without a limit: every blocking call (the scatter, the workers'
+    module check, the gather, a cancel) is waited for while the cluster's workers are watched
+    (:class:`_Workers`), so that a cluster without workers for ``worker_timeout`` seconds stops
+    the run whatever it was waiting on.
+
     Parameters
     ----------
     client : distributed.Client
     own : bool
         Close the client at :meth:`close` (one this module connected).
-    worker_timeout : float
+    worker_timeout : float, optional
         Seconds without any worker (or without contact with the scheduler) before the run
-        stops with a :class:`getheory._cluster.ClusterError`.
+        stops with a :class:`getheory._cluster.ClusterError` (default :data:`WORKER_TIMEOUT_S`).
     """
 
     host_results = True  # the shards' reservoirs come back as NumPy arrays
+    #: times a scattered generator lost with its workers is scattered again before the run stops
+    rescatters = 3
 
-    def __init__(self, client, *, own: bool = False, worker_timeout: float = WORKER_TIMEOUT_S):
-        self.client, self.own, self.worker_timeout = client, own, float(worker_timeout)
+    def __init__(self, client, *, own: bool = False, worker_timeout: float | None = None):
+        self.client, self.own = client, own
+        self.worker_timeout = float(WORKER_TIMEOUT_S if worker_timeout is None else worker_timeout)
         self.address = getattr(getattr(client, "scheduler", None), "address", None) or "?"
         self.where = f"the Dask cluster at {self.address}"
-        self.source = None
+        self.source = self.generator = None
+        self.watch = _Workers(client, self.address, self.worker_timeout)
 
     def prepare(self, generator, recipe: GeneratorRecipe | None):
         """The generator's way to the workers, settled before any work: its recipe (the user modules
@@ -190,73 +210,130 @@ class DaskShards:
                 cloudpickle.dumps(generator)
             except Exception as exc:
                 raise _not_picklable(exc, self.where) from None
-        # once to every worker, now; each shard names it, and workers that join later fetch it from a peer
-        [self.source] = self.client.scatter([generator], broadcast=True, hash=False)  # a list: one future
+        self.generator = generator  # kept: scattered again if the workers holding it die
+        self._scatter("while the generator waited to be scattered to the workers")
+
+    def _scatter(self, doing: str, tries: int = 3):
+        """Once to every worker, now; each shard names it, and workers that join later fetch it from a peer.
+        A worker that dies while the generator is sent to it (a closed connection) is tried ``tries`` times."""
+        for k in range(tries):
+            try:
+                [self.source] = self._watched(lambda: self.client.scatter([self.generator], broadcast=True,
+                                                                          hash=False), doing)  # a list: one future
+                return
+            except OSError as exc:  # distributed's CommClosedError: a worker died while receiving it
+                if k == tries - 1:
+                    raise ClusterError(f"the generator could not be scattered to the workers of {self.where}: "
+                                       f"{tries} tries failed ({type(exc).__name__}: {str(exc)[:120]}), {doing}; "
+                                       "rerun with the workers up, or give the generator a recipe") from None
+
+    def _watched(self, call, doing: str):
+        """``call()`` waited for while the workers are watched (a ClusterError once there are none)."""
+        return wait_watched(call, lambda: self.watch.check(doing), poll=_POLL_S)
 
     def _check_needs(self, recipe: GeneratorRecipe):
         """Refuse a recipe whose user modules a worker cannot import, naming the module and the workers."""
         if not recipe.needs:
             return
-        errors = {w: e for w, e in self.client.run(check_needs, recipe).items() if e is not None}
+        found = self._watched(lambda: self.client.run(check_needs, recipe), "while the workers' modules were checked")
+        errors = {w: e for w, e in found.items() if e is not None}
         if errors:
             where = f"the Dask worker(s) {', '.join(sorted(errors))}"
             raise ValueError(unimportable(recipe, where, next(iter(errors.values()))))
 
     def map(self, job: ShardJob, run: RunContext) -> list:
         """Every shard of ``job`` as a Dask task (key ``getheory-shard-TOKEN-i``); their statistics in
-        shard-index order.  A shard lost with its worker is run again by Dask; a shard's error, a spent
-        time budget or a cluster without workers stops the run (the other shards cancelled)."""
-        token, caller = uuid.uuid4().hex[:12], process_id()
-        futs = [self.client.submit(run_shard_remote, job, self.source, i, caller, key=f"getheory-shard-{token}-{i}",
-                                   pure=False) for i in range(job.count)]
+        shard-index order.  A shard lost with its worker is run again by Dask (and a scattered generator
+        lost with every worker that held it is scattered again once workers are back); a shard's error,
+        a spent time budget or a cluster without workers stops the run (the other shards cancelled)."""
+        self.token, self.caller, self.tries, self.source_of = uuid.uuid4().hex[:12], process_id(), 0, {}
+        futs = [self._submit(job, i) for i in range(job.count)]
         try:
             with _out_of_worker_slot():
                 cut = self._wait(futs, job, _progress(job, run), run)
             done = _dask_prefix(futs) if cut else futs
             self._cancel(futs[len(done):])
-            return self.client.gather(done)  # one round trip for all of them
+            # one round trip for all of them, watched: a result lost with its worker is computed again
+            return self._watched(lambda: self.client.gather(done), f"while gathering {len(done)} finished shards")
         except BaseException:
             self._cancel(futs)
             raise
 
+    def _submit(self, job: ShardJob, i: int):
+        key = f"getheory-shard-{self.token}-{i}" + (f"-r{self.tries}" if self.tries else "")
+        self.source_of[key] = self.source
+        return self.client.submit(run_shard_remote, job, self.source, i, self.caller, key=key, pure=False)
+
     def _cancel(self, futs):
         if futs and getattr(self.client, "status", "running") == "running":
-            with contextlib.suppress(Exception):
-                self.client.cancel(futs)
+            with contextlib.suppress(Exception):  # one call, bounded: a lost scheduler would make it wait
+                call_within(lambda: self.client.cancel(futs), CONNECT_TIMEOUT_S, f"{self.where} (cancelling shards)")
 
-    def _wait(self, futs, job: ShardJob, prog: Progress, run: RunContext) -> bool:
-        """Until every shard has ended (False) or the budget is spent with shard 0 done (True): a
-        shard's error is raised here, the budget and the workers are watched."""
-        ended, index = queue.SimpleQueue(), {f.key: i for i, f in enumerate(futs)}
+    def _wait(self, futs: list, job: ShardJob, prog: Progress, run: RunContext) -> bool:
+        """Until every shard has finished (False) or the budget is spent with shard 0 done (True),
+        from the futures' states (no result is fetched here): a shard's error is raised, a shard
+        cancelled by the cluster stops the run, the budget and the workers are watched."""
+        woken = queue.SimpleQueue()
         for f in futs:
-            f.add_done_callback(ended.put)  # called in a Dask thread as each future ends
-        left, done_rows, watch = len(futs), 0, _Workers(self.client, self.address, self.worker_timeout)
-        while left:
-            try:
-                f = ended.get(timeout=_POLL_S)
-            except queue.Empty:
-                f = None
-            if f is not None:
-                left -= 1
-                try:
-                    f.result()
-                except CancelledError:  # not by us: the scheduler dropped it, or this client lost the scheduler
-                    raise ClusterError(f"{self.where} cancelled shard {index[f.key]} (lost the scheduler?): the "
-                                       "sharded run stopped; rerun it with the cluster up") from None
-                done_rows += job.rows(index[f.key])
-                prog.update(done_rows)
-            if left and _spent(run) and _dask_prefix(futs):
+            f.add_done_callback(woken.put)  # called in a Dask thread as each future ends: wakes the loop
+        while True:
+            with contextlib.suppress(queue.Empty):
+                woken.get(timeout=_POLL_S)
+            for i in range(len(futs)):  # a finished shard whose worker died goes back to pending
+                if futs[i].status == "error":
+                    futs[i].result(timeout=CONNECT_TIMEOUT_S)  # raises the shard's error (no data to fetch)
+                elif futs[i].status == "cancelled":  # resubmits it (and others) where it can, else raises
+                    self._cancelled(futs, job, i, woken)
+            finished = [i for i, f in enumerate(futs) if f.status == "finished"]
+            prog.update(sum(job.rows(i) for i in finished))
+            if len(finished) == len(futs):
+                return False
+            if _spent(run) and _dask_prefix(futs):
                 return True
             run.check_deadline("the measured run's sampling")  # spent before any shard finished
-            watch.check(left)
-        return False
+            self.watch.check(f"with {len(futs) - len(finished)} shards of the measured run not done")
+
+    def _cancelled(self, futs: list, job: ShardJob, i: int, woken):
+        """Shard ``i`` cancelled, not by us: the scattered generator was lost with the workers that held
+        it (scattered again, and the shards that needed it run again), or this client lost the scheduler."""
+        source = self.source_of.get(futs[i].key)
+        if self.generator is None or (source is self.source and not _lost(self.source)):
+            raise ClusterError(f"{self.where} cancelled shard {i} (lost the scheduler?): the sharded run stopped; "
+                               "rerun it with the cluster up")
+        if source is self.source:  # the generator now on the workers is lost: scatter it again
+            if self.tries >= self.rescatters:
+                raise ClusterError(
+                    f"the generator scattered to the workers of {self.where} was lost with the workers that held "
+                    f"it ({self.tries + 1} times), and shard {i} with it: the sharded run stopped. A generator with "
+                    "a recipe (check_generator(recipe=GeneratorRecipe(...)), or --generator module:function) is "
+                    "rebuilt by each worker and survives workers that die; or keep the workers up and rerun")
+            self.tries += 1
+            self._scatter(f"while the scattered generator, lost with the workers that held it (and shard {i} with "
+                          "it), waited to be scattered again; a generator with a recipe (GeneratorRecipe, or "
+                          "--generator module:function) is rebuilt by the workers instead")
+        for k, f in enumerate(futs):
+            if f.status != "finished" and self.source_of.get(f.key) is not self.source:  # needed a lost generator
+                futs[k] = self._submit(job, k)
+                futs[k].add_done_callback(woken.put)
 
     def close(self):
         """Release the scattered generator; close the client when this executor connected it."""
-        self.source = None  # the last reference to a scattered generator's future: Dask forgets it
+        # the last references to the scattered generator's futures: Dask forgets it
+        self.source = self.generator = self.source_of = None
         if self.own:
             with contextlib.suppress(Exception):
                 self.client.close(timeout=CONNECT_TIMEOUT_S)
+
+
+def _lost(source, settle: float = 5.0) -> bool:
+    """Whether the scattered ``source`` was lost (its future no longer finished), given ``settle`` seconds
+    for the news to arrive: the scheduler tells a shard's cancellation and its data's loss apart."""
+    deadline = time.monotonic() + settle
+    while source.status == "finished":
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _spent(run: RunContext) -> bool:
@@ -303,31 +380,39 @@ def _out_of_worker_slot():
 
 class _Workers:
     """Whether the cluster has workers (and this process contact with it), checked at most every
-    :data:`_POLL_S` seconds; :meth:`check` raises once it has had none for ``timeout`` seconds."""
+    :data:`_POLL_S` seconds; :meth:`check` raises once it has had none for ``timeout`` seconds.
+    The question to the scheduler is itself bounded (:data:`CONNECT_TIMEOUT_S`)."""
 
     def __init__(self, client, address, timeout):
         self.client, self.address, self.timeout = client, address, timeout
-        self.last, self.since = -float("inf"), None
+        self.last, self.since, self.seen = -float("inf"), None, False
 
-    def check(self, left: int):
+    def count(self) -> int | None:
+        """The scheduler's workers now, or None where the client lost it or it does not answer in time."""
+        if getattr(self.client, "status", "running") != "running":
+            return None
+        info = None
+        with contextlib.suppress(Exception):  # the scheduler is gone, or does not answer in time
+            info = call_within(lambda: self.client.scheduler_info(n_workers=0), CONNECT_TIMEOUT_S, "the scheduler")
+        return None if info is None else info.get("n_workers", len(info.get("workers") or {}))
+
+    def check(self, doing: str):
+        """Raise a :class:`ClusterError` once the cluster has had no worker for ``timeout`` seconds;
+        ``doing`` says what the run was doing ("with 3 shards of the measured run not done")."""
         now = time.monotonic()
         if now - self.last < _POLL_S:
             return
         self.last = now
-        n_workers = None
-        if getattr(self.client, "status", "running") == "running":
-            with contextlib.suppress(Exception):
-                info = self.client.scheduler_info(n_workers=0)
-                n_workers = info.get("n_workers", len(info.get("workers") or {}))
+        n_workers = self.count()
         if n_workers:
-            self.since = None
+            self.since, self.seen = None, True
             return
         self.since = now if self.since is None else self.since
-        if now - self.since >= self.timeout:
-            what = "has no workers" if n_workers == 0 else "does not answer"
-            raise ClusterError(f"the Dask scheduler {self.address!r} {what} for {self.timeout:g} s, with {left} "
-                               f"shards of the measured run not done: the check stopped. Start workers "
-                               f"(`dask worker {self.address}`) and rerun it")
+        if time.monotonic() - self.since >= self.timeout:
+            what = ("does not answer" if n_workers is None else
+                    "has lost every worker (they died or left)" if self.seen else "has no workers")
+            raise ClusterError(f"the Dask scheduler {self.address!r} {what} for {self.timeout:g} s, {doing}: the "
+                               f"check stopped. Start workers (`dask worker {self.address}`) and rerun it")
 
 
 @contextlib.contextmanager

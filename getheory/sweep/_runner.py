@@ -13,7 +13,16 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
 from dataclasses import dataclass, field, replace
 
-from .._cluster import CONNECT_TIMEOUT_S, check_scheduler, connect, limit_worker_threads, make_pool, process_id
+from .._cluster import (
+    CONNECT_TIMEOUT_S,
+    call_within,
+    check_scheduler,
+    connect,
+    limit_worker_threads,
+    make_pool,
+    process_id,
+    wait_watched,
+)
 from .._progress import Progress
 from ._database import ResultsDB, SweepError
 from ._spec import SweepSpec
@@ -328,8 +337,9 @@ class _WorkerWatch:
         status = getattr(self.client, "status", "running")
         n_workers = None
         if status == "running":
-            with contextlib.suppress(Exception):
-                info = self.client.scheduler_info(n_workers=0)
+            with contextlib.suppress(Exception):  # the question itself is bounded: a scheduler that hangs
+                info = call_within(lambda: self.client.scheduler_info(n_workers=0), CONNECT_TIMEOUT_S,
+                                   "the scheduler", error=SweepError)
                 n_workers = info.get("n_workers", len(info.get("workers") or {}))
         if status == "running" and n_workers:
             self.since, self.seen = None, True
@@ -367,8 +377,9 @@ def _run_dask(todo, finish, client, scheduler, worker_timeout=WORKER_TIMEOUT_S):
         _DaskCollector(client, address, futs, finish).run(_WorkerWatch(client, address, worker_timeout))
     except BaseException:
         if futs and getattr(client, "status", "running") == "running":
-            with contextlib.suppress(Exception):  # one call: each would wait for a lost scheduler
-                client.cancel([f for f, _ in futs.values()])
+            with contextlib.suppress(Exception):  # one call, bounded: a lost scheduler would make it wait
+                call_within(lambda: client.cancel([f for f, _ in futs.values()]), CONNECT_TIMEOUT_S,
+                            f"the Dask scheduler {address!r} (cancelling tasks)", error=SweepError)
         raise
     finally:
         if own:
@@ -384,7 +395,9 @@ class _DaskCollector:
         self.n_left, self.n_finished = len(futs), 0
 
     def run(self, watch: _WorkerWatch):
-        """Until every future has ended; ``watch`` stops the run when the scheduler has no worker."""
+        """Until every future has ended; ``watch`` stops the run when the scheduler has no worker, also
+        while a record is fetched from a worker (one that died with it: Dask computes it again)."""
+        self.watch = watch
         ended = queue.SimpleQueue()
         for f, _ in self.futs.values():
             f.add_done_callback(ended.put)  # called in a Dask thread as each future ends
@@ -402,16 +415,15 @@ class _DaskCollector:
 
     def _take(self, f):
         t = self.futs[f.key][1]
-        try:
-            rec = f.result()
-        except KeyboardInterrupt:
-            raise
+        try:  # watched, never without a limit: a record lost with its worker is computed again, or the sweep stops
+            rec, exc = wait_watched(lambda: _outcome(f), lambda: self.watch.check(self.n_finished, self.n_left + 1),
+                                    poll=_POLL_S)
         except CancelledError as exc:  # not by us: the scheduler dropped it, or this client lost the scheduler
             raise self._cancelled(exc, t) from None
-        except Exception as exc:
-            self.finish(t, exc=exc)
-        else:
+        if exc is None:
             self.finish(t, rec)
+        else:  # recorded, retried on the next run
+            self.finish(t, exc=exc)
 
     def _cancelled(self, exc, t) -> SweepError:
         lost = getattr(self.client, "status", "running") != "running"
@@ -421,3 +433,14 @@ class _DaskCollector:
                           f"this run finished and are in the database; {self.n_left + 1} did not finish. Rerun "
                           "the same command (with a scheduler and workers up): it resumes with the tasks "
                           "not yet in the database")
+
+
+def _outcome(f) -> tuple:
+    """``(record, None)``, or ``(None, the task's error)``, of a Dask future that has ended; a
+    future cancelled by the cluster raises :class:`~concurrent.futures.CancelledError`."""
+    try:
+        return f.result(), None
+    except CancelledError:
+        raise
+    except Exception as exc:  # the task's own error
+        return None, exc

@@ -13,6 +13,7 @@ import http.server
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -23,7 +24,7 @@ import pytest
 import getheory as gt
 from getheory._cluster import ClusterError, process_id
 from getheory._seeds import CHECK, shard_seed
-from getheory.check import GeneratorRecipe, ShardOptions, check_generator
+from getheory.check import GeneratorRecipe, ShardOptions, _executors, check_generator
 from getheory.check import _pipeline as pipeline
 from getheory.check._shards import ShardJob, recipe_of, run_shard_remote, shard_stats
 from getheory.distances import FieldStream, StreamOptions, merge_stats
@@ -41,6 +42,13 @@ SIZE = 2048
 @pytest.fixture(scope="module")
 def cluster(dask_cluster):
     return dask_cluster
+
+
+@pytest.fixture(scope="module")
+def scale(cluster, dask_workers):
+    """``scale(n)``: the session cluster with ``n`` workers, waited for (after a kill too)."""
+    c, client = cluster
+    return lambda n: dask_workers(c, client, n)
 
 
 @pytest.fixture(scope="module")
@@ -87,30 +95,22 @@ def assert_same_numbers(a: dict, b: dict):
     assert a["sizes"]["samples"] == b["sizes"]["samples"] == BASE["samples"]
 
 
-def _scale(cluster, client, n, timeout=60):
-    cluster.scale(n)
-    deadline = time.monotonic() + timeout
-    while len(client.scheduler_info(n_workers=-1)["workers"]) != n:
-        assert time.monotonic() < deadline, f"the cluster did not reach {n} workers"
-        time.sleep(0.1)
-
-
 def _sampled_kappas(d):
     cum = d["d_MS"]["cumulant"]
     return {k: cum[k] for k in cum if k.startswith(("kappa", "se_kappa"))}
 
 
 # ------------------------------------------------------------------ the same numbers wherever the shards run
-def test_one_two_and_three_dask_workers_give_the_numbers_of_the_serial_shards(cluster, reference):
-    c, client = cluster
+def test_one_two_and_three_dask_workers_give_the_numbers_of_the_serial_shards(cluster, scale, reference):
+    _c, client = cluster
     try:
         for n in (2, 1, 3):
-            _scale(c, client, n)
+            scale(n)
             got = check_generator(**BASE, shards=ShardOptions(size=SIZE), client=client).to_dict()
             assert_same_numbers(reference, got)
             assert _sampled_kappas(got) == pytest.approx(_sampled_kappas(reference), rel=1e-12)
     finally:
-        _scale(c, client, 2)
+        scale(2)
 
 
 def test_a_local_pool_and_a_scheduler_address_give_the_numbers_of_the_serial_shards(cluster, reference):
@@ -264,11 +264,11 @@ def test_a_shard_on_a_dask_worker_runs_with_one_blas_thread(cluster):
 
 # ------------------------------------------------------------------ a worker killed while it holds shards
 @pytest.mark.slow
-def test_a_worker_killed_while_it_holds_shards_changes_nothing(cluster):
+def test_a_worker_killed_while_it_holds_shards_changes_nothing(cluster, scale):
     """SIGKILL of a worker process that is running a shard: Dask runs its shards again on the
     other worker (and on the one its nanny restarts), and every number equals the undisturbed run."""
-    c, client = cluster
-    _scale(c, client, 2)
+    _c, client = cluster
+    scale(2)
     base = dict(N=256, D=128, K=2, M=2, samples=16 * 32768, seed=11, stream=StreamOptions(n_plugin=20_000))
     shards = ShardOptions(size=32768)
     out = {}
@@ -305,6 +305,159 @@ def test_a_worker_killed_while_it_holds_shards_changes_nothing(cluster):
     undisturbed = check_generator(**base, shards=shards).to_dict()
     assert_numbers_equal(out["result"], undisturbed)
     assert out["result"]["settings"]["shards"] == {"size": 32768, "count": 16}
+
+
+# ------------------------------------------------------------------ clusters that die: no wait without a limit
+def _in_thread(fn) -> tuple:
+    """``fn()`` in a thread: (thread, out), out holding "result" or "exc" and "t_end" once it ended."""
+    out = {}
+
+    def go():
+        try:
+            out["result"] = fn()
+        except BaseException as exc:  # reported by the test
+            out["exc"] = exc
+        out["t_end"] = time.monotonic()
+
+    th = threading.Thread(target=go, daemon=True)
+    th.start()
+    return th, out
+
+
+def test_a_gather_that_would_wait_forever_is_stopped_by_the_no_worker_check(cluster, monkeypatch):
+    """The results of finished shards are on workers that then die: the gather that fetches them
+    would wait for ever.  The no-worker check runs while it waits, and stops the check after the
+    worker timeout (before, the gather had no limit and the 20 s check never ran)."""
+    _c, client = cluster
+    monkeypatch.setattr(_executors, "WORKER_TIMEOUT_S", 2.0)
+    forever, gathering = threading.Event(), threading.Event()
+    real_info = client.scheduler_info
+
+    def gather(futures, *a, **kw):  # as for results whose workers died: no answer, ever
+        gathering.set()
+        forever.wait()
+
+    def scheduler_info(*a, **kw):  # every worker gone once the gather started
+        return {"n_workers": 0, "workers": {}} if gathering.is_set() else real_info(*a, **kw)
+
+    monkeypatch.setattr(client, "gather", gather)
+    monkeypatch.setattr(client, "scheduler_info", scheduler_info)
+    try:
+        th, out = _in_thread(lambda: check_generator(**BASE, shards=ShardOptions(size=SIZE), client=client))
+        assert gathering.wait(120), out
+        t_gather = time.monotonic()
+        th.join(60)
+        assert not th.is_alive(), "the check still waits on the gather 60 s after its workers died"
+    finally:
+        forever.set()
+    assert isinstance(out.get("exc"), ClusterError), out
+    assert "has lost every worker (they died or left) for 2 s" in str(out["exc"]) and "while gathering 5 finished shards" in str(out["exc"])
+    assert out["t_end"] - t_gather < 30
+
+
+def _start_worker(address):
+    """A `dask worker` process without a nanny (nothing restarts it), one thread, its own process group."""
+    cmd = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--no-nanny", "--nthreads", "1",
+           "--no-dashboard", "--name", f"w{time.monotonic_ns()}"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def _kill(workers):
+    for w in workers:
+        if w.poll() is None:
+            os.killpg(w.pid, signal.SIGKILL)
+        w.wait()
+
+
+def _shards_stored(client) -> int:
+    return sum("getheory-shard" in str(k) for ks in client.has_what().values() for k in ks)
+
+
+#: 12 shards of 16384 rows: long enough that a worker can be killed between two of them
+KILLED = dict(N=128, D=64, K=2, M=2, samples=12 * 16384, seed=13, stream=StreamOptions(n_plugin=8000))
+KILLED_SIZE = 16384
+
+
+@pytest.fixture
+def bare_cluster(local_cluster):
+    """(client, start_worker): a scheduler in this process with no worker; workers are started as
+    processes without a nanny (and killed at the end)."""
+    workers = []
+    with local_cluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1") as c, \
+            distributed.Client(c) as client:
+
+        def start(k=1):
+            workers.extend(_start_worker(c.scheduler_address) for _ in range(k))
+            client.wait_for_workers(len([w for w in workers if w.poll() is None]), timeout=120)
+
+        try:
+            yield client, start, workers
+        finally:
+            _kill(workers)
+
+
+def _kill_at_a_shard(client, workers, th, k=2):
+    """Kill every worker process once ``k`` shards are stored and the check still runs."""
+    deadline = time.monotonic() + 120
+    while _shards_stored(client) < k:
+        assert th.is_alive() and time.monotonic() < deadline, "the shards did not run"
+        time.sleep(0.02)
+    assert th.is_alive()
+    _kill(workers)
+    return time.monotonic()
+
+
+@pytest.mark.slow
+def test_a_check_whose_workers_all_die_stops_within_the_worker_timeout(bare_cluster, monkeypatch):
+    """Every worker (no nanny) killed by PID once 2 shards are stored: the check stops within the
+    worker timeout, saying the workers were lost, whatever it was waiting on."""
+    client, start, workers = bare_cluster
+    monkeypatch.setattr(_executors, "WORKER_TIMEOUT_S", 3.0)
+    start(2)
+    th, out = _in_thread(lambda: check_generator(**KILLED, shards=ShardOptions(size=KILLED_SIZE), client=client))
+    t_kill = _kill_at_a_shard(client, workers, th)
+    th.join(60)
+    assert not th.is_alive(), "the check still waits 60 s after every worker died"
+    assert isinstance(out.get("exc"), ClusterError), out
+    assert "has lost every worker" in str(out["exc"]) and "Start workers" in str(out["exc"])
+    assert out["t_end"] - t_kill < 3.0 + 25
+
+
+@pytest.mark.slow
+def test_a_scattered_generator_lost_with_its_workers_is_scattered_again_when_workers_come_back(bare_cluster):
+    """A generator without a recipe travels scattered; its only worker is killed once 2 shards are
+    stored, and a new worker starts: the generator is scattered again, the lost shards run again,
+    and every number equals the serial run's (before, the check stopped with "cancelled shard 3
+    (lost the scheduler?)" while the scheduler was up)."""
+    client, start, workers = bare_cluster
+    gen = gt.random_single_layer(128, 64, "sign", seed=5)  # built by the caller: no recipe, scattered
+    shards = ShardOptions(size=KILLED_SIZE)
+    start(1)
+    th, out = _in_thread(lambda: check_generator(gen, **KILLED, shards=shards, client=client).to_dict())
+    _kill_at_a_shard(client, workers, th)
+    start(1)
+    th.join(180)
+    assert not th.is_alive() and "exc" not in out, out
+    assert_numbers_equal(out["result"], check_generator(gen, **KILLED, shards=shards).to_dict())
+
+
+@pytest.mark.slow
+def test_a_scattered_generator_lost_for_good_is_named_in_the_error(bare_cluster, monkeypatch):
+    """The same, with no worker coming back: the error says the scattered generator was lost with
+    the workers and how to avoid it (a recipe), not that the scheduler was lost."""
+    client, start, workers = bare_cluster
+    monkeypatch.setattr(_executors, "WORKER_TIMEOUT_S", 3.0)
+    gen = gt.random_single_layer(128, 64, "sign", seed=5)
+    start(1)
+    th, out = _in_thread(lambda: check_generator(gen, **KILLED, shards=ShardOptions(size=KILLED_SIZE), client=client))
+    _kill_at_a_shard(client, workers, th)
+    th.join(60)
+    assert not th.is_alive(), "the check still waits 60 s after its worker died"
+    msg = str(out.get("exc"))
+    assert isinstance(out.get("exc"), ClusterError), out
+    assert "lost the scheduler" not in msg and "scattered generator" in msg and "recipe" in msg, msg
 
 
 # ------------------------------------------------------------------ refused before any work starts

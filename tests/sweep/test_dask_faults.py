@@ -71,11 +71,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-#: a LocalCluster's scheduler serves HTTP on a free port, not on Dask's 8787: where another process holds 8787,
-#: Dask moves off it and leaks a socket, which the warnings-as-errors setting turns into a failure
-FREE_HTTP_PORT = {"dashboard_address": ":0"}
-
-
 def env1():
     return dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
@@ -93,17 +88,15 @@ def test_task_keys_carry_the_whole_task(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_sweeps_at_once_on_one_scheduler_keep_their_own_n(tmp_path):
+def test_two_sweeps_at_once_on_one_scheduler_keep_their_own_n(tmp_path, local_cluster):
     """Specs that differ only in samples.n, run at the same time on one scheduler: each
     database holds rows computed with its own n (with keys that ignored the spec, Dask
     merged the tasks and one sweep stored the other's rows)."""
-    distributed = pytest.importorskip("distributed")
     sizes = (1500, 2500)
     specs = {n: load(tmp_path, spec_text(n=n), f"s{n}.toml") for n in sizes}
     out, errors = {}, []
     start = threading.Barrier(len(sizes))
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  dashboard_address=None, scheduler_kwargs=FREE_HTTP_PORT) as cluster:
+    with local_cluster(n_workers=2, processes=True, threads_per_worker=1) as cluster:
 
         def go(n):
             try:
@@ -175,17 +168,59 @@ def test_scheduler_that_is_not_a_dask_address_is_refused(tmp_path):
 
 
 # ---------------------------------------------------------------- 3. workers that die
-def test_scheduler_without_workers_is_reported(tmp_path):
-    distributed = pytest.importorskip("distributed")
+def test_scheduler_without_workers_is_reported(tmp_path, local_cluster):
     spec = load(tmp_path, spec_text())
-    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None,
-                                  scheduler_kwargs=FREE_HTTP_PORT) as cluster:
+    with local_cluster(n_workers=0, processes=False) as cluster:
         t0 = time.perf_counter()
         with pytest.raises(sw.SweepError, match="has no workers") as err:
             sw.run_sweep(spec, tmp_path / "r.db", scheduler=cluster.scheduler_address, progress=False,
                          worker_timeout=2)
         assert time.perf_counter() - t0 < 15
     assert cluster.scheduler_address in str(err.value) and "rerun" in str(err.value)
+
+
+def test_a_record_that_would_wait_forever_is_stopped_by_the_no_worker_check(tmp_path, local_cluster, monkeypatch):
+    """A finished task's record is on a worker that then dies, with no other worker: fetching it
+    would wait for ever.  The no-worker check runs while it waits and stops the sweep after the
+    worker timeout (before, the fetch had no limit and the check never ran)."""
+    distributed = pytest.importorskip("distributed")
+    spec = load(tmp_path, spec_text())
+    forever, fetching = threading.Event(), threading.Event()
+    result = {}
+
+    def never(future, *a, **kw):  # as for a record whose worker died: no answer, ever
+        fetching.set()
+        forever.wait()
+
+    with local_cluster(n_workers=1, threads_per_worker=1, processes=False) as cluster, \
+            distributed.Client(cluster) as client:
+        real_info = client.scheduler_info
+        monkeypatch.setattr(client, "scheduler_info", lambda *a, **kw: {"n_workers": 0, "workers": {}}
+                            if fetching.is_set() else real_info(*a, **kw))
+        monkeypatch.setattr(distributed.Future, "result", never)
+
+        def go():
+            try:
+                result["summary"] = sw.run_sweep(spec, tmp_path / "r.db", client=client, progress=False,
+                                                 worker_timeout=2)
+            except BaseException as exc:
+                result["exc"] = exc
+            result["t_end"] = time.monotonic()
+
+        th = threading.Thread(target=go, daemon=True)
+        th.start()
+        try:
+            assert fetching.wait(120), result
+            t_fetch = time.monotonic()
+            th.join(60)
+            assert not th.is_alive(), "the sweep still waits on a record 60 s after its workers died"
+        finally:
+            forever.set()
+            monkeypatch.undo()
+    exc = result.get("exc")
+    assert isinstance(exc, sw.SweepError), result
+    assert "every worker" in str(exc) and "for 2 s" in str(exc) and "rerun" in str(exc)
+    assert result["t_end"] - t_fetch < 30
 
 
 def _start_worker(address):
@@ -196,14 +231,13 @@ def _start_worker(address):
 
 
 @pytest.mark.slow
-def test_sweep_whose_workers_all_die_stops_within_a_minute_keeps_rows_and_resumes(tmp_path):
+def test_sweep_whose_workers_all_die_stops_within_a_minute_keeps_rows_and_resumes(tmp_path, local_cluster):
     distributed = pytest.importorskip("distributed")
     spec = load(tmp_path, spec_text(N="[12, 16, 20, 24]", seeds=3))
     db = tmp_path / "r.db"
     result = {}
     # tcp: workers in other processes join
-    with distributed.LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1",
-                                  dashboard_address=None, scheduler_kwargs=FREE_HTTP_PORT) as cluster:
+    with local_cluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1") as cluster:
         address = cluster.scheduler_address
         workers = [_start_worker(address) for _ in range(2)]
         try:
@@ -235,8 +269,8 @@ def test_sweep_whose_workers_all_die_stops_within_a_minute_keeps_rows_and_resume
     kept = n_rows(db)
     assert 2 <= kept < 12
     # a rerun on a fresh cluster runs only the rest
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
-                                  scheduler_kwargs=FREE_HTTP_PORT) as cluster, distributed.Client(cluster) as client:
+    with local_cluster(n_workers=1, threads_per_worker=2, processes=False) as cluster, \
+            distributed.Client(cluster) as client:
         s = sw.run_sweep(spec, db, client=client, progress=False)
     assert (s.done, s.skipped, s.failed) == (12 - kept, kept, 0)
     with sw.ResultsDB(db) as d:
@@ -251,7 +285,8 @@ def test_sweep_whose_scheduler_dies_stops_and_keeps_rows(tmp_path):
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     sched = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
-                              "--port", str(port), "--no-dashboard"], env=env1(), start_new_session=True,
+                              "--port", str(port), "--no-dashboard", "--dashboard-address", "127.0.0.1:0"],
+                             env=env1(), start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     workers, result = [], {}
     try:

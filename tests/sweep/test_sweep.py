@@ -410,7 +410,7 @@ def _same_rows(a, b):
                 assert v == w, (tid, k)
 
 
-def test_dask_gives_the_same_rows_as_the_local_pool(tmp_path):
+def test_dask_gives_the_same_rows_as_the_local_pool(tmp_path, local_cluster):
     distributed = pytest.importorskip("distributed")
     # float64: the pool's workers run one BLAS thread, this Dask worker two, and in float32 the two
     # round the products differently (the plug-in agreed to 4e-9 relative, not the rows' 1e-9 bound)
@@ -419,9 +419,8 @@ def test_dask_gives_the_same_rows_as_the_local_pool(tmp_path):
     s = sw.run_sweep(spec, local, workers=2, progress=False)
     assert s.done == 4
     dk = tmp_path / "dask.db"
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None,
-                                  scheduler_kwargs={"dashboard_address": ":0"}) as cluster, \
-            distributed.Client(cluster) as client:  # HTTP on a free port: 8787 may be another process's
+    with local_cluster(n_workers=1, threads_per_worker=2, processes=False) as cluster, \
+            distributed.Client(cluster) as client:
         s = sw.run_sweep(spec, dk, client=client, progress=False)
     assert s.done == 4 and s.failed == 0
     _same_rows(stable_rows(local), stable_rows(dk))

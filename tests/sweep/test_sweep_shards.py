@@ -68,17 +68,8 @@ def assert_same(a, b):
         assert cb == pytest.approx(ca, rel=1e-12, nan_ok=True)
 
 
-def _scale(c, client, n):
-    import time
-
-    c.scale(n)
-    deadline = time.monotonic() + 60
-    while len(client.scheduler_info(n_workers=-1)["workers"]) != n:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-
-
-def test_a_sharded_point_gives_the_same_records_in_one_process_and_on_one_and_two_dask_workers(cluster, tmp_path):
+def test_a_sharded_point_gives_the_same_records_in_one_process_and_on_one_and_two_dask_workers(cluster, dask_workers,
+                                                                                              tmp_path):
     c, client = cluster
     s = spec(SHARDED)
     serial = sw.run_sweep(s, tmp_path / "serial.db", workers=1, progress=False)
@@ -86,12 +77,12 @@ def test_a_sharded_point_gives_the_same_records_in_one_process_and_on_one_and_tw
     ref = numbers(tmp_path / "serial.db")
     try:
         for n in (2, 1):
-            _scale(c, client, n)
+            dask_workers(c, client, n)
             r = sw.run_sweep(s, tmp_path / f"dask{n}.db", client=client, progress=False)
             assert (r.done, r.failed) == (2, 0), r.failures
             assert_same(ref, numbers(tmp_path / f"dask{n}.db"))
     finally:
-        _scale(c, client, 2)
+        dask_workers(c, client, 2)
 
 
 def test_a_spec_without_shard_size_keeps_its_hash_and_task_keys():
