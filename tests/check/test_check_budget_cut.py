@@ -86,7 +86,8 @@ def test_a_sharded_check_cut_at_its_budget_keeps_whole_shards_and_equals_a_run_o
     assert res.plan.n == 8 * size and run["cut"] and run["n"] % size == 0
     assert run["n"] == size * res.settings["shards"]["count"]
     fixed = check_generator(shards=ShardOptions(size=size),
-                            stream=StreamOptions(n_plugin=res.plan.n_plugin), **{**AUTO, "samples": run["n"]})
+                            stream=StreamOptions(n_plugin=res.plan.n_plugin),
+                            **{k: v for k, v in AUTO.items() if k != "plan"} | {"samples": run["n"]})
     assert not fixed.measured_run["cut"]
     a, b = fixed.dms.to_dict(), res.dms.to_dict()
     assert a["n"] == b["n"] == run["n"] and a["cumulant"] == b["cumulant"] and a["plug_in"] == b["plug_in"]
