@@ -15,7 +15,9 @@ after the command) prints the full traceback, the user's own included, instead.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import os
 import sqlite3
 import sys
@@ -82,6 +84,28 @@ def _one_line(exc: BaseException) -> str:
     return msg
 
 
+#: loggers through which Dask's client reports a dying scheduler or worker, with tracebacks, on stderr
+CLUSTER_LOGGERS = ("distributed", "tornado")
+
+
+@contextlib.contextmanager
+def _quiet_cluster_logs(on: bool):
+    """Without --traceback, hold back all but CRITICAL records of Dask's loggers while a command runs:
+    a scheduler that dies made its client log some 30 lines of tracebacks around (or after) the
+    command's own one-line error, which says what happened."""
+    if not on:
+        yield
+        return
+    saved = {name: logging.getLogger(name).level for name in CLUSTER_LOGGERS}
+    for name in CLUSTER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_commands_named(argv))
@@ -92,7 +116,8 @@ def main(argv=None) -> int:
     try:
         args.argv = argv  # the words after "getheory", for the commands that record them
         if args.command in COMMANDS:
-            return _command_module(args.command).run(args)
+            with _quiet_cluster_logs(not args.traceback):
+                return _command_module(args.command).run(args)
     except BrokenPipeError:  # output piped into e.g. `head`: not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -184,3 +184,23 @@ def test_dynamics_in_a_read_only_checkpoint_folder_is_refused_before_computing(c
     assert rc == 2
     err = capsys.readouterr().err
     assert f"{str(ck)!r} is not writable (Read-only file system in {str(ck)!r})" in err and "Errno" not in err
+
+
+@pytest.mark.parametrize("flag, quiet", [([], True), (["--traceback"], False)])
+def test_dask_logs_are_held_back_while_a_command_runs_unless_traceback_is_asked(flag, quiet, monkeypatch):
+    # a dying scheduler made Dask's client log ~30 lines of tracebacks around the command's one-line error
+    import logging
+
+    from getheory.cli import check as check_cmd
+
+    seen = {}
+
+    def run(args):
+        seen.update({n: logging.getLogger(n).getEffectiveLevel() for n in ("distributed", "tornado")})
+        return 0
+
+    before = logging.getLogger("distributed").level
+    monkeypatch.setattr(check_cmd, "run", run)
+    assert main([*flag, "check", "--N", "8", "--D", "4"]) == 0
+    assert all((lvl == logging.CRITICAL) == quiet for lvl in seen.values())
+    assert logging.getLogger("distributed").level == before
