@@ -84,26 +84,22 @@ def _one_line(exc: BaseException) -> str:
     return msg
 
 
-#: loggers through which Dask's client reports a dying scheduler or worker, with tracebacks, on stderr
-CLUSTER_LOGGERS = ("distributed", "tornado")
-
-
 @contextlib.contextmanager
 def _quiet_cluster_logs(on: bool):
-    """Without --traceback, hold back all but CRITICAL records of Dask's loggers while a command runs:
-    a scheduler that dies made its client log some 30 lines of tracebacks around (or after) the
-    command's own one-line error, which says what happened."""
+    """Without --traceback, hold back every log record below CRITICAL while a command runs
+    (``logging.disable``, which also reaches loggers that Dask configures when it is imported
+    later): a scheduler that dies made Dask's client log some 30 lines of tracebacks around (or
+    after) the command's own one-line error, which says what happened.  getheory itself does not
+    log; its warnings are not log records."""
     if not on:
         yield
         return
-    saved = {name: logging.getLogger(name).level for name in CLUSTER_LOGGERS}
-    for name in CLUSTER_LOGGERS:
-        logging.getLogger(name).setLevel(logging.CRITICAL)
+    saved = logging.root.manager.disable
+    logging.disable(logging.ERROR)
     try:
         yield
     finally:
-        for name, level in saved.items():
-            logging.getLogger(name).setLevel(level)
+        logging.disable(saved)
 
 
 def main(argv=None) -> int:
