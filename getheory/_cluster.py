@@ -284,6 +284,7 @@ class ProcessPool:
     def _lost(self, slot: _Slot) -> list:
         """The worker of ``slot`` died with its call: a fresh worker; the call again, or given up."""
         key, fn, args = slot.call
+        slot.proc.join(_JOIN_S)  # its pipe closed as it died: reap it, for its exit status
         code = slot.proc.exitcode
         slot.call = None
         slot.end(now=True)
@@ -293,8 +294,8 @@ class ProcessPool:
             self._queue.appendleft((key, fn, args))
             return []
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
-        return [(key, False, WorkerLost(f"the worker process running {key} died {self._deaths.pop(key)} times in a "
-                                        f"row ({how}): it is given up"))]
+        return [(key, False, WorkerLost(f"its worker process died {self._deaths.pop(key)} times in a row running it "
+                                        f"({how})"))]
 
     def _dispatch(self):
         for i, s in enumerate(self._slots):

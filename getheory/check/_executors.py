@@ -147,9 +147,9 @@ class PoolShards:
 
     def _failed(self, index: int, job: ShardJob, exc: BaseException) -> BaseException:
         if isinstance(exc, WorkerLost):
-            return ClusterError(f"shard {index} of {job.count} of the measured run killed its worker process every "
-                                f"time it ran ({exc}): the sharded run stopped. The generator crashes the process "
-                                "(native code, memory): run it without --workers to see how")
+            return ClusterError(f"shard {index} of {job.count} of the measured run: {exc}: the sharded run stopped. The "
+                                "generator crashes the process that runs it (native code, memory?): run the check "
+                                "without --workers to see how")
         return exc
 
     def close(self, now: bool = False):
