@@ -39,6 +39,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing import connection
+from multiprocessing import util as mp_util
 
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
@@ -163,6 +164,24 @@ def _sigint_blocked():
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+#: every pool worker started and not yet ended: ended at this process's exit if a teardown was cut short
+_STARTED: set = set()
+
+
+def _end_started():
+    """At exit, before multiprocessing joins its children: end the pool workers still running
+    (a teardown that an interrupt cut short), so that the exit never waits on one."""
+    for proc in list(_STARTED):
+        for stop in (proc.terminate, proc.kill):
+            if proc.exitcode is None:
+                stop()
+                proc.join(_JOIN_S)
+        _STARTED.discard(proc)
+
+
+mp_util.Finalize(None, _end_started, exitpriority=10)  # runs in multiprocessing's exit hook, before its joins
+
+
 class _Slot:
     """One worker process, its end of the pipe, and the call it runs (None when idle)."""
 
@@ -170,6 +189,7 @@ class _Slot:
         self.conn, child = ctx.Pipe(duplex=True)
         self.proc = ctx.Process(target=_pool_worker, args=(child, parent_pid, setup, setup_args),
                                 name="getheory-pool-worker")
+        _STARTED.add(self.proc)  # before it starts: an interrupt cannot leave a worker unknown
         with _sigint_blocked():
             self.proc.start()
         child.close()  # the worker's death is then EOF here, never a read that waits forever
@@ -177,15 +197,35 @@ class _Slot:
 
     def end(self, now: bool):
         """End the process and join it (terminate, then kill, after ``now`` or a short wait)."""
-        if not now and self.proc.exitcode is None:
-            with contextlib.suppress(Exception):
-                self.conn.send(None)
-            self.proc.join(_JOIN_S)
-        for stop in (self.proc.terminate, self.proc.kill):
-            if self.proc.exitcode is None:
-                stop()
+        if self.proc.pid is not None:  # started
+            if not now and self.proc.exitcode is None:
+                with contextlib.suppress(Exception):
+                    self.conn.send(None)
                 self.proc.join(_JOIN_S)
+            for stop in (self.proc.terminate, self.proc.kill):
+                if self.proc.exitcode is None:
+                    stop()
+                    self.proc.join(_JOIN_S)
+        _STARTED.discard(self.proc)
         self.conn.close()
+
+
+def _end_slots(slots: list, now: bool):
+    """End the workers of ``slots`` (emptied as they end).  An interrupt that comes meanwhile (Ctrl-C,
+    a time budget's alarm) does not cut the teardown short: it goes on, at once, and the first
+    interrupt is raised after it (a slot gets three tries)."""
+    first, tries = None, 0
+    while slots:
+        try:
+            slots[-1].end(now or first is not None or slots[-1].call is not None)
+        except BaseException as exc:  # raised once every worker has ended
+            first, tries = first or exc, tries + 1
+            if tries < 3:
+                continue
+        slots.pop()
+        tries = 0
+    if first is not None:
+        raise first
 
 
 #: seconds to wait for a pool worker to end before the next, harder signal
@@ -316,9 +356,7 @@ class ProcessPool:
         """End every worker and join it: at once (``now``: after an error or an interrupt), else after
         its call.  Nothing of the pool is left when this returns."""
         self._queue.clear()
-        slots, self._slots = self._slots, []
-        for s in slots:
-            s.end(now or s.call is not None)
+        _end_slots(self._slots, now)
 
     def __enter__(self):
         return self

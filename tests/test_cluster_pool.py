@@ -10,11 +10,14 @@ function kills its own process (SIGKILL) when a marker file says it has not yet 
 import multiprocessing as mp
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from getheory import _cluster
 from getheory._cluster import ProcessPool, RemoteTraceback, WorkerLost, make_pool
 
 #: seconds any wait on a pool may take before the test calls it broken (only reached when it is)
@@ -106,3 +109,38 @@ def test_a_worker_that_died_while_idle_is_replaced_and_no_call_is_lost():
         pid = pool.call(os.getpid, timeout=LONG)
         os.kill(pid, signal.SIGKILL)
         assert pool.call(os.getpid, timeout=LONG) not in (pid, None)
+
+
+def test_an_interrupt_during_the_teardown_does_not_cut_it_short(tmp_path, monkeypatch):
+    """Ctrl-C (or a time budget's alarm) while the pool ends its workers: every worker still ends,
+    and the interrupt is raised after."""
+    started = [str(tmp_path / f"started-{i}") for i in range(2)]
+    pool = make_pool(2)
+    for i, s in enumerate(started):
+        pool.submit(i, _blocks, s)
+    pids = [_wait_for(s) for s in started]
+    real, calls = _cluster._Slot.end, []
+
+    def end(slot, now):
+        calls.append(slot.proc.pid)
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # as if Ctrl-C came in the middle of the teardown
+        real(slot, now)
+
+    monkeypatch.setattr(_cluster._Slot, "end", end)
+    with pytest.raises(KeyboardInterrupt):
+        pool.close(now=True)
+    assert not [p for p in mp.active_children() if p.pid in pids] and len(pool) == 0
+
+
+def test_a_pool_left_open_does_not_hold_the_interpreters_exit(tmp_path):
+    """A teardown cut short (here: none at all) leaves live workers; the exit ends them instead of
+    waiting on them (multiprocessing joins its children at exit)."""
+    code = ("import os, sys\nfrom getheory._cluster import make_pool\npool = make_pool(2)\n"
+            "print(pool.call(os.getpid, timeout=120), flush=True)\nsys.exit(3)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=LONG,
+                          check=False)
+    assert proc.returncode == 3, proc.stderr
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(proc.stdout.split()[0]), 0)

@@ -155,8 +155,8 @@ class PoolShards:
     def close(self, now: bool = False):
         """End the pool: every process terminated (at once, ``now``) and joined."""
         if self.pool is not None:
-            pool, self.pool = self.pool, None
-            pool.close(now=now)
+            self.pool.close(now=now)  # interrupted, it is closed again by the check's exit
+            self.pool = None
 
 
 class DaskShards:
