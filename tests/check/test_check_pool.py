@@ -20,13 +20,12 @@ from pathlib import Path
 import pytest
 
 from getheory._cluster import ClusterError
-from getheory.check import GeneratorRecipe, ShardOptions, check_generator
-from getheory.check import _shards
+from getheory.check import GeneratorRecipe, ShardOptions, _shards, check_generator
 from getheory.distances import StreamOptions
 from getheory.generators import random_single_layer
 
 #: 5 shards of 2048 rows, the last one short; the reservoir spans two shards
-BASE = dict(N=48, D=24, K=2, M=2, samples=9000, seed=7, stream=StreamOptions(n_plugin=3000))
+BASE = {"N": 48, "D": 24, "K": 2, "M": 2, "samples": 9000, "seed": 7, "stream": StreamOptions(n_plugin=3000)}
 SIZE, GEN = 2048, (48, 24, "sign", 5)
 #: seconds a subprocess may take before the test calls it hung (only reached when it is)
 LONG = 300
@@ -55,7 +54,11 @@ def killing_generator(marker: str, shard: int, every_time: bool, *args):
     return random_single_layer(*args)
 
 
-def _pool_check(recipe=GeneratorRecipe("getheory.generators:random_single_layer", GEN)):
+#: how the workers build the generator undisturbed
+PLAIN = GeneratorRecipe("getheory.generators:random_single_layer", GEN)
+
+
+def _pool_check(recipe=PLAIN):
     return check_generator(random_single_layer(*GEN[:3], seed=GEN[3]), **BASE, recipe=recipe,
                            shards=ShardOptions(size=SIZE, workers=2)).to_dict()
 
@@ -118,7 +121,7 @@ def test_a_generator_that_fails_in_the_workers_ends_the_check_in_one_line(tmp_pa
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
-        out, err = proc.communicate(timeout=LONG)  # the process exits: nothing waits on a dead worker
+        _out, err = proc.communicate(timeout=LONG)  # the process exits: nothing waits on a dead worker
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

@@ -71,7 +71,7 @@ def test_ctrl_c_during_a_pool_sweep_ends_in_one_line_with_status_130_and_the_rer
             time.sleep(0.05)
         assert proc.poll() is None, proc.communicate()[1]
         os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the sweep and its workers, all at once
-        out, err = proc.communicate(timeout=LONG)
+        _out, err = proc.communicate(timeout=LONG)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
