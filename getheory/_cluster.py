@@ -38,7 +38,7 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from multiprocessing import connection
+from multiprocessing import connection, resource_tracker
 from multiprocessing import util as mp_util
 
 from threadpoolctl import ThreadpoolController, threadpool_limits
@@ -190,6 +190,7 @@ class _Slot:
         self.proc = ctx.Process(target=_pool_worker, args=(child, parent_pid, setup, setup_args),
                                 name="getheory-pool-worker")
         _STARTED.add(self.proc)  # before it starts: an interrupt cannot leave a worker unknown
+        resource_tracker.ensure_running()  # started now, or it would unblock SIGINT in the block below
         with _sigint_blocked():
             self.proc.start()
         child.close()  # the worker's death is then EOF here, never a read that waits forever

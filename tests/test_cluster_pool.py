@@ -144,3 +144,21 @@ def test_a_pool_left_open_does_not_hold_the_interpreters_exit(tmp_path):
     assert proc.returncode == 3, proc.stderr
     with pytest.raises(ProcessLookupError):
         os.kill(int(proc.stdout.split()[0]), 0)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+def test_every_pool_worker_blocks_ctrl_c_from_its_start_the_first_one_too():
+    """A Ctrl-C that lands while a worker still imports must not print a traceback there: each worker
+    starts with SIGINT blocked, the first one too (starting multiprocessing's resource tracker, which
+    the first worker's start does in a fresh process, unblocks SIGINT in the caller)."""
+    code = ("from getheory._cluster import make_pool\npool = make_pool(2)\n"
+            "for s in pool._slots:\n"
+            "    status = open(f'/proc/{s.proc.pid}/status').read().splitlines()\n"
+            "    print(int(next(x for x in status if x.startswith('SigBlk')).split()[1], 16))\n"
+            "pool.close()\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=LONG,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    masks = [int(x) for x in proc.stdout.split()]
+    assert len(masks) == 2 and all(m & (1 << (signal.SIGINT - 1)) for m in masks), masks
