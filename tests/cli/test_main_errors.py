@@ -129,3 +129,14 @@ def test_out_under_a_file_is_refused(tmp_path, capsys):
         main(["ridge", "--N", "20", "--quiet", "--out", str(tmp_path / "file" / "sub")])
     err = capsys.readouterr().err
     assert "cannot be created" in err and "is a file, not a folder" in err
+
+
+def test_ctrl_c_while_the_command_is_loaded_is_one_line_and_status_130(monkeypatch, capsys):
+    from getheory.cli import _main
+
+    def interrupted(name):
+        raise KeyboardInterrupt  # as a Ctrl-C in the first second, while the command's module imports
+
+    monkeypatch.setattr(_main, "_command_module", interrupted)
+    assert main(["sweep", "spec.toml", "--db", "r.db"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["getheory sweep: interrupted"]
