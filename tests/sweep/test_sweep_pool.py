@@ -121,3 +121,20 @@ def test_a_pool_worker_killed_in_a_task_runs_the_task_again_then_records_it_as_f
     sys.modules.pop("killer_gen", None)
     s = sw.run_sweep(spec, tmp_path / "k.db", workers=2, progress=False)  # the next run retries them
     assert (s.done, s.failed, s.skipped) == (2, 0, 2)
+
+
+def test_an_interrupt_while_the_database_is_created_leaves_one_the_rerun_initialises(tmp_path, monkeypatch):
+    """Ctrl-C between the database's tables and its spec (a sweep interrupted in its first second):
+    the rerun starts the sweep, instead of refusing a database "of format None"."""
+    spec, db = sw.load_spec(_spec(tmp_path)), tmp_path / "r.db"
+    real = type(spec).stored_dict
+
+    def interrupted(self):
+        raise KeyboardInterrupt  # as Ctrl-C after the tables were created, before the spec was stored
+
+    monkeypatch.setattr(type(spec), "stored_dict", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sw.run_sweep(spec, db, workers=1, progress=False, max_tasks=1)
+    monkeypatch.setattr(type(spec), "stored_dict", real)
+    s = sw.run_sweep(spec, db, workers=1, progress=False, max_tasks=1)
+    assert (s.done, s.failed) == (1, 0) and _rows(db) == 1
