@@ -146,10 +146,12 @@ class PoolShards:
         return [done[i] for i in range(job.count)]
 
     def _failed(self, index: int, job: ShardJob, exc: BaseException) -> BaseException:
+        """A shard's error as raised here: the worker's own, or, for a shard that killed its worker every
+        time it ran, a :class:`~getheory._cluster.ClusterError` naming the shard."""
         if isinstance(exc, WorkerLost):
-            return ClusterError(f"shard {index} of {job.count} of the measured run: {exc}: the sharded run stopped. The "
-                                "generator crashes the process that runs it (native code, memory?): run the check "
-                                "without --workers to see how")
+            return ClusterError(f"shard {index} of {job.count} of the measured run: {exc}: the sharded run stopped. "
+                                "The generator crashes the process that runs it (native code, memory?): run the "
+                                "check without --workers to see how")
         return exc
 
     def close(self, now: bool = False):
