@@ -283,6 +283,7 @@ class ProcessPool:
         """The calls that ended within ``timeout`` seconds (None: until one does), as ``(key, ok, value)``:
         ``ok`` and the result, or not ``ok`` and the exception (raised in the worker, or a
         :class:`WorkerLost`).  Idle workers take the next queued calls."""
+        self._dispatch()
         busy = [s for s in self._slots if s.call is not None]
         if not busy:
             return []
