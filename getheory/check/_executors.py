@@ -14,7 +14,9 @@ of a run of k shards (§4.1, "A run cut at its budget").
 
 * :class:`SerialShards`: one after the other, in this process (the run's backend, its BLAS threads);
 * :class:`PoolShards`: a local pool of spawned processes, one BLAS thread each, that die with
-  this process; the generator (or its recipe) is sent once per process;
+  this process; the generator (or its recipe) is sent once per process.  A worker that dies loses
+  only the shard it was running, which runs again on a fresh worker; the result is the same.
+  The pool is ended (its processes terminated and joined) before an error leaves :meth:`map`;
 * :class:`DaskShards`: a dask.distributed cluster.  The generator travels as its recipe
   (:class:`~._shards.GeneratorRecipe`, built once per worker process) or, when it has none, is
   scattered once to every worker (``client.scatter(..., broadcast=True)``), never re-sent per
@@ -32,11 +34,10 @@ import pickle
 import queue
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, wait
-
 from .._cluster import (
     CONNECT_TIMEOUT_S,
     ClusterError,
+    WorkerLost,
     call_within,
     connect,
     make_pool,
@@ -106,14 +107,20 @@ class SerialShards:
 
 
 class PoolShards:
-    """The shards on a local pool of ``workers`` spawned processes (one BLAS thread each)."""
+    """The shards on a local pool of ``workers`` spawned processes (one BLAS thread each).
+
+    A worker killed while it runs a shard loses only that shard, which runs again on a fresh
+    worker (:class:`getheory._cluster.ProcessPool`): the result is the same, bit for bit.  A
+    shard whose worker dies twice stops the run, naming the shard.  On an error, an interrupt or
+    a spent budget the pool is ended (every process terminated and joined) before :meth:`map` returns.
+    """
 
     host_results = True  # the shards' reservoirs come back as NumPy arrays
 
     def __init__(self, workers: int):
         self.workers = int(workers)
         self.where = f"a local pool of {self.workers} processes"
-        self.pool, self.stopped = None, False
+        self.pool = None
 
     def prepare(self, generator, recipe: GeneratorRecipe | None):
         """Pickle the recipe (or else the generator) once, before any work, and start the pool:
@@ -127,41 +134,41 @@ class PoolShards:
     def map(self, job: ShardJob, run: RunContext) -> list:
         """Every shard of ``job`` on the pool; their statistics in shard-index order (the run's
         progress shown and its time budget checked here)."""
-        futs = [self.pool.submit(run_shard_in_pool, job, i) for i in range(job.count)]
-        index = {f: i for i, f in enumerate(futs)}
-        prog, pending, done_rows = _progress(job, run), set(futs), 0
+        for i in range(job.count):
+            self.pool.submit(i, run_shard_in_pool, job, i)
+        prog, done, done_rows = _progress(job, run), {}, 0
         try:
-            while pending:
-                finished, pending = wait(pending, timeout=_POLL_S, return_when=FIRST_COMPLETED)
-                for f in finished:
-                    f.result()  # a shard's error stops the run here
-                    done_rows += job.rows(index[f])
+            while len(self.pool):
+                for i, ok, value in self.pool.wait(_POLL_S):
+                    if not ok:  # a shard's error stops the run here
+                        raise self._failed(i, job, value)
+                    done[i] = value
+                    done_rows += job.rows(i)
                 prog.update(done_rows)
-                if pending and _spent(run) and _prefix(futs):
-                    self._stop(futs)
-                    return [f.result() for f in _prefix(futs)]
+                k = _prefix(done)
+                if len(self.pool) and _spent(run) and k:
+                    self.close(now=True)
+                    return [done[i] for i in range(k)]
                 run.check_deadline("the measured run's sampling")  # spent before any shard finished
         except BaseException:
-            self._stop(futs)
+            self.close(now=True)  # every process ended and joined before the error goes on
             raise
-        return [f.result() for f in futs]
+        return [done[i] for i in range(job.count)]
 
-    def _stop(self, futs):
-        for f in futs:
-            f.cancel()
-        self.stopped = True  # shards may still run: close() ends the processes
+    def _failed(self, index: int, job: ShardJob, exc: BaseException) -> BaseException:
+        """A shard's error as raised here: the worker's own, or, for a shard that killed its worker every
+        time it ran, a :class:`~getheory._cluster.ClusterError` naming the shard."""
+        if isinstance(exc, WorkerLost):
+            return ClusterError(f"shard {index} of {job.count} of the measured run: {exc}: the sharded run stopped. "
+                                "The generator crashes the process that runs it (native code, memory?): run the "
+                                "check without --workers to see how")
+        return exc
 
-    def close(self):
-        """End the pool: at once after an error or an interrupt, else once its processes are idle."""
-        if self.pool is None:
-            return
-        procs = list((getattr(self.pool, "_processes", None) or {}).values())
-        self.pool.shutdown(wait=not self.stopped, cancel_futures=True)
-        if self.stopped:
-            for p in procs:
-                with contextlib.suppress(Exception):
-                    p.terminate()
-        self.pool = None
+    def close(self, now: bool = False):
+        """End the pool: every process terminated (at once, ``now``) and joined."""
+        if self.pool is not None:
+            self.pool.close(now=now)  # interrupted, it is closed again by the check's exit
+            self.pool = None
 
 
 class DaskShards:
@@ -341,14 +348,12 @@ def _spent(run: RunContext) -> bool:
     return run.deadline is not None and run.deadline.remaining() < 0
 
 
-def _prefix(futs) -> list:
-    """The futures of shards 0 … k−1 that all finished without error (k may be 0)."""
-    out = []
-    for f in futs:
-        if not f.done() or f.cancelled() or f.exception() is not None:
-            break
-        out.append(f)
-    return out
+def _prefix(done: dict) -> int:
+    """k: shards 0 … k−1 are all in ``done`` (k may be 0)."""
+    k = 0
+    while k in done:
+        k += 1
+    return k
 
 
 def _dask_prefix(futs) -> list:

@@ -102,9 +102,18 @@ def _quiet_cluster_logs(on: bool):
         logging.disable(saved)
 
 
+def _interrupted(command: str) -> int:
+    """Ctrl-C: one line, and status 130."""
+    print(f"\ngetheory{' ' + command if command else ''}: interrupted", file=sys.stderr)
+    return 130
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_commands_named(argv))
+    try:  # imports the command's module: a Ctrl-C at the start lands here
+        parser = build_parser(_commands_named(argv))
+    except KeyboardInterrupt:
+        return _interrupted(" ".join(_commands_named(argv)))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
@@ -119,8 +128,7 @@ def main(argv=None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
-        print(f"\ngetheory {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _interrupted(args.command)
     except REPORTED as exc:
         if args.traceback:
             traceback.print_exc()

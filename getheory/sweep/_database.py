@@ -198,7 +198,9 @@ class ResultsDB:
                     + _budget_hint(old, new) + _dtype_hint(old, new))
             return
         cols = ", ".join(f"{c} {t}" for c, t in _columns())
-        with self.conn:
+        n_tasks = len(spec.tasks())
+        with self.conn:  # one transaction, the tables included (sqlite3 would commit each CREATE on its own):
+            self.conn.execute("BEGIN")  # a Ctrl-C or a kill here leaves an empty file, which a rerun initialises
             self.conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)")
             self.conn.execute(f"CREATE TABLE tasks (task_id TEXT PRIMARY KEY, {cols}, record TEXT NOT NULL)")
             self.conn.execute("CREATE TABLE failures (task_id TEXT, error TEXT, traceback TEXT, time REAL)")
@@ -206,7 +208,7 @@ class ResultsDB:
                 ("format", DB_FORMAT), ("schema_version", str(SCHEMA_VERSION)),
                 ("spec_json", json.dumps(spec.stored_dict(), sort_keys=True)), ("spec_hash", spec.hash()),
                 ("created", time.strftime("%Y-%m-%dT%H:%M:%S%z")), ("getheory_version", __version__),
-                ("n_tasks", str(len(spec.tasks()))),
+                ("n_tasks", str(n_tasks)),
             ])
 
     def spec(self) -> SweepSpec:

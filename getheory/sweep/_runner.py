@@ -10,7 +10,7 @@ import os
 import queue
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field, replace
 
 from .._cluster import (
@@ -279,24 +279,21 @@ def choose_runner(n_tasks: int, *, workers=None, scheduler=None, client=None):
     return PoolRunner(nw)
 
 
-def _run_pool(todo, finish, workers):
-    ex = _make_pool(min(workers, len(todo)))
-    try:
-        futs = {ex.submit(run_task, t): t for t in todo}
-        pending = set(futs)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in finished:
-                exc = f.exception()
-                finish(futs[f], None if exc else f.result(), exc)
-    except BaseException:
-        ex.shutdown(wait=False, cancel_futures=True)
-        for p in list(getattr(ex, "_processes", {}).values()):
-            with contextlib.suppress(Exception):
-                p.terminate()
-        raise
-    else:
-        ex.shutdown(wait=True)
+def _run_pool(todo, finish, workers, call=run_task):
+    """``call(task)`` for each task of ``todo`` on a local pool, ``finish`` called here as each ends.
+
+    A worker killed while it runs a task is replaced and the task runs again once; a task whose
+    worker dies twice is recorded as failed (a :class:`getheory._cluster.WorkerLost`) and retried
+    on the next run.  On Ctrl-C or an error every worker is terminated and joined before it goes on;
+    the finished tasks are in the database already.
+    """
+    tasks = {t.task_id: t for t in todo}
+    with _make_pool(min(workers, len(todo))) as pool:
+        for t in todo:
+            pool.submit(t.task_id, call, t)
+        while len(pool):
+            for tid, ok, value in pool.wait():
+                finish(tasks[tid], value if ok else None, None if ok else value)
 
 
 def task_key(task: Task) -> str:

@@ -205,3 +205,14 @@ def test_dask_logs_are_held_back_while_a_command_runs_unless_traceback_is_asked(
     assert main([*flag, "check", "--N", "8", "--D", "4"]) == 0
     assert seen == {"error": not quiet, "critical": True}
     assert logging.getLogger("distributed.client").isEnabledFor(logging.ERROR)  # restored
+
+
+def test_ctrl_c_while_the_command_is_loaded_is_one_line_and_status_130(monkeypatch, capsys):
+    from getheory.cli import _main
+
+    def interrupted(name):
+        raise KeyboardInterrupt  # as a Ctrl-C in the first second, while the command's module imports
+
+    monkeypatch.setattr(_main, "_command_module", interrupted)
+    assert main(["sweep", "spec.toml", "--db", "r.db"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == ["getheory sweep: interrupted"]

@@ -395,7 +395,7 @@ def _watched(parent_pid):
 
 def test_pool_workers_watch_their_parent():
     with _runner._make_pool(1) as pool:
-        assert pool.submit(_watched, os.getpid()).result(timeout=60)
+        assert pool.call(_watched, os.getpid(), timeout=60)
 
 
 # ---------------------------------------------------------------- 5. places that cannot be written

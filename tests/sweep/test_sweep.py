@@ -396,7 +396,7 @@ def test_pool_workers_run_single_threaded_blas(monkeypatch):
     for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(k, "2")
     with _runner._make_pool(1) as pool:
-        pool.submit(_assert_single_threaded_blas).result(timeout=60)
+        pool.call(_assert_single_threaded_blas, timeout=60)
 
 
 def _same_rows(a, b):
