@@ -3,10 +3,19 @@ for convex losses (docs/theory.md §10).
 
 ``erm_theory(Omega, Phi, theta, loss=..., alphas=..., lambdas=...)`` gives the learning curves
 of ŵ = argmin_w Σ_μ ℓ(y_μ, w·x_μ/√N) + (λ/2)‖w‖² for the square, logistic and hinge losses
-on Gaussian(-equivalent) inputs, after one eigendecomposition of Ω.
+on Gaussian(-equivalent) inputs, after one eigendecomposition of Ω; ``erm_curves(generator,
+ErmOptions(...))`` measures them on generator data and its Gaussian equivalent (certified fits).
+
+Private modules, re-exported here: ``_losses`` (each loss with its proximal map), ``_channel`` and
+``_theory`` (the fixed point), ``_fit`` (the fits and their certificates), ``_data`` (training and
+test sets), ``_experiment`` (curves over α, λ and seeds).
 """
 
+from ._data import ErmLabels, SampleSet, draw_set
+from ._experiment import ErmOptions, ErmResult, erm_curves
+from ._fit import FIT_TOL, ErmFit, fit_erm, hinge_duality_gap
 from ._losses import LOSSES, Loss, get_loss
 from ._theory import ERM_TEACHERS, erm_fixed_point, erm_theory
 
-__all__ = ["ERM_TEACHERS", "LOSSES", "Loss", "erm_fixed_point", "erm_theory", "get_loss"]
+__all__ = ["ERM_TEACHERS", "FIT_TOL", "LOSSES", "ErmFit", "ErmLabels", "ErmOptions", "ErmResult", "Loss", "SampleSet",
+           "draw_set", "erm_curves", "erm_fixed_point", "erm_theory", "fit_erm", "get_loss", "hinge_duality_gap"]
