@@ -8,7 +8,7 @@ ErmOptions(...))`` measures them on generator data and its Gaussian equivalent (
 
 Private modules, re-exported here: ``_losses`` (each loss with its proximal map), ``_channel`` and
 ``_theory`` (the fixed point), ``_fit`` (the fits and their certificates), ``_data`` (training and
-test sets), ``_experiment`` (curves over α, λ and seeds).
+test sets), ``_experiment`` (curves over α, λ and seeds), ``_validate`` (the verdict on Gaussian inputs).
 """
 
 from ._data import ErmLabels, SampleSet, draw_set
@@ -16,6 +16,25 @@ from ._experiment import ErmOptions, ErmResult, erm_curves
 from ._fit import FIT_TOL, ErmFit, fit_erm, hinge_duality_gap
 from ._losses import LOSSES, Loss, get_loss
 from ._theory import ERM_TEACHERS, erm_fixed_point, erm_theory
+from ._validate import ErmValidation, validate_erm
 
-__all__ = ["ERM_TEACHERS", "FIT_TOL", "LOSSES", "ErmFit", "ErmLabels", "ErmOptions", "ErmResult", "Loss", "SampleSet",
-           "draw_set", "erm_curves", "erm_fixed_point", "erm_theory", "fit_erm", "get_loss", "hinge_duality_gap"]
+__all__ = [
+           "ERM_TEACHERS",
+           "FIT_TOL",
+           "LOSSES",
+           "ErmFit",
+           "ErmLabels",
+           "ErmOptions",
+           "ErmResult",
+           "ErmValidation",
+           "Loss",
+           "SampleSet",
+           "draw_set",
+           "erm_curves",
+           "erm_fixed_point",
+           "erm_theory",
+           "fit_erm",
+           "get_loss",
+           "hinge_duality_gap",
+           "validate_erm",
+]

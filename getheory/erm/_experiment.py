@@ -103,6 +103,7 @@ class ErmResult:
     theory: dict | None
     timings: dict
     notes: list = field(default_factory=list)
+    problem: tuple = ()  # (Ω, Φ, θ) behind the theory (not serialised)
 
     def comparisons(self) -> dict:
         """Per (α, λ): generator − gaussian (paired over seeds) and each source − theory, of the test
@@ -188,7 +189,7 @@ def erm_curves(generator=None, options: ErmOptions | None = None, *, activation=
     settings = {"generator": generator.describe(), "N": N, "D": D, "delta": D / N, "options": opts, "seed": seed,
                 "moments": mom.source, "sample_sizes": sizes}
     return ErmResult(to_plain(settings), np.array(opts.alphas), np.array(opts.lambdas), *arrays,
-                     theory=theory, timings=dict(run.timings), notes=run.notes)
+                     theory=theory, timings=dict(run.timings), notes=run.notes, problem=(mom.Omega, mom.Phi, theta))
 
 
 def _sources(run: RunContext, names, generator, mom) -> list:

@@ -1,5 +1,6 @@
 """Certified ERM fits (getheory.erm._fit; docs/theory.md §10.5) and the measured curves (erm_curves)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 from scipy.optimize import minimize
 
 import getheory as gt
-from getheory.erm import FIT_TOL, ErmOptions, erm_curves, fit_erm, hinge_duality_gap
+from getheory.erm import FIT_TOL, ErmOptions, erm_curves, erm_theory, fit_erm, hinge_duality_gap, validate_erm
 from getheory.ridge import ridge_predictors
 
 N = 60
@@ -86,3 +87,23 @@ def test_erm_curves_are_exported_and_reproducible():
 def test_bad_options_are_refused_at_construction(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ErmOptions(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def gaussian_run():
+    opts = ErmOptions(loss="logistic", alphas=(0.5, 2.0), lambdas=(0.1, 1.0), seeds=4, n_test=3000,
+                      sources=("gaussian",))
+    return erm_curves(options=opts, N=100, seed=7)
+
+
+def test_the_verdict_passes_exactly_gaussian_inputs_against_their_theory(gaussian_run):
+    v = validate_erm(gaussian_run)
+    assert v.passed, v.failures(gaussian_run.alphas, gaussian_run.lambdas)
+    assert v.q > 3 and set(v.gap) == {"test_error", "train_loss"}
+
+
+def test_the_verdict_rejects_the_theory_of_another_penalty(gaussian_run):
+    # negative control: the same measurements against the theory of the same problem at 5x the penalty
+    r = gaussian_run
+    wrong = erm_theory(*r.problem, loss="logistic", alphas=r.alphas, lambdas=5 * r.lambdas)
+    assert not validate_erm(dataclasses.replace(r, theory=wrong)).passed
