@@ -8,33 +8,39 @@ ErmOptions(...))`` measures them on generator data and its Gaussian equivalent (
 
 Private modules, re-exported here: ``_losses`` (each loss with its proximal map), ``_channel`` and
 ``_theory`` (the fixed point), ``_fit`` (the fits and their certificates), ``_data`` (training and
-test sets), ``_experiment`` (curves over α, λ and seeds), ``_validate`` (the verdict on Gaussian inputs).
+test sets), ``_experiment`` (curves over α, λ and seeds), ``_validate`` (the verdict on Gaussian inputs, the paired
+gap's), ``_finite_size`` (the gap over N).
 """
 
 from ._data import ErmLabels, SampleSet, draw_set
 from ._experiment import ErmOptions, ErmResult, erm_curves
+from ._finite_size import ErmFiniteSize, erm_finite_size
 from ._fit import FIT_TOL, ErmFit, fit_erm, hinge_duality_gap
 from ._losses import LOSSES, Loss, get_loss
 from ._theory import ERM_TEACHERS, erm_fixed_point, erm_theory
-from ._validate import ErmValidation, validate_erm
+from ._validate import ErmValidation, PairedGap, paired_gap, validate_erm
 
 __all__ = [
-           "ERM_TEACHERS",
-           "FIT_TOL",
-           "LOSSES",
-           "ErmFit",
-           "ErmLabels",
-           "ErmOptions",
-           "ErmResult",
-           "ErmValidation",
-           "Loss",
-           "SampleSet",
-           "draw_set",
-           "erm_curves",
-           "erm_fixed_point",
-           "erm_theory",
-           "fit_erm",
-           "get_loss",
-           "hinge_duality_gap",
-           "validate_erm",
+    "ERM_TEACHERS",
+    "FIT_TOL",
+    "LOSSES",
+    "ErmFiniteSize",
+    "ErmFit",
+    "ErmLabels",
+    "ErmOptions",
+    "ErmResult",
+    "ErmValidation",
+    "Loss",
+    "PairedGap",
+    "SampleSet",
+    "draw_set",
+    "erm_curves",
+    "erm_finite_size",
+    "erm_fixed_point",
+    "erm_theory",
+    "fit_erm",
+    "get_loss",
+    "hinge_duality_gap",
+    "paired_gap",
+    "validate_erm",
 ]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import t as t_dist
 
-__all__ = ["ErmValidation", "validate_erm"]
+__all__ = ["ErmValidation", "PairedGap", "paired_gap", "validate_erm"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +69,37 @@ def validate_erm(result, source: str = "gaussian", level: float = 0.01) -> ErmVa
         tol[k] = q * se + bias[k]
     passed = bool(all(np.all(gap[k] <= tol[k]) for k in gap))
     return ErmValidation(source, gap, tol, q, level, passed)
+
+
+@dataclass(frozen=True)
+class PairedGap:
+    """Generator − Gaussian test error, paired seed by seed: per (α, λ) the mean gap, its standard error
+    and the points where it is resolved (|gap| > q·se, q the Bonferroni t-quantile over the G points
+    at family level ``level``)."""
+
+    gap: np.ndarray
+    se: np.ndarray
+    resolved: np.ndarray
+    q: float
+    level: float
+
+    def statement(self) -> str:
+        k, G = int(self.resolved.sum()), self.resolved.size
+        if k == 0:
+            return (f"no generator − Gaussian gap resolved at any of the {G} points (family level {self.level:g}, "
+                    f"Bonferroni); largest |gap| {float(np.max(np.abs(self.gap))):.3g}")
+        return (f"generator − Gaussian gap resolved at {k} of {G} points (family level {self.level:g}, Bonferroni); "
+                f"largest |gap| {float(np.max(np.abs(self.gap))):.3g}")
+
+
+def paired_gap(result, level: float = 0.01) -> PairedGap:
+    """The paired generator − Gaussian test-error gap of ``result`` and where it is resolved."""
+    if not {"generator", "gaussian"} <= set(result.test_error):
+        raise ValueError("the paired gap needs both sources: ErmOptions(sources=('generator', 'gaussian'))")
+    d = result.test_error["generator"] - result.test_error["gaussian"]
+    S = d.shape[0]
+    if S < 2:
+        raise ValueError("the paired gap's verdict needs at least 2 seeds; raise ErmOptions.seeds")
+    q = float(t_dist.ppf(1.0 - level / (2.0 * d[0].size), S - 1))
+    gap, se = d.mean(axis=0), d.std(axis=0, ddof=1) / np.sqrt(S)
+    return PairedGap(gap, se, np.abs(gap) > q * se, q, level)

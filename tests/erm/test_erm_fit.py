@@ -8,7 +8,8 @@ import pytest
 from scipy.optimize import minimize
 
 import getheory as gt
-from getheory.erm import FIT_TOL, ErmOptions, erm_curves, erm_theory, fit_erm, hinge_duality_gap, validate_erm
+from getheory.erm import (FIT_TOL, ErmOptions, erm_curves, erm_finite_size, erm_theory, fit_erm, hinge_duality_gap,
+                          paired_gap, validate_erm)
 from getheory.ridge import ridge_predictors
 
 N = 60
@@ -107,3 +108,32 @@ def test_the_verdict_rejects_the_theory_of_another_penalty(gaussian_run):
     r = gaussian_run
     wrong = erm_theory(*r.problem, loss="logistic", alphas=r.alphas, lambdas=5 * r.lambdas)
     assert not validate_erm(dataclasses.replace(r, theory=wrong)).passed
+
+
+def test_the_paired_gap_is_resolved_only_where_it_exceeds_its_bonferroni_quantile():
+    opts = ErmOptions(loss="hinge", alphas=(0.5, 2.0), lambdas=(0.1,), seeds=3, n_test=2000, theory=False)
+    r = erm_curves(options=opts, N=50, seed=2)
+    g = paired_gap(r)
+    d = r.test_error["generator"] - r.test_error["gaussian"]
+    np.testing.assert_allclose(g.gap, d.mean(axis=0))
+    assert np.array_equal(g.resolved, np.abs(g.gap) > g.q * g.se) and "points" in g.statement()
+    with pytest.raises(ValueError, match="both sources"):
+        paired_gap(dataclasses.replace(r, test_error={"gaussian": r.test_error["gaussian"]}))
+
+
+def test_the_finite_size_gap_reads_a_closed_gap_as_its_noise_floor_and_fits_no_slope_from_it(monkeypatch):
+    # the generator source replaced by the Gaussian one: the gap is exactly 0 and only noise is left
+    import getheory.erm._finite_size as fs
+
+    real = fs.erm_curves
+
+    def no_gap(**kw):
+        r = real(**kw)
+        return dataclasses.replace(r, test_error={"generator": r.test_error["gaussian"] + 0.0,
+                                                  "gaussian": r.test_error["gaussian"]})
+
+    monkeypatch.setattr(fs, "erm_curves", no_gap)
+    opts = ErmOptions(loss="hinge", alphas=(1.0,), lambdas=(0.1,), seeds=2, n_test=500)
+    out = erm_finite_size([20, 40, 80], opts, seed=1)
+    assert out.mean_abs_gap == [0.0, 0.0, 0.0] and out.used == [] and math.isnan(out.slope)
+    assert "too few to fit a slope" in out.statement()
