@@ -38,6 +38,8 @@ Learning dynamics (§7)
 Ridge learning curves (§8)
     :func:`ridge_curves`, :class:`RidgeOptions`, :class:`RidgeResult`,
     :func:`ridge_finite_size`, :func:`ridge_theory`, :func:`ridge_spectrum`
+Full-batch ERM with convex losses (§10)
+    :func:`erm_theory`, :func:`erm_curves`, :class:`ErmOptions`, :class:`ErmResult`
 Numerical proofs
     :func:`run_proofs`
 """
@@ -68,6 +70,7 @@ _LAZY = {
     "getheory.proofs": ("run_proofs",),
     "getheory.ridge": ("RidgeOptions", "RidgeResult", "ridge_curves", "ridge_finite_size", "ridge_spectrum",
         "ridge_theory"),
+    "getheory.erm": ("ErmOptions", "ErmResult", "erm_curves", "erm_theory"),
     "getheory.dynamics": ("DynamicsResult", "ODEResult", "SGDTrajectory", "finite_size_check", "generalisation_error",
         "integrate_odes", "run_dynamics", "run_sgd"),
 }
@@ -155,6 +158,10 @@ __all__ = [
     "ridge_finite_size",
     "ridge_spectrum",
     "ridge_theory",
+    "ErmOptions",
+    "ErmResult",
+    "erm_curves",
+    "erm_theory",
 ]
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -40,6 +40,9 @@ from ._validation import InputTypeError
 __all__ = [
     "CHECK",
     "DYNAMICS",
+    "ERM",
+    "ERM_DATA",
+    "ERM_SAMPLES",
     "RIDGE",
     "RIDGE_DATA",
     "RIDGE_PROBLEM",
@@ -147,6 +150,16 @@ RIDGE_DATA = SeedLayout("ridge data seed", ("train", "test"))
 
 #: ridge's samples (training or test): latents c, label noise ε, and the Gaussian equivalent's ξ.
 RIDGE_SAMPLES = SeedLayout("ridge samples", ("latents", "noise", "xi"))
+
+#: ``erm_curves``: the fixed problem (drawn as ridge's, :data:`RIDGE_PROBLEM`: the same seed gives the
+#: same generator and θ) and the data seeds (data seed ``i`` is child ``i`` of ``data``).
+ERM = SeedLayout("erm", ("problem", "data"))
+
+#: one ERM data seed: the training set and the test set.
+ERM_DATA = SeedLayout("erm data seed", ("train", "test"))
+
+#: an ERM sample set (training or test): latents c, label noise ε, and the Gaussian equivalent's ξ.
+ERM_SAMPLES = SeedLayout("erm samples", ("latents", "noise", "xi"))
 
 #: a sweep task's hashed streams (:func:`derive_seed` of the task seed and each label).
 SWEEP_TASK = ("generator", "weights", "main", "moments")

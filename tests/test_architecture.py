@@ -44,7 +44,7 @@ LAYERS = {
     "_run": 0, "_files": 0, "_markdown": 0, "_lazy": 0, "backend": 0,
     # maths: activations -> generators -> fields, moments -> distances, bounds; learning dynamics
     "activations": 1, "generators": 1, "trained": 1, "fields": 1, "moments": 1, "distances": 1,
-    "bounds": 1, "analytic": 1, "equivalent": 1, "dynamics": 1, "ridge": 1,
+    "bounds": 1, "analytic": 1, "equivalent": 1, "dynamics": 1, "ridge": 1, "erm": 1,
     # workflows: check, plan, sweep -> rates (and the text of their tables), the numerical claims, the
     # property-testing toolkit
     "check": 2, "plan": 2, "sweep": 2, "rates": 2, "_rate_tables": 2, "proofs": 2, "_claims": 2, "testing": 2,

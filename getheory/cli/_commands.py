@@ -17,4 +17,5 @@ COMMANDS = {
     "proofs": "check every step of the theorem numerically and write a report (docs/theory.md §2-§5)",
     "dynamics": "online SGD on generator data vs its Gaussian equivalent vs the ODEs (docs/theory.md §7)",
     "ridge": "ridge learning curves: generator data vs Gaussian equivalent vs deterministic equivalent (§8)",
+    "erm": "logistic, hinge or square-loss ERM curves: generator data vs Gaussian equivalent vs theory (§10)",
 }

@@ -13,8 +13,8 @@ Private modules, re-exported here:
   :data:`getheory._seeds.RIDGE` streams, progress, the timings and notes) once and passes it down.
 """
 
-from ._experiment import (DEFAULT_ALPHAS, DEFAULT_LAMBDAS, FiniteSizeGap, RidgeOptions, RidgeResult, ridge_curves,
-                          ridge_finite_size)
+from ._experiment import (DEFAULT_ALPHAS, DEFAULT_LAMBDAS, FiniteSizeGap, RidgeOptions, RidgeResult, draw_problem,
+                          ridge_curves, ridge_finite_size, sample_sizes)
 from ._solve import SOLVERS, ridge_predictors
 from ._stream import (GaussianEquivalentSource, GeneratorSource, RidgeProblem, RidgeStatistics, check_ridge_memory,
                       ridge_memory_bytes, stream_ridge, stream_test_error)
@@ -29,6 +29,8 @@ __all__ = [
     "RidgeResult",
     "ridge_curves",
     "ridge_finite_size",
+    "draw_problem",
+    "sample_sizes",
     "SOLVERS",
     "ridge_predictors",
     "GaussianEquivalentSource",

@@ -28,7 +28,7 @@ from ._stream import (GaussianEquivalentSource, GeneratorSource, RidgeProblem, _
 from ._theory import TEACHERS, get_teacher, ridge_spectrum, ridge_theory
 
 __all__ = ["RidgeOptions", "RidgeResult", "ridge_curves", "ridge_finite_size", "FiniteSizeGap",
-           "DEFAULT_ALPHAS", "DEFAULT_LAMBDAS"]
+           "DEFAULT_ALPHAS", "DEFAULT_LAMBDAS", "draw_problem", "sample_sizes"]
 
 #: 20 sample ratios log-spaced on [0.1, 10], the one just above 1 moved to α = 1 (the interpolation peak)
 DEFAULT_ALPHAS = tuple(1.0 if k == 10 else round(float(a), 4) for k, a in enumerate(np.geomspace(0.1, 10.0, 20)))
@@ -202,7 +202,7 @@ class RidgeResult:
         return to_plain(d)
 
 
-def _build(run: RunContext, generator, default, given):
+def draw_problem(run: RunContext, generator, default, given):
     """(generator, moments, θ): the given generator or the default one, ``default`` = (activation,
     N, D); its moments and θ, from ``given`` = (moment_samples, theta, moments) or drawn from
     ``run.seeds.problem`` (:data:`getheory._seeds.RIDGE_PROBLEM`); θ rescaled to ‖θ‖² = D."""
@@ -267,13 +267,13 @@ def _ridge_curves(run: RunContext, opts: RidgeOptions, generator, default, given
     ``given`` = (moment_samples, theta, moments), ``seed`` the master seed (for the settings)."""
     activation, N, D = default
     N, D = _sizes(generator, N, D)
-    sizes = _sample_sizes(opts.alphas, N)
+    sizes = sample_sizes(opts.alphas, N)
     n_pred = len(opts.alphas) * len(opts.lambdas)
     check_ridge_memory(N, D, len(opts.sources), n_pred, opts.batch_size or 4096, backend=run.backend)
     teacher = get_teacher(opts.teacher)
     run.timings.update(dict.fromkeys(TIMED_STAGES, 0.0))
     with run.stage("moments"):
-        generator, mom, theta = _build(run, generator, (activation, N, D), given)
+        generator, mom, theta = draw_problem(run, generator, (activation, N, D), given)
     sources = _sources_of(run, opts.sources, generator, mom)
     theory, dec, spec = _theory_of(run, opts, mom, theta, teacher)
     problem = RidgeProblem(sources, theta, teacher, opts.noise, sizes)
@@ -299,7 +299,7 @@ def _sizes(generator, N, D):
     return generator.N, generator.D
 
 
-def _sample_sizes(alphas, N) -> list:
+def sample_sizes(alphas, N) -> list:
     """Training-set sizes n = round(α N), ascending; refuses n < 1 and two α with the same n."""
     sizes = [int(round(a * N)) for a in alphas]
     if sizes[0] < 1:
