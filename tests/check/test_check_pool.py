@@ -117,7 +117,7 @@ def test_a_generator_that_fails_in_the_workers_ends_the_check_in_one_line(tmp_pa
     (tmp_path / "workers_only_gen.py").write_text(WORKERS_ONLY)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), *sys.path]))
     cmd = [sys.executable, "-m", "getheory", "check", "--generator", f"workers_only_gen:{function}", "--D", "24",
-           "--N", "48", "--samples", "40000", "--shard-size", "2048", "--workers", "2", "--quiet"]
+           "--samples", "40000", "--shard-size", "2048", "--workers", "2", "--quiet"]
     proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
