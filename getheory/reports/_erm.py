@@ -12,27 +12,12 @@ import os
 
 import numpy as np
 
-from .._files import replacing, write_json, write_text
+from .._files import write_json, write_text
 from .._json import to_plain
 from ..erm import FIT_TOL, erm_theory, paired_gap, validate_erm
+from ._figures import pyplot, save_png
 
 __all__ = ["erm_verdicts", "write_erm_report"]
-
-
-def _pyplot():
-    """matplotlib's pyplot with the Agg backend (no display needed)."""
-    import matplotlib  # heavy (fonts, a GUI backend): loaded only to draw, and switched to Agg first
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # after the switch to Agg
-
-    return plt
-
-
-def _save(fig, path):
-    with replacing(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    _pyplot().close(fig)
 
 
 def erm_verdicts(result) -> dict:
@@ -63,7 +48,7 @@ def _dense_theory(result, j):
 
 
 def _plot_curves(result, path):
-    plt = _pyplot()
+    plt = pyplot()
     L = len(result.lambdas)
     fig, axes = plt.subplots(2, L, figsize=(4.2 * L, 7), squeeze=False)
     for j, lam in enumerate(result.lambdas):
@@ -92,11 +77,11 @@ def _plot_curves(result, path):
     fig.suptitle(f"{s['options']['loss']} loss on {s['generator'].get('activation', '')} generator features, "
                  f"N = {s['N']}, D = {s['D']}, teacher {s['options']['teacher']}", fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def _plot_gaps(result, verdicts, path):
-    plt = _pyplot()
+    plt = pyplot()
     g = verdicts["paired_gap"]
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for j, lam in enumerate(result.lambdas):
@@ -111,11 +96,11 @@ def _plot_gaps(result, verdicts, path):
     ax.set_title(f"paired gap ± {g['q']:.2f} se (Bonferroni, family level {g['level']:g})", fontsize=9)
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def _plot_finite_size(fs, path):
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
     ax.plot(fs.Ns, fs.mean_abs_gap, "o-", label="mean |generator − Gaussian| over the grid")
     ax.plot(fs.Ns, fs.noise_floor, "k--", lw=1, label="noise floor (mean se·√(2/π))")
@@ -127,7 +112,7 @@ def _plot_finite_size(fs, path):
     ax.set_title(fs.statement(), fontsize=8)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def write_erm_report(result, out, *, finite_size=None, command=None) -> list:

@@ -12,9 +12,10 @@ import os
 import numpy as np
 from scipy import stats
 
-from .._files import replacing, write_json, write_text
+from .._files import write_json, write_text
 from .._json import to_plain
 from ..ridge import ridge_theory
+from ._figures import pyplot, save_png
 
 __all__ = ["write_ridge_report", "agreement_table"]
 
@@ -50,25 +51,8 @@ def agreement_table(result) -> dict:
     return out
 
 
-def _pyplot():
-    """matplotlib's pyplot with the Agg backend (no display needed)."""
-    import matplotlib  # heavy (fonts, a GUI backend): loaded only to draw, and switched to Agg first
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # after the switch to Agg
-
-    return plt
-
-
-def _save(fig, path):
-    """Write the figure to ``path`` as a PNG, whole or not at all, and close it."""
-    with replacing(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
-    _pyplot().close(fig)
-
-
 def _plot_curves(result, path):
-    plt = _pyplot()
+    plt = pyplot()
     L = len(result.lambdas)
     fig, axes = plt.subplots(1, L, figsize=(4.2 * L, 4), squeeze=False)
     a = result.alphas
@@ -98,11 +82,11 @@ def _plot_curves(result, path):
     fig.suptitle(f"ridge on {s['generator'].get('kind', '')} {s['generator'].get('activation', '')} features, "
                  f"N={s['N']}, D={s['D']}, teacher {s['options']['teacher']}, Δ={s['options']['noise']}", fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def _plot_gaps(result, path):
-    plt = _pyplot()
+    plt = pyplot()
     comps = result.comparisons()
     fig, axes = plt.subplots(1, len(comps), figsize=(4.2 * len(comps), 3.6), squeeze=False)
     for ax, (k, c) in zip(axes[0], comps.items()):
@@ -115,11 +99,11 @@ def _plot_gaps(result, path):
         ax.set_title(f"{k}: gap / se", fontsize=9)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def _plot_finite_size(fs, path):
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for k in fs.gaps:
         ax.errorbar(fs.Ns, fs.gaps[k], yerr=fs.se[k], fmt="o-", ms=4, capsize=2, label=k)
@@ -129,7 +113,7 @@ def _plot_finite_size(fs, path):
     ax.set_ylabel("mean |relative gap| over (α, λ)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
+    save_png(fig, path)
 
 
 def write_ridge_report(result, out, *, finite_size=None, command=None) -> list:
