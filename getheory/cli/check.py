@@ -15,6 +15,7 @@ estimator registered since) are their settings in the estimator registry
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 
@@ -170,7 +171,18 @@ def _options(args, D):
     )
 
 
+def _refuse_report_folders(out):
+    """``--out DIR``'s report files, checked before any work: a folder named check.json or check.md in
+    DIR made the check fail only after all its work."""
+    for name in ("check.json", "check.md"):
+        if os.path.isdir(os.path.join(out, name)):
+            raise ValueError(f"--out {out!r} holds a folder {name!r} where the check writes its report: remove "
+                             "it, or give another --out")
+
+
 def run(args) -> int:
+    if args.out:
+        _refuse_report_folders(args.out)
     generator, D = _generator(args)
     progress = not args.quiet
     if progress:

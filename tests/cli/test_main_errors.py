@@ -216,3 +216,17 @@ def test_ctrl_c_while_the_command_is_loaded_is_one_line_and_status_130(monkeypat
     monkeypatch.setattr(_main, "_command_module", interrupted)
     assert main(["sweep", "spec.toml", "--db", "r.db"]) == 130
     assert capsys.readouterr().err.strip().splitlines() == ["getheory sweep: interrupted"]
+
+
+@pytest.mark.parametrize("name", ["check.json", "check.md"])
+def test_an_out_folder_holding_a_folder_named_like_a_report_file_is_refused_before_computing(name, tmp_path,
+                                                                                              monkeypatch, capsys):
+    from getheory.cli import check
+
+    def must_not_run(*a, **k):
+        raise AssertionError("computed before refusing --out")
+
+    monkeypatch.setattr(check, "check_generator", must_not_run)
+    (tmp_path / "out" / name).mkdir(parents=True)
+    assert main(["check", "--N", "16", "--D", "8", "--quiet", "--out", str(tmp_path / "out")]) == 2
+    assert f"holds a folder '{name}' where the check writes its report" in capsys.readouterr().err
