@@ -18,8 +18,9 @@ def pyplot():
     return plt
 
 
-def save_png(fig, path, *, dpi: int = 120):
-    """Write the figure to ``path`` as a PNG, whole or not at all, and close it."""
+def save_png(fig, path, *, dpi: int = 120, tight: bool = False):
+    """Write the figure to ``path`` as a PNG, whole or not at all, and close it; ``tight`` crops (or widens)
+    the canvas to what is drawn (a legend outside the axes included)."""
     with replacing(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
     pyplot().close(fig)

@@ -14,7 +14,8 @@ and writes into the output folder
   reported d_MS with its standard error, marked by the estimator that chose
   it, the individual estimators and the floor, with the fitted lines;
   unresolved points hollow), ``bounds_<group>.png`` (each bound term vs N
-  with its fit), ``ratio_<group>.png`` (d_MS / bound).
+  with its fit) and ``ratio_<group>.png`` (d_MS / bound), these two only for groups with bound
+  terms (single-layer generators, docs/theory.md §5).
 
 The estimators' columns, labels and plot styles are those of the estimator registry
 (:func:`getheory.distances.estimators`): a registered estimator appears in every table
@@ -41,13 +42,14 @@ import time
 
 import numpy as np
 
-from .._files import replacing, write_text
+from .._files import write_text
 from .._json import to_plain
 from .._markdown import table_row, table_rule
 from .._rate_tables import estimator_counts, fit_table, slopes_lines, table_order, verdict_lines
 from ..distances import REPORTED, estimator_series, estimators, get_estimator
 from ..rates import LEGACY, fit_rates, group_records
 from ..sweep import ResultsDB, SweepError
+from ._figures import pyplot, save_png
 
 __all__ = ["write_report", "build_report_data"]
 
@@ -114,26 +116,19 @@ def _fmt(x, p=3):
     return f"{x:.{p}g}"
 
 
-def _pyplot():
-    import matplotlib  # heavy (fonts, a GUI backend): loaded only to draw, and switched to Agg first
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt  # after the switch to Agg
-
-    return plt
-
-
 def _plot_group(g, records, out_dir, slug) -> dict:
-    """The three PNG plots of one group: d_MS, the bound terms and their ratio against N."""
-    plt = _pyplot()
+    """The PNG plots of one group: d_MS, the bound terms and their ratio against N (the last two only
+    where a row has bound terms: deep and trained generators have none, docs/theory.md §5)."""
     recs = group_records(records, g)
     Ns = np.array(sorted({r.N for r in recs}), dtype=float)
     Nline = np.geomspace(Ns.min(), Ns.max(), 50) if Ns.size else Ns
+    kinds = [("dms", _dms_figure)]
+    if any(r.bound("total") for r in recs):
+        kinds += [("bounds", _bounds_figure), ("ratio", _ratio_figure)]
     files = {}
-    for kind, figure in (("dms", _dms_figure), ("bounds", _bounds_figure), ("ratio", _ratio_figure)):
-        fig = figure(g, recs, Nline)
-        files[kind] = _save(fig, out_dir, f"{kind}_{slug}.png")
-        plt.close(fig)
+    for kind, figure in kinds:
+        files[kind] = f"{kind}_{slug}.png"
+        save_png(figure(g, recs, Nline), os.path.join(out_dir, files[kind]), dpi=110, tight=True)
     return files
 
 
@@ -143,7 +138,7 @@ _MAX_N_TICKS = 12
 
 def _finish(ax, recs, ylabel: str, title: str, legend_size: float):
     """Log-log axes ticked at the N of the records ``recs`` (not at 2×10¹, 3×10¹ ...), the legend outside,
-    right of the axes (``bbox_inches="tight"`` in :func:`_save` widens the figure to hold it), so that it never
+    right of the axes (``tight=True`` in :func:`._figures.save_png` widens the figure to hold it), so that it never
     covers data."""
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -151,7 +146,7 @@ def _finish(ax, recs, ylabel: str, title: str, legend_size: float):
     if Ns:
         shown = Ns[:: -(-len(Ns) // _MAX_N_TICKS)]
         ax.set_xticks(shown, [str(n) for n in shown])
-        ax.xaxis.set_minor_locator(_pyplot().NullLocator())
+        ax.xaxis.set_minor_locator(pyplot().NullLocator())
     ax.set_xlabel("N")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
@@ -167,7 +162,7 @@ def _fit_label(f, prefix: str = "fit") -> str:
 
 def _dms_figure(g, recs, Nline):
     """d_MS against N: each row's reported d_MS, every drawn estimator, the fits, the floor, THEORY's slope."""
-    fig, ax = _pyplot().subplots(figsize=(7, 5))
+    fig, ax = pyplot().subplots(figsize=(7, 5))
     _draw_reported(ax, recs)
     _draw_estimators(ax, recs, alpha=0.45 if any(not r.legacy for r in recs) else 1.0)
     _draw_series_fits(ax, g)
@@ -259,7 +254,7 @@ def _draw_reference(ax, g, Nline):
 
 def _bounds_figure(g, recs, Nline):
     """Each bound term against N with its fit (docs/theory.md §5)."""
-    fig, ax = _pyplot().subplots(figsize=(7, 5))
+    fig, ax = pyplot().subplots(figsize=(7, 5))
     for b, (col, mk, lab) in _BOUND_STYLE.items():
         pts = [(r.N, r.bound(b)) for r in recs]
         pts = [(n, v) for n, v in pts if v is not None and v > 0]
@@ -286,7 +281,7 @@ def _ratio_kinds() -> list:
 def _ratio_figure(g, recs, Nline):
     """The reported d_MS per row over the sum of the bound terms (legacy rows: plug-in where resolved,
     certified bound elsewhere), with its fit."""
-    fig, ax = _pyplot().subplots(figsize=(7, 4.5))
+    fig, ax = pyplot().subplots(figsize=(7, 4.5))
     for kind, col, mk, lab, upper in _ratio_kinds():
         pts = _ratio_points(recs, kind)
         # an upper bound is drawn filled; unresolved estimates hollow
@@ -312,12 +307,6 @@ def _ratio_points(recs, kind) -> list:
         if which == kind and d is not None and bt:
             pts.append((r.N, d / bt, res))
     return pts
-
-
-def _save(fig, out_dir, name):
-    with replacing(os.path.join(out_dir, name)) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    return name
 
 
 def _markdown(data, groups, plots, command=None) -> str:
@@ -424,8 +413,8 @@ def _group_lines(gr, plots) -> list:
           + (f" (\"{LEGACY}\" rows: the plug-in where resolved, the certified upper bound elsewhere)."
              if gr.estimators.get("legacy") else "."), ""]
     L += fit_table(gr) + [""]
-    for kind in ("dms", "bounds", "ratio"):
-        L += [f"![{kind} {gr.label}]({plots[kind]})", ""]
+    for kind, name in plots.items():
+        L += [f"![{kind} {gr.label}]({name})", ""]
     return L
 
 

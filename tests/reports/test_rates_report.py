@@ -320,3 +320,24 @@ def test_a_group_unresolved_at_its_sample_cap_says_so_in_its_verdict():
             assert "n = 2,000: n, not N, limits them" in g.verdicts["rate"]
             assert "the planner asked for n up to 50,000)" in g.verdicts["rate"]
             assert said in "\n".join(verdict_lines([g]))  # report.md's verdicts, and a notebook's
+
+
+def test_a_group_without_bound_terms_gets_only_its_dms_plot(tmp_path):
+    """Deep and trained generators have no bound terms (docs/theory.md §5): no empty bound or ratio plot
+    (and no matplotlib warning about an empty legend, an error under the tests' warning filter)."""
+    from getheory.reports import write_report
+
+    (tmp_path / "spec.toml").write_text(SPEC.replace("[12, 24, 48]", "[16, 32, 64]"))
+    db = tmp_path / "deep.db"
+    with sw.ResultsDB(db, create=True) as rdb:
+        rdb.init(sw.load_spec(tmp_path / "spec.toml"))
+        for N in (16, 32, 64):
+            for s in range(2):
+                rec = _modern_record(N, s)
+                rec["bound_terms"] = None
+                rdb.insert(rec)
+    write_report(db, tmp_path / "rep", n_boot=100)
+    slug = "sign_gaussian_delta0.5"
+    assert {p.name for p in (tmp_path / "rep").iterdir()} == {"report.md", "report.json", f"dms_{slug}.png"}
+    md = (tmp_path / "rep" / "report.md").read_text()
+    assert f"(dms_{slug}.png)" in md and "bounds_" not in md and "ratio_" not in md
