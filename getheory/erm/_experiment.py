@@ -166,7 +166,7 @@ def erm_curves(generator=None, options: ErmOptions | None = None, *, activation=
     Returns
     -------
     ErmResult
-        A notebook shows its table.  The fits run on the host (NumPy, SciPy, scikit-learn).
+        A notebook shows its table.  The fits run on the host (NumPy, SciPy).
     """
     opts = options if options is not None else ErmOptions()
     run = start_run_context(layout=ERM, seed=seed, progress=progress)

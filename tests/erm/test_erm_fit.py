@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -57,6 +58,34 @@ def test_the_hinge_gap_is_a_proof_it_grows_for_a_worse_fit(data):
     assert hinge_duality_gap(X, y, lam, w) < 1e-8
     worse = w + 0.05 * np.random.default_rng(0).standard_normal(N)
     assert hinge_duality_gap(X, y, lam, worse) > 1e-4
+
+
+@pytest.mark.parametrize("n", [40, 300])  # n <= N: the n × n system; n > N: the Woodbury form
+@pytest.mark.parametrize("lam", [0.01, 1.0])
+def test_the_interior_point_hinge_fit_is_liblinears_minimiser(n, lam):
+    """The IPM's ŵ (certified by its own dual point) is the minimiser liblinear finds, within the
+    distance its gap allows: ‖ŵ − w*‖² <= 2 (F − D)/λ (docs/theory.md §10.5)."""
+    pytest.importorskip("sklearn")
+    from sklearn.svm import LinearSVC
+
+    from getheory.erm._hinge import hinge_dual
+
+    rng = np.random.default_rng(n)
+    X = np.sign(rng.standard_normal((n, N)))  # sign features, nearly separable at small λ
+    y = np.sign(X[:, :6].sum(axis=1) + 0.5 * rng.standard_normal(n))
+    Xt = X / math.sqrt(N)
+    sol = hinge_dual(Xt, y, lam)
+    assert sol.gap <= 1e-10 and 0 < sol.iterations < 100
+    assert sol.a.min() > 0 and sol.a.max() < 1  # strictly inside the box: D(a) is a lower bound
+    with warnings.catch_warnings():  # liblinear's "failed to converge": its duality gap below is the judge
+        warnings.simplefilter("ignore")
+        svc = LinearSVC(C=1 / lam, loss="hinge", fit_intercept=False, tol=1e-9, max_iter=200_000)
+        ref = svc.fit(Xt, y).coef_.ravel()
+    assert hinge_duality_gap(X, y, lam, ref) < 1e-6  # liblinear converged (its gap from a rebuilt dual point)
+    radius = math.sqrt(2 * (sol.primal - sol.dual) / lam) + math.sqrt(2 * 1e-6 * sol.primal / lam)
+    assert np.linalg.norm(sol.w - ref) <= radius + 1e-9
+    F = lambda w: float(np.sum(np.maximum(0, 1 - y * (Xt @ w)))) + lam / 2 * float(w @ w)  # noqa: E731
+    assert F(sol.w) <= F(ref) + 1e-9 * F(ref)
 
 
 def test_erm_curves_measure_both_sources_on_the_same_labels_and_flag_nothing():
