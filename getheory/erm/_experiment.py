@@ -17,6 +17,7 @@ import numpy as np
 
 from .._json import to_plain
 from .._markdown import table_row, table_rule
+from .._repr import ShortRepr
 from .._run import RunContext, start_run_context
 from .._seeds import ERM, ERM_DATA
 from .._validation import positive_int
@@ -31,8 +32,8 @@ __all__ = ["ErmOptions", "ErmResult", "erm_curves"]
 SOURCES = ("generator", "gaussian")
 
 
-@dataclass(frozen=True)
-class ErmOptions:
+@dataclass(frozen=True, repr=False)
+class ErmOptions(ShortRepr):
     """What an ERM learning curve computes (docs/theory.md §10).
 
     Parameters

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._json import to_plain
+from .._repr import ShortRepr
 from .._run import RunContext, start_run_context
 from .._seeds import RIDGE, RIDGE_DATA, RIDGE_PROBLEM
 from .._validation import positive_int
@@ -49,8 +50,8 @@ def _positive_floats(values, name):
     return vals
 
 
-@dataclass(frozen=True)
-class RidgeOptions:
+@dataclass(frozen=True, repr=False)
+class RidgeOptions(ShortRepr):
     """What a ridge learning curve computes (docs/theory.md §8).
 
     Parameters
