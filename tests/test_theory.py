@@ -36,7 +36,7 @@ def _cited_paragraphs() -> set:
 def _named_parts(section: str) -> list:
     """The bold paragraph names and the headings inside a section, lower case."""
     text = theory_section(section)
-    names = re.findall(r"\*\*([^*]+?)\.?\*\*", text) + re.findall(r"^#+\s+(.*)$", text, flags=re.M)
+    names = re.findall(r"\*\*([^*]+?)\.?\*\*", text) + re.findall(r"^#+\s+(.*)$", text, flags=re.MULTILINE)
     return [n.strip().lower() for n in names]
 
 
