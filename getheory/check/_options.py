@@ -179,6 +179,18 @@ class CheckOptions(ShortRepr):
     ``plan``, ``dms``, ``stream`` and ``shards`` given as ``None`` take their defaults.  Every field is
     checked here, when the options are made (sizes, samples, seed, ensemble, activation, backend name,
     dtype, a shard size against the groups), not when the check runs.
+
+    Examples
+    --------
+    The repr names only what differs from the defaults (nested options alike):
+
+    >>> from getheory import CheckOptions, PlanOptions
+    >>> CheckOptions()
+    CheckOptions()
+    >>> CheckOptions(N=512, samples=100_000, plan=None)
+    CheckOptions(N=512, samples=100000)
+    >>> CheckOptions(plan=PlanOptions(time_budget=10)).plan.time_budget
+    10
     """
 
     activation: object = "sign"
