@@ -26,7 +26,8 @@ result = gt.erm_curves(activation="sign", N=80, D=40, options=options, seed=0)
 theory = result.theory["test_error"][:, 0]
 print("alpha      ", result.alphas)
 for source, errors in result.test_error.items():
-    print(f"{source:10s}", np.round(errors.mean(axis=0)[:, 0], 4), "every fit certified:", bool(result.converged[source].all()))
+    certified = bool(result.converged[source].all())
+    print(f"{source:10s}", np.round(errors.mean(axis=0)[:, 0], 4), "every fit certified:", certified)
 print("theory     ", np.round(theory, 4))
 print({k: round(v, 1) for k, v in result.timings.items()})
 

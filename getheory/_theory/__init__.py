@@ -103,7 +103,8 @@ def _unknown(section, number: str) -> str:
     """The one-line error for a section the theory does not have: the nearest ones, then every one."""
     numbers = list(_sections())
     major = number.split(".")[0]
-    near = [n for n in numbers if n.split(".")[0] == major] or difflib.get_close_matches(number, numbers, n=4, cutoff=0.3)
+    near = ([n for n in numbers if n.split(".")[0] == major]
+            or difflib.get_close_matches(number, numbers, n=4, cutoff=0.3))
     hint = f"nearest: {', '.join('§' + n for n in near)}; " if near else ""
     return (f"no section {str(section).strip()!r} in the theory (docs/theory.md): {hint}"
             f"the sections are {', '.join('§' + n for n in numbers)} (`getheory theory` lists them with their titles)")
