@@ -7,7 +7,7 @@ generator's data, and on its Gaussian equivalent from the same latents, and inte
 of the order parameters over the spectrum of Ω (docs/theory.md §7). The generalisation error of
 each is recorded on a grid of training times t = steps/N; the verdicts compare them over SGD seeds.
 
-A sign generator at N = 300, D = 150, trained to t = 5 with 3 SGD seeds: the three curves lie
+A sign generator at N = 200, D = 100, trained to t = 5 with 3 SGD seeds: the three curves lie
 within a few per cent of each other through the plateau and its escape, and the verdicts say
 which of the small gaps these seeds resolve at this N.
 """
@@ -23,7 +23,7 @@ from getheory.dynamics import DynamicsOptions
 
 options = DynamicsOptions(K=2, M=2, eta=0.2, t_max=5, points=11, sgd_seeds=3, n_test=4_000)
 print(options)
-result = gt.run_dynamics(options=options, activation="sign", N=300, D=150, seed=0)
+result = gt.run_dynamics(options=options, activation="sign", N=200, D=100, seed=0)
 print("t        ", np.round(result.t, 2))
 print("ODE      ", np.round(result.eps_ode, 4))
 print("SGD, G   ", np.round(result.eps_gen_heldout, 4))

@@ -8,7 +8,7 @@ y = sign(θ·c/√D), and compares the test errors with the replica prediction o
 covariate model computed from (Ω, Φ, θ) (docs/theory.md §10). Every fit is certified (for the
 logistic loss: L-BFGS-B to a relative gradient norm of 1e-7).
 
-A sign generator at N = 80, D = 40, logistic loss, λ = 0.1, 3 seeds: both measured curves
+A sign generator at N = 60, D = 30, logistic loss, λ = 0.1, 3 seeds: both measured curves
 follow the theory within a few standard errors.
 """
 
@@ -22,7 +22,7 @@ import getheory as gt
 
 options = gt.ErmOptions(loss="logistic", alphas=(0.5, 1.0, 2.0), lambdas=(0.1,), seeds=3, n_test=3_000)
 print(options)
-result = gt.erm_curves(activation="sign", N=80, D=40, options=options, seed=0)
+result = gt.erm_curves(activation="sign", N=60, D=30, options=options, seed=0)
 theory = result.theory["test_error"][:, 0]
 print("alpha      ", result.alphas)
 for source, errors in result.test_error.items():
@@ -49,6 +49,6 @@ ax.plot(result.alphas, theory, "k-", label="replica theory")
 ax.set_xscale("log")
 ax.set_xlabel("α = n/N")
 ax.set_ylabel("test classification error")
-ax.set_title("logistic loss, λ = 0.1, sign generator, N = 80")
+ax.set_title("logistic loss, λ = 0.1, sign generator, N = 60")
 ax.legend()
 fig.tight_layout()

@@ -32,8 +32,8 @@ print(client)
 # %%
 # The same sharded point, on the cluster and here
 # -----------------------------------------------
-options = gt.CheckOptions(activation="sign", N=64, D=32, K=1, M=1, samples=8 * 12_800, seed=3, analytic=False,
-                          shards=gt.ShardOptions(size=12_800))
+options = gt.CheckOptions(activation="sign", N=48, D=24, K=1, M=1, samples=8 * 8_192, seed=3, analytic=False,
+                          shards=gt.ShardOptions(size=8_192))
 print(options)
 t0 = time.perf_counter()
 on_cluster = gt.check_generator(options=options, client=client)
