@@ -24,8 +24,9 @@ from distributed import Client, LocalCluster
 
 import getheory as gt
 
+# no fixed port anywhere: the scheduler's HTTP server starts even without a dashboard, and would take 8787
 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
-                       scheduler_port=0)
+                       scheduler_port=0, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
 client = Client(cluster)
 print(client)
 
