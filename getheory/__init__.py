@@ -2,7 +2,8 @@
 
 Goldt, Loureiro, Reeves, Krzakala, Mézard and Zdeborová, "The Gaussian
 equivalence of generative models for learning with shallow neural networks"
-(MSML 2022).  The theory and notation are in docs/theory.md.
+(MSML 2022).  The theory and notation are in docs/theory.md, shipped with the package:
+``getheory theory 4.1`` or :func:`theory_section` prints a section the outputs cite.
 
 Public API
 ----------
@@ -42,6 +43,8 @@ Full-batch ERM with convex losses (§10)
     :func:`erm_theory`, :func:`erm_curves`, :class:`ErmOptions`, :class:`ErmResult`
 Numerical proofs
     :func:`run_proofs`
+The theory (docs/theory.md, shipped with the package)
+    :func:`theory_section`, :func:`theory_sections`, :func:`theory_text`
 """
 
 from ._lazy import lazy_attributes
@@ -68,6 +71,7 @@ _LAZY = {
         "spec_from_dict"),
     "getheory.rates": ("SlopeFit", "fit_loglog", "fit_rates"),
     "getheory.proofs": ("run_proofs",),
+    "getheory._theory": ("theory_section", "theory_sections", "theory_text"),
     "getheory.ridge": ("RidgeOptions", "RidgeResult", "ridge_curves", "ridge_finite_size", "ridge_spectrum",
         "ridge_theory"),
     "getheory.erm": ("ErmOptions", "ErmResult", "erm_curves", "erm_theory"),
@@ -162,6 +166,9 @@ __all__ = [
     "ErmResult",
     "erm_curves",
     "erm_theory",
+    "theory_section",
+    "theory_sections",
+    "theory_text",
 ]
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

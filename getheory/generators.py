@@ -281,7 +281,19 @@ class CallableGenerator(Generator):
 
 
 def random_single_layer(N: int, D: int, activation="sign", seed=None) -> SingleLayerGenerator:
-    """A single-layer generator with A_ij ~ N(0, 1) i.i.d., shape (N, D) (§1)."""
+    """A single-layer generator with A_ij ~ N(0, 1) i.i.d., shape (N, D) (§1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import getheory as gt
+    >>> gen = gt.random_single_layer(64, 32, "sign", seed=0)
+    >>> gen.N, gen.D
+    (64, 32)
+    >>> x = gen.sample(np.random.default_rng(1).standard_normal((5, 32)))  # c (n, D) -> x (n, N)
+    >>> x.shape, np.unique(x).tolist()
+    ((5, 64), [-1.0, 1.0])
+    """
     N = positive_int(N, "N")
     D = positive_int(D, "D")
     rng = np.random.default_rng(seed)

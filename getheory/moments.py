@@ -17,8 +17,8 @@ weights into the mean m and covariance Σ = [[Q, R], [Rᵀ, T]] of P̂.
 Where only P̂ is needed, :func:`monte_carlo_match` (and its twin :func:`monte_carlo_match_in`)
 estimates it from the fields (λ, ν) themselves, O((K+M)²) work a row on top of sampling instead
 of the O(N²) of Ω: in exact arithmetic the same estimator as
-``gaussian_match(monte_carlo_moments(...))`` on the same latents (docs/theory.md §2, Monte Carlo
-matches from the fields).
+``gaussian_match(monte_carlo_moments(...))`` on the same latents (docs/theory.md §2, The match
+from the fields).
 """
 
 from __future__ import annotations
@@ -406,7 +406,7 @@ def _finish_match(cov, mean_lambda, M: int, exact: bool, group_covs) -> Gaussian
 
 
 # ---------------------------------------------------------------------------------------------------
-# The match from the fields (§2, Monte Carlo matches from the fields)
+# The match from the fields (§2, The match from the fields)
 
 
 class _FieldSums:

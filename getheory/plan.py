@@ -58,6 +58,7 @@ from dataclasses import dataclass
 from scipy.special import ndtr, ndtri
 
 from ._json import to_plain as _plain
+from ._repr import ShortRepr
 from ._run import RunContext, start_run_context
 from ._seeds import seedseq
 from ._validation import check_int
@@ -102,8 +103,8 @@ BUDGET_SHARE = 0.85
 Z_SPREAD = 2.0
 
 
-@dataclass(frozen=True)
-class PlanOptions:
+@dataclass(frozen=True, repr=False)
+class PlanOptions(ShortRepr):
     """How :func:`plan_samples` chooses n.
 
     Attributes

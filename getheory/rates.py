@@ -57,6 +57,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._rate_tables import rates_markdown
+from ._repr import ShortRepr
 from .distances import REPORTED, estimator_series
 from .sweep import BOUND_TERMS, LEGACY, TaskRecord
 
@@ -188,8 +189,8 @@ def fit_loglog(N, y, *, level: float = 0.95, n_boot: int = 2000, seed=0, left_ou
                     left_out=sorted(left, key=lambda d: d["N"]))
 
 
-@dataclass(frozen=True)
-class FitOptions:
+@dataclass(frozen=True, repr=False)
+class FitOptions(ShortRepr):
     """Interval level, bootstrap replicates and bootstrap seed of every fit of :func:`fit_rates`.
 
     Each fit draws its bootstrap from ``seed`` plus its own offset (1000 per group, then the

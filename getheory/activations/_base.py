@@ -143,6 +143,19 @@ def get_activation(activation) -> Activation:
         For an unknown name; the message lists the known ones.
     TypeError
         For anything that is neither a string nor callable.
+
+    Examples
+    --------
+    A built-in's closed forms at the scales s (THEORY §2, §3): for sign, E σ(sζ) = 0,
+    E σ(sζ)² = 1 and E σ'(sζ) = √(2/π)/s.
+
+    >>> import numpy as np
+    >>> from getheory import get_activation
+    >>> sign = get_activation("sign")
+    >>> sign.name, sign.kink
+    ('sign', True)
+    >>> {k: v.round(6).tolist() for k, v in sign.moments_closed(np.array([1.0, 2.0])).items()}
+    {'mean': [0.0, 0.0], 'second': [1.0, 1.0], 'mean_derivative': [0.797885, 0.398942]}
     """
     if isinstance(activation, Activation):
         return activation

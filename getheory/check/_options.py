@@ -11,6 +11,7 @@ import dataclasses
 import numbers
 from dataclasses import dataclass
 
+from .._repr import ShortRepr
 from .._validation import CHECK_DTYPE, check_dtype, check_seed, positive_int
 from ..activations import get_activation
 from ..backend import Backend, get_backend
@@ -20,8 +21,8 @@ from ..plan import PlanOptions
 __all__ = ["OMEGA_SAMPLES", "CheckOptions", "ShardOptions", "check_client", "with_overrides"]
 
 
-@dataclass(frozen=True)
-class ShardOptions:
+@dataclass(frozen=True, repr=False)
+class ShardOptions(ShortRepr):
     """A sharded measured run: its rows cut into shards, and where the shards run (docs/theory.md §4.1).
 
     Shard i holds rows i·size ... min((i+1)·size, n) − 1 of the measured run; it draws its
@@ -112,8 +113,8 @@ def _check_omega_samples(n) -> None:
                          f"got {n!r}")
 
 
-@dataclass(frozen=True)
-class CheckOptions:
+@dataclass(frozen=True, repr=False)
+class CheckOptions(ShortRepr):
     """The settings of one check; every field has the default of ``getheory check``.
 
     Parameters
@@ -178,6 +179,18 @@ class CheckOptions:
     ``plan``, ``dms``, ``stream`` and ``shards`` given as ``None`` take their defaults.  Every field is
     checked here, when the options are made (sizes, samples, seed, ensemble, activation, backend name,
     dtype, a shard size against the groups), not when the check runs.
+
+    Examples
+    --------
+    The repr names only what differs from the defaults (nested options alike):
+
+    >>> from getheory import CheckOptions, PlanOptions
+    >>> CheckOptions()
+    CheckOptions()
+    >>> CheckOptions(N=512, samples=100_000, plan=None)
+    CheckOptions(N=512, samples=100000)
+    >>> CheckOptions(plan=PlanOptions(time_budget=10)).plan.time_budget
+    10
     """
 
     activation: object = "sign"

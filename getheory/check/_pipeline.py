@@ -80,6 +80,20 @@ def check_generator(generator: Generator | None = None, options: CheckOptions = 
     -------
     CheckResult
         Data only; its report is :func:`getheory.reports.format_check` (a notebook shows it).
+
+    Examples
+    --------
+    A sign generator at N = 32 with a fixed n (``samples="auto"``, the default, plans n with a pilot):
+
+    >>> import getheory as gt
+    >>> result = gt.check_generator(activation="sign", N=32, D=16, K=1, M=1, samples=20_000, seed=0,
+    ...                             analytic=False)
+    >>> bool(result.dms.resolved_any), round(float(result.dms.cumulant.z_kappa4))  # κ4 resolved at 11σ (§4)
+    (True, -11)
+    >>> 0.5 / 32 < result.dms.value < 2 / 32  # d_MS about 1/N for odd σ
+    True
+    >>> [c.verdict for c in result.conditions].count("fail")
+    0
     """
     options = with_overrides(options, overrides)
     check_client(options.shards, client)  # the shards run in one place: a client and another one are refused

@@ -1,7 +1,7 @@
 """The `getheory` command line: argument parsing, printing and files only.
 
 One module per subcommand (``check``, ``sweep``, ``report``, ``proofs``, ``dynamics``,
-``ridge``, ``erm``), each with ``add_parser(subparsers)`` and ``run(args) -> int``; the argument
+``ridge``, ``erm``, ``theory``), each with ``add_parser(subparsers)`` and ``run(args) -> int``; the argument
 types they share are in ``_args``, their names and help lines in ``_commands``; ``_main`` builds
 the parser and dispatches, importing the module of the command that runs only.  All
 numerical work is delegated to the library, and the files are written by

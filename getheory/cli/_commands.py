@@ -18,4 +18,5 @@ COMMANDS = {
     "dynamics": "online SGD on generator data vs its Gaussian equivalent vs the ODEs (docs/theory.md §7)",
     "ridge": "ridge learning curves: generator data vs Gaussian equivalent vs deterministic equivalent (§8)",
     "erm": "logistic, hinge or square-loss ERM curves: generator data vs Gaussian equivalent vs theory (§10)",
+    "theory": "print a section of the theory the outputs cite (getheory theory 4.1), or list the sections",
 }

@@ -11,6 +11,7 @@ from numpy.polynomial import hermite_e as H
 from scipy.special import stdtr
 
 from .._json import to_plain as _plain
+from .._repr import ShortRepr
 from .._seeds import seedseq
 from .._validation import check_cov, check_int, check_level
 from ..backend import backend_of
@@ -276,8 +277,8 @@ def _central_tensors(n, S1, S2, S3, S4, scale):
     return M2, M3, M4
 
 
-@dataclass(frozen=True)
-class CumulantOptions:
+@dataclass(frozen=True, repr=False)
+class CumulantOptions(ShortRepr):
     """Settings of the held-out cumulant estimator (THEORY §4 (b)).
 
     Attributes

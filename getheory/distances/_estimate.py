@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .._json import to_plain as _plain
+from .._repr import ShortRepr
 from .._seeds import seedseq
 from .._validation import check_cov, check_level, check_p
 from ._certify import CertifiedBound, certified_upper_bound
@@ -34,8 +35,8 @@ from ._stream import FieldStats, StreamOptions, stream_array
 __all__ = ["DmsOptions", "DmsEstimate", "estimate_dms"]
 
 
-@dataclass(frozen=True)
-class DmsOptions:
+@dataclass(frozen=True, repr=False)
+class DmsOptions(ShortRepr):
     """Settings of :func:`estimate_dms`.
 
     Attributes

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._json import to_plain as _plain
+from .._repr import ShortRepr
 from .._seeds import seedseq
 from .._validation import check_int, check_p
 from ..backend import backend_of
@@ -288,8 +289,8 @@ class MaxSlicedResult:
         )
 
 
-@dataclass(frozen=True)
-class SearchOptions:
+@dataclass(frozen=True, repr=False)
+class SearchOptions(ShortRepr):
     """How the plug-in searches the sphere (THEORY §4 step 2).
 
     Attributes

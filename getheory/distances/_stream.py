@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._repr import ShortRepr
 from .._validation import check_cov, check_int
 from ..backend import backend_of, get_backend
 
@@ -44,8 +45,8 @@ __all__ = ["FieldStream", "FieldStats", "StreamOptions", "merge_stats"]
 MAX_D = 8
 
 
-@dataclass(frozen=True)
-class StreamOptions:
+@dataclass(frozen=True, repr=False)
+class StreamOptions(ShortRepr):
     """How a stream is accumulated.
 
     Attributes

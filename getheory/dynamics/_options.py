@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
-from ..backend import BACKEND_NAMES, USER_BACKENDS, Backend
+from .._repr import ShortRepr
 from .._validation import check_level, positive_float, positive_int
+from ..backend import BACKEND_NAMES, USER_BACKENDS, Backend
 from ._checks import _check_eta, _check_g
 
 __all__ = ["DynamicsOptions"]
@@ -15,8 +16,8 @@ __all__ = ["DynamicsOptions"]
 _ODE_METHODS = ("DOP853", "RK45", "LSODA", "rk4")
 
 
-@dataclass(frozen=True)
-class DynamicsOptions:
+@dataclass(frozen=True, repr=False)
+class DynamicsOptions(ShortRepr):
     """The protocol and the run controls of :func:`getheory.dynamics.run_dynamics`.
 
     Network and learning rule (docs/theory.md §7.1)

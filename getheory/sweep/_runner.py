@@ -24,6 +24,7 @@ from .._cluster import (
     wait_watched,
 )
 from .._progress import Progress
+from .._repr import ShortRepr
 from ._database import ResultsDB, SweepError
 from ._spec import SweepSpec
 from ._tasks import Task, run_task
@@ -84,8 +85,8 @@ def _run_task_on_worker(task: Task, caller: str) -> dict:
 ORDERS = ("cheap-first", "costly-first", "grid")
 
 
-@dataclass(frozen=True)
-class SweepOptions:
+@dataclass(frozen=True, repr=False)
+class SweepOptions(ShortRepr):
     """How :func:`run_sweep` runs the tasks.
 
     Attributes
