@@ -57,7 +57,7 @@ class SampleSpec:
     :data:`getheory.plan.DEFAULT_TIME_BUDGET`), with the planner's ``min_pilot`` and
     ``min_samples``, and ``max_samples`` capped at ``max_work/(N·D)``: the names of
     :class:`getheory.plan.PlanOptions`.  Spec files written before may call them ``pilot``,
-    ``min`` and ``max`` (:data:`STORED_SAMPLE_KEYS`, the names a spec is stored and hashed
+    ``min`` and ``max`` (``STORED_SAMPLE_KEYS``, the names a spec is stored and hashed
     under, so that its hash and its task keys do not depend on which names the file used).
     ``shard_size`` (optional) cuts each point's measured run into shards of that many rows
     (docs/theory.md §4.1, Sharded runs): on a Dask cluster a point's shards run on the
@@ -87,7 +87,7 @@ class SampleSpec:
 
     def stored(self) -> dict:
         """The [samples] table as a database, a task and the spec's hash store it: the planner's
-        settings under their :data:`STORED_SAMPLE_KEYS` names."""
+        settings under their ``STORED_SAMPLE_KEYS`` names."""
         return {STORED_SAMPLE_KEYS.get(k, k): v for k, v in self.to_dict().items()}
 
 
@@ -489,7 +489,7 @@ def _samples(s, gens, stored) -> SampleSpec:
 
 def _given_name(s: dict, name: str) -> str:
     """The name under which the [samples] table ``s`` gives the planner's setting ``name``: its own or the
-    one of spec files written before (:data:`STORED_SAMPLE_KEYS`)."""
+    one of spec files written before (``STORED_SAMPLE_KEYS``)."""
     old = STORED_SAMPLE_KEYS[name]
     if name in s and old in s:
         raise SpecError(f"spec keys 'samples.{name}' and 'samples.{old}': the same setting twice ({old} is the "
