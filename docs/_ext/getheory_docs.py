@@ -114,8 +114,21 @@ def escape_bars(line: str) -> str:
     return _CODE_OR_TEXT.sub(lambda m: m.group(1) or _BARS.sub(r"\\|\1\\|", m.group(2)), line)
 
 
+#: a citation of the theory in a docstring: "docs/theory.md §4.1" (the § anchors above)
+_CITATION = re.compile(r"docs/theory\.md §(\d+)(?:\.(\d+))?")
+
+
+def link_citations(line: str) -> str:
+    """``docs/theory.md §4.1`` outside backticks becomes a link to ``theory.html#s4-1``; a citation
+    of a section without an anchor then fails the build (an undefined label)."""
+    def cite(m):
+        anchor = f"s{m.group(1)}" + (f"-{m.group(2)}" if m.group(2) else "")
+        return f":ref:`{m.group(0)} <{anchor}>`"
+    return _CODE_OR_TEXT.sub(lambda m: m.group(1) or _CITATION.sub(cite, m.group(2)), line)
+
+
 def _escape_docstring(app, what, name, obj, options, lines) -> None:
-    lines[:] = [escape_bars(line) for line in lines]
+    lines[:] = [link_citations(escape_bars(line)) for line in lines]
 
 
 def public_modules() -> list:

@@ -116,3 +116,8 @@ def test_the_sweep_file_reference_lists_every_key_the_validator_accepts():
         missing = [k for k in keys if f">{k}<" not in section]
         assert not missing, f"the sweep-file reference's [{table}] lacks {missing}"
     assert len(SPEC_KEYS) == sum(len(k) for k in _ALLOWED.values())
+
+
+def test_an_api_page_links_the_theory_sections_its_docstring_cites():
+    page = _page("reference/generated/getheory.check_generator.html")
+    assert 'href="../../theory.html#s6"' in page and 'href="../../theory.html#s4-1"' in page
