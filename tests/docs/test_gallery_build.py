@@ -16,6 +16,7 @@ pytest.importorskip("sphinx_gallery", reason="the docs extra is not installed: p
 DOCS_CONF = pathlib.Path(__file__).resolve().parents[2] / "docs" / "conf.py"
 
 CONF = """
+import runpy
 site = runpy.run_path({conf!r})["sphinx_gallery_conf"]
 extensions = ["sphinx_gallery.gen_gallery"]
 sphinx_gallery_conf = {{**site, "examples_dirs": {examples!r}, "gallery_dirs": "auto_examples"}}
