@@ -1,7 +1,7 @@
 """The one place that talks to worker processes: local process pools and Dask schedulers.
 
 Plumbing that the workflows running work elsewhere share (a sweep's tasks, a sharded
-check's shards; README, "Architecture"):
+check's shards; docs/guide/architecture.md):
 
 * :func:`limit_worker_threads`: one BLAS/OpenMP thread per worker process, so that one task
   per core does not oversubscribe the CPUs;

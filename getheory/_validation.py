@@ -56,7 +56,7 @@ SYM_RTOL = 1e-8
 SAMPLE_DTYPES = ("float32", "float64")
 #: the samples' dtype of a check (``CheckOptions.dtype``, ``getheory check --dtype``, a sweep's
 #: ``[run] dtype``); the low-level samplers (``sample_fields``, ``stream_fields``,
-#: ``monte_carlo_moments``) keep float64.  Why float32: README, "Backends, precision and memory".
+#: ``monte_carlo_moments``) keep float64.  Why float32: docs/guide/gpus.md, "Backends, precision and memory".
 CHECK_DTYPE = "float32"
 
 #: the most characters of foreign text (a file's bytes, another library's message) that a message quotes

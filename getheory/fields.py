@@ -8,7 +8,7 @@ inputs is never held.  Memory: O(batch_size·(N + D) + n·(K + M)).
 
 On the host (NumPy), single-layer and deep generators with in-place activations
 are sampled by worker threads, one per core, each with single-threaded BLAS: a
-worker takes :data:`HOST_ROWS` rows at a time from latent normals to fields, so
+worker takes ``HOST_ROWS`` rows at a time from latent normals to fields, so
 the rows stay in its cache between the products, and the batch holds only its
 fields (memory O(T·HOST_ROWS·(D + N) + batch_size·(K + M)) for T workers).
 
@@ -73,7 +73,7 @@ def auto_batch_size(N: int, D: int, *, dtype="float64", backend: Backend | None 
     device's free memory, capped at the backend's ``batch_cap_bytes`` (256 MiB on
     the CPU, where larger batches do not speed up BLAS, and 4 GiB on a GPU).  ``backend`` is
     the :class:`~getheory.backend.Backend` object (default: the host's NumPy).  (The host
-    sampler's worker threads hold :data:`HOST_ROWS` rows of inputs each, whatever the batch
+    sampler's worker threads hold ``HOST_ROWS`` rows of inputs each, whatever the batch
     size; a batch there holds only its fields.)
     """
     bk = _backend_object(backend)
@@ -127,7 +127,7 @@ class LatentStream:
     """A reproducible stream of latents c ~ N(0, I_D), filled batch by batch.
 
     On backends with ``host_normals`` (NumPy, and the simulated device, whose
-    normals are NumPy's) the rows come in blocks of :data:`LATENT_BLOCK`; block j
+    normals are NumPy's) the rows come in blocks of ``LATENT_BLOCK``; block j
     has its own SFC64 generator, seeded by the j-th child of ``seed``'s
     SeedSequence, that draws the block's rows one after the other.  Blocks are
     drawn in parallel threads (NumPy releases the GIL while filling) and the
@@ -420,7 +420,7 @@ def _host_field_batches(run: RunContext, layers, weights, draw: LatentDraw, b0: 
     """Yield (start, z) as :func:`_field_batches` does, the rows computed by worker threads on the host.
 
     Each batch's latent pieces (:meth:`LatentStream.take`) go to ``workers`` threads, each taking
-    the next piece left when it is free.  A worker takes a piece :data:`HOST_ROWS` rows at a time through c → x = σ(c Aᵀ/√D) in
+    the next piece left when it is free.  A worker takes a piece ``HOST_ROWS`` rows at a time through c → x = σ(c Aᵀ/√D) in
     place (layer by layer for a deep generator: ``layers``, from :func:`_host_layers`) →
     (x W_studentᵀ/√N, c W_teacherᵀ/√D), with single-threaded BLAS, in its own scratch of
     HOST_ROWS × (D + N_1 + ... + N_L) numbers: the rows stay in its cache between the products,

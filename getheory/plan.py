@@ -26,7 +26,7 @@ false-positive rate of the verdict.
 
 The pilot's |z| is noisy, and not only by the ±1 of a z-score: each run chooses its most
 non-Gaussian direction on a quarter of its groups, so |z| moves between independent runs
-at the same n with a spread s = :data:`Z_SPREAD` (measured by benchmarks/bench_plan.py).
+at the same n with a spread s = ``Z_SPREAD`` (measured by benchmarks/bench_plan.py).
 With z_p the pilot's |z| on n_p rows and r² = n/n_p, the measured run's |z| is about
 r·z − r·e_p + e_m with z the pilot's expectation and e_p, e_m independent spreads s, so it
 reaches z_target with probability ``confidence`` when
@@ -37,9 +37,9 @@ whose smallest root is r = [z_p t + q s √(z_p² + t² − q² s²)] / (z_p² �
 (none when z_p ≤ q s).  A pilot that stopped because its |z| reached z_pilot kept a |z| biased
 upwards by that choice: z_p is first lowered by the overshoot s·φ(α)/(1 − Φ(α)),
 α = (z_pilot − |z|)/s (:func:`stopping_corrected_z`).  n_needed = n_p · max(r², (z_plan / z_p)²).
-The budget allows n_budget rows: sampling at the pilot's rate in :data:`BUDGET_SHARE` of what is
+The budget allows n_budget rows: sampling at the pilot's rate in ``BUDGET_SHARE`` of what is
 left, plus a reserve for the estimation
-(:data:`ESTIMATE_SECONDS` plus :data:`ESTIMATE_SECONDS_PER_ROW` per reservoir row on the CPU).
+(``ESTIMATE_SECONDS`` plus ``ESTIMATE_SECONDS_PER_ROW`` per reservoir row on the CPU).
 When the budget cannot pay for n_needed, the statement gives the range of n at which |z| = 5
 is expected for a pilot's expectation within two spreads of its |z|, not one number a weak
 pilot cannot support.

@@ -1,6 +1,6 @@
 """The layers of getheory import one way only: foundations < maths < workflows < presentation.
 
-A module may import its own layer and the layers below it, never one above (README.md,
+A module may import its own layer and the layers below it, never one above (docs/guide/architecture.md,
 "Architecture").  Imports are read from the source with :mod:`ast` (module level and inside
 functions alike, modules named to :func:`importlib.import_module`, and the modules a package's
 lazy table ``_LAZY`` names, :mod:`getheory._lazy`), so a lazy import of a higher layer is caught
@@ -120,7 +120,7 @@ def _violations(source: str, pkg: list, own: int, here: str = "") -> list:
 
 def test_every_module_has_a_layer():
     missing = sorted({_top(p) for p in FILES} - set(LAYERS))
-    assert not missing, f"give these modules a layer in tests/test_architecture.py and README.md: {missing}"
+    assert not missing, f"give these modules a layer in tests/test_architecture.py and docs/guide/architecture.md: {missing}"
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))

@@ -1,4 +1,4 @@
-"""float32 samples against float64: the precision effect on what a check reports (README, "Backends,
+"""float32 samples against float64: the precision effect on what a check reports (docs/guide/gpus.md, "Backends,
 precision and memory"; the large-N figures: ``python benchmarks/bench_float32.py``).
 
 Products and σ run in the samples' dtype, every sum over rows in float64.  On identical latents

@@ -49,7 +49,7 @@ def wants_analytic(problem: CheckProblem, options: CheckOptions) -> bool:
 def analytic_step(problem: CheckProblem, sampled: Sampled, cov, options: CheckOptions,
                   run: RunContext) -> AnalyticComparison | None:
     """The §4.2 cumulants (on the run's backend) beside the sampled ones of the match covariance
-    ``cov``; ``None`` when :func:`wants_analytic` is false."""
+    ``cov``; ``None`` when ``wants_analytic`` is false."""
     if not wants_analytic(problem, options):
         return None
     a = analytic_dms(problem.generator, problem.W_student, problem.W_teacher, backend=run.backend)

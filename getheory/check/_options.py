@@ -164,7 +164,7 @@ class CheckOptions(ShortRepr):
         and σ of the sampler, the pilot and the Monte Carlo moments run in it, and every sum over
         rows (the streamed power sums, the reservoir, the moments' group sums) in float64.  float32
         samples 1.7× faster at large N and moves the cumulants and d_MS by far less than their
-        standard error (README, "Backends, precision and memory"); a generator whose output
+        standard error (docs/guide/gpus.md, "Backends, precision and memory"); a generator whose output
         overflows float32 is refused, naming float64.
     shards : ShardOptions
         Cut the measured run into shards of ``shards.size`` rows, run in this process, on

@@ -114,7 +114,6 @@ __all__ = [
     "MomentNoise",
     "PlotStyle",
     "plugin_reservoir",
-    "positive_int",
     "quasi_uniform_directions",
     "Reading",
     "record_columns",

@@ -33,7 +33,7 @@ integral is checked against Monte Carlo in tests/dynamics/test_dynamics.py and t
 ODEs against SGD at several N (finite-size check).
 
 Compact form used by the integrator (same equations, regrouped): for
-each k define the K×K matrix A and the K×M matrix b
+each k define the K×K matrix A and the K×M matrix b::
 
     A_kk = Σ_{j≠k} v_j (Q_kj I3(k,j,j) − Q_jj I3(k,k,j))/det_kj − v_k I3(k,k,k)/Q_kk
            + Σ_n ṽ_n (T_nn I3(k,k,n) − R_kn I3(k,n,n))/det_kn

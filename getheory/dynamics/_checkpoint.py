@@ -25,7 +25,7 @@ computation runs.  The project's rule is that only presentation prints or writes
 resumable long run needs its state on disk as it goes, so the exception stays here for now (the
 only other writer in :mod:`getheory.dynamics`, :func:`~getheory.dynamics.save_problem`, is
 called by the report writer alone).  :meth:`RunCheckpoint.open` writes ``run.json``,
-:meth:`SeedCheckpoint.save` the seed files (called by :func:`getheory.dynamics.run_sgd` as it
+``SeedCheckpoint.save`` the seed files (called by :func:`getheory.dynamics.run_sgd` as it
 goes), :func:`remove_checkpoint` deletes them (called by ``getheory dynamics`` once the report
 holds everything; a public name of :mod:`getheory.dynamics`).
 
@@ -145,7 +145,7 @@ class RunCheckpoint:
 
 
 class SeedCheckpoint:
-    """The state and records of one SGD seed in a :class:`RunCheckpoint` folder."""
+    """The state and records of one SGD seed in a ``RunCheckpoint`` folder."""
 
     def __init__(self, run: RunCheckpoint, index: int, seed_value: int):
         self.run = run
@@ -216,12 +216,12 @@ class SeedCheckpoint:
 
 
 def _ours(name: str) -> bool:
-    """Whether ``name`` is a file a :class:`RunCheckpoint` writes: ``run.json`` or ``seed-*.npz``."""
+    """Whether ``name`` is a file a ``RunCheckpoint`` writes: ``run.json`` or ``seed-*.npz``."""
     return name == "run.json" or (name.startswith("seed-") and name.endswith(".npz"))
 
 
 def remove_checkpoint(path) -> bool:
-    """Delete the files a :class:`RunCheckpoint` wrote in ``path`` and the folder when then empty.
+    """Delete the files a ``RunCheckpoint`` wrote in ``path`` and the folder when then empty.
 
     Only ``run.json``, ``seed-*.npz`` and the temporary files of their killed writers
     (``.seed-000.npz.PID.tmp``) are removed; anything else there is left alone.

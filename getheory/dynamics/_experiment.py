@@ -353,7 +353,7 @@ def _sources(pb: SGDProblem, opts: DynamicsOptions, run: RunContext):
 def _sgd_over_seeds(pb: SGDProblem, opts: DynamicsOptions, sources, t_eval, run: RunContext, ck=None) -> _SGDRuns:
     """``sgd_seeds`` independent runs of :func:`run_sgd`, the time budget split evenly over the seeds
     still to run; their summed info's notes go to the run's.  ``ck``: the run's
-    :class:`RunCheckpoint` (the SGD state on disk) or None.
+    ``RunCheckpoint`` (the SGD state on disk) or None.
 
     Seed ``k`` runs in ``run`` with the :data:`getheory._seeds.SGD` streams of the ``k``-th state of
     ``run.seeds.sgd``.
@@ -393,7 +393,7 @@ def _summed_info(runs, S) -> dict:
 
 
 def _open_checkpoint(pb: SGDProblem, opts: DynamicsOptions, run: RunContext):
-    """The run's :class:`RunCheckpoint` (None without ``opts.checkpoint``) and whether it continues one.
+    """The run's ``RunCheckpoint`` (None without ``opts.checkpoint``) and whether it continues one.
 
     ``run.json`` holds what fixes the SGD's numbers (see :mod:`getheory.dynamics._checkpoint`);
     a checkpoint of a run with other settings is refused before any long computation.  Opening a

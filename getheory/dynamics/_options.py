@@ -47,7 +47,8 @@ class DynamicsOptions(ShortRepr):
         ends with the same numbers as an uninterrupted one.  A folder holding a run with other
         settings is refused, naming the differences (``sgd_seeds`` may grow).  None: no
         checkpoints.
-    ``seed``: master seed of the generator, the weights, the SGD streams and the test set.
+    Seed
+        ``seed``: master seed of the generator, the weights, the SGD streams and the test set.
     """
 
     K: int = 2

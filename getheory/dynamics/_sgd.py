@@ -101,7 +101,7 @@ def run_sgd(
     every step and start from the same weights; sources that need extra
     noise (the Gaussian equivalent's ξ) draw it from a separate stream.
     Samples are made a batch at a time with BLAS-3 products on ``backend``,
-    and the sequential updates run in the backend's kernel (:func:`segment_kernel`):
+    and the sequential updates run in the backend's kernel (``segment_kernel``):
     the numba loop :func:`getheory.dynamics._kernel_cpu.sgd_segment` on NumPy,
     the CUDA kernel :func:`getheory.dynamics._kernel_cuda.sgd_segment_cuda` (one
     launch per segment of steps) on CuPy, and the array-API reference step
@@ -126,12 +126,12 @@ def run_sgd(
     When it holds a state of this seed the run continues from it -- weights, random states, step
     count and the points of the curve recorded so far -- and ends with the same numbers as an
     uninterrupted run; the state is written (into the checkpoint's folder, by
-    :meth:`SeedCheckpoint.save`) at the end of a batch every ``checkpoint_every`` seconds, whenever
+    ``SeedCheckpoint.save``) at the end of a batch every ``checkpoint_every`` seconds, whenever
     a point of the curve was recorded, and when the run ends.
     Returns (list of SGDTrajectory, info dict with timings and steps/s).
 
     The backend and the seed's streams (:data:`getheory._seeds.SGD`) are resolved here, once, into
-    a :class:`getheory._run.RunContext`; :func:`run_sgd_in` runs with a context made by its caller.
+    a :class:`getheory._run.RunContext`; ``run_sgd_in`` runs with a context made by its caller.
     """
     run = start_run_context(backend=backend, layout=SGD, seed=seed, progress=progress)
     return run_sgd_in(run, sources, (W0, v0, W_teacher, v_teacher), t_points,

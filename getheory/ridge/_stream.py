@@ -375,7 +375,7 @@ def stream_ridge(sources, theta, teacher, noise: float, sizes, lambdas, *, seed,
 
     Notes
     -----
-    The run context (the sources' backend, the timings) is made here; :func:`stream_ridge_in`
+    The run context (the sources' backend, the timings) is made here; ``stream_ridge_in``
     runs in one made by its caller (:func:`getheory.ridge.ridge_curves`).
     """
     run = start_run_context(backend=_sources_backend(sources))

@@ -17,7 +17,8 @@ from ..backend import BACKEND_NAMES, USER_BACKENDS
 from ..distances import spec_settings
 from ._tasks import BUILTIN_WEIGHTS, DEFAULT_TIME_BUDGET, STORED_SAMPLE_KEYS, Task, derive_seed
 
-__all__ = ["GeneratorSpec", "SampleSpec", "SpecError", "SweepSpec", "load_spec", "spec_from_dict"]
+__all__ = ["SPEC_KEYS", "GeneratorSpec", "SampleSpec", "SpecError", "SpecKey", "SweepSpec", "load_spec",
+           "spec_from_dict"]
 
 #: fewest rows check_generator takes (fixed n, pilot and planned n alike)
 MIN_ROWS = 1024
@@ -56,7 +57,7 @@ class SampleSpec:
     :data:`getheory.plan.DEFAULT_TIME_BUDGET`), with the planner's ``min_pilot`` and
     ``min_samples``, and ``max_samples`` capped at ``max_work/(N·D)``: the names of
     :class:`getheory.plan.PlanOptions`.  Spec files written before may call them ``pilot``,
-    ``min`` and ``max`` (:data:`STORED_SAMPLE_KEYS`, the names a spec is stored and hashed
+    ``min`` and ``max`` (``STORED_SAMPLE_KEYS``, the names a spec is stored and hashed
     under, so that its hash and its task keys do not depend on which names the file used).
     ``shard_size`` (optional) cuts each point's measured run into shards of that many rows
     (docs/theory.md §4.1, Sharded runs): on a Dask cluster a point's shards run on the
@@ -86,7 +87,7 @@ class SampleSpec:
 
     def stored(self) -> dict:
         """The [samples] table as a database, a task and the spec's hash store it: the planner's
-        settings under their :data:`STORED_SAMPLE_KEYS` names."""
+        settings under their ``STORED_SAMPLE_KEYS`` names."""
         return {STORED_SAMPLE_KEYS.get(k, k): v for k, v in self.to_dict().items()}
 
 
@@ -193,16 +194,92 @@ class SweepSpec:
         return out
 
 
-_ALLOWED = {
-    "": {"name", "description", "seed", "grid", "generator", "weights", "samples", "estimator", "run"},
-    "grid": {"N", "D", "delta", "K", "M", "seeds"},
-    "generator": {"name", "activation", "depth", "factory"},
-    "weights": {"student", "teacher"},
-    "samples": {"mode", "n", *STORED_SAMPLE_KEYS, *STORED_SAMPLE_KEYS.values(), "max_work", "moment_samples",
-                "moment_max_work", "time_budget", "shard_size"},
-    "estimator": {"floor_replicates", "p", "certify", "confidence"},
-    "run": {"backend", "dtype"},
-}
+@dataclass(frozen=True)
+class SpecKey:
+    """One key of a sweep TOML file: its table, its name, its type, its default and its meaning.
+
+    ``table`` is ``""`` for the top level, else the table's name (``"generator"`` for every
+    ``[[generator]]`` table); ``default`` is the value as TOML writes it, or ``"required"``,
+    or ``"unset"`` for a key whose absence means something of its own.
+    """
+
+    table: str
+    key: str
+    type: str
+    default: str
+    meaning: str
+
+
+_S = SampleSpec()
+#: every key a sweep spec accepts, in the order of its TOML layout: the validator allows exactly these
+#: (plus the settings of registered d_MS estimators in [estimator]), and the documentation's sweep-file
+#: reference is generated from them
+SPEC_KEYS = (
+    SpecKey("", "name", "string", "required", "the sweep's name, stored in its database"),
+    SpecKey("", "description", "string", '""', "free text; not part of the spec's hash"),
+    SpecKey("", "seed", "integer >= 0", "0", "master seed: every task's seed is derived from it and the point"),
+    SpecKey("", "grid", "table", "required", "the sizes: [grid]"),
+    SpecKey("", "generator", "array of tables", "required", "the generator families: one [[generator]] each"),
+    SpecKey("", "weights", "table", "{}", "the student and teacher weight ensembles: [weights]"),
+    SpecKey("", "samples", "table", "{}", "how many rows each point draws: [samples]"),
+    SpecKey("", "estimator", "table", "{}", "the d_MS estimator's settings: [estimator]"),
+    SpecKey("", "run", "table", "{}", "backend and dtype: [run]"),
+    SpecKey("grid", "N", "list of integers >= 1", "required", "input dimensions N"),
+    SpecKey("grid", "delta", "list of numbers > 0", "[0.5]", "D = round(δ N) for each δ (give delta or D, not both)"),
+    SpecKey("grid", "D", "list of integers >= 1", "unset", "latent dimensions D: a product grid with N, instead of delta"),
+    SpecKey("grid", "K", "integer >= 1", "1", "student hidden units"),
+    SpecKey("grid", "M", "integer >= 1", "1", "teacher hidden units"),
+    SpecKey("grid", "seeds", "integer >= 1", "3", "independent draws of A, W, W̃ per point"),
+    SpecKey("generator", "activation", "string", "required",
+            "a built-in activation (getheory.ACTIVATIONS); required unless factory is given"),
+    SpecKey("generator", "depth", "integer >= 1", "1", "hidden layers of width N for depth > 1 (DeepGenerator)"),
+    SpecKey("generator", "factory", "string 'module:function'", "unset",
+            "instead of activation and depth: a user factory f(N, D, seed) returning a Generator or a callable "
+            "c -> x; code that runs (see Trust)"),
+    SpecKey("generator", "name", "string without '|'", "the activation, or the factory",
+            "the family's label; unique among the generators"),
+    SpecKey("weights", "student", "list of strings", '["gaussian"]',
+            "student ensembles: 'gaussian', 'abs_gaussian' or 'module:function' f(K, N, rng) -> (K, N) "
+            "(code that runs)"),
+    SpecKey("weights", "teacher", "string", '"gaussian"',
+            "teacher ensemble: 'gaussian' or 'module:function' f(M, D, rng) -> (M, D) (code that runs)"),
+    SpecKey("samples", "mode", "string", f'"{_S.mode}"',
+            "'fixed' (draw n), 'plan' (a pilot plans n within time_budget) or 'analytic' (no sampling, "
+            "docs/theory.md §4.2; single-layer built-in generators only)"),
+    SpecKey("samples", "n", f"integer >= {MIN_ROWS} (fixed mode)", str(_S.n), "rows per point in fixed mode"),
+    SpecKey("samples", "time_budget", "number > 0", f"{_S.time_budget:g}",
+            "plan mode: seconds per point for pilot, sampling and estimation"),
+    SpecKey("samples", "min_pilot", f"integer >= {MIN_ROWS} (plan mode)", str(_S.min_pilot),
+            "plan mode: fewest pilot rows (PlanOptions.min_pilot)"),
+    SpecKey("samples", "min_samples", f"integer >= {MIN_ROWS} (plan mode)", str(_S.min_samples),
+            "plan mode: fewest planned rows (PlanOptions.min_samples)"),
+    SpecKey("samples", "max_samples", "integer >= 64", str(_S.max_samples),
+            "plan mode: most planned rows, capped at max_work/(N·D) (PlanOptions.max_samples)"),
+    SpecKey("samples", "pilot", "integer", "unset", "the name spec files written before give min_pilot; still read"),
+    SpecKey("samples", "min", "integer", "unset", "the name spec files written before give min_samples; still read"),
+    SpecKey("samples", "max", "integer", "unset", "the name spec files written before give max_samples; still read"),
+    SpecKey("samples", "max_work", "number > 0", f"{_S.max_work:g}", "per-point work cap in multiply-adds n·N·D"),
+    SpecKey("samples", "moment_samples", "integer >= 0", str(_S.moment_samples),
+            "rows of the Monte Carlo moment check (0: off)"),
+    SpecKey("samples", "moment_max_work", "number >= 0", f"{_S.moment_max_work:g}",
+            "the moment check's work cap, n·N·(N + D)"),
+    SpecKey("samples", "shard_size", f"integer >= {SHARD_MIN_ROWS}", "unset",
+            "cut each point's measured run into shards of this many rows (docs/theory.md §4.1, Sharded runs); "
+            "not in analytic mode"),
+    SpecKey("estimator", "floor_replicates", f"integer >= {MIN_FLOOR_REPLICATES}", str(MIN_FLOOR_REPLICATES),
+            f"Gaussian replicates of the plug-in's floor (the rank test at level {FLOOR_LEVEL:g} needs "
+            f"{MIN_FLOOR_REPLICATES})"),
+    SpecKey("estimator", "p", "1 or 2", "1", "the 1-D metric W_p inside d_MS"),
+    SpecKey("estimator", "certify", "boolean", "false", "also compute the certified upper bound (slow)"),
+    SpecKey("estimator", "confidence", "number in [0.5, 0.9999]", "0.95", "the level of the certified bound only"),
+    SpecKey("run", "backend", "string", '"numpy"', "'numpy' or 'cupy' (a CUDA GPU)"),
+    SpecKey("run", "dtype", "string", f'"{CHECK_DTYPE}"',
+            "'float32' or 'float64': products and σ in it, every sum over rows in float64"),
+)
+del _S
+
+_ALLOWED = {table: {k.key for k in SPEC_KEYS if k.table == table}
+            for table in ("", "grid", "generator", "weights", "samples", "estimator", "run")}
 
 
 def _unknown(d: dict, where: str, section: str, also=()):
@@ -412,7 +489,7 @@ def _samples(s, gens, stored) -> SampleSpec:
 
 def _given_name(s: dict, name: str) -> str:
     """The name under which the [samples] table ``s`` gives the planner's setting ``name``: its own or the
-    one of spec files written before (:data:`STORED_SAMPLE_KEYS`)."""
+    one of spec files written before (``STORED_SAMPLE_KEYS``)."""
     old = STORED_SAMPLE_KEYS[name]
     if name in s and old in s:
         raise SpecError(f"spec keys 'samples.{name}' and 'samples.{old}': the same setting twice ({old} is the "

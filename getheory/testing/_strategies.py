@@ -235,7 +235,7 @@ def smooth_activations(*, centred: bool | None = None, families=("hermite", "tan
     Returns
     -------
     SearchStrategy of Activation
-        Smooth (``kink=False``), with an mpmath version for :func:`~getheory.hermite_mu_mp`.
+        Smooth (``kink=False``), with an mpmath version for :func:`~getheory.activations.hermite_mu_mp`.
     """
     where = "smooth_activations"
     fams = (families,) if isinstance(families, str) else tuple(families)
