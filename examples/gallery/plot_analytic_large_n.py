@@ -50,6 +50,8 @@ for activation, (values, errors) in curves.items():
     ax.errorbar(Ns, values, yerr=errors, fmt="o-", capsize=3, label=activation)
 ax.loglog(Ns, 1.0 / np.array(Ns), "k:", label="1/N")
 ax.set_xscale("log")
+ax.set_xticks(Ns, [f"{x:g}" for x in Ns])  # ticks at the data, no overlapping minor labels
+ax.minorticks_off()
 ax.set_yscale("log")
 ax.set_xlabel("N")
 ax.set_ylabel("analytic d_MS")

@@ -47,6 +47,8 @@ for source, marker in (("generator", "o"), ("gaussian", "s")):
                 fmt=marker, capsize=3, label=f"{source} features")
 ax.plot(result.alphas, theory, "k-", label="replica theory")
 ax.set_xscale("log")
+ax.set_xticks(result.alphas, [f"{x:g}" for x in result.alphas])  # ticks at the data, no overlapping minor labels
+ax.minorticks_off()
 ax.set_xlabel("α = n/N")
 ax.set_ylabel("test classification error")
 ax.set_title("logistic loss, λ = 0.1, sign generator, N = 60")

@@ -46,6 +46,8 @@ for source, color in (("generator", "C0"), ("gaussian", "C1")):
     ax.errorbar(result.alphas, mean[:, 0], yerr=se[:, 0], fmt="o", color=color, capsize=3, label=f"{source} features")
 ax.plot(result.alphas, theory, "k-", label="deterministic equivalent")
 ax.set_xscale("log")
+ax.set_xticks(result.alphas, [f"{x:g}" for x in result.alphas])  # ticks at the data, no overlapping minor labels
+ax.minorticks_off()
 ax.set_xlabel("α = n/N")
 ax.set_ylabel("test error ε_g")
 ax.set_title("ridge, λ = 0.1, sign generator, N = 200")
