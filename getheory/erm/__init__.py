@@ -8,10 +8,12 @@ ErmOptions(...))`` measures them on generator data and its Gaussian equivalent (
 
 Private modules, re-exported here: ``_losses`` (each loss with its proximal map), ``_channel`` and
 ``_theory`` (the fixed point), ``_fit`` (the fits and their certificates), ``_data`` (training and
-test sets), ``_experiment`` (curves over α, λ and seeds), ``_validate`` (the verdict on Gaussian inputs, the paired
+test sets), ``_experiment`` (curves over α, λ and seeds), ``_checkpoint`` (finished seeds saved on
+disk, so that an interrupted run resumes), ``_validate`` (the verdict on Gaussian inputs, the paired
 gap's), ``_null`` (a Gaussian twin: the paired verdict's null), ``_finite_size`` (the gap over N).
 """
 
+from ._checkpoint import FINITE_SIZE_FOLDER, ErmCheckpoint, checkpoint_exists, remove_checkpoint
 from ._data import ErmLabels, SampleSet, draw_set
 from ._experiment import ErmOptions, ErmResult, erm_curves
 from ._finite_size import ErmFiniteSize, erm_finite_size
@@ -23,8 +25,10 @@ from ._validate import ErmValidation, PairedGap, paired_gap, validate_erm
 
 __all__ = [
     "ERM_TEACHERS",
+    "FINITE_SIZE_FOLDER",
     "FIT_TOL",
     "LOSSES",
+    "ErmCheckpoint",
     "ErmFiniteSize",
     "ErmFit",
     "ErmLabels",
@@ -34,6 +38,7 @@ __all__ = [
     "Loss",
     "PairedGap",
     "SampleSet",
+    "checkpoint_exists",
     "draw_set",
     "erm_curves",
     "erm_finite_size",
@@ -44,5 +49,6 @@ __all__ = [
     "get_loss",
     "hinge_duality_gap",
     "paired_gap",
+    "remove_checkpoint",
     "validate_erm",
 ]
