@@ -93,11 +93,14 @@ def _logistic(X, y, lam, w0):
 
 def _hinge(X, y, lam):
     """ŵ by liblinear (module docstring); the iteration cap is high, and a fit that stops short is
-    caught by its duality gap."""
+    caught by its duality gap.  Its coordinate descent visits the rows in a random order: a fixed
+    ``random_state`` makes the fit a function of its data alone (a rerun, or a resumed run, gives the
+    same numbers; left to NumPy's global generator it would not)."""
     Xt = X / math.sqrt(X.shape[1])
     with warnings.catch_warnings():  # liblinear's "did not converge": the duality gap is the judge
         warnings.simplefilter("ignore")
-        svc = LinearSVC(C=1.0 / lam, loss="hinge", dual=True, fit_intercept=False, tol=1e-10, max_iter=100_000)
+        svc = LinearSVC(C=1.0 / lam, loss="hinge", dual=True, fit_intercept=False, tol=1e-10, max_iter=100_000,
+                        random_state=0)
         svc.fit(Xt, y)
     return svc.coef_.ravel().copy()
 
