@@ -57,6 +57,8 @@ def paired_null(a, loss):
         resolved = paired_gap(erm_curves(gen, opts, seed=r, moments=mom), level=LEVEL).resolved
         runs_hit += bool(resolved.any())
         points_hit += int(resolved.sum())
+        if (r + 1) % 50 == 0:
+            print(f"  ... {r + 1} runs: {runs_hit} resolved a gap, {time.perf_counter() - t0:.0f} s", flush=True)
     print(f"{loss}, paired gap on Gaussian twins: {runs_hit} of {a.runs} runs resolved a gap at family level 1 % "
           f"({_interval(runs_hit, a.runs)}); per point {points_hit} of {a.runs * G} "
           f"({_interval(points_hit, a.runs * G)}; nominal {LEVEL / G:.5f}, points of one run are correlated); "
