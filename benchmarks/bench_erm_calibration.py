@@ -1,7 +1,7 @@
 """The false-positive rates of the ERM verdicts (docs/theory.md §10.6, §10.7).
 
     python benchmarks/bench_erm_calibration.py [--runs 40] [--N 150] [--seeds 5] [--loss logistic hinge]
-    python benchmarks/bench_erm_calibration.py --paired [--runs 300] [--N 40] [--seeds 5] [--loss square]
+    python benchmarks/bench_erm_calibration.py --paired [--runs 300] [--N 40] [--seeds 5] [--loss square] [--first 0]
 
 Theory validation (default): each run draws a fresh problem (master seed r) and measures the
 Gaussian-equivalent source only (its inputs are exactly Gaussian, so the theory holds up to its
@@ -53,8 +53,8 @@ def paired_null(a, loss):
     G = len(ALPHAS) * len(LAMBDAS)
     t0, runs_hit, points_hit = time.perf_counter(), 0, 0
     for r in range(a.runs):
-        gen, mom = gaussian_twin(a.N, max(1, a.N // 2), seed=r)
-        resolved = paired_gap(erm_curves(gen, opts, seed=r, moments=mom), level=LEVEL).resolved
+        gen, mom = gaussian_twin(a.N, max(1, a.N // 2), seed=a.first + r)
+        resolved = paired_gap(erm_curves(gen, opts, seed=a.first + r, moments=mom), level=LEVEL).resolved
         runs_hit += bool(resolved.any())
         points_hit += int(resolved.sum())
         if (r + 1) % 50 == 0:
@@ -62,7 +62,8 @@ def paired_null(a, loss):
     print(f"{loss}, paired gap on Gaussian twins: {runs_hit} of {a.runs} runs resolved a gap at family level 1 % "
           f"({_interval(runs_hit, a.runs)}); per point {points_hit} of {a.runs * G} "
           f"({_interval(points_hit, a.runs * G)}; nominal {LEVEL / G:.5f}, points of one run are correlated); "
-          f"N = {a.N}, D = {max(1, a.N // 2)}, {a.seeds} seeds, G = {G}, n_test = {a.n_test}, "
+          f"N = {a.N}, D = {max(1, a.N // 2)}, {a.seeds} seeds, G = {G}, n_test = {a.n_test}, twins {a.first} to "
+          f"{a.first + a.runs - 1}, "
           f"{time.perf_counter() - t0:.0f} s")
 
 
@@ -72,6 +73,8 @@ def main():
     ap.add_argument("--runs", type=int, default=None, help="independent problems (default 40; 300 with --paired)")
     ap.add_argument("--N", type=int, default=None, help="input dimension (default 150; 40 with --paired)")
     ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first", type=int, default=0,
+                    help="master seed of the first twin of --paired (default 0; runs use first, first + 1, ...)")
     ap.add_argument("--n-test", type=int, default=1000, help="test rows per seed of --paired (default 1000)")
     ap.add_argument("--loss", nargs="+", default=None,
                     help="losses (default logistic hinge; square with --paired)")
