@@ -5,11 +5,10 @@ ErmOptions.backend and each comes to the host once, where the fits run; the simu
 import numpy as np
 import pytest
 
+from getheory.backend import get_backend
 from getheory.erm import ErmOptions, erm_curves, erm_finite_size, fit_erm
 
 xs = pytest.importorskip("array_api_strict")
-
-from getheory.backend import get_backend  # noqa: E402
 
 FIELDS = ("test_error", "train_loss", "certificate", "converged")
 
