@@ -41,7 +41,7 @@ IMPORT_GRAPH = _load_import_graph()
 LAYERS = {
     # foundations: shared plumbing every layer may use
     "_version": 0, "_validation": 0, "_json": 0, "_progress": 0, "_deadline": 0, "_seeds": 0, "_cluster": 0,
-    "_run": 0, "_files": 0, "_markdown": 0, "_lazy": 0, "_repr": 0, "_theory": 0, "backend": 0,
+    "_run": 0, "_files": 0, "_checkpoint": 0, "_markdown": 0, "_lazy": 0, "_repr": 0, "_theory": 0, "backend": 0,
     # maths: activations -> generators -> fields, moments -> distances, bounds; learning dynamics
     "activations": 1, "generators": 1, "trained": 1, "fields": 1, "moments": 1, "distances": 1,
     "bounds": 1, "analytic": 1, "equivalent": 1, "dynamics": 1, "ridge": 1, "erm": 1,

@@ -7,11 +7,23 @@ is in :func:`getheory.erm_curves` and :func:`getheory.erm.erm_finite_size`, the 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shlex
 import sys
 
+from .._validation import check_output_dir
 from ..activations import ACTIVATIONS
-from ..erm import ERM_TEACHERS, LOSSES, ErmOptions, erm_curves, erm_finite_size
+from ..backend import USER_BACKENDS
+from ..erm import (
+    ERM_TEACHERS,
+    FINITE_SIZE_FOLDER,
+    LOSSES,
+    ErmOptions,
+    checkpoint_exists,
+    erm_curves,
+    erm_finite_size,
+    remove_checkpoint,
+)
 from ..reports import erm_verdicts, write_erm_report
 from ._args import output_dir, positive, user_generator
 from ._commands import COMMANDS
@@ -61,16 +73,40 @@ def add_parser(subparsers):
     p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
     p.add_argument("--out", default="reports/erm", type=output_dir,
                    help="output folder (default reports/erm; an existing file is refused before any work)")
+    p.add_argument("--backend", choices=USER_BACKENDS, default="numpy",
+                   help="where the latents, noise and rows of both sources are made (default numpy; cupy: on the "
+                        "GPU); the fits run on the host (SciPy, scikit-learn)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the interrupted run whose checkpoint is in the checkpoint folder, with the same "
+                        "settings (a difference is refused, naming it; --seeds may grow); starts the run when there "
+                        "is no checkpoint yet. Without --resume an existing checkpoint is refused, so that nothing "
+                        "is overwritten")
+    p.add_argument("--checkpoint", metavar="DIR", default=None, type=output_dir,
+                   help="folder where every finished data seed is saved (default OUT/checkpoint; the finite-size "
+                        "run's in its sub-folder finite-size); removed once the report is written")
     p.add_argument("--quiet", action="store_true", help="no progress output (default: progress on stderr)")
 
 
-def _options(args) -> ErmOptions:
+def _options(args, checkpoint) -> ErmOptions:
     sources = tuple(s for s, off in (("generator", args.no_generator), ("gaussian", args.no_gaussian)) if not off)
     if not sources:
         raise ValueError("--no-generator and --no-gaussian leave nothing to fit")
     return ErmOptions(loss=args.loss, alphas=tuple(args.alphas), lambdas=tuple(args.lambdas), seeds=args.seeds,
                       teacher=args.teacher, noise=args.noise, n_test=args.n_test, sources=sources,
-                      theory=not args.no_theory)
+                      theory=not args.no_theory, backend=args.backend, checkpoint=checkpoint)
+
+
+def _checkpoint_folder(args) -> str:
+    """The checkpoint folder, checked writable before any work; one holding an earlier run is refused
+    without ``--resume`` (as ``getheory dynamics`` does)."""
+    checkpoint = check_output_dir(args.checkpoint or os.path.join(args.out, "checkpoint"), "checkpoint folder")
+    if checkpoint_exists(checkpoint):
+        if not args.resume:
+            raise ValueError(f"{checkpoint} holds the checkpoint of an earlier run that did not finish: rerun with "
+                             f"--resume to continue it (same settings), or delete {checkpoint} to start over")
+    elif args.resume:
+        print(f"getheory erm: no checkpoint in {checkpoint} yet: starting the run", file=sys.stderr)
+    return checkpoint
 
 
 def _command():
@@ -81,10 +117,25 @@ def _command():
 
 
 def run(args) -> int:
-    opts = _options(args)
+    checkpoint = _checkpoint_folder(args)
+    opts = _options(args, checkpoint)
     generator = user_generator(args.generator, args.D)
     if generator is not None and args.finite_size:
         raise ValueError("--finite-size needs a random single-layer generator (--activation), not --generator")
+    try:
+        res, fs = _measure(args, opts, generator)
+    except KeyboardInterrupt:
+        print(f"\ngetheory erm: interrupted; the checkpoint in {checkpoint} keeps every finished data seed: the same "
+              "command with --resume continues from them", file=sys.stderr)
+        return 130
+    files = write_erm_report(res, args.out, finite_size=fs, command=_command())
+    remove_checkpoint(checkpoint)  # the report holds everything the checkpoint did
+    _print_summary(res, fs, files)
+    return 0
+
+
+def _measure(args, opts: ErmOptions, generator) -> tuple:
+    """(the curves, the finite-size gaps or None), checkpointed in ``opts.checkpoint``."""
     progress = not args.quiet
     if progress:
         print(f"getheory erm: moments, theory, then {opts.seeds} seeds of {opts.loss} fits ...", file=sys.stderr,
@@ -93,10 +144,14 @@ def run(args) -> int:
                      moment_samples=args.moment_samples, progress=progress)
     fs = None
     if args.finite_size:
-        fs_opts = dataclasses.replace(opts, seeds=args.finite_size_seeds or opts.seeds)
+        fs_opts = dataclasses.replace(opts, seeds=args.finite_size_seeds or opts.seeds,
+                                      checkpoint=os.path.join(opts.checkpoint, FINITE_SIZE_FOLDER))
         fs = erm_finite_size(args.finite_size, fs_opts, activation=args.activation,
                              delta=res.settings["D"] / res.settings["N"], seed=args.seed, progress=progress)
-    files = write_erm_report(res, args.out, finite_size=fs, command=_command())
+    return res, fs
+
+
+def _print_summary(res, fs, files) -> None:
     v = erm_verdicts(res)
     if v["validation"] is not None:
         print(f"  Gaussian data vs theory: {'agree' if v['validation']['passed'] else 'DISAGREE'} "
@@ -108,4 +163,3 @@ def run(args) -> int:
     print("  time (s): " + ", ".join(f"{k} {t:.1f}" for k, t in res.timings.items()))
     for f in files:
         print(f"wrote {f}")
-    return 0

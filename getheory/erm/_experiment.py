@@ -6,11 +6,20 @@ draws them); each data seed draws a training set of n_max = α_max N rows and a 
 same latents and labels for both simulated sources, so their gap is paired seed by seed.  At every
 (α, λ) the first n = αN rows are fitted (:func:`._fit.fit_erm`, certified), the test error is
 measured on the test set, and the training loss is the fit's own.
+
+Backends: the latents, the noise and both sources' rows are made on ``ErmOptions.backend`` (as
+:func:`getheory.ridge_curves` makes them) and each row is brought to the host once; the fits run
+on the host (SciPy, scikit-learn), where the test errors and training losses are measured.
+
+Checkpoint: with ``ErmOptions.checkpoint`` every finished data seed's numbers are saved there and a
+run that finds its own checkpoint continues from it (:mod:`getheory.erm._checkpoint`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +30,9 @@ from .._repr import ShortRepr
 from .._run import RunContext, start_run_context
 from .._seeds import ERM, ERM_DATA
 from .._validation import positive_int
+from ..backend import BACKEND_NAMES, USER_BACKENDS, Backend
 from ..ridge import GaussianEquivalentSource, GeneratorSource, draw_problem, get_teacher, sample_sizes
+from ._checkpoint import FIELDS, ErmCheckpoint
 from ._data import ErmLabels, draw_set
 from ._fit import fit_erm
 from ._losses import LOSSES, get_loss
@@ -53,6 +64,13 @@ class ErmOptions(ShortRepr):
         A non-empty subset of ("generator", "gaussian").
     theory : bool
         Compute :func:`getheory.erm_theory` at the same grid.
+    backend : str or Backend
+        ``"numpy"`` or ``"cupy"`` (or a :class:`getheory.backend.Backend`): where the latents, the noise
+        and the rows of both sources are made (resolved once by :func:`erm_curves`); each row comes to
+        the host once, where the fits, test errors and training losses are computed.
+    checkpoint : str, optional
+        A folder where every finished data seed's fits are saved; a run that finds its own checkpoint
+        there continues from it (:mod:`getheory.erm._checkpoint`).  None: no checkpoint.
     """
 
     loss: str = "logistic"
@@ -64,6 +82,8 @@ class ErmOptions(ShortRepr):
     n_test: int = 10_000
     sources: tuple = SOURCES
     theory: bool = True
+    backend: str = "numpy"
+    checkpoint: str | None = None
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -78,6 +98,16 @@ class ErmOptions(ShortRepr):
         if not src or len(set(src)) != len(src) or any(s not in SOURCES for s in src):
             raise ValueError(f"sources must name each of {', '.join(SOURCES)} at most once (at least one); got {src!r}")
         object.__setattr__(self, "sources", src)
+        if not isinstance(self.backend, Backend) and self.backend not in BACKEND_NAMES:
+            raise ValueError(f"backend must be {' or '.join(map(repr, USER_BACKENDS))}, got {self.backend!r}")
+        if self.checkpoint is not None:
+            if not isinstance(self.checkpoint, (str, os.PathLike)) or not os.fspath(self.checkpoint):
+                raise ValueError(f"checkpoint must be a folder path, got {self.checkpoint!r}")
+            object.__setattr__(self, "checkpoint", os.fspath(self.checkpoint))
+
+    def recorded(self) -> ErmOptions:
+        """These options with a backend object replaced by its name (for the JSON settings)."""
+        return dataclasses.replace(self, backend=self.backend.name) if isinstance(self.backend, Backend) else self
 
 
 def _summary(a):
@@ -167,7 +197,16 @@ def erm_curves(generator=None, options: ErmOptions | None = None, *, activation=
     Returns
     -------
     ErmResult
-        A notebook shows its table.  The fits run on the host (NumPy, SciPy).
+        A notebook shows its table.
+
+    Notes
+    -----
+    Where it runs: the latents, the noise and the rows of both sources are made on
+    ``options.backend`` (resolved here, once); each row is brought to the host once, and the fits
+    (NumPy and SciPy: host arrays only), the test errors and the training losses run on
+    the host, as do the moments and the theory.  With ``options.checkpoint`` each finished data
+    seed is saved there and a rerun continues from the seeds found (``settings['resumed_seeds']``);
+    a checkpoint of other settings is refused before any fit, naming each difference.
 
     Examples
     --------
@@ -182,7 +221,7 @@ def erm_curves(generator=None, options: ErmOptions | None = None, *, activation=
     0.32
     """
     opts = options if options is not None else ErmOptions()
-    run = start_run_context(layout=ERM, seed=seed, progress=progress)
+    run = start_run_context(backend=opts.backend, layout=ERM, seed=seed, progress=progress)
     if generator is None:
         N = positive_int(N if N is not None else 1000, "N")
         D = positive_int(D if D is not None else max(1, N // 2), "D")
@@ -191,6 +230,7 @@ def erm_curves(generator=None, options: ErmOptions | None = None, *, activation=
     sizes = sample_sizes(opts.alphas, N)
     with run.stage("moments"):
         generator, mom, theta = draw_problem(run, generator, (activation, N, D), (moment_samples, theta, moments))
+    ck = _open_checkpoint(run, opts, (generator, mom, theta), seed)
     sources = _sources(run, opts.sources, generator, mom)
     labels = ErmLabels(theta, get_teacher(opts.teacher), float(opts.noise), opts.teacher == "sign")
     theory = None
@@ -198,11 +238,23 @@ def erm_curves(generator=None, options: ErmOptions | None = None, *, activation=
         with run.stage("theory"):
             theory = erm_theory(mom.Omega, mom.Phi, theta, loss=opts.loss, alphas=opts.alphas, lambdas=opts.lambdas,
                                 teacher=opts.teacher, noise=opts.noise)
-    arrays = _seed_curves(run, sources, labels, sizes, opts)
-    settings = {"generator": generator.describe(), "N": N, "D": D, "delta": D / N, "options": opts, "seed": seed,
-                "moments": mom.source, "sample_sizes": sizes}
+    arrays, resumed = _seed_curves(run, (sources, labels, sizes), opts, ck)
+    settings = {"generator": generator.describe(), "N": N, "D": D, "delta": D / N, "options": opts.recorded(),
+                "seed": seed, "moments": mom.source, "sample_sizes": sizes, "backend": run.backend.name,
+                "resumed_seeds": resumed}
     return ErmResult(to_plain(settings), np.array(opts.alphas), np.array(opts.lambdas), *arrays,
                      theory=theory, timings=dict(run.timings), notes=run.notes, problem=(mom.Omega, mom.Phi, theta))
+
+
+def _open_checkpoint(run: RunContext, opts: ErmOptions, problem, seed):
+    """The run's :class:`ErmCheckpoint` (None without ``opts.checkpoint``), opened: a new one writes its
+    ``run.json``, one of other settings is refused naming each difference."""
+    if opts.checkpoint is None:
+        return None
+    ck = ErmCheckpoint(opts.checkpoint)
+    if ck.open(ErmCheckpoint.settings(problem, opts, run.backend.name, seed)):
+        run.status(f"getheory erm: continuing the run checkpointed in {opts.checkpoint}")
+    return ck
 
 
 def _sources(run: RunContext, names, generator, mom) -> list:
@@ -217,33 +269,61 @@ def _sources(run: RunContext, names, generator, mom) -> list:
     return out
 
 
-def _seed_curves(run: RunContext, sources, labels: ErmLabels, sizes, opts: ErmOptions) -> tuple:
-    """(test_error, train_loss, certificate, converged): per source, (seeds, len(α), len(λ))."""
+def _seed_curves(run: RunContext, problem, opts: ErmOptions, ck) -> tuple:
+    """((test_error, train_loss, certificate, converged): per source, (seeds, len(α), len(λ))), and the
+    number of seeds read from the checkpoint ``ck``; ``problem`` = (sources, labels, sizes)."""
+    sources, _, sizes = problem
     shape = (opts.seeds, len(sizes), len(opts.lambdas))
-    out = [{s.name: np.zeros(shape, bool if k == 3 else float) for s in sources} for k in range(4)]
-    prog = run.progress_bar(opts.seeds * len(sizes) * len(opts.lambdas) * len(sources), f"{opts.loss} fits")
-    done = 0
+    out = {k: {s.name: np.zeros(shape, bool if k == "converged" else float) for s in sources} for k in FIELDS}
+    per_seed = len(sizes) * len(opts.lambdas) * len(sources)
+    prog, fits = run.progress_bar(opts.seeds * per_seed, f"{opts.loss} fits"), [0]
+
+    def tick(k=1):
+        fits[0] += k
+        prog.update(fits[0])
+
+    resumed = 0
     for i, ss in enumerate(run.seeds.data.spawn(opts.seeds)):
-        ss_train, ss_test = ERM_DATA.streams(ss)
-        with run.stage("sampling", add=True):
-            train = draw_set(run, sources, labels, sizes[-1], ss_train)
-            test = draw_set(run, sources, labels, opts.n_test, ss_test)
-        for s in sources:
-            for a, n in enumerate(sizes):
-                for j, lam in enumerate(opts.lambdas):
-                    with run.stage("fits", add=True):
-                        fit = fit_erm(train.X[s.name][:n], train.y[:n], opts.loss, lam)
-                    z = test.X[s.name] @ fit.w / math.sqrt(s.N)
-                    err = _test_error(test.y, z, labels)
-                    for k, v in enumerate((err, fit.train_loss, fit.value, fit.converged)):
-                        out[k][s.name][i, a, j] = v
-                    done += 1
-                    prog.update(done)
-    bad = sum(int((~c).sum()) for c in out[3].values())
+        done = ck.load_seed(i, [s.name for s in sources]) if ck is not None else None
+        if done is None:
+            done = _one_seed(run, problem, opts, ss, tick)
+            if ck is not None:
+                ck.save_seed(i, done)
+        else:
+            resumed += 1
+            tick(per_seed)
+        for k in FIELDS:
+            for name, v in done[k].items():
+                out[k][name][i] = v
+    if resumed:
+        run.note(f"resumed from the checkpoint in {opts.checkpoint}: {resumed} of {opts.seeds} data seeds read "
+                 "from it (the same numbers as an uninterrupted run)")
+    bad = sum(int((~c).sum()) for c in out["converged"].values())
     if bad:
         run.note(f"{bad} fit(s) missed their certificate's tolerance (see certificate_per_seed); their points "
                  "are reported but flagged")
-    return tuple(out)
+    return tuple(out[k] for k in FIELDS), resumed
+
+
+def _one_seed(run: RunContext, problem, opts: ErmOptions, ss, tick) -> dict:
+    """``{field: {source: (len α, len λ)}}`` of one data seed: its sets drawn, every fit made and measured."""
+    sources, labels, sizes = problem
+    ss_train, ss_test = ERM_DATA.streams(ss)
+    with run.stage("sampling", add=True):
+        train = draw_set(run, sources, labels, sizes[-1], ss_train)
+        test = draw_set(run, sources, labels, opts.n_test, ss_test)
+    out = {k: {s.name: np.zeros((len(sizes), len(opts.lambdas)), bool if k == "converged" else float)
+               for s in sources} for k in FIELDS}
+    for s in sources:
+        for a, n in enumerate(sizes):
+            for j, lam in enumerate(opts.lambdas):
+                with run.stage("fits", add=True):
+                    fit = fit_erm(train.X[s.name][:n], train.y[:n], opts.loss, lam)
+                z = test.X[s.name] @ fit.w / math.sqrt(s.N)
+                for k, v in zip(FIELDS, (_test_error(test.y, z, labels), fit.train_loss, fit.value, fit.converged)):
+                    out[k][s.name][a, j] = v
+                tick()
+    return out
 
 
 def _test_error(y, z, labels: ErmLabels) -> float:

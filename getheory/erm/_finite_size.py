@@ -20,6 +20,8 @@ from scipy.stats import t as t_dist
 
 from .._json import to_plain
 from .._validation import positive_int
+from ..backend import get_backend
+from ._checkpoint import size_folder
 from ._experiment import ErmOptions, erm_curves
 
 __all__ = ["ErmFiniteSize", "erm_finite_size"]
@@ -55,12 +57,21 @@ class ErmFiniteSize:
 def erm_finite_size(Ns, options: ErmOptions | None = None, *, activation="sign", delta=0.5, seed=0,
                     progress=False) -> ErmFiniteSize:
     """The mean |generator − Gaussian| test-error gap over ``options``' grid at each N (δ fixed), and
-    its slope in N (module docstring)."""
-    opts = dataclasses.replace(options or ErmOptions(), sources=("generator", "gaussian"), theory=False)
+    its slope in N (module docstring).
+
+    The backend of ``options.backend`` is resolved once, here, for every N.  With
+    ``options.checkpoint`` each N keeps its own checkpoint in the sub-folder ``N-<N>`` of it
+    (:mod:`getheory.erm._checkpoint`), so an interrupted run continues at the seed it stopped at.
+    """
+    base = options or ErmOptions()
+    opts = dataclasses.replace(base, sources=("generator", "gaussian"), theory=False,
+                               backend=get_backend(base.backend))
     Ns = [positive_int(n, "N") for n in Ns]
     gaps, floors = [], []
     for N in Ns:
-        r = erm_curves(options=opts, activation=activation, N=N, D=max(1, round(delta * N)), seed=seed,
+        at_n = opts if opts.checkpoint is None else dataclasses.replace(opts,
+                                                                        checkpoint=size_folder(opts.checkpoint, N))
+        r = erm_curves(options=at_n, activation=activation, N=N, D=max(1, round(delta * N)), seed=seed,
                        progress=progress)
         d = r.test_error["generator"] - r.test_error["gaussian"]
         se = d.std(axis=0, ddof=1) / math.sqrt(d.shape[0]) if d.shape[0] > 1 else np.full(d.shape[1:], np.nan)
@@ -74,5 +85,5 @@ def erm_finite_size(Ns, options: ErmOptions | None = None, *, activation="sign",
         fit = linregress(x, y)
         half = float(t_dist.ppf(0.975, len(used) - 2)) * fit.stderr
         slope, interval = float(fit.slope), (float(fit.slope - half), float(fit.slope + half))
-    settings = {"activation": activation, "delta": delta, "options": opts, "seed": seed}
+    settings = {"activation": activation, "delta": delta, "options": opts.recorded(), "seed": seed}
     return ErmFiniteSize(Ns, gaps, floors, slope, interval, used, to_plain(settings))

@@ -1,0 +1,184 @@
+"""The checkpoint folder of a long run: the settings that fix its numbers and one file per finished
+unit (a seed), so that an interrupted run resumes with the same numbers.
+
+A checkpoint is a folder with
+
+``run.json``
+    ``{"format": FORMAT, "settings": {...}}``: the format string of the workflow that wrote it
+    (``getheory-dynamics-checkpoint/1``, ``getheory-erm-checkpoint/1``) and the settings that fix
+    the run's numbers (sizes, seeds, backend, SHA-256 digests of the arrays behind them: see
+    :func:`array_digest`).  A run that finds a different ``run.json`` there is refused before any
+    work, naming each difference (settings listed as free, e.g. the number of seeds, may differ).
+``seed-KKK.npz`` (and e.g. ``seed-KKK-records.npz``)
+    the state of seed ``KKK``: a JSON ``meta`` entry (which names the format and the seed) and the
+    workflow's arrays.
+
+The workflows own what goes into those files (:mod:`getheory.dynamics._checkpoint`: SGD states and
+random states; :mod:`getheory.erm._checkpoint`: the fits of a finished data seed); this module owns
+the folder: :meth:`CheckpointFolder.open` (``run.json``, refusals), :meth:`CheckpointFolder.read` and
+:meth:`CheckpointFolder.write` (one ``.npz``), :func:`remove_checkpoint`.
+
+Files: every file is written by :func:`getheory._files.write_bytes` with ``sync=True`` (a temporary
+file fsynced, moved into place, the folder fsynced), so a kill at any instant leaves the previous
+complete file or the new one.  This is the one place below the presentation layer that writes
+files while a computation runs: a resumable run needs its state on disk as it goes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+
+import numpy as np
+
+from ._files import remove_stale_temporaries, write_bytes
+from ._validation import check_output_dir, excerpt
+
+__all__ = ["CheckpointFolder", "array_digest", "npz_bytes", "remove_checkpoint"]
+
+
+def array_digest(a) -> str:
+    """SHA-256 of a host array's dtype, shape and bytes."""
+    a = np.ascontiguousarray(np.asarray(a))
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+def npz_bytes(arrays: dict) -> bytes:
+    """The bytes of an uncompressed ``.npz`` holding ``arrays``."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def _plain(x):
+    """JSON's view of ``x`` (tuples become lists), for comparing settings with a stored run.json."""
+    return json.loads(json.dumps(x, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o)))
+
+
+class CheckpointFolder:
+    """A checkpoint folder (module docstring) of the format ``fmt``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    fmt : str
+        The format string stored in ``run.json`` and in every file's ``meta``; another is refused.
+    free : tuple of str
+        Settings that may differ on a resume (they do not change the numbers of the finished seeds).
+    unit : str
+        What a seed file holds, in words, for messages (e.g. ``"SGD seed"``).
+    """
+
+    def __init__(self, path, fmt: str, *, free=(), unit="seed"):
+        self.path = os.fspath(path)
+        self.format = fmt
+        self.free = tuple(free)
+        self.unit = unit
+        self.run_file = os.path.join(self.path, "run.json")
+
+    def exists(self) -> bool:
+        return os.path.exists(self.run_file)
+
+    def seed_file(self, index, suffix="") -> str:
+        """The path of seed ``index``'s file ``seed-KKK{suffix}.npz``."""
+        return os.path.join(self.path, f"seed-{index:03d}{suffix}.npz")
+
+    def open(self, settings: dict) -> bool:
+        """Start a checkpoint with ``settings``, or continue the one there; True when continuing.
+
+        A stored run whose settings differ from ``settings`` (other than ``free``) is refused with
+        a ``ValueError`` naming each difference.
+        """
+        settings = _plain(settings)
+        check_output_dir(self.path, "checkpoint folder")  # before any work: a read-only one fails at the first save
+        remove_stale_temporaries(self.path, _ours)  # of writers killed mid-write (none while we run)
+        if self.exists():
+            self._check_stored(settings)
+            return True
+        os.makedirs(self.path, exist_ok=True)
+        write_bytes(self.run_file, json.dumps({"format": self.format, "settings": settings}, indent=1).encode(),
+                    sync=True)
+        return False
+
+    def _check_stored(self, settings: dict) -> None:
+        try:
+            with open(self.run_file) as fh:
+                stored = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"checkpoint {self.run_file!r} cannot be read ({excerpt(exc)}); delete the folder "
+                             f"{self.path!r} to start the run over") from None
+        if stored.get("format") != self.format:
+            raise ValueError(f"checkpoint {self.run_file!r} has format {excerpt(repr(stored.get('format')))}, this "
+                             f"getheory writes {self.format!r}; delete the folder {self.path!r} to start the run over")
+        old = stored.get("settings", {})
+        diffs = [f"{k}: checkpoint {old.get(k)!r}, this run {settings.get(k)!r}"
+                 for k in sorted(set(old) | set(settings))
+                 if k not in self.free and old.get(k) != settings.get(k)]
+        if diffs:
+            raise ValueError(f"the checkpoint in {self.path!r} was written by a run with other settings, so "
+                             f"it cannot be resumed by this one: " + "; ".join(diffs)
+                             + ". Resume with the checkpoint's settings, or use another checkpoint folder "
+                             "(or delete this one) to start a new run")
+
+    def read_meta(self, path, expect=None) -> dict:
+        """The ``meta`` of the file ``path``, its format checked; with ``expect`` = (index, seed value),
+        also that it holds that seed."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+        except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same advice
+            raise ValueError(f"checkpoint file {path!r} cannot be read ({type(exc).__name__}: {excerpt(exc)}); delete "
+                             f"the folder {self.path!r} to start the run over") from None
+        if meta.get("format") != self.format:
+            raise ValueError(f"checkpoint file {path!r} has format {excerpt(repr(meta.get('format')))}, "
+                             f"not {self.format!r}")
+        if expect is not None and meta.get("seed") != expect[1]:
+            raise ValueError(f"checkpoint file {path!r} holds {self.unit} {meta.get('seed')}, this run's seed "
+                             f"{expect[0]} is {expect[1]}")
+        return meta
+
+    def read(self, path, expect=None) -> tuple:
+        """(meta, arrays) of the file ``path`` (:meth:`read_meta`, then every array but ``meta``)."""
+        meta = self.read_meta(path, expect)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files if k != "meta"}
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"checkpoint file {path!r} cannot be read ({excerpt(exc)}); delete the folder "
+                             f"{self.path!r} to start the run over") from None
+        return meta, arrays
+
+    def write(self, path, meta: dict, arrays: dict) -> None:
+        """Write ``meta`` (with the format added) and ``arrays`` to ``path``, whole and synced."""
+        meta = {**meta, "format": self.format}
+        write_bytes(path, npz_bytes({"meta": np.array(json.dumps(meta)), **arrays}), sync=True)
+
+
+def _ours(name: str) -> bool:
+    """Whether ``name`` is a file a :class:`CheckpointFolder` holds: ``run.json`` or ``seed-*.npz``."""
+    return name == "run.json" or (name.startswith("seed-") and name.endswith(".npz"))
+
+
+def remove_checkpoint(path) -> bool:
+    """Delete the files of a checkpoint in ``path`` and the folder when then empty.
+
+    Only ``run.json``, ``seed-*.npz`` and the temporary files of their killed writers
+    (``.seed-000.npz.PID.tmp``) are removed; anything else there is left alone.
+    Returns True when the folder itself is gone.
+    """
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        return not os.path.exists(path)
+    remove_stale_temporaries(path, _ours)
+    for name in os.listdir(path):
+        if _ours(name):
+            os.remove(os.path.join(path, name))
+    try:
+        os.rmdir(path)
+    except OSError:
+        return False
+    return True
