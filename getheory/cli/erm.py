@@ -75,7 +75,7 @@ def add_parser(subparsers):
                    help="output folder (default reports/erm; an existing file is refused before any work)")
     p.add_argument("--backend", choices=USER_BACKENDS, default="numpy",
                    help="where the latents, noise and rows of both sources are made (default numpy; cupy: on the "
-                        "GPU); the fits run on the host (SciPy, scikit-learn)")
+                        "GPU); the fits run on the host (NumPy, SciPy)")
     p.add_argument("--resume", action="store_true",
                    help="continue the interrupted run whose checkpoint is in the checkpoint folder, with the same "
                         "settings (a difference is refused, naming it; --seeds may grow); starts the run when there "

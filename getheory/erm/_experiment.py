@@ -9,7 +9,7 @@ measured on the test set, and the training loss is the fit's own.
 
 Backends: the latents, the noise and both sources' rows are made on ``ErmOptions.backend`` (as
 :func:`getheory.ridge_curves` makes them) and each row is brought to the host once; the fits run
-on the host (SciPy, scikit-learn), where the test errors and training losses are measured.
+on the host (NumPy, SciPy), where the test errors and training losses are measured.
 
 Checkpoint: with ``ErmOptions.checkpoint`` every finished data seed's numbers are saved there and a
 run that finds its own checkpoint continues from it (:mod:`getheory.erm._checkpoint`).
