@@ -237,6 +237,7 @@ def _group_moments(mc: _MonteCarloRun, ng: int, seed):
     sx = xp.zeros((N,), dtype=f64)
     sxx = xp.zeros((N, N), dtype=f64)
     sxc = xp.zeros((N, D), dtype=f64)
+    sc = xp.zeros((D,), dtype=f64)
     t_group = time.perf_counter()
     for c in iter_latent_batches(mc.run, ng, D, batch_size=mc.batch_size, seed=seed, stage=mc.stage):
         x = mc.generator.sample(c)
@@ -244,10 +245,13 @@ def _group_moments(mc: _MonteCarloRun, ng: int, seed):
             sx += xp.sum(xp.astype(x, f64, copy=False), axis=0)
             sxx += xp.astype(x.T @ x, f64, copy=False)
             sxc += xp.astype(x.T @ c, f64, copy=False)
+            sc += xp.sum(xp.astype(c, f64, copy=False), axis=0)
     check_finite_samples(bk, sxx, mc.run.dtype, "the Monte Carlo sums xᵀx of the generator's inputs")
     mg = sx / ng
     Og = (sxx - ng * (mg[:, None] * mg[None, :])) / (ng - 1)
-    Pg = sxc / ng  # E[x cᵀ] = E[(x − Ex) cᵀ] since E c = 0
+    # Φ = E[(x − Ex) cᵀ] (= E[x cᵀ], E c = 0), estimated centred: Σ (x_i − x̄) c_iᵀ/(n_g − 1) is unbiased,
+    # and unlike Σ x_i c_iᵀ/n_g its error does not carry Ex c̄ᵀ, whose spread grows with |Ex| (§2)
+    Pg = (sxc - ng * (mg[:, None] * (sc / ng)[None, :])) / (ng - 1)
     return mg, Og, Pg, t_group
 
 
@@ -429,12 +433,14 @@ class _FieldSums:
 
     def group_estimates(self, K: int):
         """(λ̄, Q_g, R_g) of the group on the host: the mean of λ, the within-group covariance of λ
-        (divisor n_g − 1) and the mean of λ νᵀ (E ν = 0 exactly, so R is not centred), as
-        :func:`monte_carlo_moments` gives W E x/√N, W Ω̂_g Wᵀ/N and W Φ̂_g W̃ᵀ/√(ND) (§2)."""
+        and the within-group cross-covariance of λ and ν (both divisor n_g − 1), as
+        :func:`monte_carlo_moments` gives W E x/√N, W Ω̂_g Wᵀ/N and W Φ̂_g W̃ᵀ/√(ND) (§2).  R is centred
+        although E ν = 0: the uncentred mean of λ νᵀ carries m_λ ν̄ᵀ, whose spread |m_λ|/√n_g grows
+        like √N for a generator with E x ≠ 0 (a deep relu network)."""
         s, ss, n = self.bk.to_numpy(self.s), self.bk.to_numpy(self.ss), self.n
-        lam = s[:K] / n
-        Q = (ss[:K, :K] - n * np.outer(lam, lam)) / (n - 1)
-        return lam, 0.5 * (Q + Q.T), ss[:K, K:] / n
+        zbar = s / n
+        C = (ss - n * np.outer(zbar, zbar)) / (n - 1)
+        return zbar[:K], 0.5 * (C[:K, :K] + C[:K, :K].T), C[:K, K:]
 
 
 def monte_carlo_match(generator: Generator, W_student, W_teacher, n: int, *, seed=None, batch_size=None,
@@ -443,15 +449,16 @@ def monte_carlo_match(generator: Generator, W_student, W_teacher, n: int, *, see
 
     The n rows are split into ``n_groups`` groups exactly as :func:`monte_carlo_moments` splits
     them, and group g draws its latents from child g of ``seed`` (as there), so on the same seed
-    both see the same latents.  Each group accumulates, in float64, Σ λ, Σ λλᵀ and Σ λνᵀ of its
-    fields; then
+    both see the same latents.  Each group accumulates, in float64, Σ z and Σ z zᵀ of its
+    fields z = (λ, ν); then, with the within-group (co)variances of divisor n_g − 1,
 
     .. math::
         m_λ = \\overline{\\bar λ_g},\\quad Q = \\overline{\\widehat{\\mathrm{Cov}}_g(λ)},\\quad
-        R = \\overline{\\overline{λ ν^\\top}_g},\\quad T = \\tilde W \\tilde W^\\top/D,\\quad m_ν = 0,
+        R = \\overline{\\widehat{\\mathrm{Cov}}_g(λ, ν)},\\quad T = \\tilde W \\tilde W^\\top/D,\\quad m_ν = 0,
 
     which is, in exact arithmetic, ``gaussian_match(monte_carlo_moments(...), W_student, W_teacher)``
-    (Q = W Ω̂ Wᵀ/N with Ω̂ the mean within-group covariance, R = W Φ̂ W̃ᵀ/√(ND)), without ever
+    (Q = W Ω̂ Wᵀ/N with Ω̂ the mean within-group covariance, R = W Φ̂ W̃ᵀ/√(ND) with Φ̂ the mean
+    within-group cross-covariance of x and c), without ever
     forming the N × N Ω̂: O((K+M)²) work a row on top of sampling the fields, instead of
     O(N² + N D).  ``stderr_cov`` are the batch-means standard errors of Σ's entries from the
     spread of the groups' Σ_g.  Its noise is what :class:`getheory.distances.MomentNoise`

@@ -226,3 +226,23 @@ def test_float32_monte_carlo_moments_accumulate_in_float64():
     se = np.sqrt((np.outer(np.diag(Omega), np.diag(Omega)) + Omega**2) / n)
     z = np.abs(mc.Omega - Omega) / se
     assert np.max(z) < 6, f"max |z| of the float32 run's Ω = {np.max(z):.1f}"
+
+
+def test_cross_moments_do_not_carry_the_inputs_mean():
+    """Φ̂ and R are centred within each group, so shifting x by a constant (a generator with E x ≠ 0,
+    as a deep relu network) leaves them unchanged on the same latents, to rounding.  Uncentred, they
+    carried E x c̄_gᵀ, whose spread |E x|/√n_g here (shift 300, groups of 1000 rows) is ~10 against
+    Φ's own standard error ~0.03 (§2, the match from the fields)."""
+    A = np.random.default_rng(1).standard_normal((8, 4))
+    base = CallableGenerator(lambda c: np.tanh(c @ A.T / 2.0), D=4, N=8, name="tanh")
+    shifted = CallableGenerator(lambda c: np.tanh(c @ A.T / 2.0) + 300.0, D=4, N=8, name="shifted tanh")
+    Ws, Wt = draw_weights(8, 4, 2, 1, seed=2)
+    a = monte_carlo_moments(base, 20_000, seed=3, weights=(Ws, Wt))
+    b = monte_carlo_moments(shifted, 20_000, seed=3, weights=(Ws, Wt))
+    np.testing.assert_allclose(b.Phi, a.Phi, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(b.stderr_Phi, a.stderr_Phi, rtol=0, atol=1e-9)
+    ma = monte_carlo_match(base, Ws, Wt, 20_000, seed=3)
+    mb = monte_carlo_match(shifted, Ws, Wt, 20_000, seed=3)
+    np.testing.assert_allclose(mb.cov, ma.cov, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(mb.stderr_cov, ma.stderr_cov, rtol=0, atol=1e-8)
+    assert float(np.max(a.stderr_Phi)) < 0.05

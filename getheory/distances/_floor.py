@@ -40,8 +40,8 @@ class MomentNoise:
     """How a Monte Carlo Gaussian match was estimated (getheory.moments.monte_carlo_moments).
 
     ``n_samples`` rows in ``n_groups`` equal groups; the first ``K`` fields are the student
-    fields λ, whose mean m_λ, covariance Q (average of within-group covariances) and
-    cross-covariance R = mean of λ νᵀ were estimated; the teacher block T and the teacher
+    fields λ, whose mean m_λ, covariance Q and cross-covariance R (averages of within-group
+    covariances, divisor n_g − 1) were estimated; the teacher block T and the teacher
     mean 0 are exact.
     """
 
@@ -67,7 +67,7 @@ def _mc_match(rng, mean, L, C, noise: MomentNoise):
 
     Group g of n_g rows of N(μ, Σ): its mean z̄_g ~ N(μ, Σ/n_g) and its scatter
     A_g ~ W(n_g − 1, Σ) are independent; the estimator uses m_λ = avg z̄_g[λ],
-    Q = avg A_g[λλ]/(n_g − 1), R = avg (A_g + n_g z̄_g z̄_gᵀ)[λν]/n_g (docs/theory.md §2).
+    Q = avg A_g[λλ]/(n_g − 1), R = avg A_g[λν]/(n_g − 1) (docs/theory.md §2).
     """
     d, K, G = mean.shape[0], noise.K, noise.n_groups
     if K > d:
@@ -83,7 +83,7 @@ def _mc_match(rng, mean, L, C, noise: MomentNoise):
         A = L @ _wishart_identity(rng, ng - 1, d) @ L.T
         mbar += zb[:K] / G
         Q += A[:K, :K] / (ng - 1) / G
-        R += (A[:K, K:] + ng * np.outer(zb[:K], zb[K:])) / ng / G
+        R += A[:K, K:] / (ng - 1) / G
     Ct = C.copy()
     Ct[:K, :K], Ct[:K, K:], Ct[K:, :K] = Q, R, R.T
     mt = mean.copy()

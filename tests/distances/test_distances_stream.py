@@ -339,16 +339,17 @@ def test_mc_match_mean_and_wishart_spread():
     # closed-form variances of the estimators of n_s Gaussian rows in n_g equal groups:
     #   m_a = mean of the rows: C_aa / n_s;
     #   Q_ab = average of the within-group covariances: (C_aa C_bb + C_ab²) / (n_s - n_g) (Wishart);
-    #   R_ab = mean of λ_a ν_b (E ν = 0): (C_aa C_bb + C_ab² + mu_a² C_bb) / n_s.
+    #   R_ab = average of the within-group cross-covariances: the same Wishart variance, whatever mu_a.
     var_m = np.diag(C)[:K] / n_s
     var_Q = (np.outer(np.diag(C), np.diag(C)) + C**2)[:K, :K] / (n_s - n_g)
-    var_R = (np.outer(np.diag(C), np.diag(C)) + C**2 + np.outer(mu**2, np.diag(C)))[:K, K:] / n_s
+    var_R = (np.outer(np.diag(C), np.diag(C)) + C**2)[:K, K:] / (n_s - n_g)
     # means: unbiased, within 4 CLT standard errors of the mean over N draws
     assert np.all(np.abs(M[:, :K].mean(0) - mu[:K]) < 4 * np.sqrt(var_m / N))
     assert np.all(np.abs(S[:, :K, :K].mean(0) - C[:K, :K]) < 4 * np.sqrt(var_Q / N))
     assert np.all(np.abs(S[:, :K, K:].mean(0) - C[:K, K:]) < 4 * np.sqrt(var_R / N))
     # spreads: a sample variance of N draws has relative sd √((2 + excess kurtosis)/N) ≈ √(2.4/N) ≈ 2.4 %
-    # (Q_aa is a χ²_32 / 32: excess kurtosis 12/32); 10 % is > 4 sd
+    # (Q_aa is a χ²_32 / 32: excess kurtosis 12/32); 10 % is > 4 sd.  mu_λ = (0.4, −0.3) no longer
+    # adds mu_a² C_bb / n_s to R's variance: the centred R does not carry mu_λ ν̄_gᵀ
     assert np.allclose(S[:, :K, :K].var(0, ddof=1), var_Q, rtol=0.10)
     assert np.allclose(S[:, :K, K:].var(0, ddof=1), var_R, rtol=0.10)
     assert np.allclose(M[:, :K].var(0, ddof=1), var_m, rtol=0.10)
