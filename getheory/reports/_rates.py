@@ -495,8 +495,8 @@ def write_report(db_path, out_dir, *, level: float = 0.95, n_boot: int = 2000, s
     for g in groups:
         size = f"delta{g.key['delta']:g}" if g.key.get("delta") is not None else f"D{g.key['D']}"
         slug = _slug(f"{g.key['generator']}_{g.key['weights']}_{size}")
-        plots[g.label] = _plot_group(g, records, out_dir, slug) | {"slug": slug}
-    data["plots"] = {k: {kk: vv for kk, vv in v.items() if kk != "slug"} for k, v in plots.items()}
+        plots[g.label] = _plot_group(g, records, out_dir, slug)  # {kind: file name}
+    data["plots"] = plots
     if command:
         data["command"] = command
     md = _markdown(data, groups, plots, command)

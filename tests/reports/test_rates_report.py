@@ -341,3 +341,4 @@ def test_a_group_without_bound_terms_gets_only_its_dms_plot(tmp_path):
     assert {p.name for p in (tmp_path / "rep").iterdir()} == {"report.md", "report.json", f"dms_{slug}.png"}
     md = (tmp_path / "rep" / "report.md").read_text()
     assert f"(dms_{slug}.png)" in md and "bounds_" not in md and "ratio_" not in md
+    assert md.count("![") == 1  # one image: the d_MS plot (an image link is written for each plot, nothing else)
