@@ -197,17 +197,19 @@ def test_a_stored_spec_without_a_dtype_reads_as_the_float64_it_was_written_under
     assert sw.spec_from_dict(stored).dtype == "float32"
 
 
-@pytest.mark.parametrize("spec, db", [
-    ("sweep_example", "sweep_example"), ("sweep_odd_rates", "sweep_odd_rates"),
-    ("sweep_deep_rates", "sweep_deep_rates/sign"), ("sweep_deep_relu", "sweep_deep_rates/relu"),
+@pytest.mark.parametrize("spec, db, dtype", [
+    ("sweep_example", "sweep_example", "float64"), ("sweep_odd_rates", "sweep_odd_rates", "float64"),
+    ("sweep_deep_rates", "sweep_deep_rates/sign", "float32"), ("sweep_deep_relu", "sweep_deep_rates/relu", "float32"),
 ])
-def test_the_committed_specs_still_resume_their_float64_databases(spec, db):
+def test_the_committed_specs_still_resume_their_databases(spec, db, dtype):
+    """Each committed spec is the one its committed database was made with (same hash: the same command
+    resumes it), in the dtype it was made in (the older reports pin float64, the default then)."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     loaded = sw.load_spec(os.path.join(root, "examples", f"{spec}.toml"))
     uri = "file:" + os.path.join(root, "reports", db, "results.db") + "?mode=ro"
     with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
         stored_hash = dict(conn.execute("SELECT key, value FROM meta"))["spec_hash"]
-    assert loaded.dtype == "float64" and loaded.hash() == stored_hash
+    assert loaded.dtype == dtype and loaded.hash() == stored_hash
 
 
 def test_plan_mode_uses_the_shared_planner(tmp_path):
