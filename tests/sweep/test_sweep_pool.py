@@ -61,7 +61,10 @@ def _env():
 
 
 def test_ctrl_c_during_a_pool_sweep_ends_in_one_line_with_status_130_and_the_rerun_resumes(tmp_path):
-    spec, db = _spec(tmp_path, N="[12, 16, 20, 24]", seeds=3), tmp_path / "r.db"
+    # 24 tasks: after the first row the rest take seconds, so the Ctrl-C (sent within ~50 ms of that row)
+    # meets a running sweep; with 12, one CI run (2026-12-07) ended with status 0 and nothing on stderr, as a
+    # sweep that finished before the signal (8 reruns alone passed)
+    spec, db = _spec(tmp_path, N="[12, 16, 20, 24]", seeds=6), tmp_path / "r.db"
     proc = subprocess.Popen(_sweep(spec, db, "--workers", "2"), cwd=tmp_path, env=_env(), start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -79,11 +82,11 @@ def test_ctrl_c_during_a_pool_sweep_ends_in_one_line_with_status_130_and_the_rer
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["getheory sweep: interrupted"], err  # no traceback, none from a worker
     kept = _rows(db)
-    assert 1 <= kept < 12
+    assert 1 <= kept < 24
     again = subprocess.run(_sweep(spec, db, "--workers", "2"), cwd=tmp_path, env=_env(), capture_output=True,
                            text=True, timeout=LONG, check=False)
     assert again.returncode == 0, again.stderr
-    assert f"{12 - kept} tasks run, {kept} already done" in again.stdout and _rows(db) == 12
+    assert f"{24 - kept} tasks run, {kept} already done" in again.stdout and _rows(db) == 24
 
 
 KILLER = '''
