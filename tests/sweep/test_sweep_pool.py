@@ -6,6 +6,7 @@ same run; a task that kills its worker every time is recorded as failed (and ret
 Signals are sent on events (a row in the database, a task that starts), never after a chosen time.
 """
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -60,13 +61,24 @@ def _env():
     return dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
 
+@contextlib.contextmanager
+def _ctrl_c_as_in_a_terminal():
+    """The processes started in this block take SIGINT as a terminal's foreground job does.  A test run
+    started in the background by a non-interactive shell (``cmd &``, as a CI script may be) ignores SIGINT,
+    and an ignored signal stays ignored through exec: the sweep would never see the Ctrl-C.  A handled
+    one is reset to its default at exec, so the sweep's Python installs its KeyboardInterrupt again."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def test_ctrl_c_during_a_pool_sweep_ends_in_one_line_with_status_130_and_the_rerun_resumes(tmp_path):
-    # 24 tasks: after the first row the rest take seconds, so the Ctrl-C (sent within ~50 ms of that row)
-    # meets a running sweep; with 12, one CI run (2026-12-07) ended with status 0 and nothing on stderr, as a
-    # sweep that finished before the signal (8 reruns alone passed)
-    spec, db = _spec(tmp_path, N="[12, 16, 20, 24]", seeds=6), tmp_path / "r.db"
-    proc = subprocess.Popen(_sweep(spec, db, "--workers", "2"), cwd=tmp_path, env=_env(), start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    spec, db = _spec(tmp_path, N="[12, 16, 20, 24]", seeds=3), tmp_path / "r.db"
+    with _ctrl_c_as_in_a_terminal():
+        proc = subprocess.Popen(_sweep(spec, db, "--workers", "2"), cwd=tmp_path, env=_env(), start_new_session=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         end = time.monotonic() + LONG
         while proc.poll() is None and not (db.exists() and _rows(db) >= 1):  # a finished row: workers are busy
@@ -82,11 +94,11 @@ def test_ctrl_c_during_a_pool_sweep_ends_in_one_line_with_status_130_and_the_rer
     assert proc.returncode == 130, err
     assert err.strip().splitlines() == ["getheory sweep: interrupted"], err  # no traceback, none from a worker
     kept = _rows(db)
-    assert 1 <= kept < 24
+    assert 1 <= kept < 12
     again = subprocess.run(_sweep(spec, db, "--workers", "2"), cwd=tmp_path, env=_env(), capture_output=True,
                            text=True, timeout=LONG, check=False)
     assert again.returncode == 0, again.stderr
-    assert f"{24 - kept} tasks run, {kept} already done" in again.stdout and _rows(db) == 24
+    assert f"{12 - kept} tasks run, {kept} already done" in again.stdout and _rows(db) == 12
 
 
 KILLER = '''
