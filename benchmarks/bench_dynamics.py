@@ -4,8 +4,9 @@ Run:  python benchmarks/bench_dynamics.py [--N 1000 8000] [--K 2] [--delta 0.1] 
                                           [--backend numpy|cupy] [--paper-t 1000]
 
 Per N, on one backend:
-* GEMM: this device's float64 GEMM rate on a (batch, D) × (D, N) product, and the
-  bound it sets: a step needs one sample, 2·N·D flops, so bound = rate / (2·N·D) steps/s;
+* GEMM: this device's float64 GEMM rate on a (4096, D) × (D, N) product (the best of 5
+  timings, taken before the runs and again after them, to show drift), and the bound it
+  sets: a step needs one sample, 2·N·D flops, so bound = rate / (2·N·D) steps/s;
 * kernel: the compiled per-step update alone (numba on the CPU, the CUDA kernel on
   CuPy) on pre-generated inputs -- the ceiling of the SGD loop;
 * generator, gaussian: end to end (sampling by BLAS-3 batches + kernel) with one data
@@ -33,17 +34,22 @@ from getheory.generators import random_single_layer
 from getheory.moments import exact_moments
 
 
-def gemm_gflops(bk, b, D, N):
+def gemm_gflops(bk, b, D, N, tries=5):
+    """This device's float64 GEMM rate on (b, D) × (D, N): the best of ``tries`` timings (the bound is
+    what the machine can do; a timing can only be slowed by the machine's other work)."""
     rng = bk.rng(0)
     a, w = rng.standard_normal((b, D), dtype=np.float64), rng.standard_normal((D, N), dtype=np.float64)
-    a @ w
+    out = a @ w
     bk.synchronize()
     reps = 3 if bk.name == "numpy" else 50
-    t = time.perf_counter()
-    for _ in range(reps):
-        a @ w
-    bk.synchronize()
-    return 2 * b * D * N * reps / (time.perf_counter() - t) / 1e9
+    best = 0.0
+    for _ in range(tries):
+        t = time.perf_counter()
+        for _ in range(reps):
+            bk.matmul_into(a, w, out)
+        bk.synchronize()
+        best = max(best, 2 * b * D * N * reps / (time.perf_counter() - t) / 1e9)
+    return best
 
 
 def kernel_rate(bk, N, K, steps):
@@ -67,15 +73,13 @@ def kernel_rate(bk, N, K, steps):
     return done / (time.perf_counter() - t)
 
 
-def sources_for(bk, N, D, which):
+def sources_for(bk, N, D):
+    """The sign generator's two data sources, by name (the moments and the eigenbasis made once)."""
     gen = random_single_layer(N, D, "sign", seed=0)
     mom = exact_moments(gen)
-    out = []
-    if which in ("generator", "both"):
-        out.append(GeneratorData(gen, mom.mean, backend=bk))
-    if which in ("gaussian", "both"):
-        out.append(GaussianEquivalentData(mom.Omega, mom.Phi, backend=bk))
-    return out
+    gauss = GaussianEquivalentData(mom.Omega, mom.Phi, backend=bk)
+    generator = GeneratorData(gen, mom.mean, backend=bk)
+    return {"generator": [generator], "gaussian": [gauss], "both": [generator, gauss]}
 
 
 def end_to_end(bk, sources, K, steps):
@@ -120,17 +124,20 @@ def main():
     print(f"backend {bk.name}; load average {os.getloadavg()}, {os.cpu_count()} CPUs")
     for N in args.N:
         D = max(1, int(args.delta * N))
+        sources = sources_for(bk, N, D)
         g = gemm_gflops(bk, 4096, D, N)
         bound = g * 1e9 / (2 * N * D)  # steps/s if a step cost only its 2·N·D-flop GEMM share
         k = kernel_rate(bk, N, args.K, 5 * args.steps)
         line = [f"N={N} D={D} K={args.K}: GEMM {g:.0f} GFLOP/s -> bound {bound:,.0f} steps/s",
                 f"kernel {k:,.0f} steps/s ({k / bound:.1f}x bound)"]
         for which in ("generator", "gaussian", "both"):
-            info = end_to_end(bk, sources_for(bk, N, D, which), args.K, args.steps)
+            info = end_to_end(bk, sources[which], args.K, args.steps)
             n_src = 2 if which == "both" else 1
             rate = info["steps_per_second_per_source"] * n_src
             line.append(f"{which} {rate:,.0f} source-steps/s = {rate / bound:.0%} of bound "
                         f"(sampling {info['seconds_sampling']:.2f} s, kernel {info['seconds_kernel']:.2f} s)")
+        g_after = gemm_gflops(bk, 4096, D, N)
+        line.append(f"GEMM again after the runs: {g_after:.0f} GFLOP/s ({g_after / g:.0%} of the first)")
         print("\n  ".join(line), flush=True)
     if args.paper_t:
         out = paper(bk, args.paper_t)

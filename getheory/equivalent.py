@@ -76,6 +76,23 @@ class GeneratorData:
         h -= self.mean
         return h
 
+    @property
+    def in_two_stages(self) -> bool:
+        """True when :meth:`linear_into` and :meth:`finish_rows` make the inputs (a single-layer
+        generator whose activation works in place); otherwise use :meth:`inputs`."""
+        return self._fast and self.generator.activation.inplace_fn is not None
+
+    def linear_into(self, c, out, cols=slice(None)):
+        """The first stage of :meth:`inputs` on host arrays: ``out`` ← (c Aᵀ/√D)[:, cols] (one BLAS call;
+        ``out``: (n, N) or its columns ``cols``)."""
+        self.bk.matmul_into(c, self.generator.preactivations_matrix(self.bk, c)[:, cols], out)
+
+    def finish_rows(self, h, noise=None, scratch=None):
+        """The second stage, in place on a block of rows h of :meth:`linear_into`'s output:
+        h ← σ(h) − E x (the same numbers as :meth:`inputs`); ``noise``, ``scratch`` are unused."""
+        self.generator.activation.apply_(h, self.bk)
+        h -= self.mean
+
     def to_data_basis(self, W):
         return W
 
@@ -153,6 +170,29 @@ class GaussianEquivalentData:
         else:
             x += self.bk.asarray(rng.standard_normal((c.shape[0], self.N)) if xi is None else xi) @ self.S
         return x
+
+    @property
+    def in_two_stages(self) -> bool:
+        """True in the eigenbasis, where :meth:`linear_into` and :meth:`finish_rows` make the inputs."""
+        return self.basis == "eigen"
+
+    def linear_into(self, c, out, cols=slice(None)):
+        """The first stage of :meth:`inputs` on host arrays: ``out`` ← (c (UᵀΦ)ᵀ)[:, cols] (one BLAS call;
+        ``out``: (n, N) or its columns ``cols``)."""
+        self.bk.matmul_into(c, self.PhiT[:, cols], out)
+
+    def finish_rows(self, x, noise, scratch):
+        """The second stage, in place on a block of rows x of :meth:`linear_into`'s output:
+        x ← x + diag(s) ξ', ξ' drawn from the NumPy generator ``noise`` a few rows at a time
+        through ``scratch`` (r, N), so that they stay in cache.  The draws are those of one
+        ``noise.standard_normal(x.shape)`` and the sums those of :meth:`inputs` (ξ' scaled,
+        then added), so the numbers equal the one-stage ones bit for bit."""
+        r = scratch.shape[0]
+        for a in range(0, x.shape[0], r):
+            xi = scratch[: min(r, x.shape[0] - a)]
+            noise.standard_normal(out=xi)
+            xi *= self.s
+            x[a:a + xi.shape[0]] += xi
 
     def to_data_basis(self, W):
         return W @ self.U if self.basis == "eigen" else W

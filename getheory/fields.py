@@ -378,7 +378,7 @@ def _inputs(run: RunContext, generator, draw: LatentDraw, b0: int):
         for c in iter_latent_batches(run, n, D, batch_size=b0, seed=draw.seed, stage=stage):
             yield c, generator.sample(c)
         return
-    At = generator._cache.get(bk, "At", generator.A.T / math.sqrt(D), dtype)
+    At = generator._cache.get(bk, "At", lambda: generator.A.T / math.sqrt(D), dtype)
     h_buf = bk.empty((b0, N), dtype)
     c_buf = bk.empty((b0, D), dtype)
     stream = LatentStream(D, seed=draw.seed, backend=bk, dtype=dtype)
@@ -413,7 +413,7 @@ def _host_layers(run: RunContext, generator) -> list | None:
         return None
     if any(act.inplace_fn is None for _, _, act in pairs):
         return None
-    return [(generator._cache.get(bk, key, A.T / math.sqrt(A.shape[1]), run.dtype), act) for key, A, act in pairs]
+    return [(generator._cache.get(bk, key, lambda A=A: A.T / math.sqrt(A.shape[1]), run.dtype), act) for key, A, act in pairs]
 
 
 def _host_field_batches(run: RunContext, layers, weights, draw: LatentDraw, b0: int, workers: int):

@@ -46,14 +46,19 @@ class NormalStream:
         states a checkpoint saves (:mod:`getheory.dynamics._checkpoint`)."""
         return tuple(self._rngs)
 
+    def blocks(self, n) -> list:
+        """The row blocks of a batch of ``n`` rows, as (first row, end row, generator) (host backends only):
+        :meth:`standard_normal` fills rows a:b of a batch from generator r."""
+        edges = np.linspace(0, n, NORMAL_BLOCKS + 1).astype(int)
+        return [(int(a), int(b), r) for r, a, b in zip(self._rngs, edges[:-1], edges[1:]) if b > a]
+
     def standard_normal(self, shape):
         """An array of i.i.d. N(0, 1) of ``shape`` (n, N) on the stream's backend."""
         if not self.bk.host_normals:
             return self._rngs[0].standard_normal(shape, dtype=np.float64)
         dev = self.bk.empty(shape, "float64")
         out = self.bk.host_view(dev)
-        edges = np.linspace(0, shape[0], NORMAL_BLOCKS + 1).astype(int)
-        jobs = [(r, out[a:b]) for r, a, b in zip(self._rngs, edges[:-1], edges[1:]) if b > a]
+        jobs = [(r, out[a:b]) for a, b, r in self.blocks(shape[0])]
         pool = _normal_pool()
         if pool is None:
             for r, o in jobs:

@@ -52,8 +52,9 @@ def _gprime(z, code):
 
 
 # fastmath only allows reassociation (vectorised dot products) and fused
-# multiply-add; no approximations of erf/exp, no NaN/inf assumptions.
-@numba.njit(cache=True, fastmath={"reassoc", "contract"})
+# multiply-add; no approximations of erf/exp, no NaN/inf assumptions.  nogil: the sources of a
+# run step side by side in threads (getheory.dynamics._batches.run_kernels).
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
 def sgd_segment(W, v, X, y, eta, code, train_v, start, stop):
     """Run SGD steps on rows ``start:stop`` of ``X`` in place on ``W`` (K, N) and ``v`` (K,).
 

@@ -1,0 +1,66 @@
+"""The SGD's batches (getheory.dynamics._batches): the host's two-stage path, shared out to worker
+threads with single-threaded BLAS, makes the very numbers of each source's one-stage ``inputs``."""
+
+import numpy as np
+import pytest
+
+from getheory._cluster import blas_threads
+from getheory.backend import get_backend
+from getheory.dynamics import GaussianEquivalentData, GeneratorData, NormalStream
+from getheory.dynamics._batches import BatchMaker
+from getheory.dynamics._data import _teacher_labels
+from getheory.generators import random_deep, random_single_layer
+from getheory.moments import exact_moments
+
+
+def _sources(N, D, activation):
+    gen = random_single_layer(N, D, activation, seed=4)
+    mom = exact_moments(gen)
+    return [GeneratorData(gen, mom.mean), GaussianEquivalentData(mom.Omega, mom.Phi)]
+
+
+@pytest.mark.parametrize(("N", "D", "activation", "b"), [(800, 80, "sign", 300), (301, 37, "relu", 131),
+                                                          (64, 8, "tanh", 5)])
+def test_two_stage_batches_equal_the_sources_inputs_bit_for_bit(N, D, activation, b):
+    bk = get_backend("numpy")
+    sources = _sources(N, D, activation)
+    Wt, vt = np.random.default_rng(1).standard_normal((2, D)), np.ones(2)
+    maker = BatchMaker(bk, sources, D, 512, (Wt, vt, "erf2"))
+    assert all(s.in_two_stages for s in sources)
+    with maker.running():
+        got = [maker.make(np.random.default_rng(7), [NormalStream(11), NormalStream(12)], b) for _ in range(1)][0]
+        got = [np.array(a, copy=True) for a in (got[0], got[1], *got[2])]
+    c = np.random.default_rng(7).standard_normal((b, D))
+    want = [c, _teacher_labels(c, Wt, vt, "erf2"), sources[0].inputs(c, NormalStream(11)),
+            sources[1].inputs(c, NormalStream(12))]
+    for g, w in zip(got, want):
+        assert g.shape == w.shape
+        assert np.array_equal(g, w)
+
+
+def test_two_stage_batches_reuse_their_buffers_and_restore_blas_threads():
+    bk = get_backend("numpy")
+    sources = _sources(200, 20, "sign")
+    before = blas_threads()
+    maker = BatchMaker(bk, sources, 20, 256, (np.ones((1, 20)), np.ones(1), "erf2"))
+    streams = [NormalStream(1), NormalStream(2)]
+    with maker.running():
+        _, _, X1 = maker.make(np.random.default_rng(0), streams, 256)
+        _, _, X2 = maker.make(np.random.default_rng(1), streams, 100)
+        assert all(np.shares_memory(a, b) for a, b in zip(X1, X2))
+        assert maker.workers == 1 or blas_threads() == 1
+    assert blas_threads() == before
+
+
+def test_deep_generators_and_the_direct_basis_take_the_one_stage_path():
+    bk = get_backend("numpy")
+    gen = random_deep([30, 40, 50], "relu", seed=3)
+    mom = exact_moments(gen) if gen.exact_moments else None
+    sources = [GeneratorData(gen, np.zeros(gen.N))]
+    if mom is not None:
+        sources.append(GaussianEquivalentData(mom.Omega, mom.Phi, basis="direct"))
+    assert not any(s.in_two_stages for s in sources)
+    maker = BatchMaker(bk, sources, gen.D, 64, (np.ones((1, gen.D)), np.ones(1), "erf2"))
+    with maker.running():
+        c, _, Xs = maker.make(np.random.default_rng(3), [NormalStream(5), NormalStream(6)], 64)
+    assert np.array_equal(Xs[0], sources[0].inputs(np.random.default_rng(3).standard_normal((64, gen.D))))
