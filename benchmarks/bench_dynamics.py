@@ -1,7 +1,7 @@
 """Steps per second of one-pass SGD (docs/theory.md §7.1) against the GEMM bound, on NumPy or CuPy.
 
 Run:  python benchmarks/bench_dynamics.py [--N 1000 8000] [--K 2] [--delta 0.1] [--steps 100000]
-                                          [--backend numpy|cupy] [--paper-t 1000]
+                                          [--backend numpy|cupy] [--dtype float64 float32] [--paper-t 1000]
 
 Per N, on one backend:
 * GEMM: this device's float64 GEMM rate on a (4096, D) × (D, N) product (the best of 5
@@ -14,6 +14,8 @@ Per N, on one backend:
 * both: the two sources of `getheory dynamics` side by side (same latents); throughput
   is source-steps per second (2 × steps/s), against the same per-source-step bound.
 Each rate is also given as a fraction of the bound, so figures from one run compare.
+``--dtype float64 float32`` also times the float32 inputs (docs/theory.md §7.8), against the same
+float64 bound.
 ``--paper-t T`` also times the paper's setting (N = 8000, D = 800, K = M = 2, η = 0.2)
 to t = T with one source, including the set-up (exact moments, eigendecomposition of
 Ω − ΦΦᵀ for the Gaussian source) on the backend.
@@ -82,13 +84,14 @@ def sources_for(bk, N, D):
     return {"generator": [generator], "gaussian": [gauss], "both": [generator, gauss]}
 
 
-def end_to_end(bk, sources, K, steps):
+def end_to_end(bk, sources, K, steps, dtype="float64"):
     N = sources[0].N
     D = sources[0].generator.D if hasattr(sources[0], "generator") else sources[0].PhiT.shape[0]
     rng = np.random.default_rng(1)
     W0, v0, Wt = rng.standard_normal((K, N)), rng.standard_normal(K), rng.standard_normal((2, D))
-    run_sgd(sources, W0, v0, Wt, np.ones(2), eta=0.2, t_points=[0.0, 2048 / N], seed=0, backend=bk)  # warm up
-    _, info = run_sgd(sources, W0, v0, Wt, np.ones(2), eta=0.2, t_points=[0.0, steps / N], seed=0, backend=bk)
+    kw = dict(eta=0.2, seed=0, backend=bk, dtype=dtype)
+    run_sgd(sources, W0, v0, Wt, np.ones(2), t_points=[0.0, 2048 / N], **kw)  # warm up
+    _, info = run_sgd(sources, W0, v0, Wt, np.ones(2), t_points=[0.0, steps / N], **kw)
     return info
 
 
@@ -118,6 +121,8 @@ def main():
     ap.add_argument("--delta", type=float, default=0.1)
     ap.add_argument("--steps", type=int, default=100_000)
     ap.add_argument("--backend", default="numpy", choices=("numpy", "cupy"))
+    ap.add_argument("--dtype", nargs="+", default=["float64"], choices=("float64", "float32"),
+                    help="the SGD inputs' dtypes to time (the bound is float64's GEMM in each case)")
     ap.add_argument("--paper-t", type=float, default=None, help="also time the paper setting to this t")
     args = ap.parse_args()
     bk = get_backend(args.backend)
@@ -130,12 +135,13 @@ def main():
         k = kernel_rate(bk, N, args.K, 5 * args.steps)
         line = [f"N={N} D={D} K={args.K}: GEMM {g:.0f} GFLOP/s -> bound {bound:,.0f} steps/s",
                 f"kernel {k:,.0f} steps/s ({k / bound:.1f}x bound)"]
-        for which in ("generator", "gaussian", "both"):
-            info = end_to_end(bk, sources[which], args.K, args.steps)
-            n_src = 2 if which == "both" else 1
-            rate = info["steps_per_second_per_source"] * n_src
-            line.append(f"{which} {rate:,.0f} source-steps/s = {rate / bound:.0%} of bound "
-                        f"(sampling {info['seconds_sampling']:.2f} s, kernel {info['seconds_kernel']:.2f} s)")
+        for dtype in args.dtype:
+            for which in ("generator", "gaussian", "both"):
+                info = end_to_end(bk, sources[which], args.K, args.steps, dtype)
+                n_src = 2 if which == "both" else 1
+                rate = info["steps_per_second_per_source"] * n_src
+                line.append(f"{dtype} {which} {rate:,.0f} source-steps/s = {rate / bound:.0%} of the float64 bound "
+                            f"(sampling {info['seconds_sampling']:.2f} s, kernel {info['seconds_kernel']:.2f} s)")
         g_after = gemm_gflops(bk, 4096, D, N)
         line.append(f"GEMM again after the runs: {g_after:.0f} GFLOP/s ({g_after / g:.0%} of the first)")
         print("\n  ".join(line), flush=True)

@@ -71,12 +71,16 @@ class CheckpointFolder:
         Settings that may differ on a resume (they do not change the numbers of the finished seeds).
     unit : str
         What a seed file holds, in words, for messages (e.g. ``"SGD seed"``).
+    defaults : dict
+        Settings newer than some stored checkpoints, with the value those checkpoints' runs had: a
+        stored ``run.json`` without one is read as having that value.
     """
 
-    def __init__(self, path, fmt: str, *, free=(), unit="seed"):
+    def __init__(self, path, fmt: str, *, free=(), unit="seed", defaults=None):
         self.path = os.fspath(path)
         self.format = fmt
         self.free = tuple(free)
+        self.defaults = dict(defaults or {})
         self.unit = unit
         self.run_file = os.path.join(self.path, "run.json")
 
@@ -114,7 +118,7 @@ class CheckpointFolder:
         if stored.get("format") != self.format:
             raise ValueError(f"checkpoint {self.run_file!r} has format {excerpt(repr(stored.get('format')))}, this "
                              f"getheory writes {self.format!r}; delete the folder {self.path!r} to start the run over")
-        old = stored.get("settings", {})
+        old = {**self.defaults, **stored.get("settings", {})}
         diffs = [f"{k}: checkpoint {old.get(k)!r}, this run {settings.get(k)!r}"
                  for k in sorted(set(old) | set(settings))
                  if k not in self.free and old.get(k) != settings.get(k)]

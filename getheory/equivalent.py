@@ -61,19 +61,20 @@ class GeneratorData:
         if mean.shape[0] != self.N:
             raise ValueError(f"mean has {mean.shape[0]} entries, the generator has N={self.N}")
         self.mean = self.bk.asarray(mean)
+        self._casts = _Casts(self.bk, self)
         act = getattr(generator, "activation", None)
         self._fast = hasattr(generator, "preactivations") and getattr(act, "name", None) is not None
 
     def inputs(self, c, rng=None):
-        """Inputs x − E x, shape (n, N), for latents c (n, D) on the backend of c."""
+        """Inputs x − E x, shape (n, N), for latents c (n, D) on the backend of c, in the dtype of c."""
         if self._fast:
             h = self.generator.preactivations(c)
             if not self.generator.activation.apply_(h, self.bk):
                 h = self.generator.activation(h)
         else:
             h = self.generator.sample(c)
-            h = backend_of(h).xp.astype(h, self.bk.xp.float64, copy=True)
-        h -= self.mean
+            h = backend_of(h).xp.astype(h, c.dtype, copy=True)
+        h -= self._casts.get("mean", h)
         return h
 
     @property
@@ -91,7 +92,7 @@ class GeneratorData:
         """The second stage, in place on a block of rows h of :meth:`linear_into`'s output:
         h ← σ(h) − E x (the same numbers as :meth:`inputs`); ``noise``, ``scratch`` are unused."""
         self.generator.activation.apply_(h, self.bk)
-        h -= self.mean
+        h -= self._casts.get("mean", h)
 
     def to_data_basis(self, W):
         return W
@@ -151,6 +152,7 @@ class GaussianEquivalentData:
             )
         self.s = xp.sqrt(xp.clip(w, 0, None))
         self.U = U
+        self._casts = _Casts(bk, self)
         if basis == "eigen":
             self.PhiT = xp.asarray((U.T @ Phi_d).T, copy=True)  # (D, N): rows of c @ PhiT
         else:
@@ -158,17 +160,17 @@ class GaussianEquivalentData:
             self.S = (U * self.s) @ U.T
 
     def inputs(self, c, rng, xi=None):
-        """Inputs (n, N) for latents c (n, D); ``rng`` draws ξ (a NumPy/CuPy generator or a NormalStream)."""
-        x = c @ self.PhiT
-        if self.basis == "eigen":
-            if xi is None:
-                xi = self.bk.asarray(rng.standard_normal((c.shape[0], self.N)))  # a host rng's draws move here
-                xi *= self.s  # our own buffer: scale it in place
-            else:
-                xi = xi * self.s
-            x += xi
-        else:
-            x += self.bk.asarray(rng.standard_normal((c.shape[0], self.N)) if xi is None else xi) @ self.S
+        """Inputs (n, N) for latents c (n, D), in the dtype of c; ``rng`` draws ξ (a NumPy/CuPy generator
+        or a NormalStream), in that dtype too."""
+        cast = self._casts
+        x = c @ cast.get("PhiT", c)
+        if xi is None:  # a host rng's draws move here
+            xi = self.bk.asarray(rng.standard_normal((c.shape[0], self.N), dtype=self.bk.dtype_name(c)))
+            if self.basis == "eigen":
+                xi *= cast.get("s", c)  # our own buffer: scale it in place
+        elif self.basis == "eigen":
+            xi = xi * cast.get("s", c)
+        x += xi if self.basis == "eigen" else xi @ cast.get("S", c)
         return x
 
     @property
@@ -179,7 +181,7 @@ class GaussianEquivalentData:
     def linear_into(self, c, out, cols=slice(None)):
         """The first stage of :meth:`inputs` on host arrays: ``out`` ← (c (UᵀΦ)ᵀ)[:, cols] (one BLAS call;
         ``out``: (n, N) or its columns ``cols``)."""
-        self.bk.matmul_into(c, self.PhiT[:, cols], out)
+        self.bk.matmul_into(c, self._casts.get("PhiT", c)[:, cols], out)
 
     def finish_rows(self, x, noise, scratch):
         """The second stage, in place on a block of rows x of :meth:`linear_into`'s output:
@@ -187,11 +189,11 @@ class GaussianEquivalentData:
         through ``scratch`` (r, N), so that they stay in cache.  The draws are those of one
         ``noise.standard_normal(x.shape)`` and the sums those of :meth:`inputs` (ξ' scaled,
         then added), so the numbers equal the one-stage ones bit for bit."""
-        r = scratch.shape[0]
+        r, s = scratch.shape[0], self._casts.get("s", x)
         for a in range(0, x.shape[0], r):
             xi = scratch[: min(r, x.shape[0] - a)]
-            noise.standard_normal(out=xi)
-            xi *= self.s
+            noise.standard_normal(out=xi, dtype=xi.dtype)
+            xi *= s
             x[a:a + xi.shape[0]] += xi
 
     def to_data_basis(self, W):
@@ -208,6 +210,24 @@ class GaussianEquivalentData:
             return "input"
         xp = self.bk.xp
         return _sha256(self.bk.to_numpy(xp.concat([xp.sum(self.U, axis=0), self.U[0, :]])))
+
+
+class _Casts:
+    """A source's matrices in the dtype of the samples: float64 ones are the source's own; others are
+    cast once (float32 inputs, ``getheory dynamics --dtype float32``) and kept."""
+
+    def __init__(self, bk, owner):
+        self.bk, self.owner, self._made = bk, owner, {}
+
+    def get(self, name, like):
+        """The owner's attribute ``name`` in the dtype of the array ``like``."""
+        dtype = self.bk.dtype_name(like)
+        a = getattr(self.owner, name)
+        if dtype == self.bk.dtype_name(a):
+            return a
+        if (name, dtype) not in self._made:
+            self._made[(name, dtype)] = self.bk.xp.astype(a, self.bk.dtype(dtype))
+        return self._made[(name, dtype)]
 
 
 def _sha256(a) -> str:

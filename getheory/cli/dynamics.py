@@ -9,7 +9,7 @@ import os
 import shlex
 import sys
 
-from .._validation import check_output_dir
+from .._validation import SAMPLE_DTYPES, check_output_dir
 from ..activations import ACTIVATIONS, NETWORK_ACTIVATIONS
 from ..backend import USER_BACKENDS
 from ..dynamics import DynamicsOptions, load_problem, remove_checkpoint, run_dynamics
@@ -75,6 +75,9 @@ def add_parser(subparsers):
                         "(default: none, no budget)")
     p.add_argument("--batch-size", type=positive(int), default=None,
                    help="samples generated per batch (default: about 32 MB of samples)")
+    p.add_argument("--dtype", choices=SAMPLE_DTYPES, default="float64",
+                   help="dtype of the SGD inputs and their products (default float64; float32 halves the products' "
+                        "cost on a CPU, the update of the weights stays float64: docs/theory.md §7.8)")
     p.add_argument("--out", default="reports/dynamics", type=output_dir,
                    help="output folder (default reports/dynamics)")
     p.add_argument("--sgd-seeds", type=positive(int), default=5,
@@ -202,6 +205,7 @@ def _options(args, checkpoint):
         ode_rtol=args.ode_rtol,
         time_budget=args.time_budget,
         batch_size=args.batch_size,
+        dtype=args.dtype,
         sgd_seeds=args.sgd_seeds,
         backend=args.backend,
         checkpoint=checkpoint,

@@ -62,6 +62,11 @@ class CheckpointUnsupported(RuntimeError):
     """The backend's random generator cannot be saved (checkpointing is then off for the run)."""
 
 
+#: settings added to ``run.json`` after checkpoints were first written, with the value a checkpoint
+#: without them had: such a checkpoint resumes as a run with that value, and is refused by another
+ADDED_SETTINGS = {"dtype": "float64"}
+
+
 class RunCheckpoint(CheckpointFolder):
     """The checkpoint folder of one run (see the module docstring; the folder itself, ``run.json`` and
     its refusals are :class:`getheory._checkpoint.CheckpointFolder`'s).
@@ -70,7 +75,7 @@ class RunCheckpoint(CheckpointFolder):
     """
 
     def __init__(self, path, every=5.0):
-        super().__init__(path, FORMAT, free=FREE_SETTINGS, unit="SGD seed")
+        super().__init__(path, FORMAT, free=FREE_SETTINGS, unit="SGD seed", defaults=ADDED_SETTINGS)
         self.every = float(every)
 
     def seed(self, index, seed_value) -> SeedCheckpoint:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import positive_float
+from .._validation import check_dtype, positive_float
 from ..activations import NETWORK_ACTIVATIONS, get_network_activation
 
 #: the network activations whose Gaussian integrals have closed forms, so that the ODEs run (§7.4)
@@ -42,3 +42,13 @@ def _vector(v, name, n):
     if not np.all(np.isfinite(v)):
         raise ValueError(f"{name} contains NaN or infinite values")
     return v
+
+
+def check_inputs_dtype(dtype, bk=None) -> str:
+    """The SGD inputs' dtype, ``"float64"`` or ``"float32"`` (docs/theory.md §7.8); with a backend
+    ``bk``, refused where its kernel reads float64 inputs only (the CUDA kernel)."""
+    dtype = check_dtype(dtype, "dtype of the SGD inputs")
+    if bk is not None and dtype != "float64" and bk.compiled_kernels == "cuda":
+        raise ValueError(f"float32 SGD inputs need the CPU kernel or the array-API step; backend {bk.name!r}'s "
+                         "CUDA kernel reads float64 inputs: use dtype='float64' (--dtype float64) there")
+    return dtype

@@ -52,19 +52,21 @@ class NormalStream:
         edges = np.linspace(0, n, NORMAL_BLOCKS + 1).astype(int)
         return [(int(a), int(b), r) for r, a, b in zip(self._rngs, edges[:-1], edges[1:]) if b > a]
 
-    def standard_normal(self, shape):
-        """An array of i.i.d. N(0, 1) of ``shape`` (n, N) on the stream's backend."""
+    def standard_normal(self, shape, dtype="float64"):
+        """An array of i.i.d. N(0, 1) of ``shape`` (n, N) and ``dtype`` (float64 or float32: NumPy's own
+        float32 normals, not rounded float64 ones) on the stream's backend."""
+        dtype = np.dtype(dtype)
         if not self.bk.host_normals:
-            return self._rngs[0].standard_normal(shape, dtype=np.float64)
-        dev = self.bk.empty(shape, "float64")
+            return self._rngs[0].standard_normal(shape, dtype=dtype)
+        dev = self.bk.empty(shape, dtype.name)
         out = self.bk.host_view(dev)
         jobs = [(r, out[a:b]) for a, b, r in self.blocks(shape[0])]
         pool = _normal_pool()
         if pool is None:
             for r, o in jobs:
-                r.standard_normal(out=o)
+                r.standard_normal(out=o, dtype=dtype)
         else:
-            list(pool.map(lambda job: job[0].standard_normal(out=job[1]), jobs))
+            list(pool.map(lambda job: job[0].standard_normal(out=job[1], dtype=dtype), jobs))
         return dev
 
 

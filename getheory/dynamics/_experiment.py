@@ -363,7 +363,7 @@ def _sgd_over_seeds(pb: SGDProblem, opts: DynamicsOptions, sources, t_eval, run:
     seed_states = run.seeds.sgd.generate_state(S, dtype=np.uint64)
     finished = [ck is not None and ck.seed_status(k) in ("complete", "diverged") for k in range(S)]
     budget = None if run.deadline is None else run.deadline.seconds / max(1, S - sum(finished))
-    ctl = Controls(opts.eta, opts.g, opts.train_second_layer, opts.batch_size, budget)
+    ctl = Controls(opts.eta, opts.g, opts.train_second_layer, opts.batch_size, budget, opts.dtype)
     weights = (pb.W0, pb.v0, pb.Wt, pb.vt)
     with warnings.catch_warnings():  # a divergence is in the result (settings, notes, verdicts) instead
         warnings.filterwarnings("ignore", message="SGD diverged", category=RuntimeWarning)
@@ -408,8 +408,8 @@ def _open_checkpoint(pb: SGDProblem, opts: DynamicsOptions, run: RunContext):
         "N": N, "D": D, "K": int(W0.shape[0]), "M": int(Wt.shape[0]), "eta": opts.eta, "g": opts.g,
         "train_second_layer": opts.train_second_layer, "t_max": opts.t_max, "points": opts.points,
         "seed": opts.seed, "sgd_seeds": opts.sgd_seeds, "gaussian": opts.gaussian,
-        "batch_size": opts.batch_size or default_batch_size(N), "backend": run.backend.name, "generator": desc,
-        "moments": moments.source,
+        "batch_size": opts.batch_size or default_batch_size(N), "dtype": opts.dtype, "backend": run.backend.name,
+        "generator": desc, "moments": moments.source,
     }
     for name, a in (("W0", W0), ("v0", v0), ("W_teacher", Wt), ("v_teacher", vt), ("E x", moments.mean),
                     ("Omega", moments.Omega), ("Phi", moments.Phi)):

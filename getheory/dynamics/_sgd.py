@@ -15,7 +15,7 @@ from .._run import RunContext, start_run_context
 from .._seeds import SGD
 from ..activations import get_network_activation
 from ._checkpoint import CheckpointUnsupported, rng_state, set_rng_state
-from ._checks import _check_eta, _check_g, _vector, _weights
+from ._checks import _check_eta, _check_g, _vector, _weights, check_inputs_dtype
 from ._batches import BatchMaker, run_kernels
 from ._data import NormalStream, _g_xp
 from ._kernel_cpu import sgd_segment
@@ -99,6 +99,7 @@ def run_sgd(
     progress=False,
     backend="numpy",
     checkpoint=None,
+    dtype="float64",
 ):
     """One-pass SGD of the student on each data source, side by side (§7.1).
 
@@ -115,6 +116,9 @@ def run_sgd(
     have been built for the same backend.
 
     ``t_points``: increasing record times t = steps/N at which W and v are recorded.
+    ``dtype``: the inputs' dtype, ``"float64"`` or ``"float32"`` (docs/theory.md §7.8): in float32 the
+    inputs and their products are made in float32 (the latents and labels stay float64, the noise ξ' is
+    drawn in float32), and the update of W and v is the float64 one, on the float32 inputs.
     ``time_budget``: seconds; when exceeded the run stops at the end of the
     current batch and records W and v there too (the trajectories
     then end early: see ``SGDTrajectory.t``).
@@ -140,7 +144,7 @@ def run_sgd(
     """
     run = start_run_context(backend=backend, layout=SGD, seed=seed, progress=progress)
     return run_sgd_in(run, sources, (W0, v0, W_teacher, v_teacher), t_points,
-                      Controls(eta, g, train_second_layer, batch_size, time_budget), checkpoint)
+                      Controls(eta, g, train_second_layer, batch_size, time_budget, dtype), checkpoint)
 
 
 def run_sgd_in(run: RunContext, sources, weights, t_points, ctl: "Controls", checkpoint=None):
@@ -176,6 +180,7 @@ class Controls:
     train_second_layer: bool
     batch_size: int | None
     time_budget: float | None
+    dtype: str = "float64"  # the inputs' (see run_sgd)
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,7 @@ def _set_up(run: RunContext, sources, weights, t_points, ctl: Controls) -> _Setu
     kernel = segment_kernel(bk)
     eta = _check_eta(ctl.eta)
     g = _check_g(ctl.g)
+    dtype = check_inputs_dtype(ctl.dtype, bk)
     if not sources:
         raise ValueError("give at least one data source")
     N = sources[0].N
@@ -237,7 +243,7 @@ def _set_up(run: RunContext, sources, weights, t_points, ctl: Controls) -> _Setu
     batch_size = ctl.batch_size if ctl.batch_size is not None else default_batch_size(N)
     code = get_network_activation(g).kernel_code
     Wt_d, vt_d = bk.asarray(Wt), bk.asarray(vt)
-    maker = BatchMaker(bk, sources, D, batch_size, (Wt_d, vt_d, g))
+    maker = BatchMaker(bk, sources, D, batch_size, (Wt_d, vt_d, g), dtype)
     return _Setup(bk, kernel, bk.compiled_kernels == "cpu", maker, list(sources), N, K, D, W0, v0, Wt_d, vt_d,
                   eta, g, code, bool(ctl.train_second_layer), steps_at, batch_size, ctl.time_budget)
 

@@ -511,6 +511,42 @@ def test_options_validate_each_field_and_keywords_override_them():
     assert r.settings["sgd_seeds"] == 2 and r.settings["t_max_requested"] == pytest.approx(3.0, rel=0.05)
 
 
+def test_float32_inputs_follow_the_float64_run_on_generator_data():
+    """Same latents, same start: SGD on the float32 inputs of a relu generator (relu(h) − E x rounded to
+    float32) stays within float32 round-off growth of the float64 run; the weights and the update stay
+    float64."""
+    gen = SingleLayerGenerator(np.random.default_rng(0).standard_normal((300, 60)), "relu")
+    mom = exact_moments(gen)
+    rng = np.random.default_rng(1)
+    W0, v0, Wt = rng.standard_normal((2, 300)), rng.standard_normal(2), rng.standard_normal((2, 60))
+    runs = {dt: run_sgd([GeneratorData(gen, mom.mean), GaussianEquivalentData(mom.Omega, mom.Phi)], W0, v0, Wt,
+                        np.ones(2), eta=0.2, t_points=[0.0, 1.0, 3.0], seed=2, dtype=dt)[0]
+            for dt in ("float64", "float32")}
+    g64, g32 = runs["float64"][0], runs["float32"][0]
+    assert g32.W.dtype == np.float64
+    scale = np.max(np.abs(g64.W[-1]))
+    assert 0 < np.max(np.abs(g32.W[-1] - g64.W[-1])) < 1e-3 * scale
+    # the Gaussian equivalent's float32 noise is its own draw: another run, as far apart as two seeds
+    q64, q32 = runs["float64"][1], runs["float32"][1]
+    assert np.max(np.abs(q32.W[-1] - q64.W[-1])) > 1e-3 * scale
+
+
+def test_inputs_dtype_is_checked_and_refused_where_the_kernel_reads_float64_only():
+    from getheory.dynamics import DynamicsOptions
+    from getheory.dynamics._checks import check_inputs_dtype
+
+    assert DynamicsOptions(dtype=np.float32).dtype == "float32"
+    with pytest.raises(ValueError, match="dtype of the SGD inputs must be one of 'float32', 'float64'; got 'float16'"):
+        DynamicsOptions(dtype="float16")
+
+    class CudaLike:
+        name, compiled_kernels = "cupy", "cuda"
+
+    with pytest.raises(ValueError, match="CUDA kernel reads float64 inputs: use dtype='float64'"):
+        check_inputs_dtype("float32", CudaLike())
+    assert check_inputs_dtype("float64", CudaLike()) == "float64"
+
+
 def test_normal_stream_depends_on_the_seed_only_not_on_threads(monkeypatch):
     from getheory.dynamics import NormalStream, _data
 
@@ -548,9 +584,18 @@ def test_cuda_kernel_matches_cpu_kernel(g):
     np.testing.assert_allclose(vd.get(), vc, rtol=1e-9, atol=1e-10)
 
 
-def test_sgd_runs_on_every_backend_from_the_same_start(backend):
-    """run_sgd on each backend: same initial weights, finite trajectories, the data basis undone."""
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sgd_runs_on_every_backend_from_the_same_start(backend, dtype):
+    """run_sgd on each backend and inputs dtype: same initial weights, finite trajectories, the data basis
+    undone (float32 inputs are refused where the kernel reads float64 only, and said so)."""
+    from getheory.backend import get_backend
     from getheory.generators import random_single_layer
+
+    if dtype == "float32" and get_backend(backend).compiled_kernels == "cuda":
+        with pytest.raises(ValueError, match="CUDA kernel reads float64 inputs"):
+            run_sgd([], np.zeros((2, 4)), np.ones(2), np.ones((2, 2)), np.ones(2), eta=0.2, t_points=[1.0],
+                    backend=backend, dtype=dtype)
+        return
 
     gen = random_single_layer(40, 20, "sign", seed=3)
     mom = exact_moments(gen)
@@ -559,7 +604,7 @@ def test_sgd_runs_on_every_backend_from_the_same_start(backend):
     rng = np.random.default_rng(2)
     W0, v0, Wt = rng.standard_normal((2, 40)), rng.standard_normal(2), rng.standard_normal((2, 20))
     trajs, info = run_sgd(sources, W0, v0, Wt, np.ones(2), eta=0.2, t_points=[0.0, 0.5, 2.0], seed=1,
-                          backend=backend)
+                          backend=backend, dtype=dtype)
     assert info["backend"] == backend and info["steps"] == 80
     for tr in trajs:
         assert isinstance(tr.W, np.ndarray) and tr.W.shape == (3, 2, 40)

@@ -157,6 +157,27 @@ def test_resume_with_other_settings_is_refused_naming_the_difference(tmp_path):
                                   first.eps_per_seed["generator"]["order_parameters"])
 
 
+def test_a_checkpoint_of_other_inputs_dtype_is_refused_and_one_from_before_the_option_resumes(tmp_path):
+    ck = str(tmp_path / "ck")
+    small = {**SMALL, "t_max": 1.0, "points": 3, "ode": False}
+    first = run_dynamics(**small, checkpoint=ck)
+    with pytest.raises(ValueError, match=r"dtype: checkpoint 'float64', this run 'float32'"):
+        run_dynamics(**{**small, "dtype": "float32"}, checkpoint=ck)
+    # a run.json written before the dtype setting existed is a float64 run's
+    run_file = os.path.join(ck, "run.json")
+    with open(run_file) as fh:
+        stored = json.load(fh)
+    del stored["settings"]["dtype"]
+    with open(run_file, "w") as fh:
+        json.dump(stored, fh)
+    again = run_dynamics(**small, checkpoint=ck)
+    assert again.settings["resumed"]
+    np.testing.assert_array_equal(again.eps_per_seed["generator"]["order_parameters"],
+                                  first.eps_per_seed["generator"]["order_parameters"])
+    with pytest.raises(ValueError, match=r"dtype: checkpoint 'float64', this run 'float32'"):
+        run_dynamics(**{**small, "dtype": "float32"}, checkpoint=ck)
+
+
 def test_cli_time_budget_stop_then_resume_equals_an_uninterrupted_run(tmp_path, monkeypatch, capsys):
     from getheory.cli import main
 
