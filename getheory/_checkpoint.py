@@ -36,7 +36,11 @@ import numpy as np
 from ._files import remove_stale_temporaries, write_bytes
 from ._validation import check_output_dir, excerpt
 
-__all__ = ["CheckpointFolder", "array_digest", "npz_bytes", "remove_checkpoint"]
+__all__ = ["CheckpointFolder", "array_digest", "array_sums", "npz_bytes", "remove_checkpoint"]
+
+#: two computed arrays whose digests differ are the same to round-off when their :func:`array_sums`
+#: agree to this relative tolerance (another machine's BLAS changes last bits, ~1e-16 relative)
+SUMS_RTOL = 1e-10
 
 
 def array_digest(a) -> str:
@@ -45,6 +49,22 @@ def array_digest(a) -> str:
     h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
     h.update(memoryview(a).cast("B"))
     return h.hexdigest()
+
+
+def array_sums(a) -> list:
+    """(Σ a, Σ a², Σ |a|) of a host array, in float64: they agree to round-off between two machines
+    that compute the same array with sums in another order, where :func:`array_digest` does not."""
+    a = np.asarray(a, dtype=np.float64)
+    return [float(np.sum(a)), float(np.sum(a * a)), float(np.sum(np.abs(a)))]
+
+
+def _sums_agree(old, new) -> bool:
+    """Two :func:`array_sums` lists that agree to :data:`SUMS_RTOL`: Σ a relative to Σ |a|, the others
+    relative to themselves."""
+    if not (isinstance(old, list) and isinstance(new, list) and len(old) == len(new) == 3):
+        return False
+    scale = [abs(new[2]), abs(new[1]), abs(new[2])]
+    return all(abs(o - n) <= SUMS_RTOL * max(sc, 1e-300) for o, n, sc in zip(old, new, scale))
 
 
 def npz_bytes(arrays: dict) -> bytes:
@@ -74,13 +94,20 @@ class CheckpointFolder:
     defaults : dict
         Settings newer than some stored checkpoints, with the value those checkpoints' runs had: a
         stored ``run.json`` without one is read as having that value.
+    near : dict
+        Digest setting -> its sums setting (:func:`array_digest`, :func:`array_sums`) for arrays the
+        run computes (moments): when the digests differ but the sums agree to :data:`SUMS_RTOL`, the
+        array is the same to round-off (made by another machine's BLAS) and the run resumes;
+        :attr:`near_misses` names them for the run's notes.
     """
 
-    def __init__(self, path, fmt: str, *, free=(), unit="seed", defaults=None):
+    def __init__(self, path, fmt: str, *, free=(), unit="seed", defaults=None, near=None):
         self.path = os.fspath(path)
         self.format = fmt
         self.free = tuple(free)
         self.defaults = dict(defaults or {})
+        self.near = dict(near or {})
+        self.near_misses: list = []  # digest settings that differed in last bits only (see ``near``)
         self.unit = unit
         self.run_file = os.path.join(self.path, "run.json")
 
@@ -102,6 +129,7 @@ class CheckpointFolder:
         remove_stale_temporaries(self.path, _ours)  # of writers killed mid-write (none while we run)
         if self.exists():
             self._check_stored(settings)
+            self._add_missing_sums(settings)
             return True
         os.makedirs(self.path, exist_ok=True)
         write_bytes(self.run_file, json.dumps({"format": self.format, "settings": settings}, indent=1).encode(),
@@ -119,14 +147,40 @@ class CheckpointFolder:
             raise ValueError(f"checkpoint {self.run_file!r} has format {excerpt(repr(stored.get('format')))}, this "
                              f"getheory writes {self.format!r}; delete the folder {self.path!r} to start the run over")
         old = {**self.defaults, **stored.get("settings", {})}
-        diffs = [f"{k}: checkpoint {old.get(k)!r}, this run {settings.get(k)!r}"
+        sums_keys = set(self.near.values())
+        self.near_misses = [k for k, sk in self.near.items() if old.get(k) != settings.get(k)
+                            and _sums_agree(old.get(sk), settings.get(sk))]
+        diffs = [f"{k}: checkpoint {old.get(k)!r}, this run {settings.get(k)!r}" + self._hint(k, old)
                  for k in sorted(set(old) | set(settings))
-                 if k not in self.free and old.get(k) != settings.get(k)]
+                 if k not in self.free and k not in sums_keys and k not in self.near_misses
+                 and old.get(k) != settings.get(k)]
         if diffs:
             raise ValueError(f"the checkpoint in {self.path!r} was written by a run with other settings, so "
                              f"it cannot be resumed by this one: " + "; ".join(diffs)
                              + ". Resume with the checkpoint's settings, or use another checkpoint folder "
                              "(or delete this one) to start a new run")
+
+    def _add_missing_sums(self, settings: dict) -> None:
+        """Write into a stored ``run.json`` the sums (``near``) it lacks where the digests matched bit for
+        bit: a checkpoint from before the sums existed then resumes on another machine too."""
+        with open(self.run_file) as fh:
+            stored = json.load(fh)
+        old = stored.get("settings", {})
+        add = {sk: settings[sk] for k, sk in self.near.items()
+               if sk not in old and sk in settings and old.get(k) == settings.get(k)}
+        if add:
+            stored["settings"] = {**old, **add}
+            write_bytes(self.run_file, json.dumps(stored, indent=1).encode(), sync=True)
+
+    def _hint(self, key, old) -> str:
+        """Why a computed array's digest may differ with the same settings (for ``near`` settings)."""
+        if key not in self.near:
+            return ""
+        if self.near[key] not in old:
+            return (" (the same settings give this array with other last bits on another machine or BLAS; this "
+                    "checkpoint predates the sums that tell round-off from another array, so it cannot be resumed "
+                    "safely)")
+        return " (its sums differ too: another array, not round-off)"
 
     def read_meta(self, path, expect=None) -> dict:
         """The ``meta`` of the file ``path``, its format checked; with ``expect`` = (index, seed value),

@@ -6,8 +6,10 @@ A checkpoint is a folder (``DynamicsOptions.checkpoint``; ``getheory dynamics`` 
 
 ``run.json``
     the format and the settings that fix the SGD's numbers: sizes, protocol, seed, batch size,
-    backend, and SHA-256 digests of the initial and teacher weights and of (E x, Ω, Φ).  A run
-    that finds a different ``run.json`` there is refused, naming each difference.
+    inputs dtype, backend, and SHA-256 digests of the initial and teacher weights and of (E x, Ω, Φ),
+    with the sums of (E x, Ω, Φ).  A run that finds a different ``run.json`` there is refused, naming
+    each difference, except where only the digest of a moment differs and its sums agree to round-off
+    (another machine's BLAS computed it): that run resumes, and its notes say so.
 ``seed-KKK.npz``
     the state of SGD seed ``KKK`` at the end of a batch: the step count, each source's weights
     in its data basis (``W{i}``, ``v{i}``) and in the input basis (``Win{i}``, for a resume on a
@@ -44,12 +46,13 @@ import time
 
 import numpy as np
 
-from .._checkpoint import CheckpointFolder, array_digest, remove_checkpoint
+from .._checkpoint import SUMS_RTOL, CheckpointFolder, array_digest, array_sums, remove_checkpoint
 from .._checkpoint import npz_bytes as _npz_bytes
 from .._files import write_bytes
 from .._validation import excerpt
 
-__all__ = ["CheckpointUnsupported", "RunCheckpoint", "SeedCheckpoint", "array_digest", "remove_checkpoint"]
+__all__ = ["COMPUTED_ARRAYS", "SUMS_RTOL", "CheckpointUnsupported", "RunCheckpoint", "SeedCheckpoint", "array_digest",
+           "array_sums", "remove_checkpoint"]
 
 #: version of the files described in the module docstring
 FORMAT = "getheory-dynamics-checkpoint/1"
@@ -62,6 +65,10 @@ class CheckpointUnsupported(RuntimeError):
     """The backend's random generator cannot be saved (checkpointing is then off for the run)."""
 
 
+#: the arrays of ``run.json`` that the run computes (the moments): another machine's BLAS can give them
+#: other last bits, so their sums are stored too, and a resume accepts a digest that differs when
+#: the sums agree to round-off (:class:`getheory._checkpoint.CheckpointFolder`, ``near``)
+COMPUTED_ARRAYS = ("E x", "Omega", "Phi")
 #: settings added to ``run.json`` after checkpoints were first written, with the value a checkpoint
 #: without them had: such a checkpoint resumes as a run with that value, and is refused by another
 ADDED_SETTINGS = {"dtype": "float64"}
@@ -75,7 +82,8 @@ class RunCheckpoint(CheckpointFolder):
     """
 
     def __init__(self, path, every=5.0):
-        super().__init__(path, FORMAT, free=FREE_SETTINGS, unit="SGD seed", defaults=ADDED_SETTINGS)
+        super().__init__(path, FORMAT, free=FREE_SETTINGS, unit="SGD seed", defaults=ADDED_SETTINGS,
+                         near={f"{name} (SHA-256)": f"{name} (sums)" for name in COMPUTED_ARRAYS})
         self.every = float(every)
 
     def seed(self, index, seed_value) -> SeedCheckpoint:

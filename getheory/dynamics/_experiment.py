@@ -17,7 +17,7 @@ from .._run import RunContext, start_run_context
 from .._seeds import DYNAMICS, SGD
 from ..equivalent import GaussianEquivalentData, GeneratorData, check_omega
 from ..generators import SingleLayerGenerator
-from ._checkpoint import RunCheckpoint, array_digest
+from ._checkpoint import COMPUTED_ARRAYS, SUMS_RTOL, RunCheckpoint, array_digest, array_sums
 from ._checks import _ODE_G
 from ._compare import curve_summary, largest_gap
 from ._data import _g_xp, _teacher_labels
@@ -414,12 +414,19 @@ def _open_checkpoint(pb: SGDProblem, opts: DynamicsOptions, run: RunContext):
     for name, a in (("W0", W0), ("v0", v0), ("W_teacher", Wt), ("v_teacher", vt), ("E x", moments.mean),
                     ("Omega", moments.Omega), ("Phi", moments.Phi)):
         settings[f"{name} (SHA-256)"] = array_digest(np.asarray(a, dtype=np.float64))[:20]
+        if name in COMPUTED_ARRAYS:
+            settings[f"{name} (sums)"] = array_sums(a)
     ck = RunCheckpoint(opts.checkpoint, every=opts.checkpoint_every)
     resumed = ck.open(settings)
     if resumed:
         run.status(f"getheory dynamics: continuing the run checkpointed in {opts.checkpoint}")
         run.note(f"resumed from the checkpoint in {opts.checkpoint}: each SGD seed continued from its last "
                  "saved state, which gives the same numbers as an uninterrupted run")
+    if resumed and ck.near_misses:
+        names = ", ".join(k.split(" (")[0] for k in ck.near_misses)
+        run.note(f"{names} differ from the checkpoint's in their last bits only (their sums agree to "
+                 f"{SUMS_RTOL:g}): made by another machine's BLAS; the resumed run equals an uninterrupted one "
+                 "to round-off, not bit for bit")
     return ck, resumed
 
 

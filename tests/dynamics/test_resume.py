@@ -408,3 +408,39 @@ def _pid_of(folder) -> int:
     """The writer's process id in the one temporary file of ``folder``."""
     (name,) = [n for n in os.listdir(folder) if n.endswith(".tmp")]
     return int(name.split(".")[-2])
+
+
+def test_moments_with_other_last_bits_resume_and_other_moments_are_refused(tmp_path):
+    """Another machine's BLAS gives Ω other last bits: the digest differs, the sums agree to round-off, and
+    the run resumes, saying so; a moment that differs beyond round-off, or a checkpoint without the sums,
+    is refused with the reason."""
+    ck = str(tmp_path / "ck")
+    small = {**SMALL, "t_max": 1.0, "points": 3, "ode": False}
+    first = run_dynamics(**small, checkpoint=ck)
+    run_file = os.path.join(ck, "run.json")
+    with open(run_file) as fh:
+        stored = json.load(fh)
+
+    def write(settings):
+        with open(run_file, "w") as fh:
+            json.dump({**stored, "settings": settings}, fh)
+
+    sums = stored["settings"]["Omega (sums)"]
+    write({**stored["settings"], "Omega (SHA-256)": "0" * 20, "Omega (sums)": [sums[0], sums[1] * (1 + 1e-14), sums[2]]})
+    again = run_dynamics(**small, checkpoint=ck)
+    assert again.settings["resumed"]
+    assert any("Omega differ from the checkpoint's in their last bits only" in n for n in again.notes)
+    np.testing.assert_array_equal(again.eps_per_seed["generator"]["order_parameters"],
+                                  first.eps_per_seed["generator"]["order_parameters"])
+    write({**stored["settings"], "Omega (SHA-256)": "0" * 20, "Omega (sums)": [sums[0], sums[1] * 1.01, sums[2]]})
+    with pytest.raises(ValueError, match=r"Omega \(SHA-256\): checkpoint '0+', this run '[0-9a-f]+' \(its sums differ too"):
+        run_dynamics(**small, checkpoint=ck)
+    old = {k: v for k, v in stored["settings"].items() if not k.endswith("(sums)")}
+    write({**old, "Omega (SHA-256)": "0" * 20})
+    with pytest.raises(ValueError, match=r"predates the sums that tell round-off from another array"):
+        run_dynamics(**small, checkpoint=ck)
+    # a checkpoint from before the sums, resumed where its digests match, gets them written in
+    write(old)
+    assert run_dynamics(**small, checkpoint=ck).settings["resumed"]
+    with open(run_file) as fh:
+        assert json.load(fh)["settings"]["Omega (sums)"] == sums
