@@ -140,8 +140,11 @@ def main():
                 info = end_to_end(bk, sources[which], args.K, args.steps, dtype)
                 n_src = 2 if which == "both" else 1
                 rate = info["steps_per_second_per_source"] * n_src
+                per = {k: v / info["steps"] * 1e6 for k, v in info["seconds_sampling_stages"].items()}
+                stages = ", ".join(f"{k} {v:.1f}" for k, v in per.items())
                 line.append(f"{dtype} {which} {rate:,.0f} source-steps/s = {rate / bound:.0%} of the float64 bound "
-                            f"(sampling {info['seconds_sampling']:.2f} s, kernel {info['seconds_kernel']:.2f} s)")
+                            f"(µs a step: {stages}, kernel {info['seconds_kernel'] / info['steps'] * 1e6:.1f}; "
+                            f"one source-step at the bound {1e6 / bound:.1f})")
         g_after = gemm_gflops(bk, 4096, D, N)
         line.append(f"GEMM again after the runs: {g_after:.0f} GFLOP/s ({g_after / g:.0%} of the first)")
         print("\n  ".join(line), flush=True)

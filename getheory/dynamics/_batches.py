@@ -18,6 +18,7 @@ several sources, each in its own thread (the numba loop releases the GIL).
 from __future__ import annotations
 
 import contextlib
+import time
 from queue import Empty, SimpleQueue
 
 import numpy as np
@@ -51,6 +52,8 @@ class BatchMaker:
         self.host = bool(bk.host and bk.host_normals)
         self.workers = usable_cpus() if self.host else 1
         self._c = self._X = self._scratch = None
+        #: seconds spent on the host's stages so far: latents and labels, products, maps (the two-stage path)
+        self.seconds = {"latents": 0.0, "products": 0.0, "maps": 0.0}
         self._single = False  # BLAS is single-threaded, the workers share the stages (inside :meth:`running`)
         if self.host:
             N, dt = self.sources[0].N, np.dtype(self.dtype)
@@ -69,6 +72,7 @@ class BatchMaker:
             y = _teacher_labels(c, Wt, vt, g)
             c_in = c if self.dtype == "float64" else self.bk.xp.astype(c, self.bk.dtype(self.dtype))
             return c, y, [self.bk.contiguous(s.inputs(c_in, xi_streams[i])) for i, s in enumerate(self.sources)]
+        t0 = time.perf_counter()
         c = self._c[:b]
         c_rng.standard_normal(out=c)
         y = _teacher_labels(c, Wt, vt, g)
@@ -76,6 +80,7 @@ class BatchMaker:
         if self._c_in is not None:
             c_in = self._c_in[:b]
             np.copyto(c_in, c, casting="same_kind")
+        self.seconds["latents"] += time.perf_counter() - t0
         Xs, split = [], []
         for i, src in enumerate(self.sources):
             if self._X[i] is None:
@@ -115,6 +120,7 @@ class BatchMaker:
         per worker: the float32 numbers are the same with any number of CPUs (not those of one
         product of the whole batch).
         """
+        t0 = time.perf_counter()
         if not self._single:  # BLAS's own threads make the products (float32 sums then depend on them)
             for src, X, _ in split:
                 src.linear_into(c, X)
@@ -125,8 +131,11 @@ class BatchMaker:
             cols = [slice(a, z) for a, z in zip(edges, edges[1:]) if z > a]
             self._share([(src, X, k) for src, X, _ in split for k in cols],
                         lambda t, job: job[0].linear_into(c, job[1][:, job[2]], job[2]))
+        t1 = time.perf_counter()
         self._share([(src, X[lo:hi], noise) for src, X, blocks in split for lo, hi, noise in blocks],
                     lambda t, job: job[0].finish_rows(job[1], job[2], self._scratch[t]))
+        self.seconds["products"] += t1 - t0
+        self.seconds["maps"] += time.perf_counter() - t1
 
     def _share(self, jobs: list, do) -> None:
         """``do(t, job)`` for every job, on the workers t (each takes the next job when it is free)."""

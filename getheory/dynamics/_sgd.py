@@ -468,6 +468,8 @@ class _Saver:
                 "basis": self.digests, "batch_size": int(setup.batch_size), "N": int(setup.N),
                 "steps_final": setup.steps_final, "rng": rng, "seconds": st.prior["seconds"] + elapsed,
                 "seconds_sampling": st.prior["seconds_sampling"] + st.gen_time,
+        # this call's sampling by stage on the host (latents and labels, products, maps): where the time goes
+        "seconds_sampling_stages": dict(setup.maker.seconds),
                 "seconds_kernel": st.prior["seconds_kernel"] + st.kern_time}
 
 
@@ -513,6 +515,8 @@ def _info(setup: _Setup, st: _State, checkpoint) -> dict:
         "stopped_by_time_budget": bool(st.stopped_early),
         "seconds": seconds,
         "seconds_sampling": st.prior["seconds_sampling"] + st.gen_time,
+        # this call's sampling by stage on the host (latents and labels, products, maps): where the time goes
+        "seconds_sampling_stages": dict(setup.maker.seconds),
         "seconds_kernel": this_kernel,
         "steps_per_second_per_source": done / seconds if seconds > 0 else float("nan"),
         "kernel_steps_per_second": done * len(setup.sources) / this_kernel if this_kernel > 0 else float("nan"),

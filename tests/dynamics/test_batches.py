@@ -109,3 +109,16 @@ def test_deep_generators_and_the_direct_basis_take_the_one_stage_path():
     with maker.running():
         c, _, Xs = maker.make(np.random.default_rng(3), [NormalStream(5), NormalStream(6)], 64)
     assert np.array_equal(Xs[0], sources[0].inputs(np.random.default_rng(3).standard_normal((64, gen.D))))
+
+
+def test_run_sgd_reports_where_the_sampling_time_goes():
+    from getheory.dynamics import run_sgd
+
+    sources = _sources(200, 20, "sign")
+    rng = np.random.default_rng(0)
+    _, info = run_sgd(sources, rng.standard_normal((2, 200)), np.ones(2), rng.standard_normal((2, 20)), np.ones(2),
+                      eta=0.2, t_points=[0.0, 3.0], seed=1)
+    stages = info["seconds_sampling_stages"]
+    assert set(stages) == {"latents", "products", "maps"}
+    assert all(v > 0 for v in stages.values())
+    assert sum(stages.values()) <= info["seconds_sampling"] * 1.01
