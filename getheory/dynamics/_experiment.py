@@ -19,7 +19,7 @@ from ..equivalent import GaussianEquivalentData, GeneratorData, check_omega
 from ..generators import SingleLayerGenerator
 from ._checkpoint import COMPUTED_ARRAYS, SUMS_RTOL, RunCheckpoint, array_digest, array_sums
 from ._checks import _ODE_G
-from ._compare import curve_summary, largest_gap
+from ._compare import curve_landmarks, curve_summary, largest_gap
 from ._data import _g_xp, _teacher_labels
 from ._integrals import generalisation_error
 from ._odes import _eigh_psd, integrate_odes, spectral_projections
@@ -65,6 +65,7 @@ class DynamicsResult:
     eps_gauss_order_se: np.ndarray | None = None
     eps_per_seed: dict = field(default_factory=dict)
     problem: dict = field(default_factory=dict)
+    landmarks: dict = field(default_factory=dict)  # plateau, escape time, final error (§7.10)
 
     def to_dict(self):
         def arr(a):
@@ -91,6 +92,7 @@ class DynamicsResult:
             "ode": self.ode,
             "sgd": self.sgd,
             "largest_gaps": self.gaps,
+            "landmarks": self.landmarks,
             "timings_seconds": self.timings,
             "notes": self.notes,
         }
@@ -305,6 +307,8 @@ def _result(pb: SGDProblem, run: RunContext, settings, curves, sgd: _SGDRuns, od
              "eps_full": ode_res.eps.tolist() if ode_res is not None else None},
         sgd=sgd.info, gaps=curves["gaps"], timings=dict(run.timings), notes=run.notes,
         problem=_problem_arrays(pb.generator, pb.W0, pb.v0, pb.Wt, pb.vt),
+        landmarks=curve_landmarks(sgd.t_rec, curves["eps_ode"] if curves["eps_ode"] is not None else go,
+                                  {k: v[0] for k, v in curves["per_seed"].items()}),
     )
 
 

@@ -127,6 +127,7 @@ def _markdown(res: DynamicsResult, command=None):
     L.append("")
     L += _md_stop(s)
     L += _md_gaps(res)
+    L += _md_landmarks(res)
     L += _md_ode(res.ode)
     L += _md_throughput(res)
     L += ["## Learning curves", "", "![learning curves](learning_curves.png)", ""]
@@ -174,6 +175,41 @@ def _md_gaps(res: DynamicsResult) -> list:
         L.append(f"| {k} | {_fmt(gp['max_abs'])} | {_fmt(gp['at_t'])} | {_fmt(gp['relative_at_max'], 3)} | "
                  f"{_fmt(gp.get('max_abs_in_stderr'), 3)} | {_fmt(gp.get('threshold_in_stderr'), 3)} | "
                  f"{gp.get('verdict', '—')} |")
+    L.append("")
+    return L
+
+
+def _md_landmarks(res: DynamicsResult) -> list:
+    """The section "Plateau, escape and final error" (docs/theory.md §7.10)."""
+    lm = res.landmarks or {}
+    if lm.get("t_plateau") is None:
+        return []
+    ref = "ODE" if res.eps_ode is not None else "mean SGD curve on generator data"
+    L = ["## Plateau, escape and final error", "",
+         (f"Landmarks of the order-parameter curves (docs/theory.md §7.10): the plateau is at the record time "
+          f"t_p = {lm['t_plateau']:.4g} where the {ref} is flattest in log-log (from t = 1 on"
+          + (", before it halves" if lm.get("escape_seen_in_reference") else "; it does not halve by the last "
+             "record time") + "); the escape time is when a curve first falls below half its plateau value; "
+          f"the final error is at t = {lm['t_last']:.4g}. SGD values are means ± SE over the seeds; "
+          "the distance from the ODE in SEs is descriptive, not a calibrated verdict (those are the gaps "
+          "above)."), "",
+         "| curve | plateau ε(t_p) | escape time | final error |", "|---|---|---|---|"]
+    r = lm["reference"]
+    L.append(f"| {ref} | {_fmt(r['plateau'])} | {_fmt(r['escape_time'])} | {_fmt(r['final'])} |")
+    for name, c in lm["curves"].items():
+        cells = []
+        for key in ("plateau", "escape_time", "final"):
+            v = c[key]
+            if v["mean"] is None:
+                cells.append(f"not reached ({v['n']} of {v['of']} seeds)")
+                continue
+            cell = f"{v['mean']:.4g} ± {_fmt(v['se'], 2)}"
+            if v["n"] < v["of"]:
+                cell += f" ({v['n']} of {v['of']} seeds)"
+            if res.eps_ode is not None and r[key] is not None and v["se"]:
+                cell += f"; {(v['mean'] - r[key]) / v['se']:+.1f} SE from the ODE"
+            cells.append(cell)
+        L.append(f"| SGD, {name} data | " + " | ".join(cells) + " |")
     L.append("")
     return L
 
