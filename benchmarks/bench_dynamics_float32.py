@@ -39,6 +39,8 @@ def main():
     ap.add_argument("--json", default=None, help="also write the figures here")
     args = ap.parse_args()
     print(f"load average {os.getloadavg()}, {os.cpu_count()} CPUs", flush=True)
+    for dtype in ("float64", "float32"):  # warm up: the kernel compiled (or loaded) for each dtype's inputs
+        run_dynamics(activation="sign", N=64, D=8, t_max=0.5, points=2, sgd_seeds=1, ode=False, n_test=100, dtype=dtype)
     res = {}
     for dtype in ("float64", "float32"):
         res[dtype] = run_dynamics(activation="sign", N=args.N, D=args.D, K=2, M=2, eta=0.2, t_max=args.t_max,
