@@ -372,7 +372,7 @@ def _sgd_over_seeds(pb: SGDProblem, opts: DynamicsOptions, sources, t_eval, run:
     with warnings.catch_warnings():  # a divergence is in the result (settings, notes, verdicts) instead
         warnings.filterwarnings("ignore", message="SGD diverged", category=RuntimeWarning)
         runs = [run_sgd_in(run.with_(seeds=SGD.streams(int(seed_states[k]))), sources, weights, t_eval, ctl,
-                           None if ck is None else ck.seed(k, seed_states[k]))
+                           None if ck is None else ck.seed(k, seed_states[k]), f"SGD steps of seed {k + 1} of {S}")
                 for k in range(S)]
     info = _summed_info(runs, S)
     run.timings.record("sgd", info["seconds"])

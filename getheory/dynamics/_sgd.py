@@ -147,16 +147,18 @@ def run_sgd(
                       Controls(eta, g, train_second_layer, batch_size, time_budget, dtype), checkpoint)
 
 
-def run_sgd_in(run: RunContext, sources, weights, t_points, ctl: "Controls", checkpoint=None):
+def run_sgd_in(run: RunContext, sources, weights, t_points, ctl: "Controls", checkpoint=None,
+               label: str = "SGD steps"):
     """:func:`run_sgd` in the run context ``run``: its backend, its :data:`getheory._seeds.SGD` streams
     (``run.seeds``) and its progress switch; ``weights``: (W0, v0, W_teacher, v_teacher); ``ctl``:
-    the learning rule and run controls.  Warnings name the caller of :func:`run_sgd`."""
+    the learning rule and run controls; ``label``: the progress line's (e.g. which of several seeds
+    this is).  Warnings name the caller of :func:`run_sgd`."""
     setup = _set_up(run, sources, weights, t_points, ctl)
     st = _start(setup, run.seeds)
     saver = _Saver(checkpoint, setup)
     saver.resume(setup, st)
     st.t_start = time.perf_counter()
-    prog = run.progress_bar(setup.steps_final - st.done, "SGD steps", delay=5.0)
+    prog = run.progress_bar(setup.steps_final - st.done, label, delay=5.0)
     with setup.maker.running():
         _run_batches(setup, st, saver, prog)
     if st.resumed_from is None or st.status == "running" or st.resumed_from != st.done:

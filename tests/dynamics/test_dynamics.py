@@ -351,6 +351,22 @@ def test_cli_writes_report(tmp_path):
     assert "Largest gaps" in md and "steps/s" in md
 
 
+def test_progress_line_names_which_seed_it_counts(monkeypatch):
+    # each seed's SGD has its own progress line (and time estimate): it says which of the seeds it is
+    import getheory._run as run_module
+
+    labels = []
+
+    class Recorder(run_module.Progress):
+        def __init__(self, total, label, enabled, **kw):
+            labels.append(label)
+            super().__init__(total, label, False, **kw)
+
+    monkeypatch.setattr(run_module, "Progress", Recorder)
+    run_dynamics(activation="sign", N=40, D=20, t_max=0.5, points=3, n_test=100, sgd_seeds=2, progress=True)
+    assert [lab for lab in labels if lab.startswith("SGD")] == ["SGD steps of seed 1 of 2", "SGD steps of seed 2 of 2"]
+
+
 def test_cli_bad_input_is_an_error(capsys):
     from getheory.cli import main
 
